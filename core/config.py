@@ -1,0 +1,179 @@
+"""Settings from the environment and `.env` (the environment wins), validated once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EXAMPLES: dict[str, str] = {
+    "HUDU_BASE_URL": "https://acme.huducloud.com",
+    "HUDU_API_KEY": "your Hudu API key (Admin → API Keys)",
+    "HALO_BASE_URL": "https://acme.halopsa.com",
+    "HALO_AUTH_URL": "https://acme.halopsa.com/auth",
+    "HALO_TENANT": "acme",
+    "HALO_CLIENT_ID": "the client id of a Halo API application",
+    "HALO_CLIENT_SECRET": "the client secret of that application",
+    "HALO_SCOPE": "read:kb edit:kb",
+    "HHSYNC_DB": "/var/lib/hhsync/hhsync.json",
+    "HHSYNC_SYNC_CENTRAL": "true",
+    "HHSYNC_COMPANIES": "all  (or none, or: Acme Corp,42)",
+    "HHSYNC_SHOW_FOR_ALL_USERS": "false",
+    "HHSYNC_INTERVAL": "300",
+    "HHSYNC_BATCH_SIZE": "50",
+}
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir("hhsync", appauthor=False)) / "hhsync.json"
+
+
+def state_dir() -> Path:
+    """Where logs go: `$XDG_STATE_HOME/hhsync`."""
+    return Path(platformdirs.user_state_dir("hhsync", appauthor=False))
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; `str()` is the one line shown to the user."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        self.problem = problem
+        example = EXAMPLES.get(variable, "")
+        suffix = f" (example: {variable}={example})" if example else ""
+        super().__init__(f"{variable}: {problem}{suffix}")
+
+
+def _strip_slash(url: str) -> str:
+    return url.strip().rstrip("/")
+
+
+class Settings(BaseSettings):
+    """Every variable of design.md. Field names are the variable names in lower case."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    hudu_base_url: str
+    hudu_api_key: SecretStr
+    halo_base_url: str
+    halo_auth_url: str = ""
+    halo_tenant: str = ""
+    halo_client_id: str
+    halo_client_secret: SecretStr
+    halo_scope: str = "read:kb edit:kb"
+    hhsync_db: Path = Field(default_factory=default_db_path)
+    hhsync_sync_central: bool = True
+    hhsync_companies: str = "all"
+    hhsync_show_for_all_users: bool = False
+    hhsync_interval: int = Field(default=300, ge=10)
+    hhsync_batch_size: int = Field(default=50, ge=1, le=100)
+
+    @field_validator("hudu_base_url", "halo_base_url", "halo_auth_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = _strip_slash(value)
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a local test server)")
+        return value
+
+    @field_validator("hudu_api_key", "halo_client_secret")
+    @classmethod
+    def _not_blank_secret(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("halo_client_id")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        if self.hudu_base_url.endswith("/api/v1"):
+            self.hudu_base_url = self.hudu_base_url.removesuffix("/api/v1")
+        if self.halo_base_url.endswith("/api"):
+            self.halo_base_url = self.halo_base_url.removesuffix("/api")
+        if not self.halo_auth_url:
+            self.halo_auth_url = f"{self.halo_base_url}/auth"
+        return self
+
+    @property
+    def hudu_api_url(self) -> str:
+        return f"{self.hudu_base_url}/api/v1"
+
+    @property
+    def halo_api_url(self) -> str:
+        return f"{self.halo_base_url}/api"
+
+    @property
+    def company_filter(self) -> CompanyFilter:
+        return CompanyFilter.parse(self.hhsync_companies)
+
+    def secrets(self) -> list[str]:
+        """The values that must never be printed, logged or stored."""
+        return [
+            self.hudu_api_key.get_secret_value(),
+            self.halo_client_secret.get_secret_value(),
+        ]
+
+
+class CompanyFilter:
+    """`HHSYNC_COMPANIES`: `all`, `none`, or a comma list of company names or ids."""
+
+    def __init__(self, mode: str, names: frozenset[str] = frozenset(), ids: frozenset[int] = frozenset()):
+        self.mode = mode
+        self.names = names
+        self.ids = ids
+
+    @classmethod
+    def parse(cls, raw: str) -> CompanyFilter:
+        text = raw.strip()
+        if text.lower() in ("", "all", "*"):
+            return cls("all")
+        if text.lower() == "none":
+            return cls("none")
+        names: set[str] = set()
+        ids: set[int] = set()
+        for part in (p.strip() for p in text.split(",")):
+            if not part:
+                continue
+            if part.isdigit():
+                ids.add(int(part))
+            else:
+                names.add(part.casefold())
+        return cls("list", frozenset(names), frozenset(ids))
+
+    def includes(self, company_id: int, company_name: str) -> bool:
+        if self.mode == "all":
+            return True
+        if self.mode == "none":
+            return False
+        return company_id in self.ids or company_name.casefold() in self.names
+
+    def __repr__(self) -> str:
+        return f"CompanyFilter({self.mode!r}, names={sorted(self.names)}, ids={sorted(self.ids)})"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise `ConfigError` naming the first bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+        if first["type"] == "missing":
+            raise ConfigError(variable, "is not set") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(variable, message) from None

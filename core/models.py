@@ -1,0 +1,155 @@
+"""Typed values that cross module boundaries: what the clients return and what the engine tracks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+# ---------------------------------------------------------------- Hudu (read side)
+@dataclass(frozen=True, slots=True)
+class HuduPublicPhoto:
+    slug: str
+    numeric_id: int
+    url: str
+    file_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HuduArticle:
+    id: int
+    name: str
+    content: str
+    slug: str
+    url: str
+    company_id: int | None
+    folder_id: int | None
+    draft: bool
+    archived: bool
+    enable_sharing: bool
+    share_url: str
+    created_at: datetime | None
+    updated_at: datetime | None
+    public_photos: tuple[HuduPublicPhoto, ...] = ()
+
+    @property
+    def is_central(self) -> bool:
+        return self.company_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class HuduCompany:
+    id: int
+    name: str
+    archived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HuduFolder:
+    id: int
+    name: str
+    company_id: int | None
+    parent_folder_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HuduUpload:
+    id: int
+    name: str
+    ext: str
+    mime: str
+    size: int
+    url: str
+    uploadable_type: str
+    uploadable_id: int | None
+    archived: bool = False
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.ext.lower().lstrip(".") == "pdf" or self.mime.lower() == "application/pdf"
+
+
+# ---------------------------------------------------------------- Halo (write side)
+@dataclass(frozen=True, slots=True)
+class HaloFaqList:
+    id: int
+    name: str
+    is_group: bool
+    group_id: int | None
+    third_party_id: str
+    showforall: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HaloArticleRef:
+    """What Halo says about one article: enough to adopt or check it."""
+
+    id: int
+    name: str
+    tag_string: str
+    inactive: bool = False
+    faqlist_ids: tuple[int, ...] = ()
+
+    def has_marker(self, marker: str) -> bool:
+        return marker in (tag.strip() for tag in self.tag_string.split(","))
+
+
+@dataclass(frozen=True, slots=True)
+class HaloAttachment:
+    filename: str
+    data_base64: str
+
+
+# ---------------------------------------------------------------- the mapping
+class Status(StrEnum):
+    SYNCED = "synced"
+    PENDING = "pending"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class SkippedFile:
+    upload_id: int
+    filename: str
+    size: int
+    reason: str
+
+
+@dataclass(slots=True)
+class ArticleRecord:
+    """One row of the `articles` table: everything the dashboard shows about a Hudu article."""
+
+    hudu_id: int
+    title: str
+    scope: str  # "Central KB" or the company name
+    company_id: int | None
+    status: Status
+    hudu_url: str = ""
+    hudu_updated_at: str = ""
+    halo_id: int | None = None
+    faqlist_id: int | None = None
+    content_hash: str = ""
+    reason: str = ""
+    error: str = ""
+    http_status: int | None = None
+    hint: str = ""
+    attempts: int = 0
+    intent: str = ""  # "create" while a create may be in flight (crash safety)
+    unlinked: bool = False
+    first_synced_at: str = ""
+    last_synced_at: str = ""
+    last_attempt_at: str = ""
+    next_retry_at: str = ""
+    skipped_files: list[SkippedFile] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+
+    @property
+    def marker(self) -> str:
+        return marker_for(self.hudu_id)
+
+
+def marker_for(hudu_id: int) -> str:
+    """The tag that identifies a Hudu article's copy in Halo (design.md, Halo §4)."""
+    return f"hudu-article-{hudu_id}"
