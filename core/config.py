@@ -132,7 +132,9 @@ class Settings(BaseSettings):
 class CompanyFilter:
     """`HHSYNC_COMPANIES`: `all`, `none`, or a comma list of company names or ids."""
 
-    def __init__(self, mode: str, names: frozenset[str] = frozenset(), ids: frozenset[int] = frozenset()):
+    def __init__(
+        self, mode: str, names: frozenset[str] = frozenset(), ids: frozenset[int] = frozenset()
+    ):
         self.mode = mode
         self.names = names
         self.ids = ids
