@@ -53,7 +53,7 @@ class RequestLog:
 
 @dataclass
 class FaultSwitches:
-    """Switches every emulator has. `error_rate` is the share of requests answered `error_status`."""
+    """Switches every emulator has; `error_rate` is the share answered with `error_status`."""
 
     latency: float = 0.0
     error_rate: float = 0.0
