@@ -127,6 +127,7 @@ class ArticleRecord:
     company_id: int | None
     status: Status
     hudu_url: str = ""
+    slug: str = ""
     hudu_updated_at: str = ""
     halo_id: int | None = None
     faqlist_id: int | None = None
@@ -138,6 +139,7 @@ class ArticleRecord:
     attempts: int = 0
     intent: str = ""  # "create" while a create may be in flight (crash safety)
     unlinked: bool = False
+    removed: bool = False  # removed in Hudu and deleted or archived in Halo
     first_synced_at: str = ""
     last_synced_at: str = ""
     last_attempt_at: str = ""
