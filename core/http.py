@@ -1,0 +1,421 @@
+"""The request policy both API clients share: throttling, retries, and secret-free errors.
+
+Every request goes through the service's `SlidingWindowLimiter`. Retries (tenacity):
+
+- 429 on any method (the request was not applied): honour `Retry-After` (seconds or an
+  HTTP-date); otherwise wait as the service prescribes (`ServiceSpec.rate_limit_wait`).
+- 502/503/504 (and 500 on GET), timeouts and dropped connections on idempotent requests:
+  exponential backoff with jitter, a few attempts, bounded total wait.
+- A non-idempotent request (POST) that may have reached the server (read timeout, dropped
+  connection, gateway error) is never retried: `WriteUncertainError` lets the engine reconcile
+  by marker first. A connection that was never made is retried for every method.
+
+Errors carry the status, a message from the body, and a hint; never headers or request bodies,
+and any known secret is redacted from whatever the server echoed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+
+from core.errors import ApiError, MalformedResponseError, WriteUncertainError
+from core.ratelimit import SlidingWindowLimiter, WaitHook
+
+log = logging.getLogger("hhsync.http")
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[object]]
+HintFor = Callable[[int | None, str, str, str], str]
+"""(status, method, path, message) → a hint the user can act on, or ""."""
+RateLimitWait = Callable[[int, float, random.Random], float]
+"""(attempt, wall-clock now, rng) → seconds to wait after a 429 without Retry-After."""
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+MAX_RETRY_AFTER = 900.0
+MAX_MESSAGE = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """What differs between Hudu and Halo in how requests fail and are retried."""
+
+    name: str
+    error: type[ApiError]
+    auth_error: type[ApiError]
+    unreachable_error: type[ApiError]
+    url_variable: str
+    hint_for: HintFor
+    rate_limit_wait: RateLimitWait
+    max_attempts: int = 4
+    rate_limit_attempts: int = 4
+    max_total_wait: float = 900.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 30.0
+
+    @property
+    def html_hint(self) -> str:
+        return f"the URL points at a web page, not the API: check {self.url_variable}"
+
+
+def next_five_minute_boundary(attempt: int, now: float, rng: random.Random) -> float:
+    """Hudu (Rack::Attack) resets its window on the clock's 5-minute marks: wait past the next."""
+    return 300.0 - (now % 300.0) + rng.uniform(1.0, 5.0)
+
+
+def exponential_to_sixty(attempt: int, now: float, rng: random.Random) -> float:
+    """Halo's rolling window: 5, 10, 20, 40, 60, 60, … seconds (a little jitter below 60)."""
+    return min(60.0, 5.0 * 2 ** (attempt - 1) + rng.uniform(0.0, 1.0))
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - now
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def looks_like_html(response: httpx.Response) -> bool:
+    if "html" in response.headers.get("content-type", "").lower():
+        return True
+    head = response.content[:200].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def message_from_body(response: httpx.Response) -> str:
+    """The human part of an error body, in the shapes Hudu and Halo use; never the raw headers."""
+    if looks_like_html(response):
+        return "the server answered with a web page (HTML) instead of JSON"
+    text = response.text.strip() if response.content else ""
+    message = ""
+    if text:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            message = text.splitlines()[0]
+        else:
+            message = _message_from_json(body)
+    return message or response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def _message_from_json(body: Any) -> str:
+    if isinstance(body, str):
+        return body
+    if isinstance(body, list):
+        return "; ".join(m for m in (_message_from_json(item) for item in body[:3]) if m)
+    if not isinstance(body, dict):
+        return ""
+    for key in ("Message", "message", "errorMessage"):
+        if isinstance(body.get(key), str) and body[key]:
+            return body[key]
+    error, description = body.get("error"), body.get("error_description")
+    if isinstance(error, str) and error:
+        return f"{error}: {description}" if isinstance(description, str) and description else error
+    if isinstance(body.get("errors"), dict):
+        return _model_state(body["errors"]) or str(body.get("title", ""))
+    if isinstance(body.get("title"), str):
+        return body["title"]
+    return _model_state(body)
+
+
+def _model_state(errors: Mapping[str, Any]) -> str:
+    """ASP.NET model state: {"[0].name": ["The name field is required."]}."""
+    parts = []
+    for field, value in list(errors.items())[:5]:
+        if isinstance(value, list):
+            value = " ".join(str(v) for v in value if isinstance(v, str | int | float))
+        if isinstance(value, str | int | float) and str(value):
+            parts.append(f"{field}: {value}")
+    return "; ".join(parts)
+
+
+class _Retryable(Exception):
+    pass
+
+
+class _RateLimited(_Retryable):
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
+class _ServerBusy(_Retryable):
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+
+class _NoAnswer(_Retryable):
+    def __init__(self, error: httpx.TransportError) -> None:
+        self.error = error
+
+
+class ApiSession:
+    """One `httpx.AsyncClient` for one service, with the shared policy around every request."""
+
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        *,
+        base_url: str,
+        limiter: SlidingWindowLimiter,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        sleep: Sleep = asyncio.sleep,
+        wall_clock: Clock = time.time,
+        rng: random.Random | None = None,
+        on_wait: WaitHook | None = None,
+    ) -> None:
+        self.spec = spec
+        self.limiter = limiter
+        self.on_wait = on_wait
+        self._sleep = sleep
+        self._wall_clock = wall_clock
+        self._rng = rng or random.Random()
+        self._secrets: set[str] = set()
+        self.http = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            headers={"Accept": "application/json", "User-Agent": "hhsync/0.1"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"ApiSession({self.spec.name}, {str(self.http.base_url)!r})"
+
+    def add_secret(self, secret: str) -> None:
+        """Redact this value from any message built from a server answer."""
+        if secret and len(secret) >= 4:
+            self._secrets.add(secret)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # ------------------------------------------------------------------ sending
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        accept: Collection[int] = (),
+        idempotent: bool | None = None,
+        throttle: bool = True,
+    ) -> httpx.Response:
+        """Send with limiter and retries. 2xx/3xx and statuses in `accept` are returned;
+        anything else raises the service's `ApiError`."""
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        path = self.http.build_request(method, url).url.path
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_Retryable),
+            stop=self._stop,
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=self._before_sleep(method, path),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._attempt(
+                        method,
+                        url,
+                        path,
+                        params=params,
+                        json_body=json_body,
+                        form=form,
+                        headers=headers,
+                        accept=accept,
+                        idempotent=idempotent,
+                        throttle=throttle,
+                    )
+        except (_RateLimited, _ServerBusy) as exc:
+            raise self.error_from_response(exc.response, method, path) from None
+        except _NoAnswer as exc:
+            raise self.unreachable(exc.error, method, path) from None
+        return response
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        accept: Collection[int],
+        idempotent: bool,
+        throttle: bool,
+    ) -> httpx.Response:
+        if throttle:
+            await self.limiter.acquire()
+        try:
+            response = await self.http.request(
+                method, url, params=params, json=json_body, data=form, headers=headers
+            )
+        except NOT_SENT_ERRORS as exc:
+            raise _NoAnswer(exc) from None
+        except httpx.TransportError as exc:
+            if idempotent:
+                raise _NoAnswer(exc) from None
+            raise self.write_uncertain(_describe(exc), method, path) from None
+        status = response.status_code
+        if status < 400 or status in accept:
+            return response
+        if status == 429:
+            raise _RateLimited(response)
+        if status in GATEWAY_STATUSES or (status == 500 and method == "GET"):
+            if idempotent:
+                raise _ServerBusy(response)
+            if status in GATEWAY_STATUSES:
+                raise self.write_uncertain(f"{status} {response.reason_phrase}", method, path)
+        raise self.error_from_response(response, method, path)
+
+    def _stop(self, state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        limit = (
+            self.spec.rate_limit_attempts
+            if isinstance(error, _RateLimited)
+            else self.spec.max_attempts
+        )
+        return state.attempt_number >= limit or state.idle_for >= self.spec.max_total_wait
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        attempt = state.attempt_number
+        if isinstance(error, _RateLimited):
+            now = self._wall_clock()
+            delay = parse_retry_after(error.response.headers.get("retry-after"), now)
+            if delay is None:
+                delay = self.spec.rate_limit_wait(attempt, now, self._rng)
+        else:
+            base = min(self.spec.backoff_max, self.spec.backoff_initial * 2 ** (attempt - 1))
+            delay = base / 2 + self._rng.uniform(0.0, base / 2)
+        return max(0.0, min(delay, self.spec.max_total_wait - state.idle_for))
+
+    def _before_sleep(self, method: str, path: str) -> Callable[[RetryCallState], None]:
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            delay = state.next_action.sleep if state.next_action else 0.0
+            if isinstance(error, _RateLimited | _ServerBusy):
+                why = f"{error.response.status_code} {error.response.reason_phrase}"
+            elif isinstance(error, _NoAnswer):
+                why = _describe(error.error)
+            else:
+                why = "error"
+            log.warning(
+                "%s %s %s: %s; retrying in %.1f s", self.spec.name, method, path, why, delay
+            )
+            if isinstance(error, _RateLimited) and self.on_wait is not None:
+                self.on_wait(delay, "429 Too Many Requests")
+
+        return before_sleep
+
+    # ------------------------------------------------------------------ errors and bodies
+    def error_from_response(self, response: httpx.Response, method: str, path: str) -> ApiError:
+        status = response.status_code
+        message = self.redact(message_from_body(response))[:MAX_MESSAGE]
+        if looks_like_html(response):
+            hint = self.spec.html_hint
+        else:
+            hint = self.spec.hint_for(status, method, path, message)
+        cls = self.spec.error
+        if status == 401 or (status == 403 and method != "DELETE"):
+            cls = self.spec.auth_error
+        return cls(message, status=status, hint=hint, method=method, path=path)
+
+    def unreachable(self, error: httpx.TransportError, method: str, path: str) -> ApiError:
+        host = error.request.url.host if _has_request(error) else ""
+        message = f"no answer from {host or 'the server'}: {_describe(error)}"
+        hint = self.spec.hint_for(None, method, path, message) or (
+            f"check {self.spec.url_variable} and the network (DNS, proxy, firewall)"
+        )
+        return self.spec.unreachable_error(message, hint=hint, method=method, path=path)
+
+    def write_uncertain(self, why: str, method: str, path: str) -> WriteUncertainError:
+        status = int(why[:3]) if why[:3].isdigit() else None
+        return WriteUncertainError(
+            f"the write may or may not have been applied ({why})",
+            status=status,
+            hint="hhsync looks the article up by its marker before sending it again",
+            method=method,
+            path=path,
+        )
+
+    def malformed(self, response: httpx.Response, what: str) -> MalformedResponseError:
+        request = response.request
+        hint = self.spec.html_hint if looks_like_html(response) else ""
+        error = MalformedResponseError(
+            self.redact(what)[:MAX_MESSAGE],
+            status=response.status_code,
+            hint=hint,
+            method=request.method,
+            path=request.url.path,
+        )
+        error.service = self.spec.name
+        return error
+
+    def json(self, response: httpx.Response) -> Any:
+        """The decoded JSON body of a 2xx answer; MalformedResponseError when it is not JSON."""
+        if looks_like_html(response):
+            raise self.malformed(
+                response, "the server answered with a web page (HTML) instead of JSON"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise self.malformed(response, "the answer is not JSON") from None
+
+
+def _has_request(error: httpx.TransportError) -> bool:
+    try:
+        error.request  # noqa: B018
+    except RuntimeError:
+        return False
+    return True
+
+
+def _describe(error: httpx.TransportError) -> str:
+    """A short, secret-free description of a transport error (no URL query, no headers)."""
+    if isinstance(error, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(error, httpx.ConnectError):
+        return "could not connect"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return "the connection was dropped before an answer"
+    return f"connection error ({type(error).__name__})"

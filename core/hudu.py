@@ -1,0 +1,394 @@
+"""Async client for Hudu's REST API v1: the read side of the sync (articles, companies, files)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from core.errors import HuduAuthError, HuduError, HuduUnreachableError
+from core.http import ApiSession, Clock, ServiceSpec, Sleep, next_five_minute_boundary
+from core.models import HuduArticle, HuduCompany, HuduFolder, HuduPublicPhoto, HuduUpload
+from core.ratelimit import (
+    HUDU_MAX_REQUESTS,
+    HUDU_WINDOW_SECONDS,
+    SlidingWindowLimiter,
+    WaitHook,
+)
+
+API_PATH = "/api/v1"
+PAGE_SIZE = 100  # larger article pages make some nginx setups answer 502 (hudu-api.md §2.2)
+MAX_PAGES = 10_000
+MAX_REDIRECTS = 5
+
+T = TypeVar("T")
+
+
+def hudu_hint(status: int | None, method: str, path: str, message: str) -> str:
+    if status is None:
+        return "check HUDU_BASE_URL and the network (DNS, proxy, firewall)"
+    if status == 401:
+        return "check HUDU_API_KEY (Hudu → Admin → API Keys); the key may have been revoked"
+    if status == 403:
+        return "use a Hudu API key that is not limited to one company and may read articles"
+    if status == 404 and not path.rstrip("/").split("/")[-1].isdigit():
+        return "check HUDU_BASE_URL: it should be the address of your Hudu instance"
+    if status == 429:
+        return (
+            "Hudu allows 300 requests a minute and resets its window every 5 minutes: retry later"
+        )
+    if status == 500:
+        return "a company-scoped Hudu API key breaks list endpoints: use an unscoped key"
+    if status in (502, 503, 504):
+        return "Hudu is overloaded or down: retry later"
+    return ""
+
+
+HUDU_SPEC = ServiceSpec(
+    name="Hudu",
+    error=HuduError,
+    auth_error=HuduAuthError,
+    unreachable_error=HuduUnreachableError,
+    url_variable="HUDU_BASE_URL",
+    hint_for=hudu_hint,
+    rate_limit_wait=next_five_minute_boundary,
+    rate_limit_attempts=4,
+    max_total_wait=20 * 60.0,
+)
+
+
+def api_root(base_url: str) -> str:
+    """`https://acme.huducloud.com[/prefix][/api/v1]` → the API root, ending in `/api/v1`."""
+    base = base_url.strip().rstrip("/")
+    return base if base.endswith(API_PATH) else base + API_PATH
+
+
+def query_time(moment: datetime) -> str:
+    """`yyyy-mm-ddTHH:MM:SSZ` in UTC, as Hudu's `updated_at` filter takes it."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class HuduClient:
+    """Hudu's API for one instance. `base_url` is the instance root; `/api/v1` is added."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: SlidingWindowLimiter | None = None,
+        timeout: float = 30.0,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        on_wait: WaitHook | None = None,
+    ) -> None:
+        self.api_url = api_root(base_url)
+        self.instance_url = self.api_url.removesuffix(API_PATH)
+        self._api_key = api_key
+        self.limiter = limiter or SlidingWindowLimiter(
+            HUDU_MAX_REQUESTS, HUDU_WINDOW_SECONDS, clock=clock, sleep=sleep, on_wait=on_wait
+        )
+        self.session = ApiSession(
+            HUDU_SPEC,
+            base_url=self.api_url,
+            limiter=self.limiter,
+            transport=transport,
+            timeout=timeout,
+            sleep=sleep,
+            wall_clock=wall_clock,
+            rng=rng,
+            on_wait=on_wait,
+        )
+        self.session.add_secret(api_key)
+        self._uploads_by_article: dict[int, list[HuduUpload]] | None = None
+
+    def __repr__(self) -> str:
+        return f"HuduClient({self.instance_url!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.session.aclose()
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def _auth(self) -> dict[str, str]:
+        return {"x-api-key": self._api_key}
+
+    async def _get(
+        self, path: str, params: Mapping[str, str | int] | None = None, accept: tuple[int, ...] = ()
+    ) -> httpx.Response:
+        return await self.session.send(
+            "GET", path, params=params, headers=self._auth, accept=accept
+        )
+
+    async def _get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
+        return self.session.json(await self._get(path, params))
+
+    async def _pages(
+        self,
+        path: str,
+        key: str,
+        parse: Callable[[Any], T],
+        params: Mapping[str, str | int] | None = None,
+        *,
+        stop_on_repeat: bool = False,
+    ) -> AsyncIterator[list[T]]:
+        """Pages from 1 until a short page. A page that repeats the previous one means the
+        endpoint ignores `page`: an error, or the end when `stop_on_repeat` (old /uploads)."""
+        previous: list[int] | None = None
+        for page in range(1, MAX_PAGES + 1):
+            response = await self._get(
+                path, {**(params or {}), "page": page, "page_size": PAGE_SIZE}
+            )
+            raw_items = _items(self.session, response, key)
+            ids = [item["id"] for item in raw_items]
+            if raw_items and ids == previous:
+                if stop_on_repeat:
+                    return
+                raise HuduError(
+                    f"page {page} repeats page {page - 1}: the listing does not advance",
+                    hint="Hudu ignored the page parameter; update Hudu or report it to Hudu",
+                    method="GET",
+                    path=response.request.url.path,
+                )
+            yield [self._parse(response, parse, raw) for raw in raw_items]
+            if len(raw_items) < PAGE_SIZE:
+                return
+            previous = ids
+        raise HuduError(f"more than {MAX_PAGES} pages", method="GET", path=path)
+
+    def _parse(self, response: httpx.Response, parse: Callable[[Any], T], raw: Any) -> T:
+        try:
+            return parse(raw)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self.session.malformed(response, f"unexpected shape: {exc!r}") from None
+
+    # ------------------------------------------------------------------ API
+    async def api_info(self) -> dict[str, Any]:
+        """`{"version": "2.44.0", "date": …}`; also the cheapest credentials check."""
+        response = await self._get("api_info")
+        body = self.session.json(response)
+        if not isinstance(body, dict):
+            raise self.session.malformed(response, "api_info is not an object")
+        return body
+
+    async def iter_article_pages(
+        self, *, company_id: int | None = None, updated_since: datetime | None = None
+    ) -> AsyncIterator[list[HuduArticle]]:
+        """Articles page by page (for progress), each id once."""
+        params: dict[str, str | int] = {}
+        if company_id is not None:
+            params["company_id"] = company_id
+        if updated_since is not None:
+            params["updated_at"] = f"{query_time(updated_since)},"
+        seen: set[int] = set()
+        async for page in self._pages("articles", "articles", parse_article, params):
+            fresh = [article for article in page if article.id not in seen]
+            seen.update(article.id for article in fresh)
+            yield fresh
+
+    async def list_articles(
+        self, *, company_id: int | None = None, updated_since: datetime | None = None
+    ) -> list[HuduArticle]:
+        articles: list[HuduArticle] = []
+        async for page in self.iter_article_pages(
+            company_id=company_id, updated_since=updated_since
+        ):
+            articles.extend(page)
+        return articles
+
+    async def get_article(self, article_id: int) -> HuduArticle | None:
+        """The article, or None when Hudu answers 404 (deleted)."""
+        response = await self._get(f"articles/{int(article_id)}", accept=(404,))
+        if response.status_code == 404:
+            return None
+        body = self.session.json(response)
+        raw = body.get("article", body) if isinstance(body, dict) else body
+        return self._parse(response, parse_article, raw)
+
+    async def list_companies(self) -> list[HuduCompany]:
+        companies: dict[int, HuduCompany] = {}
+        async for page in self._pages("companies", "companies", parse_company):
+            for company in page:
+                companies.setdefault(company.id, company)
+        return list(companies.values())
+
+    async def list_folders(self) -> list[HuduFolder]:
+        folders: dict[int, HuduFolder] = {}
+        params = {"folder_type": "article"}
+        async for page in self._pages("folders", "folders", parse_folder, params):
+            for folder in page:
+                folders.setdefault(folder.id, folder)
+        return list(folders.values())
+
+    async def list_uploads(self) -> list[HuduUpload]:
+        """Every upload of the account (no server-side filter exists); refreshes the cache."""
+        uploads: dict[int, HuduUpload] = {}
+        async for page in self._pages("uploads", "uploads", parse_upload, stop_on_repeat=True):
+            for upload in page:
+                uploads.setdefault(upload.id, upload)
+        by_article: dict[int, list[HuduUpload]] = {}
+        for upload in uploads.values():
+            if upload.uploadable_type == "Article" and upload.uploadable_id is not None:
+                by_article.setdefault(upload.uploadable_id, []).append(upload)
+        self._uploads_by_article = by_article
+        return list(uploads.values())
+
+    async def article_uploads(self, article_id: int, *, refresh: bool = False) -> list[HuduUpload]:
+        """An article's uploads, from one cached listing of all uploads."""
+        if refresh or self._uploads_by_article is None:
+            await self.list_uploads()
+        assert self._uploads_by_article is not None
+        return [u for u in self._uploads_by_article.get(article_id, []) if not u.archived]
+
+    async def download_upload(self, upload_id: int) -> bytes:
+        """The file's bytes. Redirects to storage are followed; the API key only ever goes to
+        Hudu's API itself, never to a redirect target (a signed storage URL needs none)."""
+        api = httpx.URL(self.api_url + "/")
+        url = httpx.URL(f"{self.api_url}/uploads/{int(upload_id)}")
+        params: dict[str, str | int] | None = {"download": "true"}
+        for _ in range(MAX_REDIRECTS + 1):
+            to_api = _same_origin(url, api) and url.path.startswith(api.path)
+            response = await self.session.send(
+                "GET",
+                str(url),
+                params=params,
+                headers=self._auth if to_api else None,
+                throttle=_same_origin(url, api),
+            )
+            if not response.is_redirect:
+                return response.content
+            location = response.headers.get("location")
+            if not location:
+                raise self.session.malformed(response, "a redirect without a Location")
+            url, params = response.url.join(location), None
+        raise HuduError(
+            f"more than {MAX_REDIRECTS} redirects downloading upload {upload_id}",
+            method="GET",
+            path=f"{API_PATH}/uploads/{upload_id}",
+        )
+
+
+def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def _items(session: ApiSession, response: httpx.Response, key: str) -> list[dict[str, Any]]:
+    """The records of a list answer: `{key: [...]}` or a bare array."""
+    body = session.json(response)
+    items = body.get(key) if isinstance(body, dict) else body
+    if not isinstance(items, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("id"), int) for item in items
+    ):
+        raise session.malformed(response, f"expected a list of {key} with ids")
+    return items
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 in whatever form Hudu sends (`…Z`, `.000Z`, an offset); None if unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def parse_photo(raw: Any) -> HuduPublicPhoto:
+    """Articles list photos as objects (the spec says strings; accept both)."""
+    if isinstance(raw, str):
+        return HuduPublicPhoto(slug=raw.rstrip("/").rsplit("/", 1)[-1], numeric_id=0, url=raw)
+    return HuduPublicPhoto(
+        slug=str(raw.get("id", "")),
+        numeric_id=_opt_int(raw.get("numeric_id")) or 0,
+        url=_text(raw.get("url")),
+        file_name=_text(raw.get("file_name")),
+    )
+
+
+def parse_article(raw: Mapping[str, Any]) -> HuduArticle:
+    return HuduArticle(
+        id=int(raw["id"]),
+        name=_text(raw.get("name")),
+        content=_text(raw.get("content")),
+        slug=_text(raw.get("slug")),
+        url=_text(raw.get("url")),
+        company_id=_opt_int(raw.get("company_id")),
+        folder_id=_opt_int(raw.get("folder_id")),
+        draft=bool(raw.get("draft")),  # null means published
+        archived=bool(raw.get("archived")),
+        enable_sharing=bool(raw.get("enable_sharing")),
+        share_url=_text(raw.get("share_url")),
+        created_at=parse_time(raw.get("created_at")),
+        updated_at=parse_time(raw.get("updated_at")),
+        public_photos=tuple(parse_photo(p) for p in raw.get("public_photos") or ()),
+    )
+
+
+def parse_company(raw: Mapping[str, Any]) -> HuduCompany:
+    return HuduCompany(
+        id=int(raw["id"]), name=_text(raw.get("name")), archived=bool(raw.get("archived"))
+    )
+
+
+def parse_folder(raw: Mapping[str, Any]) -> HuduFolder:
+    return HuduFolder(
+        id=int(raw["id"]),
+        name=_text(raw.get("name")),
+        company_id=_opt_int(raw.get("company_id")),
+        parent_folder_id=_opt_int(raw.get("parent_folder_id")),
+    )
+
+
+def parse_upload(raw: Mapping[str, Any]) -> HuduUpload:
+    size = raw.get("size")
+    try:
+        size_bytes = int(float(size)) if size not in (None, "") else 0
+    except (TypeError, ValueError):
+        size_bytes = 0
+    return HuduUpload(
+        id=int(raw["id"]),
+        name=_text(raw.get("name")),
+        ext=_text(raw.get("ext")),
+        mime=_text(raw.get("mime")),
+        size=size_bytes,
+        url=_text(raw.get("url")),
+        uploadable_type=_text(raw.get("uploadable_type")),
+        uploadable_id=_opt_int(raw.get("uploadable_id")),
+        archived=raw.get("archived_at") not in (None, ""),
+    )
