@@ -192,6 +192,8 @@ class HuduState:
         self._rate_window: int | None = None
         self._rate_count = 0
         self._signing_key = hashlib.sha256(f"storage:{self.slug_seed}".encode()).digest()
+        self._photos_of: dict[int, list[int]] = {}
+        self._photo_by_slug: dict[str, int] = {}
 
     # -- helpers
     def _new_id(self, kind: str) -> int:
@@ -302,9 +304,8 @@ class HuduState:
         del self.articles[article_id]
         for upload_id in [u.id for u in self.uploads.values() if u.uploadable_id == article_id]:
             del self.uploads[upload_id]
-        for photo_id in [p.numeric_id for p in self.public_photos.values()]:
-            if self.public_photos[photo_id].record_id == article_id:
-                del self.public_photos[photo_id]
+        for photo_id in self._photos_of.pop(article_id, []):
+            del self._photo_by_slug[self.public_photos.pop(photo_id).slug]
 
     def add_upload(
         self,
@@ -350,11 +351,17 @@ class HuduState:
             data=data if data is not None else tiny_png(numeric_id),
         )
         self.public_photos[numeric_id] = photo
+        self._photos_of.setdefault(article_id, []).append(numeric_id)
+        self._photo_by_slug[photo.slug] = numeric_id
         return self.photo_json(photo)
 
     # -- reading (tests)
     def get_article(self, article_id: int) -> dict[str, Any]:
         return self.article_json(self._article(article_id))
+
+    def photo_by_slug(self, slug: str) -> _Photo | None:
+        photo_id = self._photo_by_slug.get(slug)
+        return None if photo_id is None else self.public_photos[photo_id]
 
     def upload_bytes(self, upload_id: int) -> bytes:
         return b"".join(self.iter_upload_bytes(upload_id))
@@ -393,9 +400,7 @@ class HuduState:
             "updated_at": format_time(article.updated_at),
             "archived": article.archived,
             "public_photos": [
-                self.photo_json(p)
-                for p in self.public_photos.values()
-                if p.record_type == "Article" and p.record_id == article.id
+                self.photo_json(self.public_photos[n]) for n in self._photos_of.get(article.id, [])
             ],
         }
 
@@ -726,11 +731,10 @@ def _build_routes(state: HuduState) -> list[Route]:
         return JSONResponse(state.photo_json(photo))
 
     async def public_photo_file(request: Request) -> Response:
-        slug = request.path_params["slug"]
-        for photo in state.public_photos.values():
-            if photo.slug == slug:
-                return _photo_response(photo)
-        return PlainTextResponse("Not Found", 404)
+        photo = state.photo_by_slug(request.path_params["slug"])
+        if photo is None:
+            return PlainTextResponse("Not Found", 404)
+        return _photo_response(photo)
 
     async def api_not_found(request: Request) -> Response:
         return _not_found()
