@@ -1,0 +1,439 @@
+"""Async client for HaloPSA's REST API: the write side of the sync (KB articles, FAQ lists)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from core.errors import HaloAuthError, HaloError, HaloUnreachableError
+from core.http import ApiSession, Clock, ServiceSpec, Sleep, exponential_to_sixty, message_from_body
+from core.models import HaloArticleRef, HaloFaqList
+from core.ratelimit import HALO_MAX_REQUESTS, HALO_WINDOW_SECONDS, SlidingWindowLimiter, WaitHook
+
+PAGE_SIZE = 100
+MAX_PAGES = 1_000
+RENEW_BEFORE = 60.0
+DEFAULT_LIFETIME = 3600.0
+MAX_ATTACHMENT_MB = 25
+
+T = TypeVar("T")
+
+CREDENTIALS_HINT = "check HALO_CLIENT_ID and HALO_CLIENT_SECRET (and HALO_TENANT for hosted Halo)"
+SCOPES_HINT = (
+    "give the Halo API application the scopes read:kb edit:kb, and its agent's role "
+    "'Can create FAQ lists' and Knowledge Base access Read, Modify and Delete"
+)
+DELETE_HINT = (
+    "Halo refused the delete: give the API agent's role Knowledge Base access Delete "
+    "(until then hhsync archives the article instead)"
+)
+FAQ_HINT = (
+    'in Halo (Configuration → Knowledge Base) enable "Allow Articles to be added to FAQ Lists" '
+    "and the option to group FAQ lists"
+)
+AI_HINT = "turn off AI Article Duplication Detection in Halo (Configuration → AI)"
+SIZE_HINT = f"Halo accepts attachments up to {MAX_ATTACHMENT_MB} MB per file"
+
+
+def _too_large(status: int, message: str) -> bool:
+    text = message.lower()
+    return status == 413 or "too large" in text or ("attachment" in text and " mb" in text)
+
+
+def halo_hint(status: int | None, method: str, path: str, message: str) -> str:
+    where = path.lower()
+    if status is None:
+        return "check HALO_BASE_URL and HALO_AUTH_URL, and the network (DNS, proxy, firewall)"
+    if where.endswith("/token"):
+        if status in (400, 401, 403):
+            return CREDENTIALS_HINT
+        if status == 404:
+            return "check HALO_AUTH_URL (usually https://<instance>/auth) and HALO_TENANT"
+    if status == 401:
+        return CREDENTIALS_HINT
+    if status == 403:
+        return DELETE_HINT if method == "DELETE" and "/kbarticle" in where else SCOPES_HINT
+    if _too_large(status, message):
+        return SIZE_HINT
+    if "/kbarticle" in where and method == "POST":
+        if status == 400 and "could not find member" not in message.lower():
+            return FAQ_HINT
+        if status == 500:
+            return AI_HINT
+    if status == 404 and not where.rstrip("/").split("/")[-1].isdigit():
+        return "check HALO_BASE_URL: it should be the address of your Halo instance"
+    if status == 429:
+        return "Halo allows 300 requests per rolling 5 minutes: retry later"
+    if status in (502, 503, 504):
+        return "Halo is overloaded or down: retry later"
+    return ""
+
+
+HALO_SPEC = ServiceSpec(
+    name="Halo",
+    error=HaloError,
+    auth_error=HaloAuthError,
+    unreachable_error=HaloUnreachableError,
+    url_variable="HALO_BASE_URL",
+    hint_for=halo_hint,
+    rate_limit_wait=exponential_to_sixty,
+    rate_limit_attempts=10,  # 5+10+20+40+60×5 s outlasts the rolling 5-minute window
+    max_total_wait=15 * 60.0,
+)
+
+
+def api_root(base_url: str) -> str:
+    """`https://acme.halopsa.com[/api]` → `https://acme.halopsa.com/api`."""
+    base = base_url.strip().rstrip("/")
+    return base if base.endswith("/api") else base + "/api"
+
+
+class HaloClient:
+    """Halo's API for one tenant, authenticated with an application's client credentials."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        tenant: str = "",
+        scope: str = "read:kb edit:kb",
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: SlidingWindowLimiter | None = None,
+        timeout: float = 60.0,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        on_wait: WaitHook | None = None,
+    ) -> None:
+        self.api_url = api_root(base_url)
+        instance = self.api_url.removesuffix("/api")
+        self.token_url = (auth_url.strip().rstrip("/") or f"{instance}/auth") + "/token"
+        self.tenant = tenant
+        self.scope = scope
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._clock = clock
+        self.limiter = limiter or SlidingWindowLimiter(
+            HALO_MAX_REQUESTS, HALO_WINDOW_SECONDS, clock=clock, sleep=sleep, on_wait=on_wait
+        )
+        self.session = ApiSession(
+            HALO_SPEC,
+            base_url=self.api_url,
+            limiter=self.limiter,
+            transport=transport,
+            timeout=timeout,
+            sleep=sleep,
+            wall_clock=wall_clock,
+            rng=rng,
+            on_wait=on_wait,
+        )
+        self.session.add_secret(client_secret)
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._granted: set[str] = set()
+        self._token_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"HaloClient({self.api_url!r}, tenant={self.tenant!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.session.aclose()
+
+    # ------------------------------------------------------------------ token
+    async def _authorization(self, *, stale: str | None = None) -> str:
+        """A valid `Authorization` value; renewed 60 s before expiry, or when `stale` (the value
+        a 401 answered) is still the current one."""
+        async with self._token_lock:
+            current_ok = self._token is not None and self._clock() < self._expires_at - RENEW_BEFORE
+            if not current_ok or (stale is not None and stale == self._token):
+                await self._fetch_token()
+            assert self._token is not None
+            return self._token
+
+    async def _fetch_token(self) -> None:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+            "scope": self.scope,
+        }
+        params = {"tenant": self.tenant} if self.tenant else None
+        response = await self.session.send(
+            "POST",
+            self.token_url,
+            params=params,
+            form=form,
+            idempotent=True,
+            accept=(400, 401, 403),
+        )
+        path = response.request.url.path
+        if response.status_code >= 400:
+            message = self.session.redact(message_from_body(response))[:300]
+            raise HaloAuthError(
+                message,
+                status=response.status_code,
+                hint=CREDENTIALS_HINT,
+                method="POST",
+                path=path,
+            )
+        body = self.session.json(response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise self.session.malformed(response, "the token answer has no access_token")
+        self.session.add_secret(token)
+        try:
+            lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME)
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_LIFETIME
+        token_type = body.get("token_type") or "Bearer"
+        self._token = f"{token_type} {token}"
+        self._expires_at = self._clock() + lifetime
+        scope = body.get("scope")
+        self._granted = set((scope if isinstance(scope, str) else self.scope).split())
+
+    async def check_credentials(self) -> set[str]:
+        """Fetch a fresh token; the scopes granted (RFC 6749: the requested ones if unsaid)."""
+        async with self._token_lock:
+            await self._fetch_token()
+        return set(self._granted)
+
+    # ------------------------------------------------------------------ plumbing
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        accept: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """One API call with the bearer token; a 401 renews the token and retries once."""
+        authorization = await self._authorization()
+        response = await self.session.send(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            headers={"Authorization": authorization},
+            accept=(401, *accept),
+        )
+        if response.status_code != 401:
+            return response
+        authorization = await self._authorization(stale=authorization)
+        return await self.session.send(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            headers={"Authorization": authorization},
+            accept=accept,
+        )
+
+    def _records(self, response: httpx.Response, key: str | None = None) -> list[dict[str, Any]]:
+        """An answer's records: one object, an array, or `{key: [...]}`; each with an int id."""
+        body = self.session.json(response)
+        if isinstance(body, dict) and key is not None and isinstance(body.get(key), list):
+            body = body[key]
+        records = [body] if isinstance(body, dict) else body
+        if not isinstance(records, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("id"), int) for r in records
+        ):
+            raise self.session.malformed(response, "expected records with ids")
+        return records
+
+    def _parse(self, response: httpx.Response, parse: Callable[[Any], T], raw: Any) -> T:
+        try:
+            return parse(raw)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self.session.malformed(response, f"unexpected shape: {exc!r}") from None
+
+    # ------------------------------------------------------------------ API
+    async def authinfo(self) -> dict[str, Any]:
+        """Public discovery document (`auth_url`, sometimes `tenant_id`); needs no token."""
+        response = await self.session.send("GET", "AuthInfo")
+        body = self.session.json(response)
+        if not isinstance(body, dict):
+            raise self.session.malformed(response, "AuthInfo is not an object")
+        return body
+
+    async def list_faqlists(self) -> list[HaloFaqList]:
+        response = await self._request("GET", "FAQLists")
+        return [
+            self._parse(response, parse_faqlist, r) for r in self._records(response, "FAQLists")
+        ]
+
+    async def create_faqlist(
+        self,
+        name: str,
+        *,
+        is_group: bool,
+        group_id: int | None,
+        showforall: bool,
+        third_party_id: str,
+    ) -> HaloFaqList:
+        payload: dict[str, Any] = {
+            "name": name,
+            "is_group": is_group,
+            "showforall": showforall,
+            "third_party_id": third_party_id,
+        }
+        if group_id is not None:
+            payload["group_id"] = group_id
+        response = await self._request("POST", "FAQLists", json_body=[payload])
+        records = self._records(response, "FAQLists")
+        if len(records) != 1 or str(records[0].get("name", "")).strip() != name.strip():
+            raise self.session.malformed(response, f"creating FAQ list {name!r} returned another")
+        return self._parse(response, parse_faqlist, records[0])
+
+    async def upsert_articles(self, payloads: Sequence[Mapping[str, Any]]) -> list[HaloArticleRef]:
+        """Create (no `id`) or update (`id`) articles in ONE request; refs in request order.
+
+        Halo does not document the answer's order: every ref is checked against its request by
+        id, name and marker tag, and any mismatch is a MalformedResponseError (the write did
+        happen; the engine reconciles by marker).
+        """
+        if not payloads:
+            return []
+        response = await self._request("POST", "KBArticle", json_body=list(payloads))
+        records = self._records(response)
+        if len(records) != len(payloads):
+            raise self.session.malformed(
+                response, f"sent {len(payloads)} articles, Halo answered {len(records)}"
+            )
+        refs = [self._parse(response, parse_article_ref, r) for r in records]
+        for index, (sent, ref) in enumerate(zip(payloads, refs, strict=True)):
+            problem = _mismatch(sent, ref)
+            if problem:
+                raise self.session.malformed(response, f"article {index} of the answer: {problem}")
+        return refs
+
+    async def find_articles_by_marker(self, marker: str) -> list[HaloArticleRef]:
+        """Articles (active or not) whose tags include exactly `marker`."""
+        found: dict[int, HaloArticleRef] = {}
+        seen = 0
+        for page_no in range(1, MAX_PAGES + 1):
+            params: dict[str, str | int] = {
+                "search": marker,
+                "includeinactive": "true",
+                "pageinate": "true",
+                "page_size": PAGE_SIZE,
+                "page_no": page_no,
+            }
+            response = await self._request("GET", "KBArticle", params=params)
+            body = self.session.json(response)
+            records = self._records(response, "articles")
+            for record in records:
+                ref = self._parse(response, parse_article_ref, record)
+                if ref.has_marker(marker):
+                    found.setdefault(ref.id, ref)
+            seen += len(records)
+            total = body.get("record_count") if isinstance(body, dict) else None
+            if len(records) < PAGE_SIZE or (isinstance(total, int) and seen >= total):
+                break
+        return list(found.values())
+
+    async def get_article(self, article_id: int) -> HaloArticleRef | None:
+        response = await self._request(
+            "GET", f"KBArticle/{int(article_id)}", params={"includedetails": "true"}, accept=(404,)
+        )
+        if response.status_code == 404:
+            return None
+        records = self._records(response)
+        if len(records) != 1:
+            raise self.session.malformed(response, "expected one article")
+        return self._parse(response, parse_article_ref, records[0])
+
+    async def delete_article(self, article_id: int) -> None:
+        """Delete; already gone (404) counts as done. A refusal raises HaloError status 403."""
+        await self._request("DELETE", f"KBArticle/{int(article_id)}", accept=(404,))
+
+    async def archive_article(self, article_id: int) -> HaloArticleRef:
+        """Make the article inactive: the fallback when Halo refuses to delete it."""
+        (ref,) = await self.upsert_articles([{"id": int(article_id), "inactive": True}])
+        return ref
+
+
+def find_faqlist(
+    lists: Iterable[HaloFaqList], *, third_party_id: str, name: str, group_id: int | None
+) -> HaloFaqList | None:
+    """The list hhsync made before: by `third_party_id`, else by name within the group."""
+    lists = list(lists)
+    for faqlist in lists:
+        if third_party_id and faqlist.third_party_id == third_party_id:
+            return faqlist
+    for faqlist in lists:
+        if faqlist.name.strip().casefold() == name.strip().casefold() and (
+            faqlist.group_id == group_id
+        ):
+            return faqlist
+    return None
+
+
+def _mismatch(sent: Mapping[str, Any], ref: HaloArticleRef) -> str:
+    sent_id = sent.get("id")
+    if sent_id and ref.id != sent_id:
+        return f"id {ref.id} instead of {sent_id}"
+    name = sent.get("name")
+    if isinstance(name, str) and ref.name.strip() != name.strip():
+        return f"name {ref.name!r} instead of {name!r}"
+    tags = sent.get("tag_string")
+    if isinstance(tags, str) and ref.tag_string:
+        for tag in (t.strip() for t in tags.split(",")):
+            if tag.startswith("hudu-article-") and not ref.has_marker(tag):
+                return f"tag {tag!r} missing"
+    return ""
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _opt_id(value: Any) -> int | None:
+    """Halo writes "no parent" as null or 0."""
+    if value in (None, "", 0):
+        return None
+    return int(value)
+
+
+def parse_faqlist(raw: Mapping[str, Any]) -> HaloFaqList:
+    return HaloFaqList(
+        id=int(raw["id"]),
+        name=str(raw.get("name") or ""),
+        is_group=bool(raw.get("is_group")),
+        group_id=_opt_id(raw.get("group_id")),
+        third_party_id=str(raw.get("third_party_id") or ""),
+        showforall=bool(raw.get("showforall")),
+    )
+
+
+def parse_article_ref(raw: Mapping[str, Any]) -> HaloArticleRef:
+    faqlists = raw.get("faqlists") or []
+    return HaloArticleRef(
+        id=int(raw["id"]),
+        name=str(raw.get("name") or ""),
+        tag_string=str(raw.get("tag_string") or ""),
+        inactive=bool(raw.get("inactive")),
+        faqlist_ids=tuple(
+            int(f["id"]) for f in faqlists if isinstance(f, dict) and isinstance(f.get("id"), int)
+        ),
+    )
