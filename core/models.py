@@ -82,6 +82,17 @@ class HaloFaqList:
 
 
 @dataclass(frozen=True, slots=True)
+class NewFaqList:
+    """A FAQ list to create (`HaloClient.create_faqlists` sends several in one POST)."""
+
+    name: str
+    is_group: bool
+    group_id: int | None
+    showforall: bool
+    third_party_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class HaloArticleRef:
     """What Halo says about one article: enough to adopt or check it."""
 
