@@ -300,7 +300,7 @@ def _type_message(error: ValidationError) -> str:
         item = _type_name(error.schema.get("items", {}))
         if isinstance(value, dict):
             return (
-                "Cannot deserialize the current JSON object (e.g. {\"name\":\"value\"}) into type "
+                'Cannot deserialize the current JSON object (e.g. {"name":"value"}) into type '
                 f"'System.Collections.Generic.List`1[{item}]' because the type requires a JSON "
                 "array (e.g. [1,2,3]) to deserialize correctly."
             )
