@@ -1,0 +1,332 @@
+"""`hhsync`: the headless command for cron, systemd and scripts.
+
+Exit status: 0 nothing failed, 1 an article failed, 2 configuration, credential or lock errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from core.config import ConfigError, Settings, load_settings
+from core.engine import Engine, PassSummary, build_engine
+from core.errors import (
+    AuthError,
+    HhsyncError,
+    MalformedResponseError,
+    StoreError,
+    UnreachableError,
+)
+from core.events import Event, PassFinished, PassProgressed, PassStarted
+from core.logs import configure_logging, mask
+from core.models import ArticleRecord, Status
+from core.store import MappingStore
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+T = TypeVar("T")
+
+stderr = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, hint: str = "", status: int = EXIT_CONFIG) -> NoReturn:
+    line = f"hhsync: {message}" + (f" — {hint}" if hint else "")
+    click.echo(line, err=True)
+    sys.exit(status)
+
+
+def exit_status_for(exc: HhsyncError) -> int:
+    if isinstance(exc, AuthError | UnreachableError | MalformedResponseError | StoreError):
+        return EXIT_CONFIG
+    return EXIT_FAILED
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def run_with_engine(
+    settings: Settings, body: Callable[[Engine], Awaitable[T]], *, open_store: bool = True
+) -> T:
+    """Open the engine, run `body`, close it; turn every expected error into one line."""
+    configure_logging(settings.secrets())
+
+    async def main() -> T:
+        engine = build_engine(settings)
+        try:
+            if open_store:
+                await engine.open()
+            return await body(engine)
+        finally:
+            await engine.close()
+
+    try:
+        return asyncio.run(main())
+    except HhsyncError as exc:
+        fail(mask(str(exc), settings.secrets()), exc.hint, exit_status_for(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", status=130)
+
+
+def engine_command(func: Callable[..., Coroutine[Any, Any, int]]) -> Callable[..., None]:
+    """A click command body that runs on an open engine and returns the exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        settings = settings_or_exit()
+        status = run_with_engine(settings, lambda engine: func(engine, *args, **kwargs))
+        sys.exit(status)
+
+    return wrapper
+
+
+class ProgressReporter:
+    """A Rich progress bar on a terminal; plain lines when stderr is not one."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress: Progress | None = None
+        self.task: Any = None
+        self.last_percent = -1
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PassStarted):
+            kind = "full" if event.full else "incremental"
+            if self.console.is_terminal:
+                self.progress = Progress(
+                    TextColumn(f"[bold]{kind} pass"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    console=self.console,
+                    transient=True,
+                )
+                self.progress.start()
+                self.task = self.progress.add_task(kind, total=None)
+            else:
+                self.console.print(f"hhsync: {kind} pass started")
+        elif isinstance(event, PassProgressed):
+            if self.progress is not None:
+                self.progress.update(self.task, completed=event.done, total=event.total or None)
+            elif event.total:
+                percent = event.done * 100 // event.total
+                if percent // 10 != self.last_percent // 10 or event.done == event.total:
+                    self.last_percent = percent
+                    self.console.print(f"hhsync: {event.done}/{event.total} articles written")
+        elif isinstance(event, PassFinished) and self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def print_summary(summary: PassSummary, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(summary.as_json()))
+        return
+    for line in summary.plan:
+        click.echo(f"would {line}")
+    click.echo(
+        f"{'dry run: ' if summary.dry_run else ''}"
+        f"created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged}, "
+        f"removed {summary.removed}, failed {summary.failed}"
+        + (f", removals held {summary.removals_held}" if summary.removals_held else "")
+        + f" — now synced {summary.synced_total}, pending {summary.pending_total}, "
+        f"skipped {summary.skipped_total}, failed {summary.failed_total}"
+    )
+
+
+def summary_status(summary: PassSummary) -> int:
+    return EXIT_FAILED if summary.failed or summary.failed_total else EXIT_OK
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hhsync")
+def main() -> None:
+    """Sync Hudu KB articles into the HaloPSA Knowledge Base."""
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="List every Hudu article, not only recent changes.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan; write nothing to Halo or the mapping."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@click.option("--force", is_flag=True, help="Allow removals beyond the safety cap.")
+@engine_command
+async def sync(engine: Engine, full: bool, dry_run: bool, as_json: bool, force: bool) -> int:
+    """Run one sync pass and exit."""
+    engine.subscribe(ProgressReporter(stderr))
+    summary = await engine.sync_now(full=full, dry_run=dry_run, force=force)
+    print_summary(summary, as_json)
+    return EXIT_OK if dry_run else summary_status(summary)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the counts and rows as JSON.")
+def status(as_json: bool) -> None:
+    """Show what is synced, pending, skipped and failed (reads the mapping; no network)."""
+    settings = settings_or_exit()
+    try:
+        records = list(MappingStore.read_only(settings.hhsync_db).records().values())
+    except StoreError as exc:
+        fail(str(exc), exc.hint)
+    counts = {s.value: sum(1 for r in records if r.status is s) for s in Status}
+    if as_json:
+        rows = [
+            {
+                "hudu_id": r.hudu_id,
+                "title": r.title,
+                "scope": r.scope,
+                "status": r.status.value,
+                "halo_id": r.halo_id,
+                "reason": r.reason,
+                "error": r.error,
+                "hint": r.hint,
+            }
+            for r in sorted(records, key=lambda r: r.hudu_id)
+        ]
+        click.echo(json.dumps({**counts, "articles": rows}))
+    else:
+        click.echo(", ".join(f"{k} {v}" for k, v in counts.items()) + f"  ({settings.hhsync_db})")
+        for rec in sorted(records, key=lambda r: r.hudu_id):
+            if rec.status in (Status.FAILED, Status.PENDING):
+                click.echo(f"  {rec.status.value:8} {rec.hudu_id:>7} {rec.title}  {rec.error}")
+                if rec.hint:
+                    click.echo(f"           hint: {rec.hint}")
+    sys.exit(EXIT_FAILED if counts["failed"] else EXIT_OK)
+
+
+def _describe(rec: ArticleRecord) -> str:
+    where = f" → Halo {rec.halo_id}" if rec.halo_id else ""
+    why = f" ({rec.reason or rec.error})" if rec.reason or rec.error else ""
+    return f"{rec.hudu_id} {rec.title!r}: {rec.status.value}{where}{why}"
+
+
+@main.command()
+@click.argument("hudu_id", type=int)
+@engine_command
+async def resync(engine: Engine, hudu_id: int) -> int:
+    """Push one article now, even if unchanged (relinks an unlinked one)."""
+    rec = await engine.resync(hudu_id)
+    click.echo(_describe(rec))
+    return EXIT_FAILED if rec.status is Status.FAILED else EXIT_OK
+
+
+@main.command()
+@click.argument("hudu_id", type=int)
+@engine_command
+async def unlink(engine: Engine, hudu_id: int) -> int:
+    """Stop syncing one article; its Halo copy stays and becomes Halo's to edit."""
+    click.echo(_describe(await engine.unlink(hudu_id)))
+    return EXIT_OK
+
+
+@main.command()
+@engine_command
+async def retry(engine: Engine) -> int:
+    """Retry every failed article now."""
+    summary = await engine.retry_failed()
+    print_summary(summary, as_json=False)
+    return summary_status(summary)
+
+
+@main.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(yes: bool) -> None:
+    """Unlink every article (Halo copies stay; the next resync relinks)."""
+    settings = settings_or_exit()
+    if not yes:
+        click.confirm("Unlink every synced article?", abort=True, err=True)
+
+    async def body(engine: Engine) -> int:
+        click.echo(f"unlinked {await engine.reset()} article(s)")
+        return EXIT_OK
+
+    sys.exit(run_with_engine(settings, body))
+
+
+@main.command()
+def run() -> None:
+    """Run passes every HHSYNC_INTERVAL seconds until SIGTERM or SIGINT (for systemd)."""
+    settings = settings_or_exit()
+
+    async def body(engine: Engine) -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, engine.stop)
+        engine.subscribe(ProgressReporter(stderr))
+        await engine.run_scheduler()
+        click.echo("hhsync: stopped", err=True)
+        return EXIT_OK
+
+    sys.exit(run_with_engine(settings, body))
+
+
+@main.command()
+def doctor() -> None:
+    """Check configuration, reachability, credentials, scopes and FAQ lists; say what to fix."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        click.echo(f"✗ configuration: {exc}")
+        sys.exit(EXIT_CONFIG)
+    click.echo(f"✓ configuration (mapping file {settings.hhsync_db})")
+
+    async def body(engine: Engine) -> int:
+        from core.doctor import run_checks
+
+        problems = 0
+        async for ok, line in run_checks(engine):
+            click.echo(("✓ " if ok else "✗ ") + mask(line, settings.secrets()))
+            problems += 0 if ok else 1
+        return EXIT_CONFIG if problems else EXIT_OK
+
+    sys.exit(run_with_engine(settings, body, open_store=False))
+
+
+@main.command()
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--seed",
+    default="small",
+    show_default=True,
+    help="demo (about 2,000 articles), small, empty, or a JSON dataset FILE.",
+)
+@click.option("--latency", type=float, default=0.0, help="Seconds added to every request.")
+def emulate(port: int, seed: str, latency: float) -> None:
+    """Serve the Hudu and Halo emulators on 127.0.0.1 and print the .env lines for them."""
+    from core.emulators import seed as seeds
+    from core.emulators.server import create_emulator_app, env_lines, new_states
+    from core.emulators.server import run as serve
+
+    base_url = f"http://127.0.0.1:{port}"
+    hudu, halo = new_states(base_url)
+    try:
+        if seed == "demo":
+            summary = seeds.seed_demo(hudu)
+        elif seed == "small":
+            summary = seeds.seed_small(hudu)
+        elif seed == "empty":
+            summary = None
+        else:
+            summary = seeds.seed_from_file(hudu, Path(seed))
+    except (OSError, ValueError) as exc:
+        fail(f"--seed {seed}: {exc}")
+    hudu.switches.latency = halo.switches.latency = latency
+    click.echo("# Hudu and Halo emulators; put these lines in .env (or export them):")
+    for line in env_lines(base_url):
+        click.echo(line)
+    count = summary.articles if summary else 0
+    click.echo(f"# serving {count} Hudu articles on {base_url} — Ctrl-C stops", err=True)
+    serve(create_emulator_app(hudu, halo), port)

@@ -1,0 +1,974 @@
+"""The sync engine: plans and executes passes, owns the mapping, tells listeners what happened.
+
+One asyncio object and the single writer of the mapping store. The dashboard and the headless
+CLI drive it through the same commands (`sync_now`, `resync`, `unlink`, `retry_failed`,
+`reset`) and watch it through `subscribe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from core.config import Settings
+from core.errors import ApiError, AuthError, HaloError, HhsyncError, WriteUncertainError
+from core.events import (
+    ArticleChanged,
+    ArticleRemoved,
+    EngineLogged,
+    Event,
+    PassFinished,
+    PassProgressed,
+    PassStarted,
+    RateLimitWaited,
+    SchedulerChanged,
+)
+from core.halo import HaloClient
+from core.hudu import HuduClient
+from core.models import (
+    ArticleRecord,
+    HaloFaqList,
+    HuduArticle,
+    HuduCompany,
+    HuduUpload,
+    NewFaqList,
+    Status,
+    marker_for,
+)
+from core.render import RenderedArticle, render_article
+from core.store import MappingStore
+
+log = logging.getLogger("hhsync.engine")
+
+FULL_PASS_EVERY = 12
+CURSOR_OVERLAP = timedelta(minutes=5)
+MAX_BATCH_JSON_BYTES = 4 * 1024 * 1024
+REMOVAL_SHARE = 0.2
+REMOVAL_FLOOR = 50
+BATCH_CONCURRENCY = 4
+RETRY_BACKOFF_MAX = timedelta(hours=1)
+
+GROUP_LIST_NAME = "Hudu"
+GROUP_THIRD_PARTY_ID = "hudu:group"
+CENTRAL_SCOPE = "Central KB"
+CENTRAL_THIRD_PARTY_ID = "hudu:central"
+
+Listener = Callable[[Event], None]
+Action = Literal["create", "update"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def company_third_party_id(company_id: int) -> str:
+    return f"hudu:company:{company_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PassSummary:
+    """The outcome of one pass; `as_json` is the `--json` summary of design.md."""
+
+    full: bool
+    dry_run: bool
+    created: int
+    updated: int
+    unchanged: int
+    removed: int
+    failed: int
+    removals_held: int
+    synced_total: int
+    pending_total: int
+    skipped_total: int
+    failed_total: int
+    duration_seconds: float
+    plan: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "synced": self.synced_total,
+            "pending": self.pending_total,
+            "skipped": self.skipped_total,
+            "failed": self.failed_total,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed_this_pass": self.failed,
+            "removals_held": self.removals_held,
+            "full": self.full,
+            "dry_run": self.dry_run,
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+@dataclass(slots=True)
+class _Write:
+    article: HuduArticle
+    rendered: RenderedArticle
+    action: Action
+    halo_id: int | None
+
+
+@dataclass(slots=True)
+class _Removal:
+    record: ArticleRecord
+    why: str
+
+
+@dataclass(slots=True)
+class _Plan:
+    full: bool
+    writes: list[_Write] = field(default_factory=list)
+    unchanged: int = 0
+    removals: list[_Removal] = field(default_factory=list)
+    removals_held: int = 0
+    touched: list[ArticleRecord] = field(default_factory=list)
+    forgotten: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Tally:
+    created: int = 0
+    updated: int = 0
+    removed: int = 0
+    failed: int = 0
+    done: int = 0
+    total: int = 0
+
+
+class Engine:
+    """Plans and runs sync passes between one Hudu and one Halo, persisting in one store."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: MappingStore,
+        hudu: HuduClient,
+        halo: HaloClient,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.hudu = hudu
+        self.halo = halo
+        self.clock = clock
+        self.interval = settings.hhsync_interval
+        self.hudu_label = httpx.URL(settings.hudu_base_url).host or settings.hudu_base_url
+        self.halo_label = httpx.URL(settings.halo_base_url).host or settings.halo_base_url
+        self.paused = False
+        self.running = False
+        self.next_pass_at: datetime | None = None
+        self.last_pass: PassFinished | None = None
+        self._listeners: list[Listener] = []
+        self._records: dict[int, ArticleRecord] = {}
+        self._pass_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._opened = False
+        self._faqlists: dict[str, int] = {}
+        self._rejections_in_a_row = 0
+
+    # ------------------------------------------------------------ listeners and state
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop a sync
+                log.exception("event listener failed")
+
+    def _say(self, level: int, message: str) -> None:
+        log.log(level, message)
+        self._emit(EngineLogged(logging.getLevelName(level), message, self.clock()))
+
+    def records(self) -> list[ArticleRecord]:
+        return [dataclasses.replace(r) for r in self._records.values()]
+
+    def record(self, hudu_id: int) -> ArticleRecord | None:
+        found = self._records.get(hudu_id)
+        return dataclasses.replace(found) if found else None
+
+    def counts(self) -> dict[str, int]:
+        tally = dict.fromkeys((s.value for s in Status), 0)
+        for rec in self._records.values():
+            tally[rec.status.value] += 1
+        return tally
+
+    def halo_article_url(self, halo_id: int) -> str:
+        return f"{self.settings.halo_base_url}/kb?id={halo_id}"
+
+    # ------------------------------------------------------------ life cycle
+    async def open(self) -> None:
+        """Take the store, load the mapping, and settle creates a crash left in flight."""
+        if self._opened:
+            return
+        self.store.open()
+        self._opened = True
+        self._records = self.store.records()
+        self._faqlists = self.store.faqlists()
+        in_flight = [r for r in self._records.values() if r.intent == "create"]
+        if in_flight:
+            self._say(logging.INFO, f"reconciling {len(in_flight)} create(s) left in flight")
+            await self._reconcile_creates(in_flight, after_crash=True)
+
+    async def close(self) -> None:
+        self.stop()
+        for client in (self.hudu, self.halo):
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        if self._opened:
+            self.store.close()
+            self._opened = False
+
+    async def __aenter__(self) -> Engine:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------ scheduler
+    async def run_scheduler(self) -> None:
+        """Run a pass now, then one every `interval` seconds, never two at once."""
+        self._stopping = False
+        while not self._stopping:
+            if not self.paused:
+                try:
+                    await self.sync_now()
+                except AuthError as exc:
+                    self._say(logging.ERROR, f"{exc} — {exc.hint}")
+                except HhsyncError as exc:
+                    self._say(logging.ERROR, f"pass failed: {exc}")
+            if self._stopping:
+                break
+            self.next_pass_at = (
+                None if self.paused else self.clock() + timedelta(seconds=self.interval)
+            )
+            self._emit(SchedulerChanged(self.paused, self.next_pass_at))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+        self.next_pass_at = None
+
+    def stop(self) -> None:
+        """Ask the scheduler and any pass to stop after the batch in flight."""
+        self._stopping = True
+        self._wake.set()
+
+    def pause(self) -> None:
+        self.paused = True
+        self.next_pass_at = None
+        self._emit(SchedulerChanged(True, None))
+
+    def resume(self) -> None:
+        self.paused = False
+        self._wake.set()
+
+    # ------------------------------------------------------------ commands
+    async def sync_now(
+        self, *, full: bool = False, dry_run: bool = False, force: bool = False
+    ) -> PassSummary:
+        """One pass: incremental by default, full on demand, on the first run and every 12th."""
+        async with self._pass_lock:
+            pass_count = int(self.store.meta("pass_count", 0) or 0)
+            has_cursor = bool(self.store.meta("cursor"))
+            full = full or not has_cursor or pass_count % FULL_PASS_EVERY == FULL_PASS_EVERY - 1
+            return await self._run_pass(full=full, dry_run=dry_run, force=force)
+
+    async def retry_failed(self) -> PassSummary:
+        """Retry every failed article now, whatever its back-off says."""
+        async with self._pass_lock:
+            for rec in self._records.values():
+                if rec.status is Status.FAILED:
+                    rec.next_retry_at = ""
+            return await self._run_pass(full=False, dry_run=False, force=False)
+
+    async def resync(self, hudu_id: int) -> ArticleRecord:
+        """Push one article even if unchanged, relinking it and re-adopting its Halo copy."""
+        async with self._pass_lock:
+            article = await self.hudu.get_article(hudu_id)
+            if article is None:
+                raise HhsyncError(f"Hudu has no article {hudu_id}")
+            rec = self._records.get(hudu_id)
+            if rec is not None:
+                rec.unlinked = False
+                rec.content_hash = ""
+                if rec.halo_id is not None and await self.halo.get_article(rec.halo_id) is None:
+                    rec.halo_id = None
+                if rec.halo_id is None:
+                    found = await self.halo.find_articles_by_marker(marker_for(hudu_id))
+                    if found:
+                        rec.halo_id = min(ref.id for ref in found)
+            companies = await self._companies()
+            uploads = await self._uploads_by_article()
+            plan = _Plan(full=False)
+            await self._plan_article(plan, article, companies, uploads, dry_run=False, forced=True)
+            await self._execute(plan, _Tally())
+            final = self._records.get(hudu_id)
+            assert final is not None
+            return dataclasses.replace(final)
+
+    async def unlink(self, hudu_id: int) -> ArticleRecord:
+        """Stop syncing one article; its Halo copy stays and becomes Halo's to edit."""
+        rec = self._records.get(hudu_id)
+        if rec is None:
+            raise HhsyncError(f"article {hudu_id} is not in the mapping")
+        rec.unlinked = True
+        rec.status = Status.SKIPPED
+        rec.reason = "unlinked"
+        rec.error = rec.hint = ""
+        rec.http_status = None
+        self._commit([rec])
+        return dataclasses.replace(rec)
+
+    async def reset(self) -> int:
+        """Unlink every article (design.md: with confirmation, which the caller asks)."""
+        async with self._pass_lock:
+            changed = []
+            for rec in self._records.values():
+                if not rec.unlinked:
+                    rec.unlinked = True
+                    rec.status = Status.SKIPPED
+                    rec.reason = "unlinked"
+                    changed.append(rec)
+            self._commit(changed)
+            return len(changed)
+
+    # ------------------------------------------------------------ one pass
+    async def _run_pass(self, *, full: bool, dry_run: bool, force: bool) -> PassSummary:
+        started = self.clock()
+        self.running = True
+        self._emit(PassStarted(full, 0, started))
+        tally = _Tally()
+        error = ""
+        plan = _Plan(full=full)
+        try:
+            in_flight = [r for r in self._records.values() if r.intent == "create"]
+            if in_flight and not dry_run:
+                await self._reconcile_creates(in_flight, after_crash=False)
+            plan = await self._plan(full=full, dry_run=dry_run, force=force)
+            tally.total = len(plan.writes) + len(plan.removals)
+            self._emit(PassProgressed(0, tally.total, 0, 0, 0))
+            if dry_run:
+                return self._summary(plan, tally, started, dry_run=True)
+            self._commit(plan.touched)
+            self._forget(plan.forgotten)
+            await self._execute(plan, tally)
+            if not self._stopping:
+                await self._remove(plan.removals, tally)
+                pass_count = int(self.store.meta("pass_count", 0) or 0) + 1
+                self.store.set_meta(cursor=_iso(started), pass_count=pass_count)
+            return self._summary(plan, tally, started, dry_run=False)
+        except HhsyncError as exc:
+            error = str(exc)
+            raise
+        finally:
+            self.running = False
+            finished = self.clock()
+            event = PassFinished(
+                full,
+                started,
+                finished,
+                tally.created,
+                tally.updated,
+                plan.unchanged,
+                tally.removed,
+                tally.failed,
+                error,
+            )
+            if not dry_run:
+                self.last_pass = event
+                with contextlib.suppress(HhsyncError):
+                    self.store.add_run(
+                        {
+                            "started_at": _iso(started),
+                            "finished_at": _iso(finished),
+                            "full": full,
+                            "created": tally.created,
+                            "updated": tally.updated,
+                            "unchanged": plan.unchanged,
+                            "removed": tally.removed,
+                            "failed": tally.failed,
+                            "error": error,
+                        }
+                    )
+            self._emit(event)
+
+    def _summary(
+        self, plan: _Plan, tally: _Tally, started: datetime, *, dry_run: bool
+    ) -> PassSummary:
+        counts = self.counts()
+        lines: tuple[str, ...] = ()
+        if dry_run:
+            lines = tuple(
+                [f"{w.action} {w.article.id} {w.article.name!r}" for w in plan.writes]
+                + [f"remove {r.record.hudu_id} {r.record.title!r} ({r.why})" for r in plan.removals]
+            )
+        return PassSummary(
+            full=plan.full,
+            dry_run=dry_run,
+            created=tally.created,
+            updated=tally.updated,
+            unchanged=plan.unchanged,
+            removed=tally.removed,
+            failed=tally.failed,
+            removals_held=plan.removals_held,
+            synced_total=counts["synced"],
+            pending_total=counts["pending"],
+            skipped_total=counts["skipped"],
+            failed_total=counts["failed"],
+            duration_seconds=(self.clock() - started).total_seconds(),
+            plan=lines,
+        )
+
+    async def _companies(self) -> dict[int, HuduCompany]:
+        return {c.id: c for c in await self.hudu.list_companies()}
+
+    async def _uploads_by_article(self) -> dict[int, list[HuduUpload]]:
+        grouped: dict[int, list[HuduUpload]] = {}
+        for upload in await self.hudu.list_uploads():
+            if upload.uploadable_type == "Article" and upload.uploadable_id and not upload.archived:
+                grouped.setdefault(upload.uploadable_id, []).append(upload)
+        return grouped
+
+    async def _plan(self, *, full: bool, dry_run: bool, force: bool) -> _Plan:
+        plan = _Plan(full=full)
+        companies = await self._companies()
+        cursor = self.store.meta("cursor")
+        if full or not cursor:
+            listed = await self.hudu.list_articles()
+        else:
+            since = datetime.fromisoformat(str(cursor)) - CURSOR_OVERLAP
+            listed = await self.hudu.list_articles(updated_since=since)
+        articles = {a.id: a for a in listed}
+        uploads = await self._uploads_by_article()
+        now = self.clock()
+        for rec in list(self._records.values()):
+            if rec.hudu_id in articles or rec.unlinked:
+                continue
+            if self._needs_retry(rec, now) or (
+                full and rec.halo_id is not None and not rec.removed
+            ):
+                fetched = await self.hudu.get_article(rec.hudu_id)
+                if fetched is not None:
+                    articles[fetched.id] = fetched
+                elif rec.halo_id is not None and not rec.removed:
+                    plan.removals.append(_Removal(rec, "deleted in Hudu"))
+                else:
+                    plan.forgotten.append(rec.hudu_id)
+            elif full and rec.halo_id is None and not rec.removed:
+                plan.forgotten.append(rec.hudu_id)
+        await self._ensure_faqlists(articles.values(), companies, dry_run=dry_run)
+        for article in sorted(articles.values(), key=lambda a: a.id):
+            await self._plan_article(plan, article, companies, uploads, dry_run=dry_run)
+        self._cap_removals(plan, articles.values(), force=force)
+        return plan
+
+    def _needs_retry(self, rec: ArticleRecord, now: datetime) -> bool:
+        if rec.status is Status.PENDING:
+            return True
+        if rec.status is not Status.FAILED:
+            return False
+        return not rec.next_retry_at or datetime.fromisoformat(rec.next_retry_at) <= now
+
+    def _scope_of(
+        self, article: HuduArticle, companies: dict[int, HuduCompany]
+    ) -> tuple[str, str, bool]:
+        """(scope name, FAQ list third-party id, in scope) of an article."""
+        if article.company_id is None:
+            return CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, self.settings.hhsync_sync_central
+        company = companies.get(article.company_id)
+        name = company.name if company else f"company {article.company_id}"
+        in_scope = (
+            company is not None
+            and not company.archived
+            and self.settings.company_filter.includes(company.id, company.name)
+        )
+        return name, company_third_party_id(article.company_id), in_scope
+
+    async def _plan_article(
+        self,
+        plan: _Plan,
+        article: HuduArticle,
+        companies: dict[int, HuduCompany],
+        uploads: dict[int, list[HuduUpload]],
+        *,
+        dry_run: bool,
+        forced: bool = False,
+    ) -> None:
+        scope, list_key, in_scope = self._scope_of(article, companies)
+        rec = self._records.get(article.id)
+        if rec is None:
+            rec = ArticleRecord(
+                hudu_id=article.id,
+                title=article.name,
+                scope=scope,
+                company_id=article.company_id,
+                status=Status.PENDING,
+            )
+            if not dry_run:
+                self._records[article.id] = rec
+        rec.title, rec.scope, rec.company_id = article.name, scope, article.company_id
+        rec.hudu_url, rec.slug = article.url, article.slug
+        rec.hudu_updated_at = _iso(article.updated_at) if article.updated_at else ""
+        if rec.unlinked:
+            return
+        live_copy = rec.halo_id is not None and not rec.removed
+        reason = ""
+        if not in_scope:
+            reason = "out of scope (see HHSYNC_SYNC_CENTRAL / HHSYNC_COMPANIES)"
+        elif article.draft:
+            reason = "draft in Hudu"
+        elif article.archived:
+            reason = "archived in Hudu"
+        if reason:
+            if live_copy and in_scope:
+                plan.removals.append(_Removal(rec, reason))
+            elif rec.status is not Status.SKIPPED or rec.reason != reason:
+                if not live_copy:
+                    self._set_skipped(rec, reason)
+                else:
+                    self._set_skipped(rec, f"{reason}; the Halo copy is left as it is")
+                plan.touched.append(rec)
+            return
+        faqlist_id = self._faqlists.get(list_key, 0)
+        rendered = render_article(
+            article,
+            hudu_base_url=self.settings.hudu_base_url,
+            faqlist_id=faqlist_id,
+            files=uploads.get(article.id, ()),
+            link_for_slug=self._halo_link_for_slug,
+        )
+        rec.faqlist_id = faqlist_id or None
+        unchanged = (
+            not forced
+            and live_copy
+            and rec.content_hash == rendered.content_hash
+            and rec.status in (Status.SYNCED, Status.SKIPPED)
+        )
+        if unchanged:
+            plan.unchanged += 1
+            return
+        action: Action = "update" if live_copy or rec.halo_id is not None else "create"
+        plan.writes.append(_Write(article, rendered, action, rec.halo_id))
+        if rec.status is not Status.PENDING:
+            rec.status = Status.PENDING
+            rec.reason = "changed in Hudu" if rec.content_hash else "new"
+            plan.touched.append(rec)
+        elif not rec.reason:
+            rec.reason = "new"
+            plan.touched.append(rec)
+
+    def _halo_link_for_slug(self, slug: str) -> str | None:
+        for rec in self._records.values():
+            if rec.slug == slug and rec.halo_id is not None and not rec.removed:
+                return self.halo_article_url(rec.halo_id)
+        return None
+
+    def _cap_removals(self, plan: _Plan, listed: Iterable[HuduArticle], *, force: bool) -> None:
+        if force or not plan.removals:
+            return
+        per_scope: dict[str, int] = {}
+        for rec in self._records.values():
+            if rec.halo_id is not None:
+                per_scope[rec.scope] = per_scope.get(rec.scope, 0) + 1
+        kept: list[_Removal] = []
+        by_scope: dict[str, list[_Removal]] = {}
+        for removal in plan.removals:
+            by_scope.setdefault(removal.record.scope, []).append(removal)
+        for scope, removals in by_scope.items():
+            limit = max(REMOVAL_FLOOR, int(per_scope.get(scope, 0) * REMOVAL_SHARE))
+            if len(removals) > limit:
+                plan.removals_held += len(removals)
+                self._say(
+                    logging.WARNING,
+                    f"{len(removals)} removals in {scope} exceed the cap of {limit}: "
+                    "held back (run `hhsync sync --full --force` if they are intended)",
+                )
+            else:
+                kept.extend(removals)
+        plan.removals = kept
+
+    # ------------------------------------------------------------ FAQ lists
+    async def _ensure_faqlists(
+        self,
+        articles: Iterable[HuduArticle],
+        companies: dict[int, HuduCompany],
+        *,
+        dry_run: bool,
+    ) -> None:
+        """Find (by third-party id, then by name under the group) or create every list needed."""
+        wanted: dict[str, str] = {}
+        for article in articles:
+            scope, key, in_scope = self._scope_of(article, companies)
+            if in_scope and not article.draft and not article.archived:
+                wanted[key] = scope
+        missing = {k: v for k, v in wanted.items() if k not in self._faqlists}
+        if not missing:
+            return
+        existing = await self.halo.list_faqlists()
+        group = self._match_list(existing, GROUP_THIRD_PARTY_ID, GROUP_LIST_NAME, None)
+        if group is None and not dry_run:
+            group = await self.halo.create_faqlist(
+                GROUP_LIST_NAME,
+                is_group=True,
+                group_id=None,
+                showforall=self.settings.hhsync_show_for_all_users,
+                third_party_id=GROUP_THIRD_PARTY_ID,
+            )
+        found: dict[str, int] = {}
+        to_create: list[NewFaqList] = []
+        for key, name in sorted(missing.items()):
+            match = self._match_list(existing, key, name, group.id if group else None)
+            if match is not None:
+                found[key] = match.id
+            elif group is not None:
+                to_create.append(
+                    NewFaqList(
+                        name,
+                        is_group=False,
+                        group_id=group.id,
+                        showforall=self.settings.hhsync_show_for_all_users,
+                        third_party_id=key,
+                    )
+                )
+        if to_create and not dry_run:
+            created = await self.halo.create_faqlists(to_create)
+            found.update({n.third_party_id: c.id for n, c in zip(to_create, created, strict=True)})
+        if group is not None:
+            found[GROUP_THIRD_PARTY_ID] = group.id
+        if found and not dry_run:
+            self._faqlists.update(found)
+            self.store.commit_batch([], faqlists=dict(self._faqlists))
+
+    @staticmethod
+    def _match_list(
+        existing: Sequence[HaloFaqList], key: str, name: str, group_id: int | None
+    ) -> HaloFaqList | None:
+        for faq in existing:
+            if faq.third_party_id == key:
+                return faq
+        for faq in existing:
+            is_group = group_id is None
+            if faq.name == name and faq.is_group == is_group and faq.group_id == group_id:
+                return faq
+        return None
+
+    # ------------------------------------------------------------ execution
+    async def _execute(self, plan: _Plan, tally: _Tally) -> None:
+        creates = [w for w in plan.writes if w.action == "create"]
+        for write in creates:
+            rec = self._records[write.article.id]
+            rec.intent = "create"
+            rec.status = Status.PENDING
+        self._commit(self._records[w.article.id] for w in creates)
+        semaphore = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+        async def run(batch: list[_Write]) -> None:
+            async with semaphore:
+                if self._stopping:
+                    return
+                await self._send_batch(batch, tally)
+                self._emit(
+                    PassProgressed(
+                        tally.done,
+                        tally.total,
+                        tally.created + tally.updated,
+                        tally.failed,
+                        0,
+                    )
+                )
+
+        results = await asyncio.gather(
+            *(run(batch) for batch in self._batches(plan.writes)), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    def _batches(self, writes: list[_Write]) -> list[list[_Write]]:
+        """Articles with files go alone; the rest in batches by count and JSON size."""
+        size_limit = self.settings.hhsync_batch_size
+        batches: list[list[_Write]] = []
+        current: list[_Write] = []
+        current_bytes = 0
+        for write in writes:
+            if write.rendered.files_to_attach:
+                batches.append([write])
+                continue
+            weight = len(json.dumps(write.rendered.payload))
+            if current and (
+                len(current) >= size_limit or current_bytes + weight > MAX_BATCH_JSON_BYTES
+            ):
+                batches.append(current)
+                current, current_bytes = [], 0
+            current.append(write)
+            current_bytes += weight
+        if current:
+            batches.append(current)
+        return batches
+
+    async def _payload(self, write: _Write) -> dict[str, object]:
+        payload: dict[str, object] = dict(write.rendered.payload)
+        rec = self._records[write.article.id]
+        if rec.halo_id is not None:
+            payload["id"] = rec.halo_id
+        if write.rendered.files_to_attach:
+            attachments = []
+            for upload in write.rendered.files_to_attach:
+                data = await self.hudu.download_upload(upload.id)
+                attachments.append(
+                    {
+                        "filename": upload.name,
+                        "data_base64": base64.b64encode(data).decode("ascii"),
+                        "isimage": False,
+                    }
+                )
+            payload["attachments"] = attachments
+        return payload
+
+    async def _send_batch(self, batch: list[_Write], tally: _Tally, *, attempt: int = 1) -> None:
+        try:
+            payloads = [await self._payload(w) for w in batch]
+            refs = await self.halo.upsert_articles(payloads)
+        except WriteUncertainError as exc:
+            leftover = await self._settle_uncertain(batch, tally)
+            if leftover and attempt < 3:
+                await self._send_batch(leftover, tally, attempt=attempt + 1)
+            elif leftover:
+                self._fail(leftover, exc, tally)
+            return
+        except AuthError:
+            raise
+        except ApiError as exc:
+            self._rejections_in_a_row += 1
+            if exc.status in (400, 500) and len(batch) > 1 and self._rejections_in_a_row < 4:
+                middle = len(batch) // 2
+                await self._send_batch(batch[:middle], tally)
+                await self._send_batch(batch[middle:], tally)
+                return
+            self._fail(batch, exc, tally, maybe_applied=exc.status is None or exc.status >= 500)
+            return
+        self._rejections_in_a_row = 0
+        done = []
+        for write, ref in zip(batch, refs, strict=True):
+            done.append(self._synced(write, ref.id, tally))
+        self._commit(done)
+
+    async def _settle_uncertain(self, batch: list[_Write], tally: _Tally) -> list[_Write]:
+        """Adopt the creates Halo did commit; return the writes still to do."""
+        leftover: list[_Write] = []
+        adopted: list[ArticleRecord] = []
+        for write in batch:
+            rec = self._records[write.article.id]
+            if rec.halo_id is not None:
+                leftover.append(write)
+                continue
+            found = await self.halo.find_articles_by_marker(marker_for(write.article.id))
+            if found:
+                adopted.append(self._synced(write, min(ref.id for ref in found), tally))
+            else:
+                leftover.append(write)
+        self._commit(adopted)
+        return leftover
+
+    def _synced(self, write: _Write, halo_id: int, tally: _Tally) -> ArticleRecord:
+        rec = self._records[write.article.id]
+        now = _iso(self.clock())
+        created = rec.halo_id is None
+        rec.halo_id = halo_id
+        rec.removed = False
+        rec.intent = ""
+        rec.content_hash = write.rendered.content_hash
+        rec.attempts = 0
+        rec.error = rec.hint = rec.next_retry_at = ""
+        rec.http_status = None
+        rec.first_synced_at = rec.first_synced_at or now
+        rec.last_synced_at = rec.last_attempt_at = now
+        rec.skipped_files = list(write.rendered.skipped_files)
+        rec.attachments = [u.name for u in write.rendered.files_to_attach]
+        if rec.unlinked:
+            pass
+        elif rec.skipped_files:
+            names = ", ".join(f.filename for f in rec.skipped_files)
+            rec.status = Status.SKIPPED
+            rec.reason = f"synced without {names}: {rec.skipped_files[0].reason}"
+        else:
+            rec.status = Status.SYNCED
+            rec.reason = ""
+        if created:
+            tally.created += 1
+        else:
+            tally.updated += 1
+        tally.done += 1
+        return rec
+
+    def _fail(
+        self, batch: Sequence[_Write], exc: ApiError, tally: _Tally, *, maybe_applied: bool = False
+    ) -> None:
+        """Record a failed write. A create Halo may have applied keeps its intent, so the next
+        attempt looks for the marker before creating again."""
+        now = self.clock()
+        failed = []
+        for write in batch:
+            rec = self._records[write.article.id]
+            if not (maybe_applied and rec.intent == "create"):
+                rec.intent = ""
+            rec.status = Status.FAILED
+            rec.error = exc.message
+            rec.http_status = exc.status
+            rec.hint = exc.hint
+            rec.attempts += 1
+            rec.last_attempt_at = _iso(now)
+            backoff = min(timedelta(minutes=2 ** min(rec.attempts, 10)), RETRY_BACKOFF_MAX)
+            rec.next_retry_at = _iso(now + backoff)
+            rec.reason = "failed"
+            failed.append(rec)
+            tally.failed += 1
+            tally.done += 1
+        self._commit(failed)
+        self._say(logging.WARNING, f"{len(batch)} article(s) failed: {exc}")
+
+    async def _remove(self, removals: list[_Removal], tally: _Tally) -> None:
+        for removal in removals:
+            rec = removal.record
+            if rec.halo_id is None or self._stopping:
+                continue
+            try:
+                try:
+                    await self.halo.delete_article(rec.halo_id)
+                    reason = f"{removal.why}; deleted from Halo"
+                    rec.halo_id = None
+                except HaloError as exc:
+                    if exc.status not in (403, 405):
+                        raise
+                    await self.halo.archive_article(rec.halo_id)
+                    reason = (
+                        f"{removal.why}; archived in Halo (Halo refused the delete: {exc.status})"
+                    )
+            except AuthError:
+                raise
+            except ApiError as exc:
+                rec.error, rec.http_status, rec.hint = exc.message, exc.status, exc.hint
+                rec.attempts += 1
+                rec.last_attempt_at = _iso(self.clock())
+                tally.failed += 1
+                tally.done += 1
+                self._commit([rec])
+                self._say(logging.WARNING, f"could not remove article {rec.hudu_id}: {exc}")
+                continue
+            rec.removed = True
+            rec.content_hash = ""
+            self._set_skipped(rec, reason)
+            tally.removed += 1
+            tally.done += 1
+            self._commit([rec])
+
+    async def _reconcile_creates(self, records: list[ArticleRecord], *, after_crash: bool) -> None:
+        """Adopt the Halo copies of creates that may have been applied, or clear them to retry."""
+        settled = []
+        for rec in records:
+            found = await self.halo.find_articles_by_marker(rec.marker)
+            if found:
+                rec.halo_id = min(ref.id for ref in found)
+                rec.content_hash = ""
+                if len(found) > 1:
+                    self._say(
+                        logging.WARNING,
+                        f"article {rec.hudu_id} has {len(found)} Halo copies; adopted the oldest",
+                    )
+            rec.intent = ""
+            if after_crash:
+                rec.status = Status.PENDING
+                rec.reason = "recovered after an interrupted run"
+            settled.append(rec)
+        self._commit(settled)
+
+    # ------------------------------------------------------------ record changes
+    def _set_skipped(self, rec: ArticleRecord, reason: str) -> None:
+        rec.status = Status.SKIPPED
+        rec.reason = reason
+        rec.error = rec.hint = rec.next_retry_at = ""
+        rec.http_status = None
+        rec.intent = ""
+
+    def _commit(self, records: Iterable[ArticleRecord]) -> None:
+        """Persist a batch of changed rows in one write, then tell the listeners."""
+        batch = list({r.hudu_id: r for r in records}.values())
+        if not batch:
+            return
+        self.store.commit_batch(batch)
+        for rec in batch:
+            self._emit(ArticleChanged(dataclasses.replace(rec)))
+
+    def _forget(self, hudu_ids: list[int]) -> None:
+        if not hudu_ids:
+            return
+        self.store.remove_records(hudu_ids)
+        for hudu_id in hudu_ids:
+            self._records.pop(hudu_id, None)
+            self._emit(ArticleRemoved(hudu_id))
+
+
+def build_engine(
+    settings: Settings,
+    db_path: Path | None = None,
+    *,
+    hudu_transport: httpx.AsyncBaseTransport | None = None,
+    halo_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], datetime] = _now,
+) -> Engine:
+    """The one way to build an engine, shared by the CLI, the dashboard, the demo and tests."""
+    engine: Engine | None = None
+
+    def on_wait(service: str) -> Callable[[float, str], None]:
+        def report(seconds: float, reason: str) -> None:
+            if engine is not None and seconds > 0:
+                engine._emit(RateLimitWaited(service, seconds, reason))
+
+        return report
+
+    hudu = HuduClient(
+        settings.hudu_base_url,
+        settings.hudu_api_key.get_secret_value(),
+        transport=hudu_transport,
+        on_wait=on_wait("Hudu"),
+    )
+    halo = HaloClient(
+        settings.halo_base_url,
+        settings.halo_auth_url,
+        settings.halo_client_id,
+        settings.halo_client_secret.get_secret_value(),
+        tenant=settings.halo_tenant,
+        scope=settings.halo_scope,
+        transport=halo_transport,
+        on_wait=on_wait("Halo"),
+    )
+    store = MappingStore(db_path or settings.hhsync_db)
+    engine = Engine(settings, store=store, hudu=hudu, halo=halo, clock=clock)
+    return engine
