@@ -64,7 +64,7 @@ def build_demo(
     hudu = HuduState(api_key=DEMO_API_KEY, base_url=HUDU_URL)
     halo = HaloState(client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, base_url=HALO_URL)
     seed = seed_demo(hudu, companies=companies, articles=articles)
-    rejected = [hudu.articles[i]["name"] for i in seed.published_ids[7 :: max(1, articles // 3)]]
+    rejected = [hudu.articles[i].name for i in seed.published_ids[7 :: max(1, articles // 3)]]
     halo.reject_article_names = {name: 500 for name in rejected[:2]} | {
         name: 400 for name in rejected[2:3]
     }
