@@ -62,7 +62,7 @@ def halo_hint(status: int | None, method: str, path: str, message: str) -> str:
     if _too_large(status, message):
         return SIZE_HINT
     if "/kbarticle" in where and method == "POST":
-        if status == 400 and "could not find member" not in message.lower():
+        if status == 400 and ("faq" in message.lower() or "path '" not in message.lower()):
             return FAQ_HINT
         if status == 500:
             return AI_HINT
