@@ -528,7 +528,9 @@ def seed_demo(
     for cid in company_ids:
         chosen = rng.sample(["Procedures", "Network", "Line of business apps", "Vendors"], 2)
         folders[cid] = [hudu.add_folder(name, cid)["id"] for name in chosen]
-    weights = [max(articles * 0.15, 1.0)] + [rng.uniform(0.3, 3.0) for _ in company_ids]
+    company_weights = [rng.uniform(0.3, 3.0) for _ in company_ids]
+    central_weight = sum(company_weights) * 0.15 / 0.85 if company_weights else 1.0
+    weights = [central_weight, *company_weights]
 
     positions = list(range(articles))
     special = rng.sample(positions, k=min(articles, 200))
