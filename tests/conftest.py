@@ -1,0 +1,120 @@
+"""Fixtures shared by the engine, CLI and end-to-end tests: seeded emulators and engines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.config import Settings
+from core.emulators.halo import HaloState, create_halo_app
+from core.emulators.hudu import HuduState, create_hudu_app
+from core.emulators.seed import SeedSummary, seed_small
+from core.emulators.server import (
+    DEMO_API_KEY,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    RunningServer,
+    create_emulator_app,
+    new_states,
+    serve_in_thread,
+)
+from core.engine import Engine, build_engine
+
+HUDU_URL = "https://hudu.test"
+HALO_URL = "https://halo.test"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads the developer's .env, XDG folders or HHSYNC_*/HUDU_*/HALO_* variables."""
+    home = tmp_path_factory.mktemp("home")
+    for name in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("HUDU_", "HALO_", "HHSYNC_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(home)
+
+
+def make_settings(db_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "hudu_base_url": HUDU_URL,
+        "hudu_api_key": DEMO_API_KEY,
+        "halo_base_url": HALO_URL,
+        "halo_client_id": DEMO_CLIENT_ID,
+        "halo_client_secret": DEMO_CLIENT_SECRET,
+        "hhsync_db": db_path,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def hudu() -> HuduState:
+    return HuduState(api_key=DEMO_API_KEY, base_url=HUDU_URL)
+
+
+@pytest.fixture
+def halo() -> HaloState:
+    return HaloState(client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, base_url=HALO_URL)
+
+
+@pytest.fixture
+def seeded(hudu: HuduState) -> SeedSummary:
+    return seed_small(hudu)
+
+
+EngineFactory = Callable[..., Engine]
+
+
+@pytest.fixture
+async def make_engine(
+    tmp_path: Path, hudu: HuduState, halo: HaloState
+) -> AsyncIterator[EngineFactory]:
+    """Build engines on the in-process emulators; each shares the same mapping file."""
+    engines: list[Engine] = []
+    db_path = tmp_path / "hhsync.json"
+
+    def factory(**overrides: Any) -> Engine:
+        engine = build_engine(
+            make_settings(db_path, **overrides),
+            hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
+            halo_transport=httpx.ASGITransport(app=create_halo_app(halo)),
+        )
+        engines.append(engine)
+        return engine
+
+    yield factory
+    for engine in engines:
+        await engine.close()
+
+
+@pytest.fixture
+async def engine(make_engine: EngineFactory) -> Engine:
+    engine = make_engine()
+    await engine.open()
+    return engine
+
+
+@pytest.fixture
+def loopback() -> Iterator[tuple[RunningServer, HuduState, HaloState]]:
+    """Both emulators on a real 127.0.0.1 socket, for the real `hhsync` process."""
+    from core.emulators.server import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    hudu_state, halo_state = new_states(base)
+    with serve_in_thread(create_emulator_app(hudu_state, halo_state), port) as server:
+        yield server, hudu_state, halo_state
+
+
+def halo_copies(halo: HaloState, hudu_id: int) -> list[dict[str, Any]]:
+    return halo.articles_with_tag(f"hudu-article-{hudu_id}")

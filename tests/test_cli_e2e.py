@@ -1,0 +1,264 @@
+"""The real `hhsync` process against the emulators on a loopback socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.emulators.halo import HaloState
+from core.emulators.hudu import HuduState
+from core.emulators.seed import seed_small
+from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_SECRET, RunningServer, env_lines
+from core.store import MappingStore
+from tests.conftest import halo_copies
+
+HHSYNC = str(Path(sys.executable).parent / "hhsync")
+Loopback = tuple[RunningServer, HuduState, HaloState]
+
+
+def hhsync_env(server: RunningServer, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUDU_", "HALO_", "HHSYNC_"))}
+    env.update(line.split("=", 1) for line in env_lines(server.url))
+    env.update(
+        HHSYNC_DB=str(tmp_path / "db" / "hhsync.json"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        NO_COLOR="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [HHSYNC, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def one_copy_each(halo: HaloState, ids: Any) -> bool:
+    return all(len(halo_copies(halo, i)) == 1 for i in ids)
+
+
+def test_sync_then_resync_nothing(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, halo = loopback
+    seed = seed_small(hudu)
+    env = hhsync_env(server, tmp_path)
+
+    first = run(["sync", "--json"], env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert {"synced", "pending", "skipped", "failed"} <= summary.keys()
+    assert summary["failed"] == 0 and summary["pending"] == 0
+    assert one_copy_each(halo, seed.published_ids)
+
+    writes = len(halo.log.writes())
+    second = run(["sync", "--json"], env, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert len(halo.log.writes()) == writes
+
+    status = run(["status", "--json"], env, tmp_path)
+    assert json.loads(status.stdout)["synced"] == summary["synced"]
+
+
+@pytest.mark.slow
+def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, halo = loopback
+    seed = seed_small(hudu)
+    for n in range(120):
+        hudu.add_article(f"Bulk article {n}", f"<p>{n}</p>")
+    published = [
+        *seed.published_ids,
+        *range(max(seed.article_ids) + 1, max(seed.article_ids) + 121),
+    ]
+    halo.switches.latency = 0.03
+    halo.drop_after_commit = 1
+    env = hhsync_env(server, tmp_path, HHSYNC_BATCH_SIZE="7")
+    rng = random.Random(42)
+
+    for _ in range(10):
+        process = subprocess.Popen(
+            [HHSYNC, "sync"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.3, 1.2))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        MappingStore.read_only(tmp_path / "db" / "hhsync.json").records()
+        halo.drop_after_commit = rng.choice([0, 1])
+
+    final = run(["sync", "--json"], env, tmp_path)
+    assert final.returncode == 0, final.stderr
+    assert json.loads(final.stdout)["failed"] == 0
+    assert one_copy_each(halo, published)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_run_cleanly(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, _halo = loopback
+    seed_small(hudu)
+    env = hhsync_env(server, tmp_path)
+    process = subprocess.Popen(
+        [HHSYNC, "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(2.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped" in err
+
+
+def test_second_process_is_refused_naming_the_holder(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, _halo = loopback
+    seed_small(hudu)
+    env = hhsync_env(server, tmp_path)
+    holder = subprocess.Popen([HHSYNC, "run"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "db" / "hhsync.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = run(["sync"], env, tmp_path)
+    finally:
+        holder.terminate()
+        holder.wait(timeout=30)
+    assert second.returncode == 2
+    assert str(holder.pid) in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_missing_variable(loopback: Loopback, tmp_path: Path) -> None:
+    server, _hudu, _halo = loopback
+    env = hhsync_env(server, tmp_path)
+    del env["HALO_CLIENT_ID"]
+
+    result = run(["sync"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, "HALO_CLIENT_ID", "example")
+
+
+def test_malformed_value(loopback: Loopback, tmp_path: Path) -> None:
+    server, _hudu, _halo = loopback
+    env = hhsync_env(server, tmp_path, HHSYNC_INTERVAL="soon")
+
+    result = run(["sync"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, "HHSYNC_INTERVAL", "300")
+
+
+def test_unreachable_host(loopback: Loopback, tmp_path: Path) -> None:
+    server, _hudu, _halo = loopback
+    from core.emulators.server import free_port
+
+    env = hhsync_env(server, tmp_path, HUDU_BASE_URL=f"http://127.0.0.1:{free_port()}")
+
+    result = run(["sync"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, "Hudu")
+
+
+def test_wrong_hudu_key(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, _halo = loopback
+    seed_small(hudu)
+    env = hhsync_env(server, tmp_path, HUDU_API_KEY="not-the-key")
+
+    result = run(["sync"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, "401", "HUDU_API_KEY")
+
+
+def test_wrong_halo_secret(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, _halo = loopback
+    seed_small(hudu)
+    env = hhsync_env(server, tmp_path, HALO_CLIENT_SECRET="wrong-secret")
+
+    result = run(["sync"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, "HALO_CLIENT_SECRET")
+    assert "wrong-secret" not in result.stderr + result.stdout
+
+
+def test_missing_scope(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, halo = loopback
+    seed_small(hudu)
+    halo.granted_scopes = {"read:kb"}
+    env = hhsync_env(server, tmp_path)
+
+    result = run(["sync"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, "edit:kb")
+
+
+def test_hudu_answering_html(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, _halo = loopback
+    seed_small(hudu)
+    hudu.html_instead_of_json = True
+    env = hhsync_env(server, tmp_path)
+
+    result = run(["sync"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, "HUDU_BASE_URL")
+
+
+def test_corrupt_mapping_file_is_kept_untouched(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, _halo = loopback
+    seed_small(hudu)
+    env = hhsync_env(server, tmp_path)
+    db = Path(env["HHSYNC_DB"])
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b'{"articles": {"1": {"hudu_id": 1, ')
+
+    result = run(["sync"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert_one_clear_line(result, str(db))
+    assert db.read_bytes() == b'{"articles": {"1": {"hudu_id": 1, '
+
+
+def test_secrets_appear_in_no_output_log_or_file(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, halo = loopback
+    seed_small(hudu)
+    halo.ai_duplicate_detection = True
+    env = hhsync_env(server, tmp_path)
+
+    outputs = [run(args, env, tmp_path) for args in (["sync"], ["status"], ["doctor"])]
+    bad_secret = run(["sync"], {**env, "HALO_CLIENT_SECRET": "s3cr3t-typo"}, tmp_path)
+
+    texts = [r.stdout + r.stderr for r in [*outputs, bad_secret]]
+    texts += [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
+    for secret in (DEMO_API_KEY, DEMO_CLIENT_SECRET, "s3cr3t-typo"):
+        assert not any(secret in text for text in texts), secret
+    assert any("duplicate" in text.lower() for text in texts)
