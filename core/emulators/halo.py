@@ -286,7 +286,7 @@ class HaloState:
             existing["attachments"] = attachments
         return existing
 
-    def _faqlist_json(self, faq: dict[str, Any]) -> dict[str, Any]:
+    def faqlist_json(self, faq: dict[str, Any]) -> dict[str, Any]:
         out = dict(faq)
         group = self.faqlists.get(faq["group_id"]) if faq.get("group_id") else None
         out["level"] = 1 if group else 0
@@ -299,10 +299,10 @@ class HaloState:
         )
         return out
 
-    def _article_list_json(self, article: dict[str, Any]) -> dict[str, Any]:
+    def article_list_json(self, article: dict[str, Any]) -> dict[str, Any]:
         return {k: article[k] for k in _LIST_FIELDS if k in article}
 
-    def _article_detail_json(self, article: dict[str, Any]) -> dict[str, Any]:
+    def article_detail_json(self, article: dict[str, Any]) -> dict[str, Any]:
         out = dict(article)
         out["faqlists"] = [
             {"id": f["id"], "name": self.faqlists.get(f["id"], f)["name"]}
@@ -378,6 +378,7 @@ class _HaloApi:
     def __init__(self, state: HaloState) -> None:
         self.state = state
         self.spec = halo_document()
+        self._spec_regexes: list[tuple[str, re.Pattern[str]]] | None = None
 
     # ------------------------------------------------------------------ plumbing
     def _authorize(self, request: Request, scope: str) -> None:
@@ -477,16 +478,9 @@ class _HaloApi:
         return JSONResponse({"Message": f"No resource matches {path}."}, status_code=404)
 
     def _spec_paths(self) -> list[tuple[str, re.Pattern[str]]]:
-        if not hasattr(self, "_spec_regexes"):
+        if self._spec_regexes is None:
             self._spec_regexes = [
-                (
-                    method,
-                    re.compile(
-                        "^" + API_PREFIX + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t)) + "/?$",
-                        re.IGNORECASE,
-                    ),
-                )
-                for method, t in self.spec.operations()
+                (method, _template_regex(template)) for method, template in self.spec.operations()
             ]
         return self._spec_regexes
 
@@ -541,7 +535,7 @@ class _HaloApi:
             lists = [f for f in lists if not f.get("is_group")]
         if "type" in query:
             lists = [f for f in lists if f.get("type", 0) == query["type"]]
-        return JSONResponse([self.state._faqlist_json(f) for f in lists])
+        return JSONResponse([self.state.faqlist_json(f) for f in lists])
 
     async def get_faqlist(self, request: Request) -> Response:
         self._authorize(request, READ_KB)
@@ -549,7 +543,7 @@ class _HaloApi:
         faq = self.state.faqlists.get(request.path_params["id"])
         if faq is None:
             return _not_found("FAQListHead", request.path_params["id"])
-        return JSONResponse(self.state._faqlist_json(faq))
+        return JSONResponse(self.state.faqlist_json(faq))
 
     async def post_faqlists(self, request: Request) -> Response:
         self._authorize(request, EDIT_KB)
@@ -581,10 +575,12 @@ class _HaloApi:
         if errors:
             return _model_state(errors)
         saved = [self.state._save_faqlist(existing, item) for existing, item in plans]
-        return JSONResponse([self.state._faqlist_json(f) for f in saved])
+        return JSONResponse([self.state.faqlist_json(f) for f in saved])
 
     # ------------------------------------------------------------------ KB articles
     async def list_articles(self, request: Request) -> Response:
+        """`count` caps the matches before paging and `record_count` counts what it left;
+        `page_size` and `page_no` only apply with `pageinate=true` (halo-api.md §3)."""
         self._authorize(request, READ_KB)
         query = self._query(request, "GET", "/KBArticle")
         items = sorted(self.state.articles.values(), key=lambda a: a["id"])
@@ -619,7 +615,7 @@ class _HaloApi:
         return JSONResponse(
             {
                 "record_count": record_count,
-                "articles": [self.state._article_list_json(a) for a in items],
+                "articles": [self.state.article_list_json(a) for a in items],
             }
         )
 
@@ -630,8 +626,8 @@ class _HaloApi:
         if article is None:
             return _not_found("KBEntry", request.path_params["id"])
         if query.get("includedetails"):
-            return JSONResponse(self.state._article_detail_json(article))
-        return JSONResponse(self.state._article_list_json(article))
+            return JSONResponse(self.state.article_detail_json(article))
+        return JSONResponse(self.state.article_list_json(article))
 
     async def delete_article(self, request: Request) -> Response:
         self._authorize(request, EDIT_KB)
@@ -665,7 +661,7 @@ class _HaloApi:
         saved = [
             state._save_article(p.existing, p.fields, p.faqlist_ids, p.attachments) for p in plans
         ]
-        payload: Any = [state._article_detail_json(a) for a in saved]
+        payload: Any = [state.article_detail_json(a) for a in saved]
         if state.single_object_response and len(payload) == 1:
             payload = payload[0]
         if state.drop_after_commit > 0:
@@ -789,6 +785,11 @@ def _id_list(raw: str, name: str) -> set[int]:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+    return re.compile(f"^{API_PREFIX}{pattern}/?$", re.IGNORECASE)
 
 
 def _route_path(scope: Scope) -> str:
