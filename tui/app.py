@@ -1,0 +1,632 @@
+"""The dashboard: live tables of the engine's articles, and keys that feed commands back to it.
+
+Threading rule (harlequin's): engine commands run in async workers that only await the engine
+and return; results and errors come back through `Worker.StateChanged`, handled here on the
+app, which owns every widget. Engine events are buffered by an O(1) listener and applied on a
+short tick, folded per article, inside one `batch_update()` (tui-anchors §3).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.clock import Clock
+from textual.timer import Timer
+from textual.widgets import Footer, Input, RichLog, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from core.errors import HhsyncError
+from core.events import EngineLogged, Event, PassFinished, PassProgressed, PassStarted
+from core.models import ArticleRecord, Status
+from tui.commands import HhsyncCommands
+from tui.model import STATUSES, ArticleModel, TickBatch, fold
+from tui.port import EnginePort
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.detail import DetailScreen
+from tui.screens.help import HelpScreen
+from tui.settings import TuiSettings
+from tui.widgets.article_table import ArticleTable
+from tui.widgets.header import HeaderState, SyncHeader
+from tui.widgets.pass_status import PassStatus, pass_summary
+
+TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), "log")
+TAB_TITLES: dict[str, str] = {
+    "synced": "Synced",
+    "pending": "Pending",
+    "skipped": "Skipped",
+    "failed": "Failed",
+    "log": "Log",
+}
+LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
+TABLE_ACTIONS = frozenset({"resync", "unlink"})
+
+
+class FilterInput(Input):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.clear_filter", "Clear filter"),
+        Binding("down", "app.focus_table", "To the table", show=False),
+    ]
+
+
+class HhsyncApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "hhsync"
+    COMMANDS = App.COMMANDS | {HhsyncCommands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "sync(False)", "Sync", id="sync", tooltip="Run an incremental pass now"),
+        Binding(
+            "S",
+            "sync(True)",
+            "Full sync",
+            show=False,
+            id="full-sync",
+            tooltip="Compare every article in scope with Halo",
+        ),
+        Binding(
+            "r", "resync", "Resync", id="resync", tooltip="Push the article again, even unchanged"
+        ),
+        Binding(
+            "u",
+            "unlink",
+            "Unlink",
+            id="unlink",
+            tooltip="Stop syncing the article; its Halo copy stays",
+        ),
+        Binding(
+            "R",
+            "retry_failed",
+            "Retry failed",
+            id="retry-failed",
+            tooltip="Try every failed article again now",
+        ),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the table as you type"),
+        Binding("p", "pause", "Pause", id="pause", tooltip="Pause automatic passes"),
+        Binding("p", "resume", "Resume", id="resume", tooltip="Resume automatic passes"),
+        Binding("1", "show_tab('synced')", "Synced tab", show=False, id="tab-synced"),
+        Binding("2", "show_tab('pending')", "Pending tab", show=False, id="tab-pending"),
+        Binding("3", "show_tab('skipped')", "Skipped tab", show=False, id="tab-skipped"),
+        Binding("4", "show_tab('failed')", "Failed tab", show=False, id="tab-failed"),
+        Binding("5,l", "show_tab('log')", "Log tab", show=False, id="tab-log"),
+        Binding("left_square_bracket", "cycle_tab(-1)", "Previous tab", show=False),
+        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("question_mark,f1", "help", "Help", id="help", tooltip="Show every key"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Asks first if a pass is running"),
+        Binding("ctrl+c", "force_quit", "Quit now", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        engine: EnginePort,
+        *,
+        clock: Clock | None = None,
+        now: Callable[[], datetime] | None = None,
+        settings: TuiSettings | None = None,
+        autostart: bool = True,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.settings = settings or TuiSettings()
+        self.clock = clock or Clock()
+        self.now = now or datetime.now
+        self.autostart = autostart
+        self.model = ArticleModel()
+        self.pending_events: deque[Event] = deque()
+        self.events_applied = 0
+        self._unsubscribe: Callable[[], None] | None = None
+        self._pass_full = False
+        self._rate_wait: tuple[str, datetime] | None = None
+        self._stopped = ""
+        self._filter_timer: Timer | None = None
+        if not self.settings.animations:
+            self.animation_level = "none"
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield SyncHeader(self._header_state(), id="header")
+        yield FilterInput(
+            placeholder="filter: words in title, scope, id or reason · enter keeps · esc clears",
+            id="filter",
+            compact=True,
+        )
+        with TabbedContent(id="tabs", initial="synced"):
+            for status in STATUSES:
+                with TabPane(TAB_TITLES[status], id=str(status)):
+                    yield ArticleTable(status, id=f"table-{status}")
+            with TabPane("Log", id="log"):
+                yield RichLog(
+                    id="log-view",
+                    max_lines=self.settings.log_max_lines,
+                    wrap=False,
+                    markup=False,
+                    highlight=False,
+                )
+        yield PassStatus(clock=self.clock, id="pass-status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(FilterInput).cursor_blink = False
+        self.model.load(self.engine.records())
+        for table in self.tables():
+            table.ensure_columns()
+            table.rebuild(self.model.by_status[table.status].values())
+        self._update_tab_labels()
+        if self.engine.last_pass is not None:
+            self.query_one(PassStatus).show_summary(pass_summary(self.engine.last_pass))
+        self._unsubscribe = self.engine.subscribe(self._enqueue)
+        self.set_interval(self.settings.tick_seconds, self.drain)
+        self.focus_table()
+        if self.autostart:
+            self._run_scheduler()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    # ------------------------------------------------------------------ lookups
+    def tables(self) -> list[ArticleTable]:
+        return list(self.query(ArticleTable))
+
+    def table(self, status: Status | str) -> ArticleTable:
+        return self.query_one(f"#table-{status}", ArticleTable)
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active or "synced"
+
+    def current_table(self) -> ArticleTable | None:
+        tab = self.active_tab
+        return self.table(tab) if tab != "log" else None
+
+    def selected_id(self) -> int | None:
+        """The article the keys act on: the detail screen's, else the cursor row's."""
+        if isinstance(self.screen, DetailScreen):
+            return self.screen.hudu_id
+        table = self.current_table()
+        return table.cursor_id if table is not None else None
+
+    def palette_commands(self) -> list[tuple[str, str, str]]:
+        commands: list[tuple[str, str, str]] = []
+        for binding in self.BINDINGS:
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            if binding.action in ("force_quit", "clear_filter"):
+                continue
+            action = binding.action
+            name, _, _ = action.partition("(")
+            if self.check_action(name, ()) is False:
+                continue
+            key = self.get_key_display(Binding(binding.key.split(",")[0], ""))
+            commands.append((binding.description, f"{binding.tooltip} [{key}]".strip(), action))
+        return commands
+
+    def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        app_bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        table_bindings = [b for b in ArticleTable.BINDINGS if isinstance(b, Binding)]
+        moves = [
+            Binding("up,k", "", "Move up"),
+            Binding("down,j", "", "Move down"),
+            Binding("pageup,pagedown", "", "Page"),
+        ]
+        return [
+            ("Sync", [b for b in app_bindings if b.action.startswith(("sync", "retry", "p"))]),
+            (
+                "Article (selected row)",
+                [b for b in app_bindings if b.action in TABLE_ACTIONS] + table_bindings[:1],
+            ),
+            (
+                "View",
+                [
+                    b
+                    for b in app_bindings
+                    if b.action.startswith(("show_tab", "cycle_tab", "filter", "clear_filter"))
+                ]
+                + moves
+                + table_bindings[1:3],
+            ),
+            (
+                "App",
+                [b for b in app_bindings if b.action in ("help", "quit", "force_quit")]
+                + [Binding("ctrl+p", "command_palette", "Command palette")],
+            ),
+        ]
+
+    # ------------------------------------------------------------------ live updates
+    def _enqueue(self, event: Event) -> None:
+        """The engine listener: O(1), called on the engine's loop."""
+        self.pending_events.append(event)
+
+    def drain(self) -> None:
+        """The tick: apply every buffered event at once."""
+        pending = self.pending_events
+        count = len(pending)
+        if count:
+            self.apply_batch(fold(pending.popleft() for _ in range(count)))
+        if self._rate_wait is not None and self.now() >= self._rate_wait[1]:
+            self._rate_wait = None
+        self._refresh_header()
+
+    def apply_batch(self, batch: TickBatch) -> None:
+        with self.batch_update():
+            diff = self.model.apply(batch.articles)
+            if diff:
+                for table in self.tables():
+                    status = table.status
+                    if diff.upserts[status] or diff.removals[status]:
+                        table.apply(diff.upserts[status], diff.removals[status])
+                self._update_tab_labels()
+                self._refresh_detail(diff.changed_ids)
+            for event in batch.passes:
+                self._apply_pass_event(event)
+            if batch.rate_waits:
+                wait = batch.rate_waits[-1]
+                until = self.now() + timedelta(seconds=wait.seconds)
+                self._rate_wait = (f"{wait.service} {wait.reason}", until)
+                for wait in batch.rate_waits:
+                    self._log("INFO", f"{wait.service}: {wait.reason}, waiting {wait.seconds:.0f}s")
+            for logged in batch.logs:
+                self._write_log(logged)
+        self.events_applied += batch.events
+
+    def _apply_pass_event(self, event: PassStarted | PassProgressed | PassFinished) -> None:
+        status = self.query_one(PassStatus)
+        if isinstance(event, PassStarted):
+            self._pass_full = event.full
+            self._stopped = ""
+            status.started(event)
+        elif isinstance(event, PassProgressed):
+            status.progressed(event)
+        else:
+            status.finished(event)
+            summary = pass_summary(event)
+            self._log("ERROR" if event.error else "INFO", summary)
+            if event.error:
+                self.notify(event.error, title="Pass stopped", severity="error", timeout=10)
+            elif event.failed:
+                self.notify(
+                    f"{event.failed:,} failed · see the Failed tab (R retries)",
+                    title="Pass finished",
+                    severity="warning",
+                )
+            elif event.created or event.updated or event.removed:
+                self.notify(
+                    f"{event.created:,} created · {event.updated:,} updated",
+                    title="Pass finished",
+                )
+
+    def _update_tab_labels(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        for table in self.tables():
+            total = self.model.count(table.status)
+            title = TAB_TITLES[table.status]
+            if table.filter_text:
+                label = f"{title} {table.row_count:,}/{total:,}"
+            else:
+                label = f"{title} {total:,}"
+            tab = tabs.get_tab(str(table.status))
+            if tab.label_text != label:
+                tab.label = label
+
+    def _refresh_detail(self, changed: set[int]) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, DetailScreen) and screen.hudu_id in changed:
+                record = self.model.get(screen.hudu_id)
+                if record is not None:
+                    screen.show(record, self._halo_url(record))
+
+    def _header_state(self) -> HeaderState:
+        engine = self.engine
+        return HeaderState(
+            hudu=engine.hudu_label,
+            halo=engine.halo_label,
+            running=engine.running,
+            full=self._pass_full,
+            paused=engine.paused,
+            next_pass_at=engine.next_pass_at,
+            rate_wait=self._rate_wait_text(),
+            stopped=self._stopped,
+        )
+
+    def _rate_wait_text(self) -> str:
+        if self._rate_wait is None:
+            return ""
+        reason, until = self._rate_wait
+        left = max(0, round((until - self.now()).total_seconds()))
+        return f"{reason} {left}s"
+
+    def _refresh_header(self) -> None:
+        self.query_one(SyncHeader).show(self._header_state())
+
+    def _write_log(self, logged: EngineLogged) -> None:
+        self._log(logged.level, logged.message, logged.at)
+
+    def _log(self, level: str, message: str, at: datetime | None = None) -> None:
+        level = level.upper()
+        stamp = (at or self.now()).strftime("%H:%M:%S")
+        line = Text.assemble(
+            (f"{stamp} ", "dim"), (f"{level:<7} ", LEVEL_STYLES.get(level, "")), message
+        )
+        self.query_one("#log-view", RichLog).write(line)
+
+    def _halo_url(self, record: ArticleRecord) -> str:
+        return self.engine.halo_article_url(record.halo_id) if record.halo_id is not None else ""
+
+    # ------------------------------------------------------------------ workers
+    @work(exit_on_error=False, group="engine", name="scheduler")
+    async def _run_scheduler(self) -> None:
+        await self.engine.run_scheduler()
+
+    @work(exit_on_error=False, group="commands", name="sync")
+    async def _sync(self, full: bool) -> Any:
+        return await self.engine.sync_now(full=full)
+
+    @work(exit_on_error=False, group="commands", name="resync")
+    async def _resync(self, hudu_id: int) -> ArticleRecord:
+        return await self.engine.resync(hudu_id)
+
+    @work(exit_on_error=False, group="commands", name="unlink")
+    async def _unlink(self, hudu_id: int) -> ArticleRecord:
+        return await self.engine.unlink(hudu_id)
+
+    @work(exit_on_error=False, group="commands", name="retry")
+    async def _retry_failed(self) -> Any:
+        return await self.engine.retry_failed()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            self._worker_failed(worker)
+        elif event.state == WorkerState.SUCCESS:
+            self._worker_done(worker)
+
+    def _worker_failed(self, worker: Worker[Any]) -> None:
+        error = worker.error
+        what = {"scheduler": "The scheduler", "sync": "Sync", "retry": "Retry"}.get(
+            worker.name, worker.name.capitalize()
+        )
+        if isinstance(error, HhsyncError):
+            message = str(error) + (f"\n{error.hint}" if error.hint else "")
+        else:
+            message = f"{type(error).__name__}: {error}"
+        self._log("ERROR", f"{what} failed: {message}")
+        if worker.name == "scheduler":
+            self._stopped = "engine stopped"
+            self._refresh_header()
+        self.notify(message, title=f"{what} failed", severity="error", timeout=12)
+
+    def _worker_done(self, worker: Worker[Any]) -> None:
+        result = worker.result
+        if worker.name == "resync" and isinstance(result, ArticleRecord):
+            if result.status == Status.FAILED:
+                self.notify(
+                    result.hint or result.error or "it failed again",
+                    title=f"Resync of “{result.title}” failed",
+                    severity="error",
+                )
+            else:
+                self.notify(f"“{result.title}” is {result.status}", title="Resynced")
+        elif worker.name == "unlink" and isinstance(result, ArticleRecord):
+            self.notify(
+                f"“{result.title}” is no longer synced; its Halo copy stays", title="Unlinked"
+            )
+        elif worker.name == "scheduler" and not self._stopped:
+            self._stopped = "scheduler stopped"
+            self._refresh_header()
+
+    # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if isinstance(self.screen, ConfirmScreen | HelpScreen) and action != "force_quit":
+            return False
+        if action == "pause":
+            return not self.engine.paused
+        if action == "resume":
+            return self.engine.paused
+        if action in TABLE_ACTIONS:
+            if isinstance(self.screen, DetailScreen):
+                return True
+            if self.active_tab == "log":
+                return False
+            return None if self.selected_id() is None else True
+        if action == "filter":
+            return self.active_tab != "log" and not isinstance(self.screen, DetailScreen)
+        if action == "clear_filter":
+            table = self.current_table()
+            return table is not None and bool(table.filter_text)
+        return True
+
+    def action_sync(self, full: bool = False) -> None:
+        if self.engine.running:
+            self.notify("A pass is already running", severity="warning")
+            return
+        self._sync(full)
+
+    def action_resync(self) -> None:
+        hudu_id = self.selected_id()
+        if hudu_id is None:
+            self.notify("Select an article first", severity="warning")
+            return
+        self._resync(hudu_id)
+
+    def action_unlink(self) -> None:
+        hudu_id = self.selected_id()
+        record = self.model.get(hudu_id) if hudu_id is not None else None
+        if hudu_id is None or record is None:
+            self.notify("Select an article first", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._unlink(hudu_id)
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Unlink “{record.title}”?",
+                "hhsync stops syncing it. Its Halo copy stays and becomes Halo's to edit;"
+                " r (resync) links it again.",
+                yes="Unlink",
+            ),
+            answered,
+        )
+
+    def action_retry_failed(self) -> None:
+        if not self.model.count(Status.FAILED):
+            self.notify("No failed articles")
+            return
+        self._retry_failed()
+
+    def action_pause(self) -> None:
+        self.engine.pause()
+        self.notify("Automatic passes paused · s still syncs now · p resumes")
+        self._after_pause_toggle()
+
+    def action_resume(self) -> None:
+        self.engine.resume()
+        self.notify("Automatic passes resumed")
+        self._after_pause_toggle()
+
+    def _after_pause_toggle(self) -> None:
+        self._refresh_header()
+        self.refresh_bindings()
+
+    def action_show_tab(self, tab: str) -> None:
+        if isinstance(self.screen, DetailScreen):
+            self.screen.dismiss()
+        self.query_one(TabbedContent).active = tab
+
+    def action_cycle_tab(self, step: int) -> None:
+        index = TAB_IDS.index(self.active_tab)
+        self.action_show_tab(TAB_IDS[(index + step) % len(TAB_IDS)])
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        table = self.current_table()
+        filter_input = self.query_one(FilterInput)
+        if table is None:
+            filter_input.display = False
+        else:
+            if table.needs_sort:
+                table.sort_rows()
+            with filter_input.prevent(Input.Changed):
+                filter_input.value = table.filter_text
+            filter_input.display = bool(table.filter_text)
+        self.focus_table()
+        self.refresh_bindings()
+
+    def action_focus_table(self) -> None:
+        self.focus_table()
+
+    def focus_table(self) -> None:
+        table = self.current_table()
+        if table is not None:
+            table.focus()
+        else:
+            self.query_one("#log-view", RichLog).focus()
+
+    def action_filter(self) -> None:
+        table = self.current_table()
+        if table is None:
+            return
+        filter_input = self.query_one(FilterInput)
+        filter_input.display = True
+        filter_input.focus()
+
+    def action_clear_filter(self) -> None:
+        filter_input = self.query_one(FilterInput)
+        table = self.current_table()
+        with filter_input.prevent(Input.Changed):
+            filter_input.value = ""
+        filter_input.display = False
+        if table is not None and table.filter_text:
+            self._apply_filter(table, "")
+        self.focus_table()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(self.settings.filter_debounce_seconds, self._filter_now)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self._filter_now()
+        table = self.current_table()
+        if table is not None and not table.filter_text:
+            self.query_one(FilterInput).display = False
+        self.focus_table()
+
+    def _filter_now(self) -> None:
+        table = self.current_table()
+        if table is not None:
+            text = self.query_one(FilterInput).value
+            if text != table.filter_text:
+                self._apply_filter(table, text)
+
+    def _apply_filter(self, table: ArticleTable, text: str) -> None:
+        with self.batch_update():
+            table.set_filter(text, self.model.by_status[table.status].values())
+            self._update_tab_labels()
+        self.refresh_bindings()
+
+    @on(ArticleTable.RowSelected)
+    def _row_selected(self, event: ArticleTable.RowSelected) -> None:
+        self.action_detail()
+
+    def action_detail(self) -> None:
+        hudu_id = self.selected_id()
+        record = self.model.get(hudu_id) if hudu_id is not None else None
+        if record is not None and not isinstance(self.screen, DetailScreen):
+            self.push_screen(DetailScreen(record, self._halo_url(record)))
+
+    @on(ArticleTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.help_sections()))
+
+    async def action_quit(self) -> None:
+        if not self.engine.running:
+            self.shutdown()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.shutdown()
+
+        self.push_screen(
+            ConfirmScreen(
+                "A pass is running. Quit anyway?",
+                "It stops between two articles; the next start picks up where it left off.",
+                yes="Quit",
+            ),
+            answered,
+        )
+
+    def action_force_quit(self) -> None:
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        self.engine.stop()
+        self.exit(0)
+
+
+def make_app(
+    engine: EnginePort,
+    *,
+    clock: Clock | None = None,
+    now: Callable[[], datetime] | None = None,
+    settings: TuiSettings | None = None,
+    autostart: bool = True,
+) -> HhsyncApp:
+    """The one factory, shared by `hhsync-tui` and the tests (posting's `make_posting`)."""
+    return HhsyncApp(engine, clock=clock, now=now, settings=settings, autostart=autostart)

@@ -1,0 +1,127 @@
+"""The dashboard's in-memory picture of the articles, and how a tick's events fold into it.
+
+Pure Python (no widgets): the tables are patched from the `ModelDiff` that `ArticleModel.apply`
+returns, and the benchmark and tests can exercise the folding without a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from core.events import (
+    ArticleChanged,
+    ArticleRemoved,
+    EngineLogged,
+    Event,
+    PassFinished,
+    PassProgressed,
+    PassStarted,
+    RateLimitWaited,
+    SchedulerChanged,
+)
+from core.models import ArticleRecord, Status
+
+STATUSES: tuple[Status, ...] = (Status.SYNCED, Status.PENDING, Status.SKIPPED, Status.FAILED)
+
+
+@dataclass(slots=True)
+class TickBatch:
+    """One tick's worth of engine events, folded: per article the last event wins."""
+
+    articles: dict[int, ArticleRecord | None] = field(default_factory=dict)
+    passes: list[PassStarted | PassProgressed | PassFinished] = field(default_factory=list)
+    scheduler: SchedulerChanged | None = None
+    rate_waits: list[RateLimitWaited] = field(default_factory=list)
+    logs: list[EngineLogged] = field(default_factory=list)
+    events: int = 0
+
+    @property
+    def progress(self) -> PassProgressed | None:
+        for event in reversed(self.passes):
+            if isinstance(event, PassProgressed):
+                return event
+            if isinstance(event, PassStarted):
+                return None
+        return None
+
+
+def fold(events: Iterable[Event]) -> TickBatch:
+    batch = TickBatch()
+    for event in events:
+        batch.events += 1
+        if isinstance(event, ArticleChanged):
+            batch.articles[event.record.hudu_id] = event.record
+        elif isinstance(event, ArticleRemoved):
+            batch.articles[event.hudu_id] = None
+        elif isinstance(event, PassProgressed):
+            if batch.passes and isinstance(batch.passes[-1], PassProgressed):
+                batch.passes[-1] = event
+            else:
+                batch.passes.append(event)
+        elif isinstance(event, PassStarted | PassFinished):
+            batch.passes.append(event)
+        elif isinstance(event, SchedulerChanged):
+            batch.scheduler = event
+        elif isinstance(event, RateLimitWaited):
+            batch.rate_waits.append(event)
+        elif isinstance(event, EngineLogged):
+            batch.logs.append(event)
+    return batch
+
+
+@dataclass(slots=True)
+class ModelDiff:
+    """What changed per status table: records to add or refresh, ids that left."""
+
+    upserts: dict[Status, list[ArticleRecord]] = field(
+        default_factory=lambda: {s: [] for s in STATUSES}
+    )
+    removals: dict[Status, set[int]] = field(default_factory=lambda: {s: set() for s in STATUSES})
+
+    @property
+    def changed_ids(self) -> set[int]:
+        ids = {r.hudu_id for records in self.upserts.values() for r in records}
+        for removed in self.removals.values():
+            ids |= removed
+        return ids
+
+    def __bool__(self) -> bool:
+        return any(self.upserts.values()) or any(self.removals.values())
+
+
+class ArticleModel:
+    """Every mapped article by Hudu id, and the same records split by status."""
+
+    def __init__(self) -> None:
+        self.records: dict[int, ArticleRecord] = {}
+        self.by_status: dict[Status, dict[int, ArticleRecord]] = {s: {} for s in STATUSES}
+
+    def load(self, records: Iterable[ArticleRecord]) -> None:
+        self.records.clear()
+        for status in STATUSES:
+            self.by_status[status].clear()
+        for record in records:
+            self.records[record.hudu_id] = record
+            self.by_status[record.status][record.hudu_id] = record
+
+    def count(self, status: Status) -> int:
+        return len(self.by_status[status])
+
+    def get(self, hudu_id: int) -> ArticleRecord | None:
+        return self.records.get(hudu_id)
+
+    def apply(self, changes: dict[int, ArticleRecord | None]) -> ModelDiff:
+        diff = ModelDiff()
+        for hudu_id, record in changes.items():
+            old = self.records.get(hudu_id)
+            if old is not None and (record is None or old.status != record.status):
+                del self.by_status[old.status][hudu_id]
+                diff.removals[old.status].add(hudu_id)
+            if record is None:
+                self.records.pop(hudu_id, None)
+                continue
+            self.records[hudu_id] = record
+            self.by_status[record.status][hudu_id] = record
+            diff.upserts[record.status].append(record)
+        return diff

@@ -1,0 +1,16 @@
+"""The dashboard's knobs, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TuiSettings:
+    tick_seconds: float = 0.25
+    """How often buffered engine events are applied to the tables (one batch per tick)."""
+    filter_debounce_seconds: float = 0.15
+    log_max_lines: int = 5000
+    rebuild_share: float = 0.5
+    """A table is rebuilt from the model instead of patched when this share of its rows leave."""
+    animations: bool = False

@@ -1,0 +1,182 @@
+"""One status table (Synced, Pending, Skipped or Failed), patched in place tick by tick.
+
+Rows are keyed by the Hudu id and kept in (scope, title, id) order. A tick only touches what
+changed: cells that differ are updated, new rows are added, and rows that left go in one
+bulk removal (stock `DataTable.remove_row` re-indexes every row per call, tui-anchors §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.text import Text
+from textual._two_way_dict import TwoWayDict  # private, but textual is pinned (==8.2.8)
+from textual.binding import Binding, BindingType
+from textual.events import Resize
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
+
+from core.models import ArticleRecord, Status
+from tui.columns import cells_for, columns_for, filter_words, matches, share_width, sort_key
+
+
+class ArticleTable(DataTable[Text]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Detail", tooltip="Show everything about the article"),
+        Binding("g,home", "scroll_top", "Top", show=False),
+        Binding("G,end", "scroll_bottom", "Bottom", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def __init__(self, status: Status, *, id: str | None = None) -> None:
+        super().__init__(
+            id=id, cursor_type="row", zebra_stripes=False, cell_padding=1, show_row_labels=False
+        )
+        self.status = status
+        self.specs = columns_for(status)
+        self.filter_text = ""
+        self._words: list[str] = []
+        self._cells: dict[int, tuple[Text, ...]] = {}
+        self._order: dict[int, tuple[str, str, int]] = {}
+        self.needs_sort = False
+
+    def ensure_columns(self) -> None:
+        if self.columns:
+            return
+        for spec, width in zip(self.specs, share_width(self.specs, 80), strict=True):
+            label = Text(spec.label, justify=spec.justify)  # type: ignore[arg-type]
+            self.add_column(label, width=width, key=spec.key)
+
+    def _on_resize(self, event: Resize) -> None:
+        self.ensure_columns()
+        available = self.scrollable_content_region.width or self.size.width
+        widths = share_width(self.specs, max(available - 1, 40))
+        for spec, width in zip(self.specs, widths, strict=True):
+            self.columns[self.column_keys[spec.key]].width = width
+        self._require_update_dimensions = True
+        super()._on_resize(event)
+        self.check_idle()
+
+    @property
+    def column_keys(self) -> dict[str, object]:
+        return {column.key.value: column.key for column in self.columns.values()}
+
+    @property
+    def shown_ids(self) -> set[int]:
+        return set(self._cells)
+
+    @property
+    def cursor_id(self) -> int | None:
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return int(row_key.value) if row_key.value is not None else None
+
+    def select_id(self, hudu_id: int) -> None:
+        key = str(hudu_id)
+        if key in self._row_locations:
+            self.move_cursor(row=self.get_row_index(key))
+
+    # ------------------------------------------------------------------ filling
+    def set_filter(self, text: str, records: Iterable[ArticleRecord]) -> None:
+        self.filter_text = text
+        self._words = filter_words(text)
+        self.rebuild(records)
+
+    def rebuild(self, records: Iterable[ArticleRecord]) -> None:
+        """Clear and refill from the model (start-up, filter changes)."""
+        self.ensure_columns()
+        keep = self.cursor_id
+        self.clear()
+        self._cells.clear()
+        self._order.clear()
+        rows = sorted((r for r in records if matches(r, self._words)), key=sort_key)
+        for record in rows:
+            self._add(record)
+        self.needs_sort = False
+        self._restore_cursor(keep)
+
+    def apply(self, upserts: Iterable[ArticleRecord], removals: set[int]) -> None:
+        """Patch the table with one tick's changes for this status."""
+        keep = self.cursor_id
+        before = self.cursor_coordinate.row
+        gone = {i for i in removals if i in self._cells}
+        added = False
+        for record in upserts:
+            hudu_id = record.hudu_id
+            if not matches(record, self._words):
+                if hudu_id in self._cells:
+                    gone.add(hudu_id)
+                continue
+            gone.discard(hudu_id)
+            old = self._cells.get(hudu_id)
+            if old is None:
+                self._add(record)
+                added = True
+                continue
+            cells = cells_for(self.status, record)
+            for spec, before_cell, cell in zip(self.specs, old, cells, strict=True):
+                if before_cell != cell:
+                    self.update_cell(str(hudu_id), spec.key, cell)
+            self._cells[hudu_id] = cells
+            order = sort_key(record)
+            if order != self._order[hudu_id]:
+                self._order[hudu_id] = order
+                added = True
+        if gone:
+            self.remove_rows(gone)
+        if added:
+            self.needs_sort = True
+        if self.needs_sort and self.display and self.is_on_screen:
+            self.sort_rows()
+        if keep is not None and (gone or added):
+            self._restore_cursor(keep, fallback=before)
+
+    def sort_rows(self) -> None:
+        order = self._order
+        self.sort("id", key=lambda cell: order[int(cell.plain)])
+        self.needs_sort = False
+
+    def remove_rows(self, hudu_ids: Iterable[int]) -> None:
+        """Remove many rows with one re-index instead of one per row."""
+        keys = {RowKey(str(i)) for i in hudu_ids if i in self._cells}
+        if not keys:
+            return
+        for key in keys:
+            hudu_id = int(key.value or 0)
+            del self._cells[hudu_id]
+            del self._order[hudu_id]
+            del self.rows[key]
+            del self._data[key]
+            self._new_rows.discard(key)
+        locations = self._row_locations
+        survivors = sorted((locations.get(key), key) for key in locations if key not in keys)
+        self._row_locations = TwoWayDict(
+            {key: position for position, (_, key) in enumerate(survivors)}
+        )
+        self._updated_cells = {cell for cell in self._updated_cells if cell.row_key not in keys}
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
+        self.check_idle()
+
+    def _add(self, record: ArticleRecord) -> None:
+        cells = cells_for(self.status, record)
+        self._cells[record.hudu_id] = cells
+        self._order[record.hudu_id] = sort_key(record)
+        self.add_row(*cells, key=str(record.hudu_id))
+
+    def _restore_cursor(self, hudu_id: int | None, fallback: int = 0) -> None:
+        if not self.row_count:
+            return
+        key = str(hudu_id)
+        if hudu_id is not None and key in self._row_locations:
+            row = self.get_row_index(key)
+        else:
+            row = min(fallback, self.row_count - 1)
+        if row != self.cursor_coordinate.row:
+            self.move_cursor(row=row, scroll=False)
