@@ -26,6 +26,7 @@ API_PATH = "/api/v1"
 PAGE_SIZE = 100  # larger article pages make some nginx setups answer 502 (hudu-api.md §2.2)
 MAX_PAGES = 10_000
 MAX_REDIRECTS = 5
+STORAGE_HINT = "retry later; if it persists, open the file in Hudu to check it still exists"
 
 T = TypeVar("T")
 
@@ -268,15 +269,26 @@ class HuduClient:
         api = httpx.URL(self.api_url + "/")
         url = httpx.URL(f"{self.api_url}/uploads/{int(upload_id)}")
         params: dict[str, str | int] | None = {"download": "true"}
-        for _ in range(MAX_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
             to_api = _same_origin(url, api) and url.path.startswith(api.path)
-            response = await self.session.send(
-                "GET",
-                str(url),
-                params=params,
-                headers=self._auth if to_api else None,
-                throttle=_same_origin(url, api),
-            )
+            try:
+                response = await self.session.send(
+                    "GET",
+                    str(url),
+                    params=params,
+                    headers=self._auth if to_api else None,
+                    throttle=_same_origin(url, api),
+                )
+            except HuduError as exc:
+                if hop == 0 or isinstance(exc, HuduUnreachableError):
+                    raise
+                raise HuduError(
+                    f"the file store Hudu redirected to refused upload {upload_id}: {exc.message}",
+                    status=exc.status,
+                    hint=STORAGE_HINT,
+                    method="GET",
+                    path=exc.path,
+                ) from None
             if not response.is_redirect:
                 return response.content
             location = response.headers.get("location")
