@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import httpx
 
 from core.errors import HaloAuthError, HaloError, HaloUnreachableError
-from core.http import ApiSession, Clock, ServiceSpec, Sleep, exponential_to_sixty, message_from_body
+from core.http import (
+    ApiSession,
+    Clock,
+    ServiceClient,
+    ServiceSpec,
+    Sleep,
+    exponential_to_sixty,
+    message_from_body,
+)
 from core.models import HaloArticleRef, HaloFaqList
 from core.ratelimit import HALO_MAX_REQUESTS, HALO_WINDOW_SECONDS, SlidingWindowLimiter, WaitHook
 
@@ -94,7 +101,7 @@ def api_root(base_url: str) -> str:
     return base if base.endswith("/api") else base + "/api"
 
 
-class HaloClient:
+class HaloClient(ServiceClient):
     """Halo's API for one tenant, authenticated with an application's client credentials."""
 
     def __init__(
@@ -145,20 +152,6 @@ class HaloClient:
 
     def __repr__(self) -> str:
         return f"HaloClient({self.api_url!r}, tenant={self.tenant!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self.session.aclose()
 
     # ------------------------------------------------------------------ token
     async def _authorization(self, *, stale: str | None = None) -> str:
@@ -261,12 +254,6 @@ class HaloClient:
         ):
             raise self.session.malformed(response, "expected records with ids")
         return records
-
-    def _parse(self, response: httpx.Response, parse: Callable[[Any], T], raw: Any) -> T:
-        try:
-            return parse(raw)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self.session.malformed(response, f"unexpected shape: {exc!r}") from None
 
     # ------------------------------------------------------------------ API
     async def authinfo(self) -> dict[str, Any]:

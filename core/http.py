@@ -25,7 +25,8 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
@@ -47,6 +48,8 @@ GATEWAY_STATUSES = frozenset({502, 503, 504})
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 MAX_RETRY_AFTER = 900.0
 MAX_MESSAGE = 300
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +403,44 @@ class ApiSession:
             return response.json()
         except ValueError:
             raise self.malformed(response, "the answer is not JSON") from None
+
+
+class ServiceClient:
+    """What both API clients share: the session, closing, the wait hook and safe parsing."""
+
+    session: ApiSession
+    limiter: SlidingWindowLimiter
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.session.aclose()
+
+    @property
+    def on_wait(self) -> WaitHook | None:
+        """Told (seconds, reason) before a throttle or 429 wait, e.g. to emit RateLimitWaited."""
+        return self.session.on_wait
+
+    @on_wait.setter
+    def on_wait(self, hook: WaitHook | None) -> None:
+        self.session.on_wait = hook
+        self.limiter.on_wait = hook
+
+    def _parse(self, response: httpx.Response, parse: Callable[[Any], T], raw: Any) -> T:
+        """`parse(raw)`, with a record of an unexpected shape reported as malformed."""
+        try:
+            return parse(raw)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self.session.malformed(response, f"unexpected shape: {exc!r}") from None
 
 
 def _has_request(error: httpx.TransportError) -> bool:

@@ -7,13 +7,19 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from core.errors import HuduAuthError, HuduError, HuduUnreachableError
-from core.http import ApiSession, Clock, ServiceSpec, Sleep, next_five_minute_boundary
+from core.http import (
+    ApiSession,
+    Clock,
+    ServiceClient,
+    ServiceSpec,
+    Sleep,
+    next_five_minute_boundary,
+)
 from core.models import HuduArticle, HuduCompany, HuduFolder, HuduPublicPhoto, HuduUpload
 from core.ratelimit import (
     HUDU_MAX_REQUESTS,
@@ -77,7 +83,7 @@ def query_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class HuduClient:
+class HuduClient(ServiceClient):
     """Hudu's API for one instance. `base_url` is the instance root; `/api/v1` is added."""
 
     def __init__(
@@ -116,20 +122,6 @@ class HuduClient:
 
     def __repr__(self) -> str:
         return f"HuduClient({self.instance_url!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self.session.aclose()
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -178,12 +170,6 @@ class HuduClient:
                 return
             previous = ids
         raise HuduError(f"more than {MAX_PAGES} pages", method="GET", path=path)
-
-    def _parse(self, response: httpx.Response, parse: Callable[[Any], T], raw: Any) -> T:
-        try:
-            return parse(raw)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self.session.malformed(response, f"unexpected shape: {exc!r}") from None
 
     # ------------------------------------------------------------------ API
     async def api_info(self) -> dict[str, Any]:

@@ -201,7 +201,7 @@ async def test_429_without_retry_after_waits_for_the_next_five_minute_mark() -> 
     answers = iter([httpx.Response(429, text="Retry later"), httpx.Response(200, json={})])
     waits: list[tuple[float, str]] = []
     hudu = mock_client(lambda r: next(answers), time)
-    hudu.session.on_wait = lambda s, why: waits.append((s, why))
+    hudu.on_wait = lambda s, why: waits.append((s, why))
     async with hudu:
         await hudu.api_info()
     assert time.sleeps == [201.0]  # 200 s to the mark + 1 s jitter (its lower bound)
