@@ -20,7 +20,7 @@ from core.http import (
     exponential_to_sixty,
     message_from_body,
 )
-from core.models import HaloArticleRef, HaloFaqList
+from core.models import HaloArticleRef, HaloFaqList, NewFaqList
 from core.ratelimit import HALO_MAX_REQUESTS, HALO_WINDOW_SECONDS, SlidingWindowLimiter, WaitHook
 
 PAGE_SIZE = 100
@@ -279,19 +279,29 @@ class HaloClient(ServiceClient):
         showforall: bool,
         third_party_id: str,
     ) -> HaloFaqList:
-        payload: dict[str, Any] = {
-            "name": name,
-            "is_group": is_group,
-            "showforall": showforall,
-            "third_party_id": third_party_id,
-        }
-        if group_id is not None:
-            payload["group_id"] = group_id
-        response = await self._request("POST", "FAQLists", json_body=[payload])
+        (created,) = await self.create_faqlists(
+            [NewFaqList(name, is_group, group_id, showforall, third_party_id)]
+        )
+        return created
+
+    async def create_faqlists(self, lists: Sequence[NewFaqList]) -> list[HaloFaqList]:
+        """Create several FAQ lists in ONE request; the answer is checked by position and name."""
+        if not lists:
+            return []
+        payloads = [_faqlist_payload(new) for new in lists]
+        response = await self._request("POST", "FAQLists", json_body=payloads)
         records = self._records(response, "FAQLists")
-        if len(records) != 1 or str(records[0].get("name", "")).strip() != name.strip():
-            raise self.session.malformed(response, f"creating FAQ list {name!r} returned another")
-        return self._parse(response, parse_faqlist, records[0])
+        if len(records) != len(lists):
+            raise self.session.malformed(
+                response, f"sent {len(lists)} FAQ lists, Halo answered {len(records)}"
+            )
+        created = [self._parse(response, parse_faqlist, r) for r in records]
+        for new, got in zip(lists, created, strict=True):
+            if got.name.strip() != new.name.strip():
+                raise self.session.malformed(
+                    response, f"creating FAQ list {new.name!r} returned {got.name!r}"
+                )
+        return created
 
     async def upsert_articles(self, payloads: Sequence[Mapping[str, Any]]) -> list[HaloArticleRef]:
         """Create (no `id`) or update (`id`) articles in ONE request; refs in request order.
@@ -375,6 +385,18 @@ def find_faqlist(
         ):
             return faqlist
     return None
+
+
+def _faqlist_payload(new: NewFaqList) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": new.name,
+        "is_group": new.is_group,
+        "showforall": new.showforall,
+        "third_party_id": new.third_party_id,
+    }
+    if new.group_id is not None:
+        payload["group_id"] = new.group_id
+    return payload
 
 
 def _mismatch(sent: Mapping[str, Any], ref: HaloArticleRef) -> str:

@@ -19,7 +19,7 @@ from core.errors import (
 )
 from core.halo import HaloClient, api_root, find_faqlist
 from core.http import message_from_body
-from core.models import marker_for
+from core.models import NewFaqList, marker_for
 from tests.test_ratelimit import FakeTime, LowJitter
 
 CLIENT_ID = "app-client-id"
@@ -394,7 +394,7 @@ async def test_emulator_token_expiry_and_revocation() -> None:
 
 
 async def test_emulator_faq_lists_find_or_create() -> None:
-    _state, client = emulator()
+    state, client = emulator()
     async with client as halo:
         group = await halo.create_faqlist(
             "Hudu", is_group=True, group_id=None, showforall=False, third_party_id="hudu:root"
@@ -406,7 +406,18 @@ async def test_emulator_faq_lists_find_or_create() -> None:
             showforall=True,
             third_party_id="hudu:central",
         )
+        companies = await halo.create_faqlists(
+            [
+                NewFaqList("Acme", False, group.id, False, "hudu:company:1"),
+                NewFaqList("Globex", False, group.id, False, "hudu:company:2"),
+            ]
+        )
         lists = await halo.list_faqlists()
+    assert [(c.name, c.third_party_id) for c in companies] == [
+        ("Acme", "hudu:company:1"),
+        ("Globex", "hudu:company:2"),
+    ]
+    assert len(lists) == 4 and state.log.count("POST", "/api/FAQLists") == 3
     assert group.is_group and group.group_id is None
     assert (central.group_id, central.showforall, central.third_party_id) == (
         group.id,
