@@ -426,7 +426,7 @@ async def test_emulator_faq_lists_find_or_create() -> None:
     )
     assert find_faqlist(lists, third_party_id="hudu:central", name="x", group_id=None) == central
     assert find_faqlist(lists, third_party_id="", name="central kb", group_id=group.id) == central
-    assert find_faqlist(lists, third_party_id="hudu:company:3", name="Acme", group_id=1) is None
+    assert find_faqlist(lists, third_party_id="hudu:company:3", name="Initech", group_id=1) is None
 
 
 async def test_emulator_upsert_batch_update_search_and_archive() -> None:
