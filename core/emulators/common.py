@@ -95,24 +95,29 @@ class FaultMiddleware:
         path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         method = scope["method"]
-        status_seen = 0
+        recorded = False
+
+        def record(status: int) -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self.log.entries.append(RecordedRequest(method, path, query, status, self.clock()))
 
         async def recording_send(message: Message) -> None:
-            nonlocal status_seen
             if message["type"] == "http.response.start":
-                status_seen = message["status"]
+                record(message["status"])
             await send(message)
 
         if self.switches.latency > 0:
             await asyncio.sleep(self.switches.latency)
         try:
             if self.switches.should_fail():
-                status_seen = self.switches.error_status
-                body, content_type = self.error_body(status_seen)
-                await send(
+                status = self.switches.error_status
+                body, content_type = self.error_body(status)
+                await recording_send(
                     {
                         "type": "http.response.start",
-                        "status": status_seen,
+                        "status": status,
                         "headers": [(b"content-type", content_type.encode())],
                     }
                 )
@@ -120,7 +125,7 @@ class FaultMiddleware:
                 return
             await self.app(scope, receive, recording_send)
         finally:
-            self.log.entries.append(RecordedRequest(method, path, query, status_seen, self.clock()))
+            record(0)
 
 
 def _default_error_body(status: int) -> tuple[bytes, str]:

@@ -702,7 +702,8 @@ def _build_routes(state: HuduState) -> list[Route]:
         if not _bool_param(request, "download"):
             return JSONResponse(state.upload_json(upload))
         if state.redirect_downloads:
-            origin = f"{request.url.scheme}://{request.url.netloc}"
+            root = request.scope.get("root_path", "")
+            origin = f"{request.url.scheme}://{request.url.netloc}{root}"
             location = (
                 f"{origin}/storage/uploads/{upload.id}/{quote(upload.name)}"
                 f"?X-Amz-Expires=300&X-Amz-Signature={state.storage_signature(upload.id)}"
