@@ -1,0 +1,388 @@
+"""Hudu article -> the Halo KBEntry fields hhsync owns (design.md, Hudu §5 and Halo §3, §6, §7).
+
+The body is built in three steps:
+
+1. sanitise with nh3 (Ammonia, an html5ever parser): no script/style, no ``on*`` handlers, no
+   ``javascript:`` (or any scheme but http, https, mailto, tel), ``data:`` only for small raster
+   images in ``<img src>``, inline styles reduced to harmless layout and colour properties;
+2. rewrite URLs on the sanitised tree with selectolax (lexbor): relative Hudu URLs become
+   absolute on the Hudu host, ``/kba/<slug>`` links go to the Halo copy when the engine knows
+   one, iframes from known video hosts become plain links and all other iframes go;
+3. wrap: a banner first (the article comes from Hudu, edit it there) and, for files that are
+   not uploaded, an "Attachments" list linking to the Hudu-hosted copy with the reason.
+
+Hostile input: NUL bytes and lone surrogates are replaced before parsing. HTML parsers spend
+time proportional to the nesting depth for each tag, so a body nested absurdly deep (tens of
+thousands of levels) would take minutes; such a body, or one over `MAX_BODY_CHARS`, is replaced
+by a short note with a link to the article in Hudu instead of being parsed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import html
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import nh3
+from selectolax.lexbor import LexborHTMLParser
+
+from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
+
+MAX_FILE_BYTES = 25 * 1024 * 1024
+MAX_BODY_CHARS = 20 * 1024 * 1024
+MAX_DATA_IMAGE_CHARS = 256 * 1024
+#: Budget of "sum of open-element depth over all start tags" (what parsers pay for nesting).
+#: A 2,000-deep body costs 2 M; typical articles cost thousands.
+MAX_NESTING_WORK = 30_000_000
+VIDEO_HOSTS = frozenset(
+    {
+        "www.youtube.com",
+        "youtube.com",
+        "www.youtube-nocookie.com",
+        "youtu.be",
+        "player.vimeo.com",
+        "vimeo.com",
+        "www.loom.com",
+        "loom.com",
+    }
+)
+TAGS = ("hudu",)
+
+_DATA_IMAGE = re.compile(r"data:image/(png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
+_STYLE_PROPERTIES = {
+    "color",
+    "background-color",
+    "text-align",
+    "vertical-align",
+    "font-weight",
+    "font-style",
+    "text-decoration",
+    "white-space",
+    "width",
+    "height",
+    "max-width",
+    "border",
+    "border-collapse",
+    "padding",
+    "margin",
+    "list-style-type",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedArticle:
+    """What the engine sends for one article, and the hash that says whether Halo has it.
+
+    `payload` has no ``id`` (added for updates) and no ``attachments`` (added after download).
+    """
+
+    payload: dict[str, Any]
+    files_to_attach: tuple[HuduUpload, ...]
+    skipped_files: tuple[SkippedFile, ...]
+    content_hash: str
+
+    @property
+    def html(self) -> str:
+        return str(self.payload["description_html"])
+
+
+def render_article(
+    article: HuduArticle,
+    *,
+    hudu_base_url: str,
+    faqlist_id: int,
+    files: Sequence[HuduUpload] = (),
+    link_for_slug: Callable[[str], str | None] = lambda slug: None,
+    max_file_bytes: int = MAX_FILE_BYTES,
+) -> RenderedArticle:
+    """Render one Hudu article as Halo KBEntry fields. Pure: the same input gives the same output.
+
+    Archived uploads in `files` are ignored. Where the article has a public link
+    (``enable_sharing`` and a ``share_url``), files are linked, never uploaded.
+    """
+    base = _hudu_root(hudu_base_url)
+    article_url = _absolute(article.url, base) or f"{base}/kba/{article.slug or article.id}"
+    rewriter = _UrlRewriter(base, article_url, link_for_slug)
+
+    current = sorted((u for u in files if not u.archived), key=lambda u: u.id)
+    public = bool(article.enable_sharing and (article.share_url or "").strip())
+    attach: list[HuduUpload] = []
+    skipped: list[SkippedFile] = []
+    linked: list[tuple[HuduUpload, str]] = []
+    limit = f"{max_file_bytes / 1024 / 1024:g} MB"
+    for upload in current:
+        if public:
+            linked.append((upload, "kept in Hudu because the article has a public link"))
+        elif upload.size > max_file_bytes:
+            reason = f"larger than Halo's {limit} attachment limit ({_mb(upload.size)})"
+            skipped.append(SkippedFile(upload.id, upload.name, upload.size, reason))
+            linked.append((upload, f"not attached: larger than Halo's {limit} attachment limit"))
+        else:
+            attach.append(upload)
+
+    body = (
+        _banner(article_url)
+        + _body(article.content or "", article_url, rewriter)
+        + _attachments_section(linked, base)
+    )
+    payload: dict[str, Any] = {
+        "name": _title(article),
+        "description": body,
+        "description_html": body,
+        "faqlists": [{"id": faqlist_id}],
+        "tag_string": ",".join((*TAGS, marker_for(article.id))),
+        "inactive": False,
+    }
+    return RenderedArticle(
+        payload=payload,
+        files_to_attach=tuple(attach),
+        skipped_files=tuple(skipped),
+        content_hash=content_hash(payload, attach),
+    )
+
+
+def content_hash(payload: dict[str, Any], files: Sequence[HuduUpload]) -> str:
+    """sha256 of the canonical JSON of the payload and the manifest of files to attach."""
+    manifest = [{"id": u.id, "name": u.name, "size": u.size} for u in files]
+    canonical = json.dumps(
+        {"payload": payload, "files": manifest},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# ---------------------------------------------------------------- pieces of the body
+def _banner(article_url: str) -> str:
+    href = html.escape(article_url, quote=True)
+    return (
+        "<div>"
+        f'<p><strong>Article from Hudu</strong> · <a href="{href}">open it in Hudu</a></p>'
+        "<p><em>Edit in Hudu: changes made here are overwritten on the next sync.</em></p>"
+        "</div><hr>"
+    )
+
+
+def _attachments_section(linked: Sequence[tuple[HuduUpload, str]], base: str) -> str:
+    if not linked:
+        return ""
+    items = []
+    for upload, reason in linked:
+        href = html.escape(_absolute(upload.url, base) or f"{base}/file/{upload.id}", quote=True)
+        name = html.escape(_clean_text(upload.name) or f"file {upload.id}")
+        size = f" ({_mb(upload.size)})" if upload.size > 0 else ""
+        items.append(f'<li><a href="{href}">{name}</a>{size}: {html.escape(reason)}</li>')
+    return f"<hr><h3>Attachments</h3><ul>{''.join(items)}</ul>"
+
+
+def _body(content: str, article_url: str, rewriter: _UrlRewriter) -> str:
+    content = _scrub(content)
+    if len(content) > MAX_BODY_CHARS or _nesting_work(content) > MAX_NESTING_WORK:
+        href = html.escape(article_url, quote=True)
+        return (
+            "<p><strong>This article is too large or too deeply nested to copy.</strong> "
+            f'<a href="{href}">Read it in Hudu.</a></p>'
+        )
+    cleaned = _CLEANER.clean(content)
+    if not cleaned.strip():
+        return ""
+    tree = LexborHTMLParser(cleaned, is_fragment=True)
+    for node in tree.css("iframe"):
+        src = node.attrs.get("src") or ""
+        host = (urlsplit(src).hostname or "").lower() if src else ""
+        if host in VIDEO_HOSTS:
+            link = tree.create_node("a")
+            link.attrs["href"] = src
+            link.insert_child("Video: " + src)
+            node.replace_with(link)
+        else:
+            node.decompose()
+    for node in tree.css("img:not([src])"):
+        node.decompose()
+    for attr in ("href", "src", "cite"):
+        for node in tree.css(f"[{attr}]"):
+            value = node.attrs.get(attr) or ""
+            new = rewriter(value)
+            if new != value:
+                node.attrs[attr] = new
+    return tree.html or ""
+
+
+class _UrlRewriter:
+    """Relative URLs -> absolute on the Hudu host; Hudu ``/kba/<slug>`` -> the Halo copy."""
+
+    def __init__(self, base: str, article_url: str, link_for_slug: Callable[[str], str | None]):
+        self.base = base
+        self.article_url = article_url
+        parts = urlsplit(base)
+        self.scheme = parts.scheme or "https"
+        self.host = (parts.hostname or "").lower()
+        self.link_for_slug = link_for_slug
+        self._halo_links: dict[str, str | None] = {}
+
+    def __call__(self, value: str) -> str:
+        url = value.strip()
+        if not url or url.startswith("#") or url.startswith(("data:", "mailto:", "tel:")):
+            return value
+        if url.startswith("//"):
+            url = f"{self.scheme}:{url}"
+        elif url.startswith("/"):
+            url = self.base + url
+        elif "://" not in url[:12]:
+            url = urljoin(self.article_url, url)
+        if "/kba/" not in url:
+            return url
+        parts = urlsplit(url)
+        if (parts.hostname or "").lower() == self.host and parts.path.startswith("/kba/"):
+            slug = unquote(parts.path[len("/kba/") :].split("/", 1)[0])
+            if slug:
+                halo = self._halo_link(slug)
+                if halo:
+                    return halo
+        return url
+
+    def _halo_link(self, slug: str) -> str | None:
+        if slug not in self._halo_links:
+            self._halo_links[slug] = self.link_for_slug(slug)
+        return self._halo_links[slug]
+
+
+# ---------------------------------------------------------------- sanitiser
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """nh3 callback: ``data:`` URLs survive only as small raster images in ``<img src>``."""
+    if value[:5].lower() != "data:":
+        return value
+    if tag == "img" and attribute == "src" and len(value) <= MAX_DATA_IMAGE_CHARS:
+        return value if _DATA_IMAGE.match(value) else None
+    return None
+
+
+def _cleaner() -> nh3.Cleaner:
+    attributes = copy.deepcopy(nh3.ALLOWED_ATTRIBUTES)
+    for tag, extra in {
+        "*": {"title", "lang", "dir", "style"},
+        "a": {"href", "title"},
+        "img": {"src", "alt", "title", "width", "height"},
+        "iframe": {"src"},
+        "ol": {"start", "type"},
+        "td": {"colspan", "rowspan"},
+        "th": {"colspan", "rowspan"},
+    }.items():
+        attributes.setdefault(tag, set()).update(extra)
+    return nh3.Cleaner(
+        tags=set(nh3.ALLOWED_TAGS) | {"iframe"},
+        clean_content_tags={"script", "style", "object", "embed", "noscript", "template"},
+        attributes=attributes,
+        attribute_filter=_keep_attribute,
+        url_schemes={"http", "https", "mailto", "tel", "data"},
+        filter_style_properties=_STYLE_PROPERTIES,
+        strip_comments=True,
+    )
+
+
+_CLEANER = _cleaner()
+
+#: A tag-name scanner used only to *measure* nesting (never to edit HTML).
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)")
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+_SELF_CLOSING_SIBLINGS = frozenset(["p", "li", "dt", "dd", "tr", "td", "th", "option"])
+
+
+def _nesting_work(content: str) -> int:
+    """An upper estimate of parser work due to nesting: the sum of depth over start tags.
+
+    Linear in the input. Bodies with few tags cannot be expensive and are not scanned.
+    """
+    tags = content.count("<")
+    if tags * tags // 2 <= MAX_NESTING_WORK:
+        return 0
+    stack: list[str] = []
+    open_count: dict[str, int] = {}
+    work = 0
+    for match in _TAG.finditer(content):
+        name = match.group(2).lower()
+        if name in _VOID:
+            continue
+        if match.group(1):
+            if open_count.get(name):
+                while stack:
+                    top = stack.pop()
+                    open_count[top] -= 1
+                    if top == name:
+                        break
+            continue
+        if name in _SELF_CLOSING_SIBLINGS and stack and stack[-1] == name:
+            stack.pop()
+            open_count[name] -= 1
+        stack.append(name)
+        open_count[name] = open_count.get(name, 0) + 1
+        work += len(stack)
+        if work > MAX_NESTING_WORK:
+            break
+    return work
+
+
+# ---------------------------------------------------------------- small helpers
+def _scrub(text: str) -> str:
+    """Drop NUL bytes and replace lone surrogates (which no UTF-8 encoder accepts)."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return text
+
+
+def _clean_text(text: str) -> str:
+    text = _scrub(text or "")
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def _title(article: HuduArticle) -> str:
+    return _clean_text(article.name) or f"Hudu article {article.id}"
+
+
+def _hudu_root(url: str) -> str:
+    root = url.strip().rstrip("/")
+    if root.lower().endswith("/api/v1"):
+        root = root[: -len("/api/v1")]
+    return root.rstrip("/")
+
+
+def _absolute(url: str, base: str) -> str:
+    url = (url or "").strip()
+    if not url:
+        return ""
+    if url.startswith("//"):
+        return f"{urlsplit(base).scheme or 'https'}:{url}"
+    if url.startswith("/"):
+        return base + url
+    return url
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
