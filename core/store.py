@@ -89,7 +89,7 @@ class AtomicJSONStorage(Storage):
         if not raw.strip():
             return None
         try:
-            data = json.loads(raw)
+            data = json.loads(raw.decode("utf-8-sig"))
         except UnicodeDecodeError:
             raise StoreError(unreadable_message(self.path, "is not UTF-8 text")) from None
         except json.JSONDecodeError as exc:
