@@ -358,7 +358,7 @@ def _scrub(text: str) -> str:
 
 
 def _clean_text(text: str) -> str:
-    text = _scrub(text or "")
+    text = _scrub((text or "").replace("\x00", " "))
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 

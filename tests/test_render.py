@@ -1,0 +1,304 @@
+"""Rendering a Hudu article into the Halo fields we own: safe HTML, absolute links, stable hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import pytest
+from selectolax.lexbor import LexborHTMLParser
+
+from core.models import HuduArticle, HuduUpload, marker_for
+from core.render import RenderedArticle, render_article
+
+HUDU = "https://hudu.test"
+MB = 1024 * 1024
+
+
+def article(content: str = "<p>Hello</p>", **changes: object) -> HuduArticle:
+    values: dict[str, object] = {
+        "id": 42,
+        "name": "Reset the VPN",
+        "content": content,
+        "slug": "reset-the-vpn",
+        "url": f"{HUDU}/kba/reset-the-vpn",
+        "company_id": None,
+        "folder_id": None,
+        "draft": False,
+        "archived": False,
+        "enable_sharing": False,
+        "share_url": "",
+        "created_at": None,
+        "updated_at": None,
+    }
+    values.update(changes)
+    return HuduArticle(**values)  # type: ignore[arg-type]
+
+
+def upload(upload_id: int, size: int, name: str = "") -> HuduUpload:
+    return HuduUpload(
+        id=upload_id,
+        name=name or f"file-{upload_id}.pdf",
+        ext="pdf",
+        mime="application/pdf",
+        size=size,
+        url=f"/file/{upload_id}",
+        uploadable_type="Article",
+        uploadable_id=42,
+    )
+
+
+def render(
+    art: HuduArticle | None = None,
+    *,
+    files: tuple[HuduUpload, ...] = (),
+    link_for_slug: Callable[[str], str | None] = lambda slug: None,
+    faqlist_id: int = 7,
+) -> RenderedArticle:
+    return render_article(
+        art or article(),
+        hudu_base_url=HUDU + "/api/v1",
+        faqlist_id=faqlist_id,
+        files=files,
+        link_for_slug=link_for_slug,
+    )
+
+
+def parse(rendered: RenderedArticle) -> LexborHTMLParser:
+    return LexborHTMLParser(rendered.payload["description_html"], is_fragment=True)
+
+
+def hrefs(rendered: RenderedArticle) -> list[str]:
+    return [str(a.attrs.get("href")) for a in parse(rendered).css("a[href]")]
+
+
+# ---------------------------------------------------------------- payload shape
+def test_the_payload_holds_only_the_fields_we_own() -> None:
+    rendered = render()
+    payload = rendered.payload
+    assert set(payload) == {
+        "name",
+        "description",
+        "description_html",
+        "faqlists",
+        "tag_string",
+        "inactive",
+    }
+    assert payload["name"] == "Reset the VPN"
+    assert payload["faqlists"] == [{"id": 7}]
+    assert payload["inactive"] is False
+    assert payload["description"] == payload["description_html"]
+    tags = [t.strip() for t in payload["tag_string"].split(",")]
+    assert marker_for(42) in tags and "hudu" in tags
+
+
+def test_the_banner_comes_first_and_links_to_the_hudu_article() -> None:
+    html = render().payload["description_html"]
+    text = LexborHTMLParser(html, is_fragment=True).text()
+    assert text.index("Article from Hudu") < text.index("Hello")
+    assert "Edit in Hudu: changes made here are overwritten on the next sync" in text
+    assert hrefs(render())[0] == f"{HUDU}/kba/reset-the-vpn"
+
+
+def test_a_relative_article_url_and_a_dirty_title_are_fixed() -> None:
+    rendered = render(article(url="/kba/x", name="  Line\x00one\n two  "))
+    assert rendered.payload["name"] == "Line one two"
+    assert hrefs(rendered)[0] == f"{HUDU}/kba/x"
+    assert render(article(name="  ")).payload["name"] == "Hudu article 42"
+
+
+# ---------------------------------------------------------------- sanitising
+HOSTILE = """
+<h2 onclick="steal()">Steps</h2>
+<script>alert(1)</script><style>body{display:none}</style>
+<p style="color: red; position: fixed">Red <b onmouseover="x()">bold</b></p>
+<img src="/public_photo/abc" onerror="alert(2)" alt="shot">
+<a href="javascript:alert(3)">js</a> <a href=" JaVaScRiPt:alert(4)">js2</a>
+<a href="java&#x09;script:alert(5)">js3</a> <a href="data:text/html,hi">data</a>
+<img src="data:image/svg+xml;base64,PHN2Zz4=" alt="svg">
+<img src="data:image/png;base64,iVBORw0KGgo=">
+<iframe src="https://evil.example/x"></iframe>
+<iframe src="https://www.youtube.com/embed/abc"></iframe>
+<object data="x.swf"></object><embed src="y.swf"><form action="/x"><input name="q"></form>
+<table><tr><td colspan="2">cell</td></tr></table>
+<pre><code>code()</code></pre><ul><li>item</li></ul>
+"""
+
+
+def test_scripts_handlers_javascript_urls_and_iframes_are_removed() -> None:
+    tree = parse(render(article(HOSTILE)))
+    for selector in ("script", "style", "iframe", "object", "embed", "form", "input"):
+        assert tree.css(selector) == [], selector
+    for node in tree.css("*"):
+        for name, value in node.attributes.items():
+            assert not name.lower().startswith("on"), (node.tag, name)
+            lowered = (value or "").lower().replace(" ", "")
+            assert not lowered.startswith("javascript:"), (node.tag, name, value)
+            if lowered.startswith("data:"):
+                assert node.tag == "img" and lowered.startswith("data:image/png"), value
+    assert "alert" not in tree.html  # type: ignore[operator]
+    assert "position" not in tree.html  # type: ignore[operator]
+
+
+def test_ordinary_formatting_survives() -> None:
+    tree = parse(render(article(HOSTILE)))
+    assert tree.css_first("h2").text() == "Steps"  # type: ignore[union-attr]
+    assert tree.css_first("p b").text() == "bold"  # type: ignore[union-attr]
+    assert tree.css_first("td").attrs.get("colspan") == "2"  # type: ignore[union-attr]
+    assert tree.css_first("pre code").text() == "code()"  # type: ignore[union-attr]
+    assert tree.css_first("li").text() == "item"  # type: ignore[union-attr]
+    styled = tree.css_first("p[style]")
+    assert styled is not None and styled.attrs.get("style") == "color:red"
+    assert tree.css_first("img[alt=shot]") is not None
+
+
+def test_known_video_iframes_become_links() -> None:
+    assert "https://www.youtube.com/embed/abc" in hrefs(render(article(HOSTILE)))
+    assert not [h for h in hrefs(render(article(HOSTILE))) if "evil.example" in h]
+
+
+# ---------------------------------------------------------------- URL rewriting
+def test_relative_hudu_urls_become_absolute() -> None:
+    content = (
+        '<a href="/public_photo/abc"><img src="/public_photo/abc"></a>'
+        '<a href="/file/12">file</a><img src="/uploads/x/y.png">'
+        '<a href="//cdn.example/z.png">cdn</a><a href="#top">top</a>'
+        '<a href="https://example.org/page">out</a><a href="mailto:a@b.c">mail</a>'
+    )
+    rendered = render(article(content))
+    tree = parse(rendered)
+    assert [img.attrs.get("src") for img in tree.css("img")] == [
+        f"{HUDU}/public_photo/abc",
+        f"{HUDU}/uploads/x/y.png",
+    ]
+    assert hrefs(rendered)[1:] == [
+        f"{HUDU}/public_photo/abc",
+        f"{HUDU}/file/12",
+        "https://cdn.example/z.png",
+        "#top",
+        "https://example.org/page",
+        "mailto:a@b.c",
+    ]
+
+
+def test_kba_links_go_to_the_halo_copy_when_known_else_to_hudu() -> None:
+    content = (
+        '<a href="/kba/synced-one">a</a>'
+        f'<a href="{HUDU}/kba/synced-one/with-seo-suffix">b</a>'
+        '<a href="/kba/not-synced">c</a>'
+        f'<a href="{HUDU}/kba/not-synced?x=1">d</a>'
+        '<a href="https://other.example/kba/synced-one">e</a>'
+    )
+    asked: list[str] = []
+
+    def link_for_slug(slug: str) -> str | None:
+        asked.append(slug)
+        return "https://halo.test/kb?id=9" if slug == "synced-one" else None
+
+    rendered = render(article(content), link_for_slug=link_for_slug)
+    assert hrefs(rendered)[1:] == [
+        "https://halo.test/kb?id=9",
+        "https://halo.test/kb?id=9",
+        f"{HUDU}/kba/not-synced",
+        f"{HUDU}/kba/not-synced?x=1",
+        "https://other.example/kba/synced-one",
+    ]
+    assert sorted(set(asked)) == ["not-synced", "synced-one"]
+
+
+# ---------------------------------------------------------------- files
+def test_an_oversized_file_is_skipped_with_the_reason_and_linked() -> None:
+    small, big = upload(1, 3 * MB), upload(2, int(31.4 * MB), name="disk.iso")
+    rendered = render(files=(big, small))
+    assert rendered.files_to_attach == (small,)
+    (skipped,) = rendered.skipped_files
+    assert (skipped.upload_id, skipped.filename, skipped.size) == (2, "disk.iso", big.size)
+    assert skipped.reason == "larger than Halo's 25 MB attachment limit (31.4 MB)"
+    tree = parse(rendered)
+    section = tree.css("li")[-1]
+    assert "disk.iso" in section.text() and "25 MB" in section.text()
+    assert f"{HUDU}/file/2" in hrefs(rendered)
+    assert f"{HUDU}/file/1" not in hrefs(rendered)
+
+
+def test_an_article_with_a_public_link_links_its_files_instead_of_attaching() -> None:
+    shared = article(enable_sharing=True, share_url=f"{HUDU}/shared_article/abc")
+    rendered = render(shared, files=(upload(1, 1000), upload(2, 40 * MB)))
+    assert rendered.files_to_attach == ()
+    assert rendered.skipped_files == ()
+    assert {f"{HUDU}/file/1", f"{HUDU}/file/2"} <= set(hrefs(rendered))
+    assert "public link" in parse(rendered).text()
+
+
+def test_sharing_without_a_share_url_and_archived_uploads() -> None:
+    archived = dataclasses.replace(upload(3, 10), archived=True)
+    rendered = render(article(enable_sharing=True, share_url=""), files=(upload(1, 10), archived))
+    assert rendered.files_to_attach == (upload(1, 10),)
+    assert "Attachments" not in rendered.payload["description_html"]
+
+
+# ---------------------------------------------------------------- the content hash
+def test_the_hash_is_stable_and_sensitive() -> None:
+    files = (upload(1, 10), upload(2, 20))
+    base = render(files=files)
+    assert render(files=files).content_hash == base.content_hash
+    assert render(files=tuple(reversed(files))).content_hash == base.content_hash
+    variants = [
+        render(article(name="Other title"), files=files),
+        render(article("<p>Hello!</p>"), files=files),
+        render(faqlist_id=8, files=files),
+        render(files=files[:1]),
+        render(files=(upload(1, 10), upload(2, 21))),
+        render(files=(upload(1, 10), upload(2, 20, name="renamed.pdf"))),
+        render(files=(upload(1, 10), upload(2, 30 * MB))),
+    ]
+    hashes = {v.content_hash for v in variants}
+    assert len(hashes) == len(variants) and base.content_hash not in hashes
+    assert len(base.content_hash) == 64
+
+
+# ---------------------------------------------------------------- huge and hostile input
+@pytest.mark.parametrize(
+    "content",
+    [
+        "<div>" * 2000 + "deep" + "</div>" * 2000,
+        "<div>" * 100_000 + "deeper",
+        "<p>Hello <b>world</b> <a href='/kba/x'>x</a> <img src='/public_photo/a'></p>" * 70_000,
+        "<p>broken <b><i>markup</p></b><td>stray</table><<>><!-- open comment",
+        "nul\x00bytes<p\x00>here</p>\x00",
+        "lone surrogate \ud800 and émoji 🎉 and 中文",
+        "",
+    ],
+    ids=["2000-deep", "100k-deep", "5MB", "broken", "nul", "unicode", "empty"],
+)
+def test_huge_and_hostile_bodies_render_quickly(content: str) -> None:
+    started = time.perf_counter()
+    rendered = render(article(content))
+    assert time.perf_counter() - started < 5
+    html = rendered.payload["description_html"]
+    assert "\x00" not in html
+    html.encode("utf-8")
+    assert "Article from Hudu" in html
+
+
+def test_unicode_survives() -> None:
+    text = parse(render(article("<p>émoji 🎉 and 中文</p>"))).text()
+    assert "émoji 🎉 and 中文" in text
+
+
+def test_a_2000_deep_body_keeps_its_content() -> None:
+    tree = parse(render(article("<div>" * 2000 + "deep" + "</div>" * 2000)))
+    assert "deep" in tree.text()
+
+
+def test_two_thousand_typical_articles_render_in_a_few_seconds() -> None:
+    content = (
+        "<h2>Title</h2><p>Some <strong>bold</strong> text and <a href='/kba/x'>a link</a> and "
+        "<img src='/public_photo/abc'>.</p><ul><li>one</li><li>two</li></ul>"
+        "<table><tr><td>a</td><td>b</td></tr></table>"
+    ) * 10
+    started = time.perf_counter()
+    for n in range(2000):
+        render(article(content, id=n))
+    assert time.perf_counter() - started < 5
