@@ -67,13 +67,24 @@ class AtomicJSONStorage(Storage):
     """TinyDB storage whose every `write` replaces the file atomically (temp, fsync, replace).
 
     `read` raises `StoreError` for a file that is not JSON; it never touches the file.
+
+    Rows of the tables named in `row_cache` are serialised once and their JSON reused while
+    the row is the same object, so a write costs O(changed rows) of encoding plus one join.
+    Callers must therefore replace rows of those tables, never mutate them in place.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        read_only: bool = False,
+        row_cache: Iterable[str] = (),
+    ) -> None:
         super().__init__()
         self.path = Path(path)
         self.read_only = read_only
         self.write_count = 0
+        self._row_cache: dict[str, dict[str, tuple[Any, str]]] = {name: {} for name in row_cache}
 
     @property
     def backup_path(self) -> Path:
@@ -104,7 +115,7 @@ class AtomicJSONStorage(Storage):
     def write(self, data: Tables) -> None:
         if self.read_only:
             raise StoreError(f"{self.path} was opened read-only (a snapshot); it cannot be written")
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = self._serialise(data).encode("utf-8")
         folder = self.path.parent
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
@@ -123,6 +134,26 @@ class AtomicJSONStorage(Storage):
         _fsync_dir(folder)
         self.write_count += 1
 
+    def _serialise(self, data: Tables) -> str:
+        """The same text as ``json.dumps(data)`` (compact), reusing cached row JSON."""
+        chunks = []
+        for name, table in data.items():
+            cache = self._row_cache.get(name)
+            if cache is None or not isinstance(table, dict):
+                chunks.append(f"{_dumps(name)}:{_dumps(table)}")
+                continue
+            fresh: dict[str, tuple[Any, str]] = {}
+            rows = []
+            for doc_id, row in table.items():
+                hit = cache.get(doc_id)
+                if hit is None or hit[0] is not row:
+                    hit = (row, f"{_dumps(doc_id)}:{_dumps(row)}")
+                fresh[doc_id] = hit
+                rows.append(hit[1])
+            self._row_cache[name] = fresh
+            chunks.append(f"{_dumps(name)}:{{{','.join(rows)}}}")
+        return "{" + ",".join(chunks) + "}"
+
     def _keep_backup(self) -> None:
         """Point ``<db>.bak`` at the current file (a hard link: no copy, replaced atomically)."""
         if not self.path.exists():
@@ -137,6 +168,10 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         pass
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -323,7 +358,7 @@ class MappingStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
-        self._storage = AtomicJSONStorage(self.path)
+        self._storage = AtomicJSONStorage(self.path, row_cache=(ARTICLES,))
         self._db: TinyDB | None = None
         self._file_lock: FileLock | None = None
         self._mutex = threading.RLock()

@@ -16,7 +16,7 @@ import pytest
 
 from core.errors import StoreError, StoreLockedError
 from core.models import ArticleRecord, SkippedFile, Status
-from core.store import MAX_RUNS, SCHEMA_VERSION, MappingStore
+from core.store import MAX_RUNS, SCHEMA_VERSION, AtomicJSONStorage, MappingStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -328,3 +328,18 @@ def test_the_mapping_holds_no_article_bodies(db_path: Path) -> None:
         store.commit_batch([record(1)])
     row = json.loads(db_path.read_text())["articles"]["1"]
     assert not {"content", "body", "description", "description_html"} & row.keys()
+
+
+def test_cached_row_serialisation_matches_plain_json(tmp_path: Path) -> None:
+    storage = AtomicJSONStorage(tmp_path / "db.json", row_cache=("articles",))
+    data = {
+        "articles": {str(i): {"hudu_id": i, "title": f"é {i}"} for i in range(1, 50)},
+        "meta": {"1": {"schema_version": 1}},
+    }
+    storage.write(data)
+    data["articles"]["3"] = {"hudu_id": 3, "title": "replaced"}
+    del data["articles"]["4"]
+    storage.write(data)
+    text = (tmp_path / "db.json").read_text()
+    assert text == json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    assert storage.write_count == 2
