@@ -122,7 +122,8 @@ class _Write:
     article: HuduArticle
     rendered: RenderedArticle
     action: Action
-    halo_id: int | None
+    files: Sequence[HuduUpload] = ()
+    waiting_links: tuple[str, ...] = ()  # slugs of articles not yet in Halo when rendered
 
 
 @dataclass(slots=True)
@@ -183,6 +184,7 @@ class Engine:
         self._stopping = False
         self._opened = False
         self._faqlists: dict[str, int] = {}
+        self._slugs: dict[str, int] = {}
         self._rejections_in_a_row = 0
 
     # ------------------------------------------------------------ listeners and state
@@ -230,6 +232,7 @@ class Engine:
         self.store.open()
         self._opened = True
         self._records = self.store.records()
+        self._slugs = {r.slug: r.hudu_id for r in self._records.values() if r.slug}
         self._faqlists = self.store.faqlists()
         in_flight = [r for r in self._records.values() if r.intent == "create"]
         if in_flight:
@@ -466,6 +469,7 @@ class Engine:
             since = datetime.fromisoformat(str(cursor)) - CURSOR_OVERLAP
             listed = await self.hudu.list_articles(updated_since=since)
         articles = {a.id: a for a in listed}
+        self._slugs.update((a.slug, a.id) for a in listed)
         uploads = await self._uploads_by_article()
         now = self.clock()
         for rec in list(self._records.values()):
@@ -557,13 +561,8 @@ class Engine:
                 plan.touched.append(rec)
             return
         faqlist_id = self._faqlists.get(list_key, 0)
-        rendered = render_article(
-            article,
-            hudu_base_url=self.settings.hudu_base_url,
-            faqlist_id=faqlist_id,
-            files=uploads.get(article.id, ()),
-            link_for_slug=self._halo_link_for_slug,
-        )
+        files = uploads.get(article.id, ())
+        rendered, waiting = self._render(article, faqlist_id, files)
         rec.faqlist_id = faqlist_id or None
         unchanged = (
             not forced
@@ -575,7 +574,7 @@ class Engine:
             plan.unchanged += 1
             return
         action: Action = "update" if live_copy or rec.halo_id is not None else "create"
-        plan.writes.append(_Write(article, rendered, action, rec.halo_id))
+        plan.writes.append(_Write(article, rendered, action, files, waiting))
         if rec.status is not Status.PENDING:
             rec.status = Status.PENDING
             rec.reason = "changed in Hudu" if rec.content_hash else "new"
@@ -584,11 +583,43 @@ class Engine:
             rec.reason = "new"
             plan.touched.append(rec)
 
-    def _halo_link_for_slug(self, slug: str) -> str | None:
-        for rec in self._records.values():
-            if rec.slug == slug and rec.halo_id is not None and not rec.removed:
-                return self.halo_article_url(rec.halo_id)
-        return None
+    def _render(
+        self, article: HuduArticle, faqlist_id: int, files: Sequence[HuduUpload]
+    ) -> tuple[RenderedArticle, tuple[str, ...]]:
+        """Render one article; also say which linked articles have no Halo copy yet."""
+        waiting: list[str] = []
+
+        def link_for_slug(slug: str) -> str | None:
+            if slug not in self._slugs:
+                return None
+            target = self._records.get(self._slugs[slug])
+            if target is None or target.halo_id is None or target.removed:
+                waiting.append(slug)
+                return None
+            return self.halo_article_url(target.halo_id)
+
+        rendered = render_article(
+            article,
+            hudu_base_url=self.settings.hudu_base_url,
+            faqlist_id=faqlist_id,
+            files=files,
+            link_for_slug=link_for_slug,
+        )
+        return rendered, tuple(waiting)
+
+    async def _relink(self, writes: list[_Write], tally: _Tally) -> None:
+        """Stub then fill: re-send articles whose links point at articles created just now."""
+        again: list[_Write] = []
+        for write in writes:
+            rec = self._records[write.article.id]
+            if not write.waiting_links or rec.halo_id is None or rec.status is Status.FAILED:
+                continue
+            rendered, waiting = self._render(write.article, rec.faqlist_id or 0, write.files)
+            if rendered.content_hash != rec.content_hash:
+                again.append(_Write(write.article, rendered, "update", write.files, waiting))
+        if again:
+            tally.total += len(again)
+            await self._send_all(again, tally)
 
     def _cap_removals(self, plan: _Plan, listed: Iterable[HuduArticle], *, force: bool) -> None:
         if force or not plan.removals:
@@ -687,6 +718,12 @@ class Engine:
             rec.intent = "create"
             rec.status = Status.PENDING
         self._commit(self._records[w.article.id] for w in creates)
+        await self._send_all(plan.writes, tally)
+        if not self._stopping:
+            await self._relink(plan.writes, tally)
+
+    async def _send_all(self, writes: list[_Write], tally: _Tally) -> None:
+        """Send the writes in batches, a few in flight at once."""
         semaphore = asyncio.Semaphore(BATCH_CONCURRENCY)
 
         async def run(batch: list[_Write]) -> None:
@@ -696,20 +733,16 @@ class Engine:
                 await self._send_batch(batch, tally)
                 self._emit(
                     PassProgressed(
-                        tally.done,
-                        tally.total,
-                        tally.created + tally.updated,
-                        tally.failed,
-                        0,
+                        tally.done, tally.total, tally.created + tally.updated, tally.failed, 0
                     )
                 )
 
-        results = await asyncio.gather(
-            *(run(batch) for batch in self._batches(plan.writes)), return_exceptions=True
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        try:
+            async with asyncio.TaskGroup() as group:
+                for batch in self._batches(writes):
+                    group.create_task(run(batch))
+        except BaseExceptionGroup as failures:
+            raise failures.exceptions[0] from None
 
     def _batches(self, writes: list[_Write]) -> list[list[_Write]]:
         """Articles with files go alone; the rest in batches by count and JSON size."""
