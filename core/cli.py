@@ -39,7 +39,7 @@ stderr = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, hint: str = "", status: int = EXIT_CONFIG) -> NoReturn:
-    line = f"hhsync: {message}" + (f" — {hint}" if hint else "")
+    line = f"hhsync: error: {message}" + (f" — {hint}" if hint else "")
     click.echo(line, err=True)
     sys.exit(status)
 

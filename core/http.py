@@ -341,9 +341,7 @@ class ApiSession:
                 why = _describe(error.error)
             else:
                 why = "error"
-            log.warning(
-                "%s %s %s: %s; retrying in %.1f s", self.spec.name, method, path, why, delay
-            )
+            log.info("%s %s %s: %s; retrying in %.1f s", self.spec.name, method, path, why, delay)
             if isinstance(error, _RateLimited) and self.on_wait is not None:
                 self.on_wait(delay, "429 Too Many Requests")
 

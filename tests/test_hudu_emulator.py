@@ -543,3 +543,19 @@ def test_spec_wraps_match_the_emulator() -> None:
         "search",
         "updated_at",
     }
+
+
+async def test_gate_holds_when_mounted_under_a_prefix() -> None:
+    """`hhsync emulate` mounts Hudu under /hudu: auth and switches must still apply."""
+    from core.emulators.halo import HaloState
+    from core.emulators.server import create_emulator_app
+
+    state = HuduState(api_key="right-key")
+    app = create_emulator_app(state, HaloState())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://e") as c:
+        assert (await c.get("/hudu/api/v1/articles")).status_code == 401
+        ok = await c.get("/hudu/api/v1/articles", headers={"x-api-key": "right-key"})
+        assert ok.status_code == 200
+        state.html_instead_of_json = True
+        page = await c.get("/hudu/api/v1/articles", headers={"x-api-key": "right-key"})
+        assert page.headers["content-type"].startswith("text/html")

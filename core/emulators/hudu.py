@@ -599,7 +599,8 @@ class _ApiGate:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX + "/"):
+        path = scope.get("path", "").removeprefix(scope.get("root_path", ""))
+        if scope["type"] != "http" or not path.startswith(API_PREFIX + "/"):
             await self.app(scope, receive, send)
             return
         state = self.state
@@ -788,7 +789,7 @@ async def _api_failure(request: Request, exc: Exception) -> Response:
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if request.url.path.startswith(API_PREFIX):
+    if request.url.path.removeprefix(request.scope.get("root_path", "")).startswith(API_PREFIX):
         body, _ = _rails_error(exc.status_code)
         return Response(body, exc.status_code, media_type="application/json")
     return PlainTextResponse(exc.detail, exc.status_code)
