@@ -206,7 +206,8 @@ class HhsyncApp(App[int]):
             if self.check_action(name, ()) is False:
                 continue
             key = self.get_key_display(Binding(binding.key.split(",")[0], ""))
-            commands.append((binding.description, f"{binding.tooltip} [{key}]".strip(), action))
+            help_text = f"{binding.tooltip} · {key}" if binding.tooltip else key
+            commands.append((binding.description, help_text, action))
         return commands
 
     def help_sections(self) -> list[tuple[str, list[Binding]]]:
@@ -217,8 +218,9 @@ class HhsyncApp(App[int]):
             Binding("down,j", "", "Move down"),
             Binding("pageup,pagedown", "", "Page"),
         ]
+        sync_actions = ("sync", "retry_failed", "pause", "resume")
         return [
-            ("Sync", [b for b in app_bindings if b.action.startswith(("sync", "retry", "p"))]),
+            ("Sync", [b for b in app_bindings if b.action.startswith(sync_actions)]),
             (
                 "Article (selected row)",
                 [b for b in app_bindings if b.action in TABLE_ACTIONS] + table_bindings[:1],

@@ -86,6 +86,8 @@ def render_record(record: ArticleRecord, halo_url: str) -> RenderableType:
 class DetailScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,enter", "dismiss", "Close"),
+        Binding("r", "app.resync", "Resync"),
+        Binding("u", "app.unlink", "Unlink"),
     ]
 
     def __init__(self, record: ArticleRecord, halo_url: str) -> None:

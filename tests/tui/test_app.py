@@ -1,0 +1,440 @@
+"""Pilot tests: the dashboard driven by keys against a fake engine."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from rich.console import Console
+from textual.clock import MockClock
+from textual.widgets import Static, TabbedContent
+
+from core.errors import HaloError
+from core.events import ArticleRemoved, EngineLogged, RateLimitWaited
+from core.models import Status
+from tests.tui.fakes import FakeEngine, make_record
+from tui.app import HhsyncApp, make_app
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.detail import DetailScreen
+from tui.screens.help import HelpScreen
+from tui.widgets.article_table import ArticleTable
+from tui.widgets.header import SyncHeader
+from tui.widgets.pass_status import PassStatus
+
+SIZE = (120, 40)
+
+
+def plain(renderable: Any, width: int = 120) -> str:
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def labels(app: HhsyncApp) -> dict[str, str]:
+    tabs = app.query_one(TabbedContent)
+    return {
+        tab_id: tabs.get_tab(tab_id).label_text
+        for tab_id in ("synced", "pending", "skipped", "failed")
+    }
+
+
+async def commands_done(app: HhsyncApp) -> None:
+    """Wait for the engine commands (not the scheduler, which runs until quit)."""
+    commands = [w for w in app.workers if w.group == "commands"]
+    if commands:  # an empty list would mean "every worker"
+        await app.workers.wait_for_complete(commands)
+
+
+def ids(table: ArticleTable) -> list[int]:
+    return [int(row.key.value or 0) for row in table.ordered_rows]
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+def app_for(engine: FakeEngine) -> HhsyncApp:
+    return make_app(engine, clock=MockClock())
+
+
+async def test_tabs_show_live_counts(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        assert labels(app) == {
+            "synced": "Synced 12",
+            "pending": "Pending 4",
+            "skipped": "Skipped 3",
+            "failed": "Failed 2",
+        }
+        engine.add(make_record(50, Status.PENDING))
+        engine.change(40, status=Status.SYNCED, error="", hint="")
+        app.drain()
+        await pilot.pause()
+        assert labels(app)["pending"] == "Pending 5"
+        assert labels(app)["failed"] == "Failed 1"
+        assert labels(app)["synced"] == "Synced 13"
+
+
+async def test_rows_move_between_tables(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        pending, synced = app.table(Status.PENDING), app.table(Status.SYNCED)
+        assert 21 in ids(pending)
+        engine.change(21, status=Status.PENDING, reason="in flight")
+        engine.change(21, status=Status.SYNCED, halo_id=777, last_synced_at="2026-07-01T10:00:00")
+        app.drain()
+        await pilot.pause()
+        assert 21 not in ids(pending)
+        assert 21 in ids(synced)
+        assert synced.get_cell("21", "halo").plain == "777"
+        assert synced.get_cell("21", "when").plain == "07-01 10:00"
+        assert app.events_applied == 2
+
+
+async def test_only_changed_cells_are_updated(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.table(Status.SYNCED)
+        updated: list[tuple[Any, ...]] = []
+        original = synced.update_cell
+
+        def spy(row_key: Any, column_key: Any, value: Any, **kwargs: Any) -> None:
+            updated.append((row_key, column_key))
+            original(row_key, column_key, value, **kwargs)
+
+        synced.update_cell = spy  # type: ignore[method-assign]
+        engine.change(3, last_synced_at="2026-07-02T08:00:00")
+        app.drain()
+        await pilot.pause()
+        assert updated == [("3", "when")]
+
+
+async def test_removed_article_leaves_its_table(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        engine.emit(ArticleRemoved(30))
+        app.drain()
+        await pilot.pause()
+        assert 30 not in ids(app.table(Status.SKIPPED))
+        assert labels(app)["skipped"] == "Skipped 2"
+
+
+async def test_many_rows_leaving_at_once_keep_order_and_cursor(engine: FakeEngine) -> None:
+    records = [make_record(i) for i in range(1, 301)]
+    engine = FakeEngine(records)
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.table(Status.SYNCED)
+        before = ids(synced)
+        synced.move_cursor(row=200)
+        chosen = synced.cursor_id
+        for hudu_id in range(1, 301, 2):
+            if hudu_id != chosen:
+                engine.change(hudu_id, status=Status.FAILED, error="boom")
+        app.drain()
+        await pilot.pause()
+        after = ids(synced)
+        assert after == [i for i in before if i % 2 == 0 or i == chosen]
+        assert synced.cursor_id == chosen
+        assert app.table(Status.FAILED).row_count == 150 - (1 if chosen and chosen % 2 else 0)
+
+
+async def test_progress_bar_follows_the_pass(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(PassStatus)
+        assert not status.running
+        engine.start_pass(0, full=True)
+        engine.progress(25, 200, failed=1)
+        app.drain()
+        await pilot.pause()
+        assert status.running
+        assert "25/200" in str(status.query_one("#pass-counts", Static).content)
+        assert "1 failed" in str(status.query_one("#pass-counts", Static).content)
+        assert app.query_one(SyncHeader)._state.running  # type: ignore[union-attr]
+        engine.finish_pass(created=20, updated=4, failed=1)
+        app.drain()
+        await pilot.pause()
+        assert not status.running
+        assert "20 created" in status.summary_text
+
+
+async def test_r_resyncs_the_selected_row(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "down", "r")
+        await commands_done(app)
+        pending = app.table(Status.PENDING)
+        assert ("resync", ids(pending)[1]) in engine.calls
+
+
+async def test_u_then_y_unlinks_and_the_row_moves_to_skipped(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.table(Status.SYNCED)
+        target = synced.cursor_id
+        assert target is not None
+        await pilot.press("u")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await commands_done(app)
+        app.drain()
+        await pilot.pause()
+        assert ("unlink", target) in engine.calls
+        assert target not in ids(synced)
+        skipped = app.table(Status.SKIPPED)
+        assert skipped.get_cell(str(target), "reason").plain == "unlinked"
+
+
+@pytest.mark.parametrize("key", ["n", "escape"])
+async def test_u_then_n_or_escape_cancels(engine: FakeEngine, key: str) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("u", key)
+        await commands_done(app)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not [c for c in engine.calls if c[0] == "unlink"]
+
+
+async def test_slash_filters_as_you_type_and_escape_clears(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.table(Status.SYNCED)
+        await pilot.press("slash", *"vpn")
+        await pilot.pause(0.3)
+        assert ids(synced) and all(
+            "VPN" in synced.get_cell(str(i), "title").plain for i in ids(synced)
+        )
+        assert labels(app)["synced"] == f"Synced {synced.row_count}/12"
+        await pilot.press("enter")
+        assert app.focused is synced
+        await pilot.press("escape")
+        await pilot.pause()
+        assert synced.row_count == 12
+        assert labels(app)["synced"] == "Synced 12"
+
+
+async def test_filter_applies_to_rows_that_arrive_later(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"acme", "enter")
+        await pilot.pause(0.3)
+        synced = app.table(Status.SYNCED)
+        shown = synced.row_count
+        engine.add(make_record(601))  # "Acme Corp" (601 % 6 == 1)
+        engine.add(make_record(602))  # "Globex"
+        app.drain()
+        await pilot.pause()
+        assert synced.row_count == shown + 1
+        assert 601 in ids(synced)
+
+
+async def test_enter_shows_the_detail(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.table(Status.SYNCED)
+        target = synced.cursor_id
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.hudu_id == target
+        text = plain(app.screen.query_one("#detail-body", Static).content)
+        assert f"#{target}" in text
+        assert f"https://acme.halopsa.com/kb?id={5000 + (target or 0)}" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_failed_article_detail_shows_error_status_and_hint(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4", "enter")
+        assert isinstance(app.screen, DetailScreen)
+        text = plain(app.screen.query_one("#detail-body", Static).content)
+        assert "Allow Articles to be added to FAQ Lists" in text
+        assert "400" in text
+        assert "Attempts" in text
+
+
+async def test_detail_follows_live_changes_and_r_acts_on_it(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4", "enter")
+        assert isinstance(app.screen, DetailScreen)
+        target = app.screen.hudu_id
+        await pilot.press("r")
+        await commands_done(app)
+        app.drain()
+        await pilot.pause()
+        assert ("resync", target) in engine.calls
+        assert app.screen.record.status == Status.SYNCED
+
+
+async def test_q_while_a_pass_runs_asks_first(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        engine.running = True
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.is_running and ("stop",) not in engine.calls
+        await pilot.press("q", "y")
+        await pilot.pause()
+        assert ("stop",) in engine.calls
+    assert app.return_code == 0
+
+
+async def test_q_when_idle_quits_at_once(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert ("stop",) in engine.calls
+    assert app.return_code == 0
+
+
+async def test_worker_error_is_shown_and_the_app_stays_alive(engine: FakeEngine) -> None:
+    engine.fail_with = HaloError("Forbidden", status=403, hint="check the edit:kb scope")
+    app = app_for(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("r")
+        await commands_done(app)
+        await pilot.pause()
+        assert app.is_running
+        messages = [n.message for n in app._notifications]
+        assert any("403" in m and "edit:kb" in m for m in messages)
+        engine.fail_with = None
+        await pilot.press("s")
+        await commands_done(app)
+        assert ("sync_now", False) in engine.calls
+
+
+async def test_unexpected_worker_error_is_shown_too(engine: FakeEngine) -> None:
+    engine.fail_with = RuntimeError("kaboom")
+    app = app_for(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("R")
+        await commands_done(app)
+        await pilot.pause()
+        assert app.is_running
+        assert any("kaboom" in n.message for n in app._notifications)
+
+
+async def test_sync_keys_call_the_engine(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await commands_done(app)
+        await pilot.press("S")
+        await commands_done(app)
+        await pilot.press("R")
+        await commands_done(app)
+        assert ("sync_now", False) in engine.calls
+        assert ("sync_now", True) in engine.calls
+        assert ("retry_failed",) in engine.calls
+
+
+async def test_sync_while_running_does_not_queue_another(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        engine.running = True
+        await pilot.press("s")
+        await commands_done(app)
+        assert not [c for c in engine.calls if c[0] == "sync_now"]
+
+
+async def test_p_pauses_and_resumes(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        app.drain()
+        assert engine.paused
+        assert app.query_one(SyncHeader)._state.paused  # type: ignore[union-attr]
+        await pilot.press("p")
+        assert not engine.paused
+        assert [c[0] for c in engine.calls if c[0] in ("pause", "resume")] == ["pause", "resume"]
+
+
+async def test_tab_keys(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        tabs = app.query_one(TabbedContent)
+        for key, tab in [("2", "pending"), ("3", "skipped"), ("4", "failed"), ("1", "synced")]:
+            await pilot.press(key)
+            assert tabs.active == tab
+            assert app.focused is app.table(tab)
+        await pilot.press("right_square_bracket")
+        assert tabs.active == "pending"
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert tabs.active == "log"
+        await pilot.press("r")
+        assert not [c for c in engine.calls if c[0] == "resync"]
+
+
+async def test_help_is_built_from_the_bindings(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = plain(app.screen.query_one("#help-table", Static).content)
+        for binding in HhsyncApp.BINDINGS:
+            assert binding.description in text  # type: ignore[union-attr]
+        assert "Detail" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_runs_the_same_actions(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        names = [name for name, _, _ in app.palette_commands()]
+        assert {"Sync", "Full sync", "Retry failed", "Resync", "Unlink", "Filter"} <= set(names)
+        await pilot.press("ctrl+p", *"retry failed")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await commands_done(app)
+        await pilot.pause()
+        assert ("retry_failed",) in engine.calls
+
+
+async def test_logs_and_rate_limit_waits(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        engine.emit(EngineLogged("WARNING", "Halo answered 429"))
+        engine.emit(RateLimitWaited("Halo", 30, "rate limit"))
+        app.drain()
+        await pilot.press("5")
+        await pilot.pause()
+        state = app.query_one(SyncHeader)._state
+        assert state is not None and state.rate_wait.startswith("Halo rate limit")
+        log_text = "\n".join(line.text for line in app.query_one("#log-view").lines)  # type: ignore[attr-defined]
+        assert "Halo answered 429" in log_text
+
+
+async def test_scheduler_failure_is_shown_and_the_app_stays(engine: FakeEngine) -> None:
+    async def broken() -> None:
+        raise HaloError("Unauthorized", status=401, hint="check HALO_CLIENT_SECRET")
+
+    engine.run_scheduler = broken  # type: ignore[method-assign]
+    app = app_for(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running
+        assert any("HALO_CLIENT_SECRET" in n.message for n in app._notifications)
+        assert app.query_one(SyncHeader)._state.stopped  # type: ignore[union-attr]
+
+
+async def test_works_at_80_by_24(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        synced = app.table(Status.SYNCED)
+        total = sum(c.get_render_width(synced) for c in synced.columns.values())
+        assert total <= synced.scrollable_content_region.width
+        assert synced.size.height >= 12
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
