@@ -383,16 +383,26 @@ class MappingStore:
         with self._mutex:
             if self._db is not None:
                 return self
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             lock = FileLock(self.lock_path, timeout=0, mode=0o600, thread_local=False)
             try:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 lock.acquire()
             except Timeout:
                 raise StoreLockedError(str(self.path), self._holder_pid()) from None
+            except OSError as exc:
+                raise StoreError(
+                    f"{self.path} cannot be opened: {exc.strerror or exc} "
+                    "(check the folder's permissions, or point HHSYNC_DB elsewhere)"
+                ) from None
             try:
                 self._write_pid()
                 self._remove_stale_temp_files()
                 self._load()
+            except OSError as exc:
+                self._db = None
+                self._remove_pid()
+                lock.release()
+                raise StoreError(f"{self.path} cannot be opened: {exc.strerror or exc}") from None
             except BaseException:
                 self._db = None
                 self._remove_pid()
@@ -451,10 +461,6 @@ class MappingStore:
         with self._mutex:
             row = self._raw(ARTICLES).get(str(hudu_id))
             return None if row is None else _RECORDS.decode(row)
-
-    def __len__(self) -> int:
-        with self._mutex:
-            return len(self._raw(ARTICLES))
 
     def faqlists(self) -> dict[str, int]:
         """Halo FAQ list ids by third_party_id (``hudu:central``, ``hudu:company:<id>``)."""

@@ -343,3 +343,10 @@ def test_cached_row_serialisation_matches_plain_json(tmp_path: Path) -> None:
     text = (tmp_path / "db.json").read_text()
     assert text == json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     assert storage.write_count == 2
+
+
+def test_a_path_that_cannot_be_created_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot be opened"):
+        MappingStore(blocker / "hhsync.json").open()
