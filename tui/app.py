@@ -8,6 +8,7 @@ short tick, folded per article, inside one `batch_update()` (tui-anchors §3).
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -150,7 +151,7 @@ class HhsyncApp(App[int]):
                     highlight=False,
                 )
         yield PassStatus(clock=self.clock, id="pass-status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one(FilterInput).cursor_blink = False
@@ -159,6 +160,8 @@ class HhsyncApp(App[int]):
             table.ensure_columns()
             table.rebuild(self.model.by_status[table.status].values())
         self._update_tab_labels()
+        if self.settings.freeze_gc:
+            gc.freeze()
         if self.engine.last_pass is not None:
             self.query_one(PassStatus).show_summary(pass_summary(self.engine.last_pass))
         self._unsubscribe = self.engine.subscribe(self._enqueue)

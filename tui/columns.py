@@ -66,7 +66,7 @@ def _id(value: int | None) -> Text:
 def _synced_note(record: ArticleRecord) -> Text:
     if record.skipped_files:
         count = len(record.skipped_files)
-        return _text(f"{count} file{'s' if count > 1 else ''} not sent", "yellow")
+        return _text(f"{count} skipped", "yellow")
     if record.attachments:
         count = len(record.attachments)
         return _text(f"{count} file{'s' if count > 1 else ''}", "dim")

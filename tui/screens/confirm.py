@@ -29,8 +29,8 @@ class ConfirmScreen(ModalScreen[bool]):
             if self.detail:
                 yield Label(self.detail, id="confirm-detail")
             with Horizontal(id="confirm-buttons"):
-                yield Button(f"{self.yes} [y]", variant="error", id="confirm-yes")
-                yield Button("No [n]", variant="primary", id="confirm-no")
+                yield Button(f"{self.yes} (y)", variant="error", id="confirm-yes")
+                yield Button("Cancel (n)", variant="primary", id="confirm-no")
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual._two_way_dict import TwoWayDict  # private, but textual is pinned (==8.2.8)
 from textual.binding import Binding, BindingType
 from textual.events import Resize
+from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -163,6 +164,15 @@ class ArticleTable(DataTable[Text]):
         self._update_count += 1
         self.refresh(layout=True)
         self.check_idle()
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Columns have fixed widths and rows one line, so no cell needs measuring.
+
+        The stock method measures every cell of every new row (most of the first paint).
+        """
+        header_height = self.header_height if self.show_header else 0
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        self.virtual_size = Size(width, self.row_count + header_height)
 
     def _add(self, record: ArticleRecord) -> None:
         cells = cells_for(self.status, record)

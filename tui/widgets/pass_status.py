@@ -25,19 +25,21 @@ def duration(seconds: float) -> str:
 def pass_summary(finished: PassFinished) -> str:
     kind = "full pass" if finished.full else "pass"
     took = duration((finished.finished_at - finished.started_at).total_seconds())
-    parts = [f"Last {kind} {clock_time(finished.finished_at)} ({took})"]
-    if finished.error:
-        parts.append(f"stopped: {finished.error}")
-    parts += [
-        f"{finished.created:,} created",
-        f"{finished.updated:,} updated",
-        f"{finished.unchanged:,} unchanged",
+    head = f"Last {kind} {clock_time(finished.finished_at)}, {took}"
+    counts = [
+        f"{value:,} {name}"
+        for name, value in (
+            ("failed", finished.failed),
+            ("created", finished.created),
+            ("updated", finished.updated),
+            ("removed", finished.removed),
+            ("unchanged", finished.unchanged),
+        )
+        if value
     ]
-    if finished.removed:
-        parts.append(f"{finished.removed:,} removed")
-    if finished.failed:
-        parts.append(f"{finished.failed:,} failed")
-    return " · ".join(parts)
+    if finished.error:
+        counts.insert(0, f"stopped: {finished.error}")
+    return " · ".join([head, *(counts or ["nothing to do"])])
 
 
 class PassStatus(Horizontal):
