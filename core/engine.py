@@ -37,7 +37,9 @@ from core.events import (
 from core.halo import HaloClient
 from core.hudu import HuduClient
 from core.models import (
+    MARKER_PREFIX,
     ArticleRecord,
+    HaloArticleRef,
     HaloFaqList,
     HuduArticle,
     HuduCompany,
@@ -58,6 +60,7 @@ REMOVAL_SHARE = 0.2
 REMOVAL_FLOOR = 50
 BATCH_CONCURRENCY = 4
 RETRY_BACKOFF_MAX = timedelta(hours=1)
+BULK_LOOKUP_FROM = 3
 
 GROUP_LIST_NAME = "Hudu"
 GROUP_THIRD_PARTY_ID = "hudu:group"
@@ -922,11 +925,24 @@ class Engine:
             tally.done += 1
             self._commit([rec])
 
+    async def _marked_articles(self) -> dict[str, list[HaloArticleRef]]:
+        """Every Halo article carrying a marker tag, by marker: one search, a few pages."""
+        by_marker: dict[str, list[HaloArticleRef]] = {}
+        for ref in await self.halo.search_articles(MARKER_PREFIX):
+            for tag in ref.tags:
+                if tag.startswith(MARKER_PREFIX):
+                    by_marker.setdefault(tag, []).append(ref)
+        return by_marker
+
     async def _reconcile_creates(self, records: list[ArticleRecord], *, after_crash: bool) -> None:
         """Adopt the Halo copies of creates that may have been applied, or clear them to retry."""
         settled = []
+        by_marker = await self._marked_articles() if len(records) > BULK_LOOKUP_FROM else None
         for rec in records:
-            found = await self.halo.find_articles_by_marker(rec.marker)
+            if by_marker is not None:
+                found = by_marker.get(rec.marker, [])
+            else:
+                found = await self.halo.find_articles_by_marker(rec.marker)
             if found:
                 rec.halo_id = min(ref.id for ref in found)
                 rec.content_hash = ""

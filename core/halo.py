@@ -327,11 +327,19 @@ class HaloClient(ServiceClient):
 
     async def find_articles_by_marker(self, marker: str) -> list[HaloArticleRef]:
         """Articles (active or not) whose tags include exactly `marker`."""
+        return [ref for ref in await self.search_articles(marker) if ref.has_marker(marker)]
+
+    async def search_articles(self, text: str) -> list[HaloArticleRef]:
+        """Every article (active or not) Halo's search matches `text` with, all pages.
+
+        One search for the marker prefix finds all of hhsync's articles in a few requests,
+        which is how a large crash recovery avoids one lookup per article.
+        """
         found: dict[int, HaloArticleRef] = {}
         seen = 0
         for page_no in range(1, MAX_PAGES + 1):
             params: dict[str, str | int] = {
-                "search": marker,
+                "search": text,
                 "includeinactive": "true",
                 "pageinate": "true",
                 "page_size": PAGE_SIZE,
@@ -342,8 +350,7 @@ class HaloClient(ServiceClient):
             records = self._records(response, "articles")
             for record in records:
                 ref = self._parse(response, parse_article_ref, record)
-                if ref.has_marker(marker):
-                    found.setdefault(ref.id, ref)
+                found.setdefault(ref.id, ref)
             seen += len(records)
             total = body.get("record_count") if isinstance(body, dict) else None
             if len(records) < PAGE_SIZE or (isinstance(total, int) and seen >= total):

@@ -102,8 +102,12 @@ class HaloArticleRef:
     inactive: bool = False
     faqlist_ids: tuple[int, ...] = ()
 
+    @property
+    def tags(self) -> list[str]:
+        return [tag.strip() for tag in self.tag_string.split(",") if tag.strip()]
+
     def has_marker(self, marker: str) -> bool:
-        return marker in (tag.strip() for tag in self.tag_string.split(","))
+        return marker in self.tags
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,9 @@ class ArticleRecord:
         return marker_for(self.hudu_id)
 
 
+MARKER_PREFIX = "hudu-article-"
+
+
 def marker_for(hudu_id: int) -> str:
     """The tag that identifies a Hudu article's copy in Halo (design.md, Halo §4)."""
-    return f"hudu-article-{hudu_id}"
+    return f"{MARKER_PREFIX}{hudu_id}"

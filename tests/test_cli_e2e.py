@@ -76,22 +76,28 @@ def test_sync_then_resync_nothing(loopback: Loopback, tmp_path: Path) -> None:
     assert json.loads(status.stdout)["synced"] == summary["synced"]
 
 
+def kill_when(process: subprocess.Popen[bytes], ready: Any, deadline: float) -> None:
+    while process.poll() is None and not ready() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
 @pytest.mark.slow
 def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: Path) -> None:
+    """Kill the real process early (planning, intents) and right after Halo commits writes."""
     server, hudu, halo = loopback
     seed = seed_small(hudu)
-    for n in range(120):
-        hudu.add_article(f"Bulk article {n}", f"<p>{n}</p>")
-    published = [
-        *seed.published_ids,
-        *range(max(seed.article_ids) + 1, max(seed.article_ids) + 121),
-    ]
-    halo.switches.latency = 0.03
-    halo.drop_after_commit = 1
-    env = hhsync_env(server, tmp_path, HHSYNC_BATCH_SIZE="7")
+    extra = [hudu.add_article(f"Bulk article {n}", f"<p>{n}</p>")["id"] for n in range(200)]
+    published = [*seed.published_ids, *extra]
+    halo.switches.latency = 0.05
+    env = hhsync_env(server, tmp_path, HHSYNC_BATCH_SIZE="5")
     rng = random.Random(42)
+    killed_mid_sync = 0
 
-    for _ in range(10):
+    for attempt in range(12):
+        halo.drop_after_commit = attempt % 3 == 1
+        before = len(halo.articles)
         process = subprocess.Popen(
             [HHSYNC, "sync"],
             env=env,
@@ -100,16 +106,22 @@ def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: P
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.3, 1.2))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        if attempt % 4 == 0:
+            kill_when(process, lambda: False, time.monotonic() + rng.uniform(0.3, 0.9))
+        else:
+            wanted = before + rng.randint(1, 25)
+            kill_when(process, lambda: len(halo.articles) >= wanted, time.monotonic() + 30)
+        if before < len(halo.articles) < len(published):
+            killed_mid_sync += 1
         MappingStore.read_only(tmp_path / "db" / "hhsync.json").records()
-        halo.drop_after_commit = rng.choice([0, 1])
 
+    halo.drop_after_commit = 0
     final = run(["sync", "--json"], env, tmp_path)
     assert final.returncode == 0, final.stderr
     assert json.loads(final.stdout)["failed"] == 0
+    assert killed_mid_sync >= 5, "the kills should land while Halo is being written"
     assert one_copy_each(halo, published)
+    assert len(halo.articles) == len(published)
 
 
 @pytest.mark.slow
