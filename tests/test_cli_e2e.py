@@ -110,7 +110,7 @@ def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: P
             kill_when(process, lambda: False, time.monotonic() + rng.uniform(0.3, 0.9))
         else:
             wanted = before + rng.randint(1, 25)
-            kill_when(process, lambda: len(halo.articles) >= wanted, time.monotonic() + 30)
+            kill_when(process, lambda n=wanted: len(halo.articles) >= n, time.monotonic() + 30)
         if before < len(halo.articles) < len(published):
             killed_mid_sync += 1
         MappingStore.read_only(tmp_path / "db" / "hhsync.json").records()

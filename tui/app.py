@@ -129,32 +129,38 @@ class HhsyncApp(App[int]):
         self._filter_timer: Timer | None = None
         if not self.settings.animations:
             self.animation_level = "none"
-
-    # ------------------------------------------------------------------ layout
-    def compose(self) -> ComposeResult:
-        yield SyncHeader(self._header_state(), id="header")
-        yield FilterInput(
+        self.header_bar = SyncHeader(self._header_state(), id="header")
+        self.filter_input = FilterInput(
             placeholder="filter: words in title, scope, id or reason · enter keeps · esc clears",
             id="filter",
             compact=True,
         )
-        with TabbedContent(id="tabs", initial="synced"):
-            for status in STATUSES:
+        self.tabbed = TabbedContent(id="tabs", initial="synced")
+        self.status_tables = {s: ArticleTable(s, id=f"table-{s}") for s in STATUSES}
+        self.log_view = RichLog(
+            id="log-view",
+            max_lines=self.settings.log_max_lines,
+            wrap=False,
+            markup=False,
+            highlight=False,
+        )
+        self.pass_status = PassStatus(clock=self.clock, id="pass-status")
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield self.header_bar
+        yield self.filter_input
+        with self.tabbed:
+            for status, table in self.status_tables.items():
                 with TabPane(TAB_TITLES[status], id=str(status)):
-                    yield ArticleTable(status, id=f"table-{status}")
+                    yield table
             with TabPane("Log", id="log"):
-                yield RichLog(
-                    id="log-view",
-                    max_lines=self.settings.log_max_lines,
-                    wrap=False,
-                    markup=False,
-                    highlight=False,
-                )
-        yield PassStatus(clock=self.clock, id="pass-status")
+                yield self.log_view
+        yield self.pass_status
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one(FilterInput).cursor_blink = False
+        self.filter_input.cursor_blink = False
         self.model.load(self.engine.records())
         for table in self.tables():
             table.ensure_columns()
@@ -163,7 +169,7 @@ class HhsyncApp(App[int]):
         if self.settings.freeze_gc:
             gc.freeze()
         if self.engine.last_pass is not None:
-            self.query_one(PassStatus).show_summary(pass_summary(self.engine.last_pass))
+            self.pass_status.show_summary(pass_summary(self.engine.last_pass))
         self._unsubscribe = self.engine.subscribe(self._enqueue)
         self.set_interval(self.settings.tick_seconds, self.drain)
         self.focus_table()
@@ -177,14 +183,14 @@ class HhsyncApp(App[int]):
 
     # ------------------------------------------------------------------ lookups
     def tables(self) -> list[ArticleTable]:
-        return list(self.query(ArticleTable))
+        return list(self.status_tables.values())
 
     def table(self, status: Status | str) -> ArticleTable:
-        return self.query_one(f"#table-{status}", ArticleTable)
+        return self.status_tables[Status(status)]
 
     @property
     def active_tab(self) -> str:
-        return self.query_one(TabbedContent).active or "synced"
+        return self.tabbed.active or "synced"
 
     def current_table(self) -> ArticleTable | None:
         tab = self.active_tab
@@ -283,7 +289,7 @@ class HhsyncApp(App[int]):
         self.events_applied += batch.events
 
     def _apply_pass_event(self, event: PassStarted | PassProgressed | PassFinished) -> None:
-        status = self.query_one(PassStatus)
+        status = self.pass_status
         if isinstance(event, PassStarted):
             self._pass_full = event.full
             self._stopped = ""
@@ -309,7 +315,7 @@ class HhsyncApp(App[int]):
                 )
 
     def _update_tab_labels(self) -> None:
-        tabs = self.query_one(TabbedContent)
+        tabs = self.tabbed
         for table in self.tables():
             total = self.model.count(table.status)
             title = TAB_TITLES[table.status]
@@ -349,7 +355,7 @@ class HhsyncApp(App[int]):
         return f"{reason} {left}s"
 
     def _refresh_header(self) -> None:
-        self.query_one(SyncHeader).show(self._header_state())
+        self.header_bar.show(self._header_state())
 
     def _write_log(self, logged: EngineLogged) -> None:
         self._log(logged.level, logged.message, logged.at)
@@ -360,7 +366,7 @@ class HhsyncApp(App[int]):
         line = Text.assemble(
             (f"{stamp} ", "dim"), (f"{level:<7} ", LEVEL_STYLES.get(level, "")), message
         )
-        self.query_one("#log-view", RichLog).write(line)
+        self.log_view.write(line)
 
     def _halo_url(self, record: ArticleRecord) -> str:
         return self.engine.halo_article_url(record.halo_id) if record.halo_id is not None else ""
@@ -505,7 +511,7 @@ class HhsyncApp(App[int]):
     def action_show_tab(self, tab: str) -> None:
         if isinstance(self.screen, DetailScreen):
             self.screen.dismiss()
-        self.query_one(TabbedContent).active = tab
+        self.tabbed.active = tab
 
     def action_cycle_tab(self, step: int) -> None:
         index = TAB_IDS.index(self.active_tab)
@@ -514,7 +520,7 @@ class HhsyncApp(App[int]):
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         table = self.current_table()
-        filter_input = self.query_one(FilterInput)
+        filter_input = self.filter_input
         if table is None:
             filter_input.display = False
         else:
@@ -534,18 +540,18 @@ class HhsyncApp(App[int]):
         if table is not None:
             table.focus()
         else:
-            self.query_one("#log-view", RichLog).focus()
+            self.log_view.focus()
 
     def action_filter(self) -> None:
         table = self.current_table()
         if table is None:
             return
-        filter_input = self.query_one(FilterInput)
+        filter_input = self.filter_input
         filter_input.display = True
         filter_input.focus()
 
     def action_clear_filter(self) -> None:
-        filter_input = self.query_one(FilterInput)
+        filter_input = self.filter_input
         table = self.current_table()
         with filter_input.prevent(Input.Changed):
             filter_input.value = ""
@@ -565,13 +571,13 @@ class HhsyncApp(App[int]):
         self._filter_now()
         table = self.current_table()
         if table is not None and not table.filter_text:
-            self.query_one(FilterInput).display = False
+            self.filter_input.display = False
         self.focus_table()
 
     def _filter_now(self) -> None:
         table = self.current_table()
         if table is not None:
-            text = self.query_one(FilterInput).value
+            text = self.filter_input.value
             if text != table.filter_text:
                 self._apply_filter(table, text)
 
