@@ -19,13 +19,15 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.clock import Clock
+from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Footer, Input, RichLog, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Label, RichLog, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from core.errors import HhsyncError
 from core.events import EngineLogged, Event, PassFinished, PassProgressed, PassStarted
 from core.models import ArticleRecord, Status
+from tui.columns import clock_time
 from tui.commands import HhsyncCommands
 from tui.model import STATUSES, ArticleModel, TickBatch, fold
 from tui.port import EnginePort
@@ -44,6 +46,12 @@ TAB_TITLES: dict[str, str] = {
     "skipped": "Skipped",
     "failed": "Failed",
     "log": "Log",
+}
+EMPTY_NOTES: dict[Status, str] = {
+    Status.SYNCED: "Nothing synced yet · s starts a pass",
+    Status.PENDING: "Nothing waiting: every change is in Halo",
+    Status.SKIPPED: "Nothing skipped",
+    Status.FAILED: "No failures",
 }
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
 TABLE_ACTIONS = frozenset({"resync", "unlink"})
@@ -129,14 +137,17 @@ class HhsyncApp(App[int]):
         self._filter_timer: Timer | None = None
         if not self.settings.animations:
             self.animation_level = "none"
+        self.pass_status = PassStatus(clock=self.clock, id="pass-status")
         self.header_bar = SyncHeader(self._header_state(), id="header")
         self.filter_input = FilterInput(
             placeholder="filter: words in title, scope, id or reason · enter keeps · esc clears",
             id="filter",
             compact=True,
         )
+        self.filter_bar = Horizontal(id="filter-bar")
         self.tabbed = TabbedContent(id="tabs", initial="synced")
         self.status_tables = {s: ArticleTable(s, id=f"table-{s}") for s in STATUSES}
+        self.empty_notes = {s: Static("", classes="empty-note") for s in STATUSES}
         self.log_view = RichLog(
             id="log-view",
             max_lines=self.settings.log_max_lines,
@@ -144,16 +155,18 @@ class HhsyncApp(App[int]):
             markup=False,
             highlight=False,
         )
-        self.pass_status = PassStatus(clock=self.clock, id="pass-status")
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield self.header_bar
-        yield self.filter_input
+        with self.filter_bar:
+            yield Label("Filter", id="filter-label")
+            yield self.filter_input
         with self.tabbed:
             for status, table in self.status_tables.items():
                 with TabPane(TAB_TITLES[status], id=str(status)):
                     yield table
+                    yield self.empty_notes[status]
             with TabPane("Log", id="log"):
                 yield self.log_view
         yield self.pass_status
@@ -264,6 +277,7 @@ class HhsyncApp(App[int]):
             self.apply_batch(fold(pending.popleft() for _ in range(count)))
         if self._rate_wait is not None and self.now() >= self._rate_wait[1]:
             self._rate_wait = None
+        self.pass_status.tick(self._rate_wait_text())
         self._refresh_header()
 
     def apply_batch(self, batch: TickBatch) -> None:
@@ -326,6 +340,17 @@ class HhsyncApp(App[int]):
             tab = tabs.get_tab(str(table.status))
             if tab.label_text != label:
                 tab.label = label
+            note = self.empty_notes[table.status]
+            note.display = table.row_count == 0
+            if note.display:
+                note.update(self._empty_text(table))
+
+    def _empty_text(self, table: ArticleTable) -> str:
+        if table.filter_text:
+            return f"Nothing here matches “{table.filter_text}” · esc clears the filter"
+        if table.status == Status.SYNCED and self.engine.running:
+            return "Nothing synced yet: the pass is running, rows appear here as Halo takes them"
+        return EMPTY_NOTES[table.status]
 
     def _refresh_detail(self, changed: set[int]) -> None:
         for screen in self.screen_stack:
@@ -343,6 +368,7 @@ class HhsyncApp(App[int]):
             full=self._pass_full,
             paused=engine.paused,
             next_pass_at=engine.next_pass_at,
+            percent=self.pass_status.percent,
             rate_wait=self._rate_wait_text(),
             stopped=self._stopped,
         )
@@ -362,7 +388,7 @@ class HhsyncApp(App[int]):
 
     def _log(self, level: str, message: str, at: datetime | None = None) -> None:
         level = level.upper()
-        stamp = (at or self.now()).strftime("%H:%M:%S")
+        stamp = clock_time(at or self.now())
         line = Text.assemble(
             (f"{stamp} ", "dim"), (f"{level:<7} ", LEVEL_STYLES.get(level, "")), message
         )
@@ -522,13 +548,13 @@ class HhsyncApp(App[int]):
         table = self.current_table()
         filter_input = self.filter_input
         if table is None:
-            filter_input.display = False
+            self.filter_bar.display = False
         else:
             if table.needs_sort:
                 table.sort_rows()
             with filter_input.prevent(Input.Changed):
                 filter_input.value = table.filter_text
-            filter_input.display = bool(table.filter_text)
+            self.filter_bar.display = bool(table.filter_text)
         self.focus_table()
         self.refresh_bindings()
 
@@ -547,7 +573,7 @@ class HhsyncApp(App[int]):
         if table is None:
             return
         filter_input = self.filter_input
-        filter_input.display = True
+        self.filter_bar.display = True
         filter_input.focus()
 
     def action_clear_filter(self) -> None:
@@ -555,7 +581,7 @@ class HhsyncApp(App[int]):
         table = self.current_table()
         with filter_input.prevent(Input.Changed):
             filter_input.value = ""
-        filter_input.display = False
+        self.filter_bar.display = False
         if table is not None and table.filter_text:
             self._apply_filter(table, "")
         self.focus_table()
@@ -571,7 +597,7 @@ class HhsyncApp(App[int]):
         self._filter_now()
         table = self.current_table()
         if table is not None and not table.filter_text:
-            self.filter_input.display = False
+            self.filter_bar.display = False
         self.focus_table()
 
     def _filter_now(self) -> None:

@@ -20,6 +20,7 @@ class HeaderState:
     full: bool = False
     paused: bool = False
     next_pass_at: datetime | None = None
+    percent: int | None = None
     rate_wait: str = ""
     stopped: str = ""
 
@@ -57,6 +58,8 @@ class SyncHeader(Static):
             right.append(f"✖ {state.stopped}", "bold red")
         elif state.running:
             right.append("● full pass" if state.full else "● syncing", "bold green")
+            if state.percent is not None:
+                right.append(f" {state.percent}%", "bold")
         elif state.paused:
             right.append("⏸ paused", "bold yellow")
         elif state.next_pass_at:

@@ -48,8 +48,9 @@ class PassStatus(Horizontal):
     def __init__(self, *, clock: Clock | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self._clock = clock or Clock()
-        self._started_at = 0.0
-        self._done_at_start = 0
+        self._writes_started_at: float | None = None
+        self._last: PassProgressed | None = None
+        self._waiting = ""
         self.summary_text = "Waiting for the first pass…"
 
     def compose(self) -> ComposeResult:
@@ -58,34 +59,60 @@ class PassStatus(Horizontal):
         yield Label("", id="pass-counts")
         yield Label(self.summary_text, id="pass-summary")
 
+    @property
+    def running(self) -> bool:
+        return self.has_class("-running")
+
+    @property
+    def percent(self) -> int | None:
+        last = self._last
+        if not self.running or last is None or not last.total:
+            return None
+        return min(100, last.done * 100 // last.total)
+
     def started(self, event: PassStarted) -> None:
         self.add_class("-running")
-        self._started_at = self._clock.time
+        self._writes_started_at = None
+        self._last = None
         self.query_one("#pass-kind", Label).update("Full pass" if event.full else "Pass")
-        bar = self.query_one(ProgressBar)
-        bar.update(total=max(event.total, 1) if event.total else None, progress=0)
-        self.query_one("#pass-counts", Label).update(f"0/{event.total:,}")
+        self.query_one(ProgressBar).update(total=event.total or None, progress=0)
+        self._show_counts()
 
     def progressed(self, event: PassProgressed) -> None:
-        if not self.has_class("-running"):
-            self.add_class("-running")
-            self._started_at = self._clock.time
+        self.add_class("-running")
+        if self._writes_started_at is None and event.total:
+            self._writes_started_at = self._clock.time
+        self._last = event
         self.query_one(ProgressBar).update(total=max(event.total, 1), progress=event.done)
-        elapsed = self._clock.time - self._started_at
-        rate = f" · {event.done / elapsed:,.1f}/s" if elapsed >= 1 and event.done else ""
-        failed = f" · {event.failed:,} failed" if event.failed else ""
-        self.query_one("#pass-counts", Label).update(
-            f"{event.done:,}/{event.total:,}{rate}{failed}"
-        )
+        self._show_counts()
+
+    def tick(self, waiting: str) -> None:
+        """Refresh the rate (it falls while Halo makes us wait) and the waiting note."""
+        self._waiting = waiting
+        if self.running:
+            self._show_counts()
+
+    def _show_counts(self) -> None:
+        last = self._last
+        if last is None or not last.total:
+            text = "planning…" if last is None else "nothing to send"
+        else:
+            text = f"{last.done:,}/{last.total:,}"
+            if self._writes_started_at is not None:
+                elapsed = self._clock.time - self._writes_started_at
+                if elapsed >= 1 and last.done:
+                    text += f" · {last.done / elapsed:,.1f}/s"
+            if last.failed:
+                text += f" · {last.failed:,} failed"
+        if self._waiting:
+            text += f" · waiting: {self._waiting}"
+        self.query_one("#pass-counts", Label).update(text)
 
     def finished(self, event: PassFinished) -> None:
         self.remove_class("-running")
+        self._last = None
         self.show_summary(pass_summary(event))
 
     def show_summary(self, text: str) -> None:
         self.summary_text = text
         self.query_one("#pass-summary", Label).update(text)
-
-    @property
-    def running(self) -> bool:
-        return self.has_class("-running")
