@@ -491,6 +491,8 @@ class HhsyncApp(App[int]):
         if hudu_id is None:
             self.notify("Select an article first", severity="warning")
             return
+        if self.engine.running:
+            self.notify("Resync queued: it runs as soon as the current pass ends")
         self._resync(hudu_id)
 
     def action_unlink(self) -> None:

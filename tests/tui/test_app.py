@@ -141,6 +141,33 @@ async def test_many_rows_leaving_at_once_keep_order_and_cursor(engine: FakeEngin
         assert app.table(Status.FAILED).row_count == 150 - (1 if chosen and chosen % 2 else 0)
 
 
+async def test_at_the_top_the_cursor_stays_on_the_first_row(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.table(Status.SYNCED)
+        engine.add(make_record(600, title="AAA arrives first", scope="Acme Corp"))
+        app.drain()
+        await pilot.pause()
+        assert synced.cursor_coordinate.row == 0
+        assert synced.cursor_id == 600
+
+
+async def test_a_selected_row_keeps_its_place_on_screen(engine: FakeEngine) -> None:
+    engine = FakeEngine([make_record(i) for i in range(1, 201)])
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.table(Status.SYNCED)
+        synced.move_cursor(row=100)
+        await pilot.pause()
+        chosen, offset = synced.cursor_id, synced.cursor_coordinate.row - synced.scroll_y
+        for hudu_id in range(1000, 1010):
+            engine.add(make_record(hudu_id, title="AAA before everything", scope="Acme Corp"))
+        app.drain()
+        await pilot.pause()
+        assert synced.cursor_id == chosen
+        assert synced.cursor_coordinate.row - synced.scroll_y == offset
+
+
 async def test_progress_bar_follows_the_pass(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:

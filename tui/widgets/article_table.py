@@ -103,6 +103,7 @@ class ArticleTable(DataTable[Text]):
         """Patch the table with one tick's changes for this status."""
         keep = self.cursor_id
         before = self.cursor_coordinate.row
+        scrolled = self.scroll_y
         gone = {i for i in removals if i in self._cells}
         added = False
         for record in upserts:
@@ -133,7 +134,14 @@ class ArticleTable(DataTable[Text]):
         if self.needs_sort and self.display and self.is_on_screen:
             self.sort_rows()
         if keep is not None and (gone or added):
-            self._restore_cursor(keep, fallback=before)
+            self._update_dimensions(())
+            if before == 0 and scrolled == 0:
+                self._restore_cursor(None)
+            else:
+                self._restore_cursor(keep, fallback=before)
+                shift = self.cursor_coordinate.row - before
+                if shift:
+                    self.scroll_to(y=scrolled + shift, animate=False, immediate=True)
 
     def sort_rows(self) -> None:
         order = self._order
@@ -181,6 +189,8 @@ class ArticleTable(DataTable[Text]):
         self.add_row(*cells, key=str(record.hudu_id))
 
     def _restore_cursor(self, hudu_id: int | None, fallback: int = 0) -> None:
+        """Keep the cursor on its article; at the very top it stays on the first row instead,
+        so a table being filled shows its newest rows rather than chasing one."""
         if not self.row_count:
             return
         key = str(hudu_id)
