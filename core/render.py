@@ -374,14 +374,15 @@ def _hudu_root(url: str) -> str:
 
 
 def _absolute(url: str, base: str) -> str:
-    url = (url or "").strip()
+    """An absolute http(s) URL for a Hudu-supplied URL, or "" (relative is taken on `base`)."""
+    url = _scrub(url or "").strip()
     if not url:
         return ""
     if url.startswith("//"):
-        return f"{urlsplit(base).scheme or 'https'}:{url}"
-    if url.startswith("/"):
-        return base + url
-    return url
+        url = f"{urlsplit(base).scheme or 'https'}:{url}"
+    elif url.startswith("/"):
+        url = base + url
+    return url if urlsplit(url).scheme.lower() in ("http", "https") else ""
 
 
 def _mb(size: int) -> str:

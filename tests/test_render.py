@@ -302,3 +302,11 @@ def test_two_thousand_typical_articles_render_in_a_few_seconds() -> None:
     for n in range(2000):
         render(article(content, id=n))
     assert time.perf_counter() - started < 5
+
+
+def test_hudu_supplied_urls_outside_the_body_must_be_http() -> None:
+    hostile = dataclasses.replace(upload(2, 40 * MB), url="javascript:alert(1)")
+    rendered = render(article(url="javascript:alert(2)"), files=(hostile,))
+    assert hrefs(rendered)[0] == f"{HUDU}/kba/reset-the-vpn"
+    assert f"{HUDU}/file/2" in hrefs(rendered)
+    assert "javascript" not in rendered.payload["description_html"]
