@@ -132,7 +132,7 @@ class HhsyncApp(App[int]):
         self.events_applied = 0
         self._unsubscribe: Callable[[], None] | None = None
         self._pass_full = False
-        self._rate_wait: tuple[str, datetime] | None = None
+        self._rate_wait: tuple[str, str, datetime] | None = None
         self._stopped = ""
         self._filter_timer: Timer | None = None
         if not self.settings.animations:
@@ -275,9 +275,9 @@ class HhsyncApp(App[int]):
         count = len(pending)
         if count:
             self.apply_batch(fold(pending.popleft() for _ in range(count)))
-        if self._rate_wait is not None and self.now() >= self._rate_wait[1]:
+        if self._rate_wait is not None and self.now() >= self._rate_wait[2]:
             self._rate_wait = None
-        self.pass_status.tick(self._rate_wait_text())
+        self.pass_status.tick(self._rate_wait_text(short=True))
         self._refresh_header()
 
     def apply_batch(self, batch: TickBatch) -> None:
@@ -295,7 +295,7 @@ class HhsyncApp(App[int]):
             if batch.rate_waits:
                 wait = batch.rate_waits[-1]
                 until = self.now() + timedelta(seconds=wait.seconds)
-                self._rate_wait = (f"{wait.service} {wait.reason}", until)
+                self._rate_wait = (wait.service, wait.reason, until)
                 for wait in batch.rate_waits:
                     self._log("INFO", f"{wait.service}: {wait.reason}, waiting {wait.seconds:.0f}s")
             for logged in batch.logs:
@@ -373,12 +373,12 @@ class HhsyncApp(App[int]):
             stopped=self._stopped,
         )
 
-    def _rate_wait_text(self) -> str:
+    def _rate_wait_text(self, *, short: bool = False) -> str:
         if self._rate_wait is None:
             return ""
-        reason, until = self._rate_wait
+        service, reason, until = self._rate_wait
         left = max(0, round((until - self.now()).total_seconds()))
-        return f"{reason} {left}s"
+        return f"{service} {left}s" if short else f"{service} {reason} {left}s"
 
     def _refresh_header(self) -> None:
         self.header_bar.show(self._header_state())

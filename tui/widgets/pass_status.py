@@ -105,7 +105,7 @@ class PassStatus(Horizontal):
             if last.failed:
                 text += f" · {last.failed:,} failed"
         if self._waiting:
-            text += f" · waiting: {self._waiting}"
+            text += f" · ⏳ {self._waiting}"
         self.query_one("#pass-counts", Label).update(text)
 
     def finished(self, event: PassFinished) -> None:
