@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +20,9 @@ from core.engine import Engine, build_engine
 
 HUDU_URL = "https://demo.huducloud.test"
 HALO_URL = "https://demo.halopsa.test"
-DEMO_BATCH_SIZE = 20
+DEMO_BATCH_SIZE = 10
 HUDU_LATENCY = 0.05
-HALO_LATENCY = 1.6
+HALO_LATENCY = 0.8
 
 
 @dataclass
@@ -53,6 +54,14 @@ def throwaway_db_path() -> Path:
     return folder / "hhsync.json"
 
 
+def rejected_names(hudu: HuduState, seed: SeedSummary) -> list[str]:
+    """Three published articles with titles no other article has, spread over the run."""
+    titles = Counter(article.name for article in hudu.articles.values())
+    unique = [i for i in seed.published_ids if titles[hudu.articles[i].name] == 1]
+    step = max(1, len(unique) // 3)
+    return [hudu.articles[i].name for i in unique[step // 2 :: step][:3]]
+
+
 def build_demo(
     db_path: Path | None = None,
     *,
@@ -64,10 +73,7 @@ def build_demo(
     hudu = HuduState(api_key=DEMO_API_KEY, base_url=HUDU_URL)
     halo = HaloState(client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, base_url=HALO_URL)
     seed = seed_demo(hudu, companies=companies, articles=articles)
-    rejected = [hudu.articles[i].name for i in seed.published_ids[7 :: max(1, articles // 3)]]
-    halo.reject_article_names = {name: 500 for name in rejected[:2]} | {
-        name: 400 for name in rejected[2:3]
-    }
+    halo.reject_article_names = dict(zip(rejected_names(hudu, seed), (500, 500, 400), strict=False))
     if latency:
         hudu.switches.latency = HUDU_LATENCY
         halo.switches.latency = HALO_LATENCY

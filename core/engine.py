@@ -748,16 +748,15 @@ class Engine:
             raise failures.exceptions[0] from None
 
     def _batches(self, writes: list[_Write]) -> list[list[_Write]]:
-        """Articles with files go alone; the rest in batches by count and JSON size."""
+        """Group writes by count and by JSON size, attachments (base64) included."""
         size_limit = self.settings.hhsync_batch_size
         batches: list[list[_Write]] = []
         current: list[_Write] = []
         current_bytes = 0
         for write in writes:
-            if write.rendered.files_to_attach:
-                batches.append([write])
-                continue
-            weight = len(json.dumps(write.rendered.payload))
+            weight = len(json.dumps(write.rendered.payload)) + sum(
+                upload.size * 4 // 3 + 256 for upload in write.rendered.files_to_attach
+            )
             if current and (
                 len(current) >= size_limit or current_bytes + weight > MAX_BATCH_JSON_BYTES
             ):
@@ -803,6 +802,11 @@ class Engine:
             raise
         except ApiError as exc:
             self._rejections_in_a_row += 1
+            named = [batch[i] for i in exc.items if i < len(batch)]
+            if exc.status == 400 and named and len(named) < len(batch):
+                self._fail(named, exc, tally)
+                await self._send_batch([w for w in batch if w not in named], tally)
+                return
             if exc.status in (400, 500) and len(batch) > 1 and self._rejections_in_a_row < 4:
                 middle = len(batch) // 2
                 await self._send_batch(batch[:middle], tally)

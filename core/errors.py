@@ -31,11 +31,13 @@ class ApiError(HhsyncError):
         hint: str = "",
         method: str = "",
         path: str = "",
+        items: tuple[int, ...] = (),
     ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.method = method
         self.path = path
+        self.items = items  # positions in an array body that the error names ("[3].faqlists")
 
     def __str__(self) -> str:
         where = f" ({self.method} {self.path})" if self.method else ""

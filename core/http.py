@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -123,6 +124,23 @@ def message_from_body(response: httpx.Response) -> str:
         else:
             message = _message_from_json(body)
     return message or response.reason_phrase or f"HTTP {response.status_code}"
+
+
+_ITEM_KEY = re.compile(r"^\[(\d+)\]")
+
+
+def items_named_in(response: httpx.Response) -> tuple[int, ...]:
+    """The array positions an ASP.NET model-state body names: {"[3].faqlists": [...]} → (3,)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ()
+    if isinstance(body, dict) and isinstance(body.get("errors"), dict):
+        body = body["errors"]
+    if not isinstance(body, dict):
+        return ()
+    found = {int(m[1]) for key in body if isinstance(key, str) and (m := _ITEM_KEY.match(key))}
+    return tuple(sorted(found))
 
 
 def _message_from_json(body: Any) -> str:
@@ -358,7 +376,14 @@ class ApiSession:
         cls = self.spec.error
         if status == 401 or (status == 403 and method != "DELETE"):
             cls = self.spec.auth_error
-        return cls(message, status=status, hint=hint, method=method, path=path)
+        return cls(
+            message,
+            status=status,
+            hint=hint,
+            method=method,
+            path=path,
+            items=items_named_in(response),
+        )
 
     def unreachable(self, error: httpx.TransportError, method: str, path: str) -> ApiError:
         host = error.request.url.host if _has_request(error) else ""

@@ -204,6 +204,20 @@ async def test_a_bad_article_is_isolated_and_the_rest_of_its_batch_syncs(
     assert all(len(halo_copies(halo, i)) == 1 for i in others)
 
 
+async def test_a_server_error_on_one_article_is_bisected_out(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    bad = seeded.published_ids[5]
+    halo.reject_article_names = {hudu.articles[bad].name: 500}
+
+    await engine.sync_now()
+
+    record = engine.record(bad)
+    assert record is not None and record.status is Status.FAILED and record.http_status == 500
+    assert all(len(halo_copies(halo, i)) == 1 for i in seeded.published_ids if i != bad)
+    assert len(halo.log.writes("/api/KBArticle")) <= 2 * 6 + 6
+
+
 async def test_ai_duplicate_detection_fails_with_the_hint_and_retry_recovers(
     engine: Engine, halo: HaloState, seeded: SeedSummary
 ) -> None:
