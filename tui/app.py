@@ -187,7 +187,7 @@ class HhsyncApp(App[int]):
         self.set_interval(self.settings.tick_seconds, self.drain)
         self.focus_table()
         if self.autostart:
-            self._run_scheduler()
+            self.call_after_refresh(self._run_scheduler)
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -292,6 +292,8 @@ class HhsyncApp(App[int]):
                 self._refresh_detail(diff.changed_ids)
             for event in batch.passes:
                 self._apply_pass_event(event)
+            if any(not isinstance(e, PassProgressed) for e in batch.passes):
+                self._update_tab_labels()
             if batch.rate_waits:
                 wait = batch.rate_waits[-1]
                 until = self.now() + timedelta(seconds=wait.seconds)
