@@ -1,0 +1,115 @@
+"""Initial and repeat sync cost, counted in requests and file writes (python bench/bench_sync.py).
+
+Runs the real engine against the in-process emulators (no latency) on N articles spread over
+the Central KB and companies, then prints, for each figure, the bound it is measured against:
+
+- Halo write requests of the initial sync: at most ceil(N / batch) + FAQ-list writes + slack,
+  against Hudu's built-in sync which, having no batching, needs one write per article.
+- Hudu requests of the initial sync: pages of 100 plus companies and uploads.
+- Mapping-file writes: about one per Halo batch (never one per article).
+- A second pass with nothing changed: zero Halo writes.
+- One edited article: exactly one Halo write.
+
+Exits 1 when a bound is broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from core.config import Settings
+from core.emulators.halo import HaloState, create_halo_app
+from core.emulators.hudu import HuduState, create_hudu_app
+from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from core.engine import build_engine
+
+
+def seed(hudu: HuduState, articles: int, companies: int) -> None:
+    company_ids = [hudu.add_company(f"Company {n}")["id"] for n in range(companies)]
+    for n in range(articles):
+        company = None if n % (companies + 1) == 0 else company_ids[n % companies]
+        body = "".join(f"<h2>Step {k}</h2><p>Do thing {k} for article {n}.</p>" for k in range(8))
+        hudu.add_article(f"Article {n}", body, company_id=company)
+
+
+async def run(articles: int, companies: int, batch: int) -> list[tuple[str, float, float]]:
+    hudu = HuduState(api_key=DEMO_API_KEY, base_url="https://hudu.bench")
+    halo = HaloState(
+        client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, base_url="https://halo.bench"
+    )
+    halo.rate_limit = None
+    seed(hudu, articles, companies)
+    folder = Path(tempfile.mkdtemp(prefix="hhsync-bench-"))
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        hudu_base_url=hudu.base_url,
+        hudu_api_key=DEMO_API_KEY,
+        halo_base_url=halo.base_url,
+        halo_client_id=DEMO_CLIENT_ID,
+        halo_client_secret=DEMO_CLIENT_SECRET,
+        hhsync_db=folder / "hhsync.json",
+        hhsync_batch_size=batch,
+    )
+    engine = build_engine(
+        settings,
+        hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
+        halo_transport=httpx.ASGITransport(app=create_halo_app(halo)),
+    )
+    await engine.open()
+    figures: list[tuple[str, float, float]] = []
+
+    started = time.perf_counter()
+    summary = await engine.sync_now()
+    seconds = time.perf_counter() - started
+    halo_writes = len(halo.log.writes("/api"))
+    faq_writes = len(halo.log.writes("/api/FAQLists"))
+    article_bound = math.ceil(articles / batch)
+    figures += [
+        ("articles created", summary.created, articles),
+        ("initial sync: Halo KB write requests", halo_writes - faq_writes, article_bound),
+        ("initial sync: Halo FAQ-list write requests", faq_writes, 2),
+        ("initial sync: Hudu requests", len(hudu.log.entries), math.ceil(articles / 100) + 4),
+        ("initial sync: mapping-file writes", engine.store.write_count, article_bound + 6),
+    ]
+    print(f"initial sync of {articles} articles: {seconds:.2f} s in-process (no latency)")
+    print(f"  Hudu's built-in sync, one write per article, would send {articles} Halo writes")
+
+    before = len(halo.log.writes("/api"))
+    await engine.sync_now()
+    figures.append(
+        ("second pass, nothing changed: Halo writes", len(halo.log.writes("/api")) - before, 0)
+    )
+
+    hudu.update_article(next(iter(hudu.articles)), content="<p>edited</p>")
+    before = len(halo.log.writes("/api"))
+    await engine.sync_now()
+    figures.append(("one article edited: Halo writes", len(halo.log.writes("/api")) - before, 1))
+    await engine.close()
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--companies", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=50)
+    args = parser.parse_args()
+    figures = asyncio.run(run(args.articles, args.companies, args.batch))
+    broken = 0
+    for label, value, bound in figures:
+        ok = value == bound if label == "articles created" else value <= bound
+        broken += not ok
+        print(f"  {'ok ' if ok else 'BAD'} {label}: {value:g} (bound {bound:g})")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
