@@ -38,7 +38,7 @@ def render_record(record: ArticleRecord, halo_url: str) -> RenderableType:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     status = Text(str(record.status), style=STATUS_STYLE.get(record.status, "bold"))
-    if record.reason:
+    if record.reason and record.reason != record.status:
         status.append(f" · {record.reason}", style="")
     company = record.company_id is not None
     rows: list[tuple[str, RenderableType]] = [
