@@ -1,49 +1,114 @@
-"""`hhsync doctor`: each check says what it found and, when it fails, what to fix."""
+"""`hhsync doctor`: each check says what it found and, when it fails, what to fix.
+
+`run_checks` yields `(ok, line)` pairs. A check that cannot run because an earlier one failed
+(no credentials check when the host does not answer) is left out rather than failed again. No
+check raises: an unexpected error becomes a failed line, never a traceback.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from core.engine import GROUP_LIST_NAME, GROUP_THIRD_PARTY_ID, Engine
-from core.errors import ApiError, HhsyncError
+from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
+from core.halo import SCOPES_HINT
 from core.store import MappingStore
 
 REQUIRED_SCOPES = frozenset({"read:kb", "edit:kb"})
+ALL_SCOPE = "all"
+
+Check = tuple[bool, str]
 
 
-def _failure(what: str, exc: HhsyncError) -> str:
-    return f"{what}: {exc}" + (f" — {exc.hint}" if exc.hint else "")
+def _detail(exc: BaseException, *, hint: bool = True) -> str:
+    """The error without the service name the line already starts with, plus its hint."""
+    if isinstance(exc, ApiError):
+        text = str(exc).removeprefix(f"{exc.service} ")
+    elif isinstance(exc, HhsyncError):
+        text = str(exc)
+    else:
+        text = f"unexpected {type(exc).__name__}: {exc}"
+    fix = getattr(exc, "hint", "") if hint else ""
+    return text + (f" — {fix}" if fix else "")
 
 
-async def run_checks(engine: Engine) -> AsyncIterator[tuple[bool, str]]:
-    settings = engine.settings
+def _scopes_line(missing: Iterable[str], detail: str) -> str:
+    return (
+        f"Halo token lacks scope(s) {' '.join(sorted(missing))} ({detail}) — add read:kb and "
+        "edit:kb to the Halo API application, set HALO_SCOPE='read:kb edit:kb', and give its "
+        "agent's role 'Can create FAQ lists' and Knowledge Base access Read, Modify and Delete"
+    )
+
+
+def _refused_scopes(exc: ApiError, requested: str) -> set[str] | None:
+    """The required scopes an `invalid_scope` refusal is about (those it names, else all the
+    required ones not requested, else all required); None when it is not about scopes."""
+    if "invalid_scope" not in exc.message.lower():
+        return None
+    named = {s for s in REQUIRED_SCOPES if s in exc.message}
+    return named or (REQUIRED_SCOPES - set(requested.split())) or set(REQUIRED_SCOPES)
+
+
+async def check_hudu(engine: Engine) -> AsyncIterator[Check]:
+    url = engine.settings.hudu_base_url
     try:
         info = await engine.hudu.api_info()
-        yield (
-            True,
-            f"Hudu reachable at {settings.hudu_base_url} (version {info.get('version', '?')})",
-        )
+    except UnreachableError as exc:
+        yield False, f"Hudu unreachable at {url}: {_detail(exc)}"
+        return
+    except AuthError as exc:
+        yield True, f"Hudu reachable at {url}"
+        yield False, f"Hudu API key refused: {_detail(exc)}"
+        return
+    except Exception as exc:
+        yield False, f"Hudu at {url}: {_detail(exc)}"
+        return
+    yield True, f"Hudu reachable at {url} (version {info.get('version', '?')})"
+    try:
         companies = await engine.hudu.list_companies()
-        yield True, f"Hudu API key accepted ({len(companies)} companies visible)"
-    except ApiError as exc:
-        yield False, _failure("Hudu", exc)
+    except Exception as exc:
+        yield False, f"Hudu API key: {_detail(exc)}"
+        return
+    yield True, f"Hudu API key accepted ({len(companies)} companies visible)"
 
+
+async def check_halo(engine: Engine) -> AsyncIterator[Check]:
+    settings = engine.settings
+    url = settings.halo_base_url
     try:
         await engine.halo.authinfo()
-        yield True, f"Halo reachable at {settings.halo_base_url}"
+    except UnreachableError as exc:
+        yield False, f"Halo unreachable at {url}: {_detail(exc)}"
+        return
+    except Exception as exc:
+        yield False, f"Halo at {url}: {_detail(exc)}"
+        return
+    yield True, f"Halo reachable at {url}"
+
+    try:
         granted = await engine.halo.check_credentials()
-        yield True, "Halo client credentials accepted"
-        missing = REQUIRED_SCOPES - granted if granted else set()
-        if missing:
-            yield (
-                False,
-                (
-                    f"Halo token lacks scope(s) {', '.join(sorted(missing))} — add them to the API "
-                    "application and set HALO_SCOPE='read:kb edit:kb'"
-                ),
-            )
+    except UnreachableError as exc:
+        token_url = engine.halo.token_url
+        yield False, f"Halo authorisation server unreachable at {token_url}: {_detail(exc)}"
+        return
+    except ApiError as exc:
+        refused = _refused_scopes(exc, settings.halo_scope)
+        if refused is None:
+            yield False, f"Halo client credentials refused: {_detail(exc)}"
         else:
-            yield True, "Halo scopes include read:kb and edit:kb"
+            yield False, _scopes_line(refused, _detail(exc, hint=False))
+        return
+    except Exception as exc:
+        yield False, f"Halo client credentials: {_detail(exc)}"
+        return
+    yield True, "Halo client credentials accepted"
+    missing = set() if ALL_SCOPE in granted else REQUIRED_SCOPES - granted
+    if missing:
+        yield False, _scopes_line(missing, f"granted: {' '.join(sorted(granted)) or 'none'}")
+    else:
+        yield True, "Halo scopes include read:kb and edit:kb"
+
+    try:
         lists = await engine.halo.list_faqlists()
         group = next(
             (
@@ -53,22 +118,40 @@ async def run_checks(engine: Engine) -> AsyncIterator[tuple[bool, str]]:
             ),
             None,
         )
-        if group is None:
-            group = await engine.halo.create_faqlist(
-                GROUP_LIST_NAME,
-                is_group=True,
-                group_id=None,
-                showforall=settings.hhsync_show_for_all_users,
-                third_party_id=GROUP_THIRD_PARTY_ID,
-            )
-            yield True, f"created the FAQ group list {GROUP_LIST_NAME!r} in Halo (id {group.id})"
-        else:
+        if group is not None:
             yield True, f"FAQ group list {GROUP_LIST_NAME!r} exists in Halo (id {group.id})"
+            return
+        group = await engine.halo.create_faqlist(
+            GROUP_LIST_NAME,
+            is_group=True,
+            group_id=None,
+            showforall=settings.hhsync_show_for_all_users,
+            third_party_id=GROUP_THIRD_PARTY_ID,
+        )
+        yield True, f"created the FAQ group list {GROUP_LIST_NAME!r} in Halo (id {group.id})"
     except ApiError as exc:
-        yield False, _failure("Halo", exc)
+        hint = "" if exc.hint else f" — {SCOPES_HINT}"
+        yield False, f"Halo FAQ lists: {_detail(exc)}{hint}"
+    except Exception as exc:
+        yield False, f"Halo FAQ lists: {_detail(exc)}"
 
+
+def check_mapping(engine: Engine) -> Check:
+    path = engine.settings.hhsync_db
     try:
-        store = MappingStore.read_only(settings.hhsync_db)
-        yield True, f"mapping file readable ({len(store.records())} articles mapped)"
-    except HhsyncError as exc:
-        yield False, _failure("mapping file", exc)
+        store = MappingStore.read_only(path)
+        count = len(store.records())
+    except Exception as exc:
+        label = "mapping file" if str(path) in str(exc) else f"mapping file {path}"
+        return False, f"{label}: {_detail(exc)}"
+    if not path.exists():
+        return True, f"mapping file {path} will be created by the first sync"
+    return True, f"mapping file readable ({count} articles mapped)"
+
+
+async def run_checks(engine: Engine) -> AsyncIterator[Check]:
+    async for check in check_hudu(engine):
+        yield check
+    async for check in check_halo(engine):
+        yield check
+    yield check_mapping(engine)

@@ -58,6 +58,8 @@ def halo_hint(status: int | None, method: str, path: str, message: str) -> str:
     if status is None:
         return "check HALO_BASE_URL and HALO_AUTH_URL, and the network (DNS, proxy, firewall)"
     if where.endswith("/token"):
+        if status == 400 and "invalid_scope" in message.lower():
+            return SCOPES_HINT
         if status in (400, 401, 403):
             return CREDENTIALS_HINT
         if status == 404:
@@ -186,7 +188,7 @@ class HaloClient(ServiceClient):
             raise HaloAuthError(
                 message,
                 status=response.status_code,
-                hint=CREDENTIALS_HINT,
+                hint=halo_hint(response.status_code, "POST", path, message) or CREDENTIALS_HINT,
                 method="POST",
                 path=path,
             )

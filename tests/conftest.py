@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,8 @@ from core.emulators.server import (
     DEMO_CLIENT_SECRET,
     RunningServer,
     create_emulator_app,
+    env_lines,
+    free_port,
     new_states,
     serve_in_thread,
 )
@@ -26,6 +31,7 @@ from core.engine import Engine, build_engine
 
 HUDU_URL = "https://hudu.test"
 HALO_URL = "https://halo.test"
+HHSYNC = str(Path(sys.executable).parent / "hhsync")
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +42,6 @@ def _isolated_home(
     home = tmp_path_factory.mktemp("home")
     for name in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
         monkeypatch.setenv(name, str(home / name.lower()))
-    import os
-
     for name in list(os.environ):
         if name.startswith(("HUDU_", "HALO_", "HHSYNC_")):
             monkeypatch.delenv(name)
@@ -104,11 +108,12 @@ async def engine(make_engine: EngineFactory) -> Engine:
     return engine
 
 
-@pytest.fixture
-def loopback() -> Iterator[tuple[RunningServer, HuduState, HaloState]]:
-    """Both emulators on a real 127.0.0.1 socket, for the real `hhsync` process."""
-    from core.emulators.server import free_port
+Loopback = tuple[RunningServer, HuduState, HaloState]
 
+
+@pytest.fixture
+def loopback() -> Iterator[Loopback]:
+    """Both emulators on a real 127.0.0.1 socket, for the real `hhsync` process."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     hudu_state, halo_state = new_states(base)
@@ -118,3 +123,44 @@ def loopback() -> Iterator[tuple[RunningServer, HuduState, HaloState]]:
 
 def halo_copies(halo: HaloState, hudu_id: int) -> list[dict[str, Any]]:
     return halo.articles_with_tag(f"hudu-article-{hudu_id}")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any HUDU_*, HALO_* or HHSYNC_* variable, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUDU_", "HALO_", "HHSYNC_"))}
+    env.update(extra)
+    return env
+
+
+def hhsync_env(server: RunningServer, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a real `hhsync` process pointed at `server`, its files in `tmp_path`."""
+    env = clean_env()
+    env.update(line.split("=", 1) for line in env_lines(server.url))
+    env.update(
+        HHSYNC_DB=str(tmp_path / "db" / "hhsync.json"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        NO_COLOR="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run_hhsync(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed `hhsync` with `args` and wait for it."""
+    return subprocess.run(
+        [HHSYNC, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )
+
+
+def unused_url() -> str:
+    """An address on 127.0.0.1 where nothing listens."""
+    return f"http://127.0.0.1:{free_port()}"

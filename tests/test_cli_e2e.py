@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,40 +13,11 @@ from typing import Any
 import pytest
 
 from core.emulators.halo import HaloState
-from core.emulators.hudu import HuduState
 from core.emulators.seed import seed_small
-from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_SECRET, RunningServer, env_lines
+from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_SECRET
 from core.store import MappingStore
-from tests.conftest import halo_copies
-
-HHSYNC = str(Path(sys.executable).parent / "hhsync")
-Loopback = tuple[RunningServer, HuduState, HaloState]
-
-
-def hhsync_env(server: RunningServer, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUDU_", "HALO_", "HHSYNC_"))}
-    env.update(line.split("=", 1) for line in env_lines(server.url))
-    env.update(
-        HHSYNC_DB=str(tmp_path / "db" / "hhsync.json"),
-        XDG_STATE_HOME=str(tmp_path / "state"),
-        NO_COLOR="1",
-    )
-    env.update(extra)
-    return env
-
-
-def run(
-    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [HHSYNC, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+from tests.conftest import HHSYNC, Loopback, halo_copies, hhsync_env, unused_url
+from tests.conftest import run_hhsync as run
 
 
 def one_copy_each(halo: HaloState, ids: Any) -> bool:
@@ -188,9 +157,7 @@ def test_malformed_value(loopback: Loopback, tmp_path: Path) -> None:
 
 def test_unreachable_host(loopback: Loopback, tmp_path: Path) -> None:
     server, _hudu, _halo = loopback
-    from core.emulators.server import free_port
-
-    env = hhsync_env(server, tmp_path, HUDU_BASE_URL=f"http://127.0.0.1:{free_port()}")
+    env = hhsync_env(server, tmp_path, HUDU_BASE_URL=unused_url())
 
     result = run(["sync"], env, tmp_path)
 
