@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -31,6 +31,9 @@ from core.events import Event, PassFinished, PassProgressed, PassStarted
 from core.logs import configure_logging, mask
 from core.models import ArticleRecord, Status
 from core.store import MappingStore
+
+if TYPE_CHECKING:
+    from core.emulators.hudu import HuduState
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 T = TypeVar("T")
@@ -295,38 +298,72 @@ def doctor() -> None:
     sys.exit(run_with_engine(settings, body, open_store=False))
 
 
+def _load_seed(hudu: HuduState, seed: str) -> int:
+    """Seed the Hudu emulator as `--seed` says; the number of articles."""
+    from core.emulators import seed as seeds
+
+    if seed == "empty":
+        return 0
+    if seed in ("demo", "small"):
+        return (seeds.seed_demo if seed == "demo" else seeds.seed_small)(hudu).articles
+    try:
+        return seeds.seed_from_file(hudu, Path(seed)).articles
+    except ValueError as exc:  # names the file and the bad entry
+        fail(str(exc))
+    except OSError as exc:
+        fail(
+            f"seed file {seed}: {exc.strerror or exc}",
+            "use --seed small, demo, empty, or a JSON dataset file",
+        )
+
+
 @main.command()
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free port; the .env lines say which).",
+)
 @click.option(
     "--seed",
     default="small",
     show_default=True,
     help="demo (about 2,000 articles), small, empty, or a JSON dataset FILE.",
 )
-@click.option("--latency", type=float, default=0.0, help="Seconds added to every request.")
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Seconds added to every request.",
+)
 def emulate(port: int, seed: str, latency: float) -> None:
-    """Serve the Hudu and Halo emulators on 127.0.0.1 and print the .env lines for them."""
-    from core.emulators import seed as seeds
-    from core.emulators.server import create_emulator_app, env_lines, new_states
+    """Serve the Hudu and Halo emulators on 127.0.0.1 and print the .env lines for them.
+
+    The lines are printed (and flushed) once the port is listening; SIGINT or SIGTERM stops the
+    emulators with exit status 0."""
+    from core.emulators.server import bind_loopback, create_emulator_app, env_lines, new_states
     from core.emulators.server import run as serve
 
-    base_url = f"http://127.0.0.1:{port}"
-    hudu, halo = new_states(base_url)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        if seed == "demo":
-            summary = seeds.seed_demo(hudu)
-        elif seed == "small":
-            summary = seeds.seed_small(hudu)
-        elif seed == "empty":
-            summary = None
-        else:
-            summary = seeds.seed_from_file(hudu, Path(seed))
-    except (OSError, ValueError) as exc:
-        fail(f"--seed {seed}: {exc}")
-    hudu.switches.latency = halo.switches.latency = latency
-    click.echo("# Hudu and Halo emulators; put these lines in .env (or export them):")
-    for line in env_lines(base_url):
-        click.echo(line)
-    count = summary.articles if summary else 0
-    click.echo(f"# serving {count} Hudu articles on {base_url} — Ctrl-C stops", err=True)
-    serve(create_emulator_app(hudu, halo), port)
+        try:
+            sock = bind_loopback(port)
+        except OSError as exc:
+            fail(
+                f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
+                "choose another --port (0 picks a free one)",
+            )
+        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        hudu, halo = new_states(base_url)
+        count = _load_seed(hudu, seed)
+        hudu.switches.latency = halo.switches.latency = latency
+        click.echo("# Hudu and Halo emulators; put these lines in .env (or export them):")
+        for line in env_lines(base_url):
+            click.echo(line)
+        sys.stdout.flush()
+        click.echo(f"# serving {count} Hudu articles on {base_url} — Ctrl-C stops", err=True)
+        serve(create_emulator_app(hudu, halo), sock)
+    except KeyboardInterrupt:
+        pass
+    click.echo("# emulators stopped", err=True)

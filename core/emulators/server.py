@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 import threading
 import time
@@ -84,11 +85,32 @@ def serve_in_thread(app: ASGIApp, port: int = 0) -> Iterator[RunningServer]:
         thread.join(timeout=10)
 
 
-async def serve_forever(app: ASGIApp, port: int) -> None:
+def bind_loopback(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port` (0: a free one); OSError when the port is taken.
+
+    Connections made once this returns wait in the backlog until the server takes them, so the
+    address can be announced before the server starts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def run(app: ASGIApp, sock: socket.socket) -> None:
+    """Serve `app` on the listening `sock` until SIGINT or SIGTERM, then return."""
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    await uvicorn.Server(config).serve()
-
-
-def run(app: ASGIApp, port: int) -> None:
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_forever(app, port))
+    # uvicorn shuts down gracefully on either signal, then raises it again: SIGTERM is made a
+    # KeyboardInterrupt like SIGINT, so both end here instead of killing the process.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sock.close()
