@@ -10,6 +10,7 @@ import functools
 import json
 import signal
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -139,8 +140,18 @@ def print_summary(summary: PassSummary, as_json: bool) -> None:
         return
     for line in summary.plan:
         click.echo(f"would {line}")
+    if summary.dry_run:
+        planned = Counter(line.split(" ", 1)[0] for line in summary.plan)
+        click.echo(
+            f"dry run: would create {planned['create']}, update {planned['update']}, "
+            f"remove {planned['remove']}, unchanged {summary.unchanged}"
+            + (f", removals held {summary.removals_held}" if summary.removals_held else "")
+            + f" — nothing written; now synced {summary.synced_total}, "
+            f"pending {summary.pending_total}, skipped {summary.skipped_total}, "
+            f"failed {summary.failed_total}"
+        )
+        return
     click.echo(
-        f"{'dry run: ' if summary.dry_run else ''}"
         f"created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged}, "
         f"removed {summary.removed}, failed {summary.failed}"
         + (f", removals held {summary.removals_held}" if summary.removals_held else "")
