@@ -61,6 +61,8 @@ REMOVAL_FLOOR = 50
 BATCH_CONCURRENCY = 4
 RETRY_BACKOFF_MAX = timedelta(hours=1)
 BULK_LOOKUP_FROM = 3
+FAQLIST_ATTEMPTS = 3
+UNCERTAIN_WRITE_ATTEMPTS = 5
 
 GROUP_LIST_NAME = "Hudu"
 GROUP_THIRD_PARTY_ID = "hudu:group"
@@ -665,6 +667,22 @@ class Engine:
         missing = {k: v for k, v in wanted.items() if k not in self._faqlists}
         if not missing:
             return
+        for attempt in range(1, FAQLIST_ATTEMPTS + 1):
+            try:
+                found = await self._find_or_create_lists(missing, dry_run=dry_run)
+                break
+            except WriteUncertainError:
+                if attempt == FAQLIST_ATTEMPTS:
+                    raise
+                self._say(logging.INFO, "FAQ list write unconfirmed; listing them again")
+        if found and not dry_run:
+            self._faqlists.update(found)
+            self.store.commit_batch([], faqlists=dict(self._faqlists))
+
+    async def _find_or_create_lists(
+        self, missing: dict[str, str], *, dry_run: bool
+    ) -> dict[str, int]:
+        """One attempt: list what Halo has, create the rest (a retry finds what this created)."""
         existing = await self.halo.list_faqlists()
         group = self._match_list(existing, GROUP_THIRD_PARTY_ID, GROUP_LIST_NAME, None)
         if group is None and not dry_run:
@@ -696,9 +714,7 @@ class Engine:
             found.update({n.third_party_id: c.id for n, c in zip(to_create, created, strict=True)})
         if group is not None:
             found[GROUP_THIRD_PARTY_ID] = group.id
-        if found and not dry_run:
-            self._faqlists.update(found)
-            self.store.commit_batch([], faqlists=dict(self._faqlists))
+        return found
 
     @staticmethod
     def _match_list(
@@ -793,7 +809,8 @@ class Engine:
             refs = await self.halo.upsert_articles(payloads)
         except WriteUncertainError as exc:
             leftover = await self._settle_uncertain(batch, tally)
-            if leftover and attempt < 3:
+            if leftover and attempt < UNCERTAIN_WRITE_ATTEMPTS:
+                await asyncio.sleep(0.25 * 2**attempt)
                 await self._send_batch(leftover, tally, attempt=attempt + 1)
             elif leftover:
                 self._fail(leftover, exc, tally)

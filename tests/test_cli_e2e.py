@@ -6,6 +6,7 @@ import json
 import random
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,40 @@ def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: P
     assert killed_mid_sync >= 5, "the kills should land while Halo is being written"
     assert one_copy_each(halo, published)
     assert len(halo.articles) == len(published)
+
+
+@pytest.mark.slow
+def test_rate_limits_server_errors_and_token_expiry(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, halo = loopback
+    seed = seed_small(hudu)
+    extra = [hudu.add_article(f"Bulk article {n}", f"<p>{n}</p>")["id"] for n in range(60)]
+    halo.rate_limit, halo.rate_window_seconds, halo.send_retry_after = 15, 1.5, True
+    halo.switches.error_rate = 0.1
+    hudu.switches.error_rate = 0.1
+    env = hhsync_env(server, tmp_path, HHSYNC_BATCH_SIZE="5")
+    done = threading.Event()
+
+    def expire_tokens_now_and_then() -> None:
+        """The token Halo issued dies mid-pass (as after its hour is up)."""
+        pending = [30]
+        while pending and not done.wait(0.01):
+            if len(halo.log.entries) >= pending[0]:
+                pending.pop(0)
+                halo.expire_tokens()
+
+    expirer = threading.Thread(target=expire_tokens_now_and_then, daemon=True)
+    expirer.start()
+    try:
+        result = run(["sync", "--json"], env, tmp_path, timeout=110)
+    finally:
+        done.set()
+        expirer.join()
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["failed"] == 0
+    assert one_copy_each(halo, [*seed.published_ids, *extra])
+    statuses = {entry.status for entry in halo.log.entries}
+    assert {429, 401, 503} <= statuses, statuses
 
 
 @pytest.mark.slow
