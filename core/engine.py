@@ -542,6 +542,8 @@ class Engine:
             )
             if not dry_run:
                 self._records[article.id] = rec
+        elif dry_run:
+            rec = dataclasses.replace(rec)
         rec.title, rec.scope, rec.company_id = article.name, scope, article.company_id
         rec.hudu_url, rec.slug = article.url, article.slug
         rec.hudu_updated_at = _iso(article.updated_at) if article.updated_at else ""

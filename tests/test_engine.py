@@ -365,6 +365,21 @@ async def test_dry_run_writes_nothing(
     assert engine.records() == []
 
 
+async def test_dry_run_after_a_sync_changes_no_row(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    target = seeded.published_ids[0]
+    hudu.update_article(target, content="<p>edited</p>")
+    rows_before, writes_before = engine.records(), kb_writes(halo)
+
+    summary = await engine.sync_now(dry_run=True)
+
+    assert summary.plan == (f"update {target} {hudu.articles[target].name!r}",)
+    assert engine.records() == rows_before
+    assert kb_writes(halo) == writes_before
+
+
 async def test_a_restart_reconciles_a_create_left_in_flight(
     make_engine: EngineFactory, hudu: HuduState, halo: HaloState, seeded: SeedSummary
 ) -> None:
