@@ -7,7 +7,8 @@ check raises: an unexpected error becomes a failed line, never a traceback.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import TypeVar
 
 from core.engine import GROUP_LIST_NAME, GROUP_THIRD_PARTY_ID, Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
@@ -18,6 +19,7 @@ REQUIRED_SCOPES = frozenset({"read:kb", "edit:kb"})
 ALL_SCOPE = "all"
 
 Check = tuple[bool, str]
+T = TypeVar("T")
 
 
 def _detail(exc: BaseException, *, hint: bool = True) -> str:
@@ -49,19 +51,29 @@ def _refused_scopes(exc: ApiError, requested: str) -> set[str] | None:
     return named or (REQUIRED_SCOPES - set(requested.split())) or set(REQUIRED_SCOPES)
 
 
+async def _first_contact(
+    service: str, url: str, call: Awaitable[T], credentials: str
+) -> tuple[T | None, list[Check]]:
+    """The first request to a service: its answer, or the checks that say why there is none."""
+    try:
+        return await call, []
+    except UnreachableError as exc:
+        return None, [(False, f"{service} unreachable at {url}: {_detail(exc)}")]
+    except AuthError as exc:
+        return None, [
+            (True, f"{service} reachable at {url}"),
+            (False, f"{service} {credentials} refused: {_detail(exc)}"),
+        ]
+    except Exception as exc:
+        return None, [(False, f"{service} at {url}: {_detail(exc)}")]
+
+
 async def check_hudu(engine: Engine) -> AsyncIterator[Check]:
     url = engine.settings.hudu_base_url
-    try:
-        info = await engine.hudu.api_info()
-    except UnreachableError as exc:
-        yield False, f"Hudu unreachable at {url}: {_detail(exc)}"
-        return
-    except AuthError as exc:
-        yield True, f"Hudu reachable at {url}"
-        yield False, f"Hudu API key refused: {_detail(exc)}"
-        return
-    except Exception as exc:
-        yield False, f"Hudu at {url}: {_detail(exc)}"
+    info, failed = await _first_contact("Hudu", url, engine.hudu.api_info(), "API key")
+    if info is None:
+        for check in failed:
+            yield check
         return
     yield True, f"Hudu reachable at {url} (version {info.get('version', '?')})"
     try:
@@ -75,13 +87,10 @@ async def check_hudu(engine: Engine) -> AsyncIterator[Check]:
 async def check_halo(engine: Engine) -> AsyncIterator[Check]:
     settings = engine.settings
     url = settings.halo_base_url
-    try:
-        await engine.halo.authinfo()
-    except UnreachableError as exc:
-        yield False, f"Halo unreachable at {url}: {_detail(exc)}"
-        return
-    except Exception as exc:
-        yield False, f"Halo at {url}: {_detail(exc)}"
+    info, failed = await _first_contact("Halo", url, engine.halo.authinfo(), "client credentials")
+    if info is None:
+        for check in failed:
+            yield check
         return
     yield True, f"Halo reachable at {url}"
 
@@ -110,14 +119,8 @@ async def check_halo(engine: Engine) -> AsyncIterator[Check]:
 
     try:
         lists = await engine.halo.list_faqlists()
-        group = next(
-            (
-                f
-                for f in lists
-                if f.third_party_id == GROUP_THIRD_PARTY_ID or f.name == GROUP_LIST_NAME
-            ),
-            None,
-        )
+        # The engine's own matching, so doctor finds the group exactly when a sync would.
+        group = Engine._match_list(lists, GROUP_THIRD_PARTY_ID, GROUP_LIST_NAME, None)
         if group is not None:
             yield True, f"FAQ group list {GROUP_LIST_NAME!r} exists in Halo (id {group.id})"
             return

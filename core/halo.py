@@ -245,18 +245,6 @@ class HaloClient(ServiceClient):
             accept=accept,
         )
 
-    def _records(self, response: httpx.Response, key: str | None = None) -> list[dict[str, Any]]:
-        """An answer's records: one object, an array, or `{key: [...]}`; each with an int id."""
-        body = self.session.json(response)
-        if isinstance(body, dict) and key is not None and isinstance(body.get(key), list):
-            body = body[key]
-        records = [body] if isinstance(body, dict) else body
-        if not isinstance(records, list) or not all(
-            isinstance(r, dict) and isinstance(r.get("id"), int) for r in records
-        ):
-            raise self.session.malformed(response, "expected records with ids")
-        return records
-
     # ------------------------------------------------------------------ API
     async def authinfo(self) -> dict[str, Any]:
         """Public discovery document (`auth_url`, sometimes `tenant_id`); needs no token."""
@@ -268,9 +256,8 @@ class HaloClient(ServiceClient):
 
     async def list_faqlists(self) -> list[HaloFaqList]:
         response = await self._request("GET", "FAQLists")
-        return [
-            self._parse(response, parse_faqlist, r) for r in self._records(response, "FAQLists")
-        ]
+        records = self._records(response, "FAQLists", single=True)
+        return [self._parse(response, parse_faqlist, r) for r in records]
 
     async def create_faqlist(
         self,
@@ -292,7 +279,7 @@ class HaloClient(ServiceClient):
             return []
         payloads = [_faqlist_payload(new) for new in lists]
         response = await self._request("POST", "FAQLists", json_body=payloads)
-        records = self._records(response, "FAQLists")
+        records = self._records(response, "FAQLists", single=True)
         if len(records) != len(lists):
             raise self.session.malformed(
                 response, f"sent {len(lists)} FAQ lists, Halo answered {len(records)}"
@@ -315,7 +302,7 @@ class HaloClient(ServiceClient):
         if not payloads:
             return []
         response = await self._request("POST", "KBArticle", json_body=list(payloads))
-        records = self._records(response)
+        records = self._records(response, single=True)
         if len(records) != len(payloads):
             raise self.session.malformed(
                 response, f"sent {len(payloads)} articles, Halo answered {len(records)}"
@@ -349,7 +336,7 @@ class HaloClient(ServiceClient):
             }
             response = await self._request("GET", "KBArticle", params=params)
             body = self.session.json(response)
-            records = self._records(response, "articles")
+            records = self._records(response, "articles", single=True)
             for record in records:
                 ref = self._parse(response, parse_article_ref, record)
                 found.setdefault(ref.id, ref)
@@ -365,7 +352,7 @@ class HaloClient(ServiceClient):
         )
         if response.status_code == 404:
             return None
-        records = self._records(response)
+        records = self._records(response, single=True)
         if len(records) != 1:
             raise self.session.malformed(response, "expected one article")
         return self._parse(response, parse_article_ref, records[0])

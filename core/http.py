@@ -458,6 +458,22 @@ class ServiceClient:
         self.session.on_wait = hook
         self.limiter.on_wait = hook
 
+    def _records(
+        self, response: httpx.Response, key: str | None = None, *, single: bool = False
+    ) -> list[dict[str, Any]]:
+        """The records of an answer, each an object with an int id: `{key: [...]}` or an array,
+        and with `single` one object too; MalformedResponseError otherwise."""
+        body = self.session.json(response)
+        if isinstance(body, dict) and key is not None and isinstance(body.get(key), list):
+            body = body[key]
+        elif isinstance(body, dict):
+            body = [body] if single else None
+        if not isinstance(body, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("id"), int) for r in body
+        ):
+            raise self.session.malformed(response, f"expected {key or 'records'} with ids")
+        return body
+
     def _parse(self, response: httpx.Response, parse: Callable[[Any], T], raw: Any) -> T:
         """`parse(raw)`, with a record of an unexpected shape reported as malformed."""
         try:

@@ -154,7 +154,7 @@ class HuduClient(ServiceClient):
             response = await self._get(
                 path, {**(params or {}), "page": page, "page_size": PAGE_SIZE}
             )
-            raw_items = _items(self.session, response, key)
+            raw_items = self._records(response, key)
             ids = [item["id"] for item in raw_items]
             if raw_items and ids == previous:
                 if stop_on_repeat:
@@ -290,17 +290,6 @@ class HuduClient(ServiceClient):
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
-
-
-def _items(session: ApiSession, response: httpx.Response, key: str) -> list[dict[str, Any]]:
-    """The records of a list answer: `{key: [...]}` or a bare array."""
-    body = session.json(response)
-    items = body.get(key) if isinstance(body, dict) else body
-    if not isinstance(items, list) or not all(
-        isinstance(item, dict) and isinstance(item.get("id"), int) for item in items
-    ):
-        raise session.malformed(response, f"expected a list of {key} with ids")
-    return items
 
 
 # ---------------------------------------------------------------- parsing

@@ -161,6 +161,17 @@ def run_hhsync(
     )
 
 
+CORRUPT_MAPPING = b'{"articles": {"1": {"hudu_id": 1, '
+
+
+def corrupt_mapping(env: dict[str, str]) -> Path:
+    """Write a truncated mapping file where `env`'s HHSYNC_DB points; its path."""
+    db = Path(env["HHSYNC_DB"])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    db.write_bytes(CORRUPT_MAPPING)
+    return db
+
+
 def unused_url() -> str:
     """An address on 127.0.0.1 where nothing listens."""
     return f"http://127.0.0.1:{free_port()}"

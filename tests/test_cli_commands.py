@@ -15,7 +15,7 @@ import pytest
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.emulators.seed import SeedSummary, seed_small
-from tests.conftest import Loopback, halo_copies, hhsync_env, run_hhsync
+from tests.conftest import Loopback, corrupt_mapping, halo_copies, hhsync_env, run_hhsync
 
 CHANGED = "<p>Changed in Hudu after the first sync.</p>"
 
@@ -98,8 +98,7 @@ def test_status_after_a_sync(cli: Cli) -> None:
 
 
 def test_status_of_a_corrupt_mapping_file(cli: Cli) -> None:
-    cli.db.parent.mkdir(parents=True)
-    cli.db.write_text('{"articles": ', encoding="utf-8")
+    corrupt_mapping({"HHSYNC_DB": str(cli.db)})
 
     result = cli.run("status")
 

@@ -17,7 +17,15 @@ from core.emulators.halo import HaloState
 from core.emulators.seed import seed_small
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_SECRET
 from core.store import MappingStore
-from tests.conftest import HHSYNC, Loopback, halo_copies, hhsync_env, unused_url
+from tests.conftest import (
+    CORRUPT_MAPPING,
+    HHSYNC,
+    Loopback,
+    corrupt_mapping,
+    halo_copies,
+    hhsync_env,
+    unused_url,
+)
 from tests.conftest import run_hhsync as run
 
 
@@ -251,15 +259,13 @@ def test_corrupt_mapping_file_is_kept_untouched(loopback: Loopback, tmp_path: Pa
     server, hudu, _halo = loopback
     seed_small(hudu)
     env = hhsync_env(server, tmp_path)
-    db = Path(env["HHSYNC_DB"])
-    db.parent.mkdir(parents=True)
-    db.write_bytes(b'{"articles": {"1": {"hudu_id": 1, ')
+    db = corrupt_mapping(env)
 
     result = run(["sync"], env, tmp_path)
 
     assert result.returncode == 2
     assert_one_clear_line(result, str(db))
-    assert db.read_bytes() == b'{"articles": {"1": {"hudu_id": 1, '
+    assert db.read_bytes() == CORRUPT_MAPPING
 
 
 def test_secrets_appear_in_no_output_log_or_file(loopback: Loopback, tmp_path: Path) -> None:

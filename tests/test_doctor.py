@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from core.emulators.seed import seed_small
-from tests.conftest import Loopback, hhsync_env, run_hhsync, unused_url
+from tests.conftest import (
+    CORRUPT_MAPPING,
+    Loopback,
+    corrupt_mapping,
+    hhsync_env,
+    run_hhsync,
+    unused_url,
+)
 
 
 def doctor(env: dict[str, str], cwd: Path) -> tuple[int, list[str], list[str]]:
@@ -122,9 +129,7 @@ def test_corrupt_mapping_file(loopback: Loopback, tmp_path: Path) -> None:
     server, hudu, _halo = loopback
     seed_small(hudu)
     env = hhsync_env(server, tmp_path)
-    db = Path(env["HHSYNC_DB"])
-    db.parent.mkdir(parents=True)
-    db.write_bytes(b'{"articles": {"1": ')
+    db = corrupt_mapping(env)
 
     status, good, bad = doctor(env, tmp_path)
 
@@ -133,7 +138,7 @@ def test_corrupt_mapping_file(loopback: Loopback, tmp_path: Path) -> None:
     assert str(db) in line and "hhsync sync --full" in line
     assert len(bad) == 1
     only(good, "Halo scopes include")
-    assert db.read_bytes() == b'{"articles": {"1": '
+    assert db.read_bytes() == CORRUPT_MAPPING
 
 
 def test_hudu_answering_html(loopback: Loopback, tmp_path: Path) -> None:

@@ -16,11 +16,11 @@ import random
 import re
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -38,6 +38,7 @@ API_DATE = "2026-06-30"
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 1000
 _CHUNK = 64 * 1024
+T = TypeVar("T")
 _ARTICLE_FIELDS = frozenset(
     {"name", "content", "company_id", "folder_id", "draft", "archived", "enable_sharing"}
 )
@@ -582,6 +583,31 @@ def _not_found() -> JSONResponse:
     return JSONResponse({"status": 404, "error": "Not Found"}, status_code=404)
 
 
+class _HasId(Protocol):
+    id: int
+
+
+R = TypeVar("R", bound=_HasId)
+
+
+def _listing(
+    request: Request, found: Iterable[R], key: str, to_json: Callable[[R], dict[str, Any]]
+) -> Response:
+    """`GET /{kind}`: one page of `found` in id order as `{key: [...]}`."""
+    page = _paginate(request, sorted(found, key=lambda item: item.id))
+    return JSONResponse({key: [to_json(item) for item in page]})
+
+
+def _one(
+    request: Request, table: Mapping[int, T], key: str, to_json: Callable[[T], dict[str, Any]]
+) -> Response:
+    """`GET /{kind}/{id}`: `{key: record}`, or Hudu's 404."""
+    item = table.get(_path_id(request))
+    if item is None:
+        return _not_found()
+    return JSONResponse({key: to_json(item)})
+
+
 def _rails_error(status: int) -> tuple[bytes, str]:
     try:
         phrase = HTTPStatus(status).phrase
@@ -647,26 +673,18 @@ def _build_routes(state: HuduState) -> list[Route]:
             and (start is None or a.updated_at >= start)
             and (end is None or a.updated_at <= end)
         ]
-        page = _paginate(request, sorted(found, key=lambda a: a.id))
-        return JSONResponse({"articles": [state.article_json(a) for a in page]})
+        return _listing(request, found, "articles", state.article_json)
 
     async def get_article(request: Request) -> Response:
-        article = state.articles.get(_path_id(request))
-        if article is None:
-            return _not_found()
-        return JSONResponse({"article": state.article_json(article)})
+        return _one(request, state.articles, "article", state.article_json)
 
     async def list_companies(request: Request) -> Response:
         name = _param(request, "name")
         found = [c for c in state.companies.values() if name is None or c.name == name]
-        page = _paginate(request, sorted(found, key=lambda c: c.id))
-        return JSONResponse({"companies": [state.company_json(c) for c in page]})
+        return _listing(request, found, "companies", state.company_json)
 
     async def get_company(request: Request) -> Response:
-        company = state.companies.get(_path_id(request))
-        if company is None:
-            return _not_found()
-        return JSONResponse({"company": state.company_json(company)})
+        return _one(request, state.companies, "company", state.company_json)
 
     async def list_folders(request: Request) -> Response:
         company_id = _int_param(request, "company_id")
@@ -683,14 +701,10 @@ def _build_routes(state: HuduState) -> list[Route]:
             and (not in_company or f.company_id is not None)
             and folder_type != "photo"
         ]
-        page = _paginate(request, sorted(found, key=lambda f: f.id))
-        return JSONResponse({"folders": [state.folder_json(f) for f in page]})
+        return _listing(request, found, "folders", state.folder_json)
 
     async def get_folder(request: Request) -> Response:
-        folder = state.folders.get(_path_id(request))
-        if folder is None:
-            return _not_found()
-        return JSONResponse({"folder": state.folder_json(folder)})
+        return _one(request, state.folders, "folder", state.folder_json)
 
     async def list_uploads(request: Request) -> Response:
         page = _paginate(request, sorted(state.uploads.values(), key=lambda u: u.id))
