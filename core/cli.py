@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from core.config import ConfigError, Settings, load_settings
+from core.config import ConfigError, Settings, load_db_path, load_settings
 from core.engine import Engine, PassSummary, build_engine
 from core.errors import (
     AuthError,
@@ -190,9 +190,11 @@ async def sync(engine: Engine, full: bool, dry_run: bool, as_json: bool, force: 
 @click.option("--json", "as_json", is_flag=True, help="Print the counts and rows as JSON.")
 def status(as_json: bool) -> None:
     """Show what is synced, pending, skipped and failed (reads the mapping; no network)."""
-    settings = settings_or_exit()
     try:
-        records = list(MappingStore.read_only(settings.hhsync_db).records().values())
+        db_path = load_db_path()
+        records = list(MappingStore.read_only(db_path).records().values())
+    except ConfigError as exc:
+        fail(str(exc))
     except StoreError as exc:
         fail(str(exc), exc.hint)
     counts = {s.value: sum(1 for r in records if r.status is s) for s in Status}
@@ -212,7 +214,7 @@ def status(as_json: bool) -> None:
         ]
         click.echo(json.dumps({**counts, "articles": rows}))
     else:
-        click.echo(", ".join(f"{k} {v}" for k, v in counts.items()) + f"  ({settings.hhsync_db})")
+        click.echo(", ".join(f"{k} {v}" for k, v in counts.items()) + f"  ({db_path})")
         for rec in sorted(records, key=lambda r: r.hudu_id):
             if rec.status in (Status.FAILED, Status.PENDING):
                 click.echo(f"  {rec.status.value:8} {rec.hudu_id:>7} {rec.title}  {rec.error}")

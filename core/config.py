@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+T = TypeVar("T", bound=BaseSettings)
 
 EXAMPLES: dict[str, str] = {
     "HUDU_BASE_URL": "https://acme.huducloud.com",
@@ -51,16 +53,25 @@ def _strip_slash(url: str) -> str:
     return url.strip().rstrip("/")
 
 
-class Settings(BaseSettings):
-    """Every variable of design.md. Field names are the variable names in lower case."""
+SOURCES = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    case_sensitive=False,
+    hide_input_in_errors=True,
+)
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        hide_input_in_errors=True,
-    )
+
+class StoreSettings(BaseSettings):
+    """Just where the mapping file is: enough for `hhsync status`, which needs no credentials."""
+
+    model_config = SOURCES
+
+    hhsync_db: Path = Field(default_factory=default_db_path)
+
+
+class Settings(StoreSettings):
+    """Every variable of design.md. Field names are the variable names in lower case."""
 
     hudu_base_url: str
     hudu_api_key: SecretStr
@@ -70,7 +81,6 @@ class Settings(BaseSettings):
     halo_client_id: str
     halo_client_secret: SecretStr
     halo_scope: str = "read:kb edit:kb"
-    hhsync_db: Path = Field(default_factory=default_db_path)
     hhsync_sync_central: bool = True
     hhsync_companies: str = "all"
     hhsync_show_for_all_users: bool = False
@@ -170,8 +180,16 @@ class CompanyFilter:
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the settings; raise `ConfigError` naming the first bad variable."""
+    return _validated(Settings, overrides)
+
+
+def load_db_path() -> Path:
+    return _validated(StoreSettings, {}).hhsync_db
+
+
+def _validated(cls: type[T], overrides: dict[str, Any]) -> T:
     try:
-        return Settings(**overrides)
+        return cls(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import TypeVar
 
-from core.engine import GROUP_LIST_NAME, GROUP_THIRD_PARTY_ID, Engine
+from core.engine import GROUP_LIST_NAME, Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
 from core.halo import SCOPES_HINT
 from core.store import MappingStore
@@ -118,20 +118,9 @@ async def check_halo(engine: Engine) -> AsyncIterator[Check]:
         yield True, "Halo scopes include read:kb and edit:kb"
 
     try:
-        lists = await engine.halo.list_faqlists()
-        # The engine's own matching, so doctor finds the group exactly when a sync would.
-        group = Engine._match_list(lists, GROUP_THIRD_PARTY_ID, GROUP_LIST_NAME, None)
-        if group is not None:
-            yield True, f"FAQ group list {GROUP_LIST_NAME!r} exists in Halo (id {group.id})"
-            return
-        group = await engine.halo.create_faqlist(
-            GROUP_LIST_NAME,
-            is_group=True,
-            group_id=None,
-            showforall=settings.hhsync_show_for_all_users,
-            third_party_id=GROUP_THIRD_PARTY_ID,
-        )
-        yield True, f"created the FAQ group list {GROUP_LIST_NAME!r} in Halo (id {group.id})"
+        group, created = await engine.find_or_create_faq_group()
+        verb = "created the" if created else "found the"
+        yield True, f"{verb} FAQ group list {GROUP_LIST_NAME!r} in Halo (id {group.id})"
     except ApiError as exc:
         hint = "" if exc.hint else f" — {SCOPES_HINT}"
         yield False, f"Halo FAQ lists: {_detail(exc)}{hint}"

@@ -34,7 +34,7 @@ from core.events import (
     RateLimitWaited,
     SchedulerChanged,
 )
-from core.halo import HaloClient
+from core.halo import HaloClient, find_faqlist
 from core.hudu import HuduClient
 from core.models import (
     MARKER_PREFIX,
@@ -359,7 +359,7 @@ class Engine:
         async with self._pass_lock:
             changed = []
             for rec in self._records.values():
-                if not rec.unlinked:
+                if rec.halo_id is not None and not rec.unlinked and not rec.removed:
                     rec.unlinked = True
                     rec.status = Status.SKIPPED
                     rec.reason = "unlinked"
@@ -436,6 +436,12 @@ class Engine:
             lines = tuple(
                 [f"{w.action} {w.article.id} {w.article.name!r}" for w in plan.writes]
                 + [f"remove {r.record.hudu_id} {r.record.title!r} ({r.why})" for r in plan.removals]
+            )
+        if dry_run:
+            tally = _Tally(
+                created=sum(w.action == "create" for w in plan.writes),
+                updated=sum(w.action == "update" for w in plan.writes),
+                removed=len(plan.removals),
             )
         return PassSummary(
             full=plan.full,
@@ -686,19 +692,15 @@ class Engine:
     ) -> dict[str, int]:
         """One attempt: list what Halo has, create the rest (a retry finds what this created)."""
         existing = await self.halo.list_faqlists()
-        group = self._match_list(existing, GROUP_THIRD_PARTY_ID, GROUP_LIST_NAME, None)
-        if group is None and not dry_run:
-            group = await self.halo.create_faqlist(
-                GROUP_LIST_NAME,
-                is_group=True,
-                group_id=None,
-                showforall=self.settings.hhsync_show_for_all_users,
-                third_party_id=GROUP_THIRD_PARTY_ID,
-            )
+        group, _ = await self._find_or_create_group(existing, dry_run=dry_run)
         found: dict[str, int] = {}
         to_create: list[NewFaqList] = []
         for key, name in sorted(missing.items()):
-            match = self._match_list(existing, key, name, group.id if group else None)
+            match = (
+                find_faqlist(existing, third_party_id=key, name=name, group_id=group.id)
+                if group
+                else None
+            )
             if match is not None:
                 found[key] = match.id
             elif group is not None:
@@ -718,18 +720,28 @@ class Engine:
             found[GROUP_THIRD_PARTY_ID] = group.id
         return found
 
-    @staticmethod
-    def _match_list(
-        existing: Sequence[HaloFaqList], key: str, name: str, group_id: int | None
-    ) -> HaloFaqList | None:
-        for faq in existing:
-            if faq.third_party_id == key:
-                return faq
-        for faq in existing:
-            is_group = group_id is None
-            if faq.name == name and faq.is_group == is_group and faq.group_id == group_id:
-                return faq
-        return None
+    async def find_or_create_faq_group(self) -> tuple[HaloFaqList, bool]:
+        """The `Hudu` group list in Halo, and whether it had to be created (for `doctor`)."""
+        group, created = await self._find_or_create_group(await self.halo.list_faqlists())
+        assert group is not None
+        return group, created
+
+    async def _find_or_create_group(
+        self, existing: Sequence[HaloFaqList], *, dry_run: bool = False
+    ) -> tuple[HaloFaqList | None, bool]:
+        group = find_faqlist(
+            existing, third_party_id=GROUP_THIRD_PARTY_ID, name=GROUP_LIST_NAME, group_id=None
+        )
+        if group is not None or dry_run:
+            return group, False
+        created = await self.halo.create_faqlist(
+            GROUP_LIST_NAME,
+            is_group=True,
+            group_id=None,
+            showforall=self.settings.hhsync_show_for_all_users,
+            third_party_id=GROUP_THIRD_PARTY_ID,
+        )
+        return created, True
 
     # ------------------------------------------------------------ execution
     async def _execute(self, plan: _Plan, tally: _Tally) -> None:

@@ -370,14 +370,21 @@ class HaloClient(ServiceClient):
 def find_faqlist(
     lists: Iterable[HaloFaqList], *, third_party_id: str, name: str, group_id: int | None
 ) -> HaloFaqList | None:
-    """The list hhsync made before: by `third_party_id`, else by name within the group."""
+    """The list hhsync made before: by `third_party_id`, else by name within the group.
+
+    `group_id=None` looks for a group list (top level, `is_group`); otherwise for a list that
+    holds articles inside that group.
+    """
     lists = list(lists)
     for faqlist in lists:
         if third_party_id and faqlist.third_party_id == third_party_id:
             return faqlist
+    wanted = name.strip().casefold()
     for faqlist in lists:
-        if faqlist.name.strip().casefold() == name.strip().casefold() and (
-            faqlist.group_id == group_id
+        if (
+            faqlist.name.strip().casefold() == wanted
+            and faqlist.group_id == group_id
+            and faqlist.is_group == (group_id is None)
         ):
             return faqlist
     return None

@@ -15,7 +15,14 @@ import pytest
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.emulators.seed import SeedSummary, seed_small
-from tests.conftest import Loopback, corrupt_mapping, halo_copies, hhsync_env, run_hhsync
+from tests.conftest import (
+    Loopback,
+    clean_env,
+    corrupt_mapping,
+    halo_copies,
+    hhsync_env,
+    run_hhsync,
+)
 
 CHANGED = "<p>Changed in Hudu after the first sync.</p>"
 
@@ -243,13 +250,15 @@ def test_reset_asks_first(cli: Cli) -> None:
 def test_reset_yes_unlinks_everything_and_resync_relinks(cli: Cli) -> None:
     synced(cli)
     copies = dict(cli.halo.articles)
+    linked = len(cli.seed.published_ids)
     total = len(cli.seed.article_ids)
 
-    assert cli.ok("reset", "--yes").strip() == f"unlinked {total} article(s)"
+    assert cli.ok("reset", "--yes").strip() == f"unlinked {linked} article(s)"
 
     body = cli.status()
     assert (body["synced"], body["skipped"]) == (0, total)
-    assert {row["reason"] for row in body["rows"].values()} == {"unlinked"}
+    reasons = {row["reason"] for row in body["rows"].values()}
+    assert "unlinked" in reasons and "draft in Hudu" in reasons
     target = cli.seed.published_ids[0]
     cli.hudu.update_article(target, content=CHANGED)
     writes = len(cli.api_writes())
@@ -260,3 +269,12 @@ def test_reset_yes_unlinks_everything_and_resync_relinks(cli: Cli) -> None:
     cli.ok("resync", str(target))
     assert "Changed in Hudu" in cli.copy(target)["description_html"]
     assert cli.status()["synced"] == 1
+
+
+def test_status_needs_no_credentials(tmp_path: Path) -> None:
+    env = clean_env(HHSYNC_DB=str(tmp_path / "none.json"), XDG_STATE_HOME=str(tmp_path))
+
+    result = run_hhsync(["status", "--json"], env, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["synced"] == 0

@@ -54,7 +54,7 @@ def test_all_good(loopback: Loopback, tmp_path: Path) -> None:
 
     again, good, _ = doctor(hhsync_env(server, tmp_path), tmp_path)
     assert again == 0
-    assert "FAQ group list 'Hudu' exists" in good[-2]
+    assert "found the FAQ group list 'Hudu'" in good[-2]
     assert len(halo.faqlists) == 1
 
 

@@ -326,13 +326,17 @@ async def test_resync_recreates_an_article_deleted_in_halo(
     assert record.halo_id == new_copy["id"] != copy["id"]
 
 
-async def test_reset_unlinks_everything(engine: Engine, seeded: SeedSummary) -> None:
+async def test_reset_unlinks_every_linked_article(engine: Engine, seeded: SeedSummary) -> None:
     await engine.sync_now()
+    drafts_before = {r.hudu_id: r.reason for r in engine.records() if r.hudu_id in seeded.draft_ids}
 
     count = await engine.reset()
 
-    assert count == len(engine.records())
-    assert all(r.unlinked and r.status is Status.SKIPPED for r in engine.records())
+    assert count == len(seeded.published_ids)
+    linked = [r for r in engine.records() if r.halo_id is not None]
+    assert all(r.unlinked and r.status is Status.SKIPPED for r in linked)
+    drafts_after = {r.hudu_id: r.reason for r in engine.records() if r.hudu_id in seeded.draft_ids}
+    assert drafts_after == drafts_before
 
 
 async def test_removal_cap_holds_back_mass_deletions(
