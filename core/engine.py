@@ -834,9 +834,14 @@ class Engine:
         except ApiError as exc:
             self._rejections_in_a_row += 1
             named = [batch[i] for i in exc.items if i < len(batch)]
-            if exc.status == 400 and named and len(named) < len(batch):
-                self._fail(named, exc, tally)
-                await self._send_batch([w for w in batch if w not in named], tally)
+            if exc.status == 400 and named:
+                lost = await self._lost_copies(named)
+                refused = [w for w in named if w not in lost]
+                if refused:
+                    self._fail(refused, exc, tally)
+                rest = [w for w in batch if w not in refused]
+                if rest:
+                    await self._send_batch(rest, tally)
                 return
             if exc.status in (400, 500) and len(batch) > 1 and self._rejections_in_a_row < 4:
                 middle = len(batch) // 2
@@ -850,6 +855,21 @@ class Engine:
         for write, ref in zip(batch, refs, strict=True):
             done.append(self._synced(write, ref.id, tally))
         self._commit(done)
+
+    async def _lost_copies(self, writes: list[_Write]) -> list[_Write]:
+        """Updates whose Halo copy was deleted in Halo: turned into creates, sent again."""
+        lost = []
+        for write in writes:
+            rec = self._records[write.article.id]
+            if rec.halo_id is not None and await self.halo.get_article(rec.halo_id) is None:
+                self._say(
+                    logging.WARNING,
+                    f"article {rec.hudu_id}: Halo copy {rec.halo_id} is gone; creating it again",
+                )
+                rec.halo_id, rec.content_hash, rec.intent = None, "", "create"
+                lost.append(write)
+        self._commit(self._records[w.article.id] for w in lost)
+        return lost
 
     async def _settle_uncertain(self, batch: list[_Write], tally: _Tally) -> list[_Write]:
         """Adopt the creates Halo did commit; return the writes still to do."""

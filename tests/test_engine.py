@@ -312,6 +312,41 @@ async def test_unlink_keeps_the_halo_copy_and_stops_syncing(
     assert "changed after unlink" in copy["description_html"]
 
 
+async def test_an_article_deleted_in_halo_is_created_again_when_it_changes(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    target, neighbour = seeded.published_ids[4], seeded.published_ids[5]
+    (copy,) = halo_copies(halo, target)
+    del halo.articles[copy["id"]]
+    hudu.update_article(target, content="<p>edited after the Halo copy was deleted</p>")
+    hudu.update_article(neighbour, content="<p>edited too</p>")
+
+    summary = await engine.sync_now()
+
+    (new_copy,) = halo_copies(halo, target)
+    assert "edited after" in new_copy["description_html"]
+    assert engine.record(target).halo_id == new_copy["id"]  # type: ignore[union-attr]
+    assert "edited too" in halo_copies(halo, neighbour)[0]["description_html"]
+    assert summary.failed == 0
+
+
+async def test_a_lone_update_whose_copy_is_gone_is_created_again(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    target = seeded.published_ids[4]
+    (copy,) = halo_copies(halo, target)
+    del halo.articles[copy["id"]]
+    hudu.update_article(target, content="<p>only this one changed</p>")
+
+    await engine.sync_now()
+
+    (new_copy,) = halo_copies(halo, target)
+    assert engine.record(target).status is Status.SYNCED  # type: ignore[union-attr]
+    assert new_copy["id"] != copy["id"]
+
+
 async def test_resync_recreates_an_article_deleted_in_halo(
     engine: Engine, halo: HaloState, seeded: SeedSummary
 ) -> None:
