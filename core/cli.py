@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from core.config import ConfigError, Settings, load_db_path, load_settings
-from core.engine import Engine, PassSummary, build_engine
+from core.engine import Engine, build_engine
 from core.errors import (
     AuthError,
     HhsyncError,
@@ -31,6 +31,7 @@ from core.errors import (
 from core.events import Event, PassFinished, PassProgressed, PassStarted
 from core.logs import configure_logging, mask
 from core.models import ArticleRecord, Status
+from core.plan import PassSummary
 from core.store import MappingStore
 
 if TYPE_CHECKING:

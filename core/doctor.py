@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import TypeVar
 
-from core.engine import GROUP_LIST_NAME, Engine
+from core.engine import Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
+from core.faqlists import GROUP_LIST_NAME
 from core.halo import SCOPES_HINT
 from core.store import MappingStore
 
@@ -118,7 +119,7 @@ async def check_halo(engine: Engine) -> AsyncIterator[Check]:
         yield True, "Halo scopes include read:kb and edit:kb"
 
     try:
-        group, created = await engine.find_or_create_faq_group()
+        group, created = await engine.faqlists.find_or_create_group()
         verb = "created the" if created else "found the"
         yield True, f"{verb} FAQ group list {GROUP_LIST_NAME!r} in Halo (id {group.id})"
     except ApiError as exc:

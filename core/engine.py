@@ -11,13 +11,10 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
 
 import httpx
 
@@ -34,20 +31,25 @@ from core.events import (
     RateLimitWaited,
     SchedulerChanged,
 )
-from core.halo import HaloClient, find_faqlist
+from core.faqlists import (
+    CENTRAL_SCOPE,
+    CENTRAL_THIRD_PARTY_ID,
+    FaqListDirectory,
+    company_third_party_id,
+)
+from core.halo import HaloClient
 from core.hudu import HuduClient
 from core.models import (
     MARKER_PREFIX,
     ArticleRecord,
     HaloArticleRef,
-    HaloFaqList,
     HuduArticle,
     HuduCompany,
     HuduUpload,
-    NewFaqList,
     Status,
     marker_for,
 )
+from core.plan import Action, PassSummary, Plan, Removal, Tally, Write, batches
 from core.render import RenderedArticle, render_article
 from core.store import MappingStore
 
@@ -55,22 +57,14 @@ log = logging.getLogger("hhsync.engine")
 
 FULL_PASS_EVERY = 12
 CURSOR_OVERLAP = timedelta(minutes=5)
-MAX_BATCH_JSON_BYTES = 4 * 1024 * 1024
 REMOVAL_SHARE = 0.2
 REMOVAL_FLOOR = 50
 BATCH_CONCURRENCY = 4
 RETRY_BACKOFF_MAX = timedelta(hours=1)
 BULK_LOOKUP_FROM = 3
-FAQLIST_ATTEMPTS = 3
 UNCERTAIN_WRITE_ATTEMPTS = 5
 
-GROUP_LIST_NAME = "Hudu"
-GROUP_THIRD_PARTY_ID = "hudu:group"
-CENTRAL_SCOPE = "Central KB"
-CENTRAL_THIRD_PARTY_ID = "hudu:central"
-
 Listener = Callable[[Event], None]
-Action = Literal["create", "update"]
 
 
 def _now() -> datetime:
@@ -79,83 +73,6 @@ def _now() -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def company_third_party_id(company_id: int) -> str:
-    return f"hudu:company:{company_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class PassSummary:
-    """The outcome of one pass; `as_json` is the `--json` summary of design.md."""
-
-    full: bool
-    dry_run: bool
-    created: int
-    updated: int
-    unchanged: int
-    removed: int
-    failed: int
-    removals_held: int
-    synced_total: int
-    pending_total: int
-    skipped_total: int
-    failed_total: int
-    duration_seconds: float
-    plan: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "synced": self.synced_total,
-            "pending": self.pending_total,
-            "skipped": self.skipped_total,
-            "failed": self.failed_total,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "failed_this_pass": self.failed,
-            "removals_held": self.removals_held,
-            "full": self.full,
-            "dry_run": self.dry_run,
-            "duration_seconds": round(self.duration_seconds, 3),
-        }
-
-
-@dataclass(slots=True)
-class _Write:
-    article: HuduArticle
-    rendered: RenderedArticle
-    action: Action
-    files: Sequence[HuduUpload] = ()
-    waiting_links: tuple[str, ...] = ()  # slugs of articles not yet in Halo when rendered
-
-
-@dataclass(slots=True)
-class _Removal:
-    record: ArticleRecord
-    why: str
-
-
-@dataclass(slots=True)
-class _Plan:
-    full: bool
-    writes: list[_Write] = field(default_factory=list)
-    unchanged: int = 0
-    removals: list[_Removal] = field(default_factory=list)
-    removals_held: int = 0
-    touched: list[ArticleRecord] = field(default_factory=list)
-    forgotten: list[int] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Tally:
-    created: int = 0
-    updated: int = 0
-    removed: int = 0
-    failed: int = 0
-    done: int = 0
-    total: int = 0
 
 
 class Engine:
@@ -188,7 +105,7 @@ class Engine:
         self._wake = asyncio.Event()
         self._stopping = False
         self._opened = False
-        self._faqlists: dict[str, int] = {}
+        self.faqlists = FaqListDirectory(halo, store, showforall=settings.hhsync_show_for_all_users)
         self._slugs: dict[str, int] = {}
         self._rejections_in_a_row = 0
 
@@ -238,7 +155,7 @@ class Engine:
         self._opened = True
         self._records = self.store.records()
         self._slugs = {r.slug: r.hudu_id for r in self._records.values() if r.slug}
-        self._faqlists = self.store.faqlists()
+        self.faqlists.load()
         in_flight = [r for r in self._records.values() if r.intent == "create"]
         if in_flight:
             self._say(logging.INFO, f"reconciling {len(in_flight)} create(s) left in flight")
@@ -334,9 +251,9 @@ class Engine:
                         rec.halo_id = min(ref.id for ref in found)
             companies = await self._companies()
             uploads = await self._uploads_by_article()
-            plan = _Plan(full=False)
+            plan = Plan(full=False)
             await self._plan_article(plan, article, companies, uploads, dry_run=False, forced=True)
-            await self._execute(plan, _Tally())
+            await self._execute(plan, Tally())
             final = self._records.get(hudu_id)
             assert final is not None
             return dataclasses.replace(final)
@@ -372,9 +289,9 @@ class Engine:
         started = self.clock()
         self.running = True
         self._emit(PassStarted(full, 0, started))
-        tally = _Tally()
+        tally = Tally()
         error = ""
-        plan = _Plan(full=full)
+        plan = Plan(full=full)
         try:
             in_flight = [r for r in self._records.values() if r.intent == "create"]
             if in_flight and not dry_run:
@@ -428,7 +345,7 @@ class Engine:
             self._emit(event)
 
     def _summary(
-        self, plan: _Plan, tally: _Tally, started: datetime, *, dry_run: bool
+        self, plan: Plan, tally: Tally, started: datetime, *, dry_run: bool
     ) -> PassSummary:
         counts = self.counts()
         lines: tuple[str, ...] = ()
@@ -438,7 +355,7 @@ class Engine:
                 + [f"remove {r.record.hudu_id} {r.record.title!r} ({r.why})" for r in plan.removals]
             )
         if dry_run:
-            tally = _Tally(
+            tally = Tally(
                 created=sum(w.action == "create" for w in plan.writes),
                 updated=sum(w.action == "update" for w in plan.writes),
                 removed=len(plan.removals),
@@ -470,8 +387,8 @@ class Engine:
                 grouped.setdefault(upload.uploadable_id, []).append(upload)
         return grouped
 
-    async def _plan(self, *, full: bool, dry_run: bool, force: bool) -> _Plan:
-        plan = _Plan(full=full)
+    async def _plan(self, *, full: bool, dry_run: bool, force: bool) -> Plan:
+        plan = Plan(full=full)
         companies = await self._companies()
         cursor = self.store.meta("cursor")
         if full or not cursor:
@@ -493,7 +410,7 @@ class Engine:
                 if fetched is not None:
                     articles[fetched.id] = fetched
                 elif rec.halo_id is not None and not rec.removed:
-                    plan.removals.append(_Removal(rec, "deleted in Hudu"))
+                    plan.removals.append(Removal(rec, "deleted in Hudu"))
                 else:
                     plan.forgotten.append(rec.hudu_id)
             elif full and rec.halo_id is None and not rec.removed:
@@ -528,7 +445,7 @@ class Engine:
 
     async def _plan_article(
         self,
-        plan: _Plan,
+        plan: Plan,
         article: HuduArticle,
         companies: dict[int, HuduCompany],
         uploads: dict[int, list[HuduUpload]],
@@ -565,7 +482,7 @@ class Engine:
             reason = "archived in Hudu"
         if reason:
             if live_copy and in_scope:
-                plan.removals.append(_Removal(rec, reason))
+                plan.removals.append(Removal(rec, reason))
             elif rec.status is not Status.SKIPPED or rec.reason != reason:
                 if not live_copy:
                     self._set_skipped(rec, reason)
@@ -573,7 +490,7 @@ class Engine:
                     self._set_skipped(rec, f"{reason}; the Halo copy is left as it is")
                 plan.touched.append(rec)
             return
-        faqlist_id = self._faqlists.get(list_key, 0)
+        faqlist_id = self.faqlists.id_for(list_key)
         files = uploads.get(article.id, ())
         rendered, waiting = self._render(article, faqlist_id, files)
         rec.faqlist_id = faqlist_id or None
@@ -587,7 +504,7 @@ class Engine:
             plan.unchanged += 1
             return
         action: Action = "update" if live_copy or rec.halo_id is not None else "create"
-        plan.writes.append(_Write(article, rendered, action, files, waiting))
+        plan.writes.append(Write(article, rendered, action, files, waiting))
         if rec.status is not Status.PENDING:
             rec.status = Status.PENDING
             rec.reason = "changed in Hudu" if rec.content_hash else "new"
@@ -620,29 +537,29 @@ class Engine:
         )
         return rendered, tuple(waiting)
 
-    async def _relink(self, writes: list[_Write], tally: _Tally) -> None:
+    async def _relink(self, writes: list[Write], tally: Tally) -> None:
         """Stub then fill: re-send articles whose links point at articles created just now."""
-        again: list[_Write] = []
+        again: list[Write] = []
         for write in writes:
             rec = self._records[write.article.id]
             if not write.waiting_links or rec.halo_id is None or rec.status is Status.FAILED:
                 continue
             rendered, waiting = self._render(write.article, rec.faqlist_id or 0, write.files)
             if rendered.content_hash != rec.content_hash:
-                again.append(_Write(write.article, rendered, "update", write.files, waiting))
+                again.append(Write(write.article, rendered, "update", write.files, waiting))
         if again:
             tally.total += len(again)
             await self._send_all(again, tally)
 
-    def _cap_removals(self, plan: _Plan, listed: Iterable[HuduArticle], *, force: bool) -> None:
+    def _cap_removals(self, plan: Plan, listed: Iterable[HuduArticle], *, force: bool) -> None:
         if force or not plan.removals:
             return
         per_scope: dict[str, int] = {}
         for rec in self._records.values():
             if rec.halo_id is not None:
                 per_scope[rec.scope] = per_scope.get(rec.scope, 0) + 1
-        kept: list[_Removal] = []
-        by_scope: dict[str, list[_Removal]] = {}
+        kept: list[Removal] = []
+        by_scope: dict[str, list[Removal]] = {}
         for removal in plan.removals:
             by_scope.setdefault(removal.record.scope, []).append(removal)
         for scope, removals in by_scope.items():
@@ -660,91 +577,17 @@ class Engine:
 
     # ------------------------------------------------------------ FAQ lists
     async def _ensure_faqlists(
-        self,
-        articles: Iterable[HuduArticle],
-        companies: dict[int, HuduCompany],
-        *,
-        dry_run: bool,
+        self, articles: Iterable[HuduArticle], companies: dict[int, HuduCompany], *, dry_run: bool
     ) -> None:
-        """Find (by third-party id, then by name under the group) or create every list needed."""
         wanted: dict[str, str] = {}
         for article in articles:
             scope, key, in_scope = self._scope_of(article, companies)
             if in_scope and not article.draft and not article.archived:
                 wanted[key] = scope
-        missing = {k: v for k, v in wanted.items() if k not in self._faqlists}
-        if not missing:
-            return
-        for attempt in range(1, FAQLIST_ATTEMPTS + 1):
-            try:
-                found = await self._find_or_create_lists(missing, dry_run=dry_run)
-                break
-            except WriteUncertainError:
-                if attempt == FAQLIST_ATTEMPTS:
-                    raise
-                self._say(logging.INFO, "FAQ list write unconfirmed; listing them again")
-        if found and not dry_run:
-            self._faqlists.update(found)
-            self.store.commit_batch([], faqlists=dict(self._faqlists))
-
-    async def _find_or_create_lists(
-        self, missing: dict[str, str], *, dry_run: bool
-    ) -> dict[str, int]:
-        """One attempt: list what Halo has, create the rest (a retry finds what this created)."""
-        existing = await self.halo.list_faqlists()
-        group, _ = await self._find_or_create_group(existing, dry_run=dry_run)
-        found: dict[str, int] = {}
-        to_create: list[NewFaqList] = []
-        for key, name in sorted(missing.items()):
-            match = (
-                find_faqlist(existing, third_party_id=key, name=name, group_id=group.id)
-                if group
-                else None
-            )
-            if match is not None:
-                found[key] = match.id
-            elif group is not None:
-                to_create.append(
-                    NewFaqList(
-                        name,
-                        is_group=False,
-                        group_id=group.id,
-                        showforall=self.settings.hhsync_show_for_all_users,
-                        third_party_id=key,
-                    )
-                )
-        if to_create and not dry_run:
-            created = await self.halo.create_faqlists(to_create)
-            found.update({n.third_party_id: c.id for n, c in zip(to_create, created, strict=True)})
-        if group is not None:
-            found[GROUP_THIRD_PARTY_ID] = group.id
-        return found
-
-    async def find_or_create_faq_group(self) -> tuple[HaloFaqList, bool]:
-        """The `Hudu` group list in Halo, and whether it had to be created (for `doctor`)."""
-        group, created = await self._find_or_create_group(await self.halo.list_faqlists())
-        assert group is not None
-        return group, created
-
-    async def _find_or_create_group(
-        self, existing: Sequence[HaloFaqList], *, dry_run: bool = False
-    ) -> tuple[HaloFaqList | None, bool]:
-        group = find_faqlist(
-            existing, third_party_id=GROUP_THIRD_PARTY_ID, name=GROUP_LIST_NAME, group_id=None
-        )
-        if group is not None or dry_run:
-            return group, False
-        created = await self.halo.create_faqlist(
-            GROUP_LIST_NAME,
-            is_group=True,
-            group_id=None,
-            showforall=self.settings.hhsync_show_for_all_users,
-            third_party_id=GROUP_THIRD_PARTY_ID,
-        )
-        return created, True
+        await self.faqlists.ensure(wanted, dry_run=dry_run)
 
     # ------------------------------------------------------------ execution
-    async def _execute(self, plan: _Plan, tally: _Tally) -> None:
+    async def _execute(self, plan: Plan, tally: Tally) -> None:
         creates = [w for w in plan.writes if w.action == "create"]
         for write in creates:
             rec = self._records[write.article.id]
@@ -755,11 +598,11 @@ class Engine:
         if not self._stopping:
             await self._relink(plan.writes, tally)
 
-    async def _send_all(self, writes: list[_Write], tally: _Tally) -> None:
+    async def _send_all(self, writes: list[Write], tally: Tally) -> None:
         """Send the writes in batches, a few in flight at once."""
         semaphore = asyncio.Semaphore(BATCH_CONCURRENCY)
 
-        async def run(batch: list[_Write]) -> None:
+        async def run(batch: list[Write]) -> None:
             async with semaphore:
                 if self._stopping:
                     return
@@ -772,33 +615,12 @@ class Engine:
 
         try:
             async with asyncio.TaskGroup() as group:
-                for batch in self._batches(writes):
+                for batch in batches(writes, self.settings.hhsync_batch_size):
                     group.create_task(run(batch))
         except BaseExceptionGroup as failures:
             raise failures.exceptions[0] from None
 
-    def _batches(self, writes: list[_Write]) -> list[list[_Write]]:
-        """Group writes by count and by JSON size, attachments (base64) included."""
-        size_limit = self.settings.hhsync_batch_size
-        batches: list[list[_Write]] = []
-        current: list[_Write] = []
-        current_bytes = 0
-        for write in writes:
-            weight = len(json.dumps(write.rendered.payload)) + sum(
-                upload.size * 4 // 3 + 256 for upload in write.rendered.files_to_attach
-            )
-            if current and (
-                len(current) >= size_limit or current_bytes + weight > MAX_BATCH_JSON_BYTES
-            ):
-                batches.append(current)
-                current, current_bytes = [], 0
-            current.append(write)
-            current_bytes += weight
-        if current:
-            batches.append(current)
-        return batches
-
-    async def _payload(self, write: _Write) -> dict[str, object]:
+    async def _payload(self, write: Write) -> dict[str, object]:
         payload: dict[str, object] = dict(write.rendered.payload)
         rec = self._records[write.article.id]
         if rec.halo_id is not None:
@@ -817,7 +639,7 @@ class Engine:
             payload["attachments"] = attachments
         return payload
 
-    async def _send_batch(self, batch: list[_Write], tally: _Tally, *, attempt: int = 1) -> None:
+    async def _send_batch(self, batch: list[Write], tally: Tally, *, attempt: int = 1) -> None:
         try:
             payloads = [await self._payload(w) for w in batch]
             refs = await self.halo.upsert_articles(payloads)
@@ -856,7 +678,7 @@ class Engine:
             done.append(self._synced(write, ref.id, tally))
         self._commit(done)
 
-    async def _lost_copies(self, writes: list[_Write]) -> list[_Write]:
+    async def _lost_copies(self, writes: list[Write]) -> list[Write]:
         """Updates whose Halo copy was deleted in Halo: turned into creates, sent again."""
         lost = []
         for write in writes:
@@ -871,9 +693,9 @@ class Engine:
         self._commit(self._records[w.article.id] for w in lost)
         return lost
 
-    async def _settle_uncertain(self, batch: list[_Write], tally: _Tally) -> list[_Write]:
+    async def _settle_uncertain(self, batch: list[Write], tally: Tally) -> list[Write]:
         """Adopt the creates Halo did commit; return the writes still to do."""
-        leftover: list[_Write] = []
+        leftover: list[Write] = []
         adopted: list[ArticleRecord] = []
         for write in batch:
             rec = self._records[write.article.id]
@@ -888,7 +710,7 @@ class Engine:
         self._commit(adopted)
         return leftover
 
-    def _synced(self, write: _Write, halo_id: int, tally: _Tally) -> ArticleRecord:
+    def _synced(self, write: Write, halo_id: int, tally: Tally) -> ArticleRecord:
         rec = self._records[write.article.id]
         now = _iso(self.clock())
         created = rec.halo_id is None
@@ -920,7 +742,7 @@ class Engine:
         return rec
 
     def _fail(
-        self, batch: Sequence[_Write], exc: ApiError, tally: _Tally, *, maybe_applied: bool = False
+        self, batch: Sequence[Write], exc: ApiError, tally: Tally, *, maybe_applied: bool = False
     ) -> None:
         """Record a failed write. A create Halo may have applied keeps its intent, so the next
         attempt looks for the marker before creating again."""
@@ -945,7 +767,7 @@ class Engine:
         self._commit(failed)
         self._say(logging.WARNING, f"{len(batch)} article(s) failed: {exc}")
 
-    async def _remove(self, removals: list[_Removal], tally: _Tally) -> None:
+    async def _remove(self, removals: list[Removal], tally: Tally) -> None:
         for removal in removals:
             rec = removal.record
             if rec.halo_id is None or self._stopping:
