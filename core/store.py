@@ -581,13 +581,17 @@ class MappingStore:
         cache = _WriteBackCache(lambda: storage)
         db = TinyDB(storage=cache)
         data = cache.read()
+        new_file = data is None
         if data is None:
             cache.cache = data = {}
         _validate(self.path, data)
         self._db = db
         if not self._read_only and self.meta(META_SCHEMA_KEY) != SCHEMA_VERSION:
-            # Goes to disk with the next write (or on close).
+            # Goes to disk with the next write, or on close for an older file; a new file is
+            # not created until there is something to keep (`sync --dry-run` writes nothing).
             db.table(META).upsert(Document({META_SCHEMA_KEY: SCHEMA_VERSION}, doc_id=_META_DOC_ID))
+            if new_file:
+                cache._cache_modified_count = 0
 
     def _write_pid(self) -> None:
         fd, tmp = tempfile.mkstemp(

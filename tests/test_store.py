@@ -350,3 +350,15 @@ def test_a_path_that_cannot_be_created_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(StoreError, match="cannot be opened"):
         MappingStore(blocker / "hhsync.json").open()
+
+
+def test_opening_a_new_store_and_closing_it_writes_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "hhsync.json"
+
+    with MappingStore(path):
+        pass
+
+    assert not path.exists()
+    with MappingStore(path) as store:
+        store.set_meta(cursor="2026-01-01T00:00:00+00:00")
+    assert MappingStore.read_only(path).meta("schema_version") == 1
