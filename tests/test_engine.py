@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.seed import SeedSummary
 from core.engine import Engine, build_engine
-from core.events import ArticleChanged, Event, PassFinished, PassProgressed
+from core.events import ArticleChanged, Event, PassFinished, PassProgressed, PassStarted
 from core.models import Status
 from tests.conftest import EngineFactory, halo_copies, make_settings
 
@@ -458,3 +459,38 @@ async def test_company_scope_limits_what_syncs(
     assert len(halo_copies(halo, mine)) == (1 if scope == "Contoso" else 0)
     assert halo_copies(halo, theirs) == []
     assert engine.record(theirs).reason.startswith("out of scope")  # type: ignore[union-attr]
+
+
+async def test_scheduler_runs_on_the_interval_never_overlaps_and_pauses(
+    engine: Engine, seeded: SeedSummary
+) -> None:
+    engine.interval = 0.05  # type: ignore[assignment]
+    active, most_active, finished = 0, 0, 0
+
+    def watch(event: Event) -> None:
+        nonlocal active, most_active, finished
+        if isinstance(event, PassStarted):
+            active += 1
+            most_active = max(most_active, active)
+        elif isinstance(event, PassFinished):
+            active -= 1
+            finished += 1
+
+    engine.subscribe(watch)
+    scheduler = asyncio.create_task(engine.run_scheduler())
+    await asyncio.gather(engine.sync_now(), engine.sync_now())
+    while finished < 5:
+        await asyncio.sleep(0.01)
+    engine.pause()
+    await asyncio.sleep(0.05)
+    paused_at = finished
+    await asyncio.sleep(0.3)
+    assert finished == paused_at
+    engine.resume()
+    while finished == paused_at:
+        await asyncio.sleep(0.01)
+    engine.stop()
+    await asyncio.wait_for(scheduler, 5)
+
+    assert most_active == 1
+    assert engine.next_pass_at is None
