@@ -59,7 +59,7 @@ TABLE_ACTIONS = frozenset({"resync", "unlink"})
 
 class FilterInput(Input):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.clear_filter", "Clear filter"),
+        Binding("escape", "app.close_filter", "Close filter"),
         Binding("down", "app.focus_table", "To the table", show=False),
     ]
 
@@ -96,7 +96,14 @@ class HhsyncApp(App[int]):
             id="retry-failed",
             tooltip="Try every failed article again now",
         ),
-        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the table as you type"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="filter",
+            tooltip="Filter the table as you type",
+            priority=True,  # focus moves before the keys typed after it are routed
+        ),
         Binding("p", "pause", "Pause", id="pause", tooltip="Pause automatic passes"),
         Binding("p", "resume", "Resume", id="resume", tooltip="Resume automatic passes"),
         Binding("1", "show_tab('synced')", "Synced tab", show=False, id="tab-synced"),
@@ -140,7 +147,7 @@ class HhsyncApp(App[int]):
         self.pass_status = PassStatus(clock=self.clock, id="pass-status")
         self.header_bar = SyncHeader(self._header_state(), id="header")
         self.filter_input = FilterInput(
-            placeholder="filter: words in title, scope, id or reason · enter keeps · esc clears",
+            placeholder="words in title, scope, id or reason · enter keeps · esc clears",
             id="filter",
             compact=True,
         )
@@ -476,10 +483,16 @@ class HhsyncApp(App[int]):
                 return False
             return None if self.selected_id() is None else True
         if action == "filter":
-            return self.active_tab != "log" and not isinstance(self.screen, DetailScreen)
+            return (
+                self.active_tab != "log"
+                and len(self.screen_stack) == 1
+                and self.focused is not self.filter_input
+            )
         if action == "clear_filter":
             table = self.current_table()
             return table is not None and bool(table.filter_text)
+        if action == "close_filter":
+            return bool(self.filter_bar.display)
         return True
 
     def action_sync(self, full: bool = False) -> None:
@@ -576,9 +589,14 @@ class HhsyncApp(App[int]):
         table = self.current_table()
         if table is None:
             return
-        filter_input = self.filter_input
         self.filter_bar.display = True
-        filter_input.focus()
+        # Focus now, not on the next message: keys typed right after `/` (a paste, or a burst
+        # over a slow SSH link) are already queued and must land in the filter, not run as keys.
+        self.screen.set_focus(self.filter_input)
+
+    def action_close_filter(self) -> None:
+        """`esc` in the filter bar: clear it and go back to the table, even when empty."""
+        self.action_clear_filter()
 
     def action_clear_filter(self) -> None:
         filter_input = self.filter_input

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from textual import events
 from textual.clock import MockClock
 from textual.widgets import Static, TabbedContent
 
@@ -465,3 +466,46 @@ async def test_works_at_80_by_24(engine: FakeEngine) -> None:
         assert synced.size.height >= 12
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
+
+
+def burst(app: HhsyncApp, *keys: tuple[str, str | None]) -> None:
+    """Queue keys all at once, as a paste or a slow SSH link delivers them."""
+    driver = app._driver
+    assert driver is not None
+    for key, char in keys:
+        event = events.Key(key, char)
+        event.set_sender(app)
+        driver.send_message(event)
+
+
+async def test_keys_typed_right_after_slash_go_into_the_filter(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        burst(app, ("slash", "/"), ("v", "v"), ("p", "p"), ("n", "n"))
+        await pilot.pause(0.3)
+        assert app.filter_input.value == "vpn"
+        assert not engine.paused
+        assert ("pause",) not in engine.calls
+
+
+async def test_escape_closes_an_empty_filter_bar(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.table(Status.SYNCED)
+        await pilot.press("slash")
+        assert app.focused is app.filter_input
+        await pilot.press("escape")
+        assert not app.filter_bar.display
+        assert app.focused is synced
+        await pilot.press("p")
+        assert engine.paused
+
+
+async def test_slash_is_text_inside_the_filter_and_the_palette(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", "a", "slash", "b")
+        assert app.filter_input.value == "a/b"
+        await pilot.press("escape", "ctrl+p", "slash")
+        await pilot.pause()
+        assert not app.filter_bar.display
