@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -25,9 +26,17 @@ from textual.widgets import Footer, Input, Label, RichLog, Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from core.errors import HhsyncError
-from core.events import EngineLogged, Event, PassFinished, PassProgressed, PassStarted
+from core.events import (
+    ArticleChanged,
+    EngineLogged,
+    Event,
+    PassFinished,
+    PassProgressed,
+    PassStarted,
+    RateLimitWaited,
+)
 from core.models import ArticleRecord, Status
-from tui.columns import clock_time
+from tui.columns import clock_time, parse_time
 from tui.commands import HhsyncCommands
 from tui.model import STATUSES, ArticleModel, TickBatch, fold
 from tui.port import EnginePort
@@ -37,7 +46,7 @@ from tui.screens.help import HelpScreen
 from tui.settings import TuiSettings
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.header import HeaderState, SyncHeader
-from tui.widgets.pass_status import PassStatus, pass_summary
+from tui.widgets.pass_status import PassStatus, pass_log_line, pass_summary
 
 TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), "log")
 TAB_TITLES: dict[str, str] = {
@@ -158,7 +167,8 @@ class HhsyncApp(App[int]):
         self.log_view = RichLog(
             id="log-view",
             max_lines=self.settings.log_max_lines,
-            wrap=False,
+            wrap=True,
+            min_width=20,
             markup=False,
             highlight=False,
         )
@@ -289,6 +299,7 @@ class HhsyncApp(App[int]):
 
     def apply_batch(self, batch: TickBatch) -> None:
         with self.batch_update():
+            failures = self._new_failures(batch.articles)
             diff = self.model.apply(batch.articles)
             if diff:
                 for table in self.tables():
@@ -305,11 +316,50 @@ class HhsyncApp(App[int]):
                 wait = batch.rate_waits[-1]
                 until = self.now() + timedelta(seconds=wait.seconds)
                 self._rate_wait = (wait.service, wait.reason, until)
-                for wait in batch.rate_waits:
-                    self._log("INFO", f"{wait.service}: {wait.reason}, waiting {wait.seconds:.0f}s")
-            for logged in batch.logs:
-                self._write_log(logged)
+            self._write_journal(batch.journal, failures)
         self.events_applied += batch.events
+
+    def _new_failures(self, changes: dict[int, ArticleRecord | None]) -> dict[int, ArticleRecord]:
+        """Articles that fail this tick (newly, or again after another attempt)."""
+        failures: dict[int, ArticleRecord] = {}
+        for hudu_id, record in changes.items():
+            if record is None or record.status != Status.FAILED:
+                continue
+            old = self.model.get(hudu_id)
+            if old is None or old.status != Status.FAILED or old.attempts != record.attempts:
+                failures[hudu_id] = record
+        return failures
+
+    def _write_journal(self, journal: list[Event], failures: dict[int, ArticleRecord]) -> None:
+        for event in journal:
+            if isinstance(event, EngineLogged):
+                self._log(event.level, event.message, event.at)
+            elif isinstance(event, ArticleChanged):
+                record = failures.pop(event.record.hudu_id, None)
+                if record is not None:
+                    self._log_failure(record)
+            elif isinstance(event, RateLimitWaited):
+                self._log("INFO", f"{event.service}: {event.reason}, waiting {event.seconds:.0f}s")
+            elif isinstance(event, PassStarted):
+                kind = "Full pass" if event.full else "Pass"
+                self._log("INFO", f"{kind} started", event.started_at)
+            elif isinstance(event, PassFinished):
+                level = "ERROR" if event.error else "WARNING" if event.failed else "INFO"
+                self._log(level, pass_log_line(event), event.finished_at)
+
+    def _log_failure(self, record: ArticleRecord) -> None:
+        message = Text.assemble(
+            ("“", ""),
+            (record.title, "bold"),
+            (f"” #{record.hudu_id} ({record.scope}) failed", ""),
+        )
+        error = record.error or record.reason or "no error recorded"
+        status = f"HTTP {record.http_status}: " if record.http_status else ""
+        message.append(f": {status}{error}")
+        if record.hint:
+            message.append("\nFix: ", "bold yellow")
+            message.append(record.hint, "yellow")
+        self._log("WARNING", message, parse_time(record.last_attempt_at) or None)
 
     def _apply_pass_event(self, event: PassStarted | PassProgressed | PassFinished) -> None:
         status = self.pass_status
@@ -321,8 +371,6 @@ class HhsyncApp(App[int]):
             status.progressed(event)
         else:
             status.finished(event)
-            summary = pass_summary(event)
-            self._log("ERROR" if event.error else "INFO", summary)
             if event.error:
                 self.notify(event.error, title="Pass stopped", severity="error", timeout=10)
             elif event.failed:
@@ -392,16 +440,15 @@ class HhsyncApp(App[int]):
     def _refresh_header(self) -> None:
         self.header_bar.show(self._header_state())
 
-    def _write_log(self, logged: EngineLogged) -> None:
-        self._log(logged.level, logged.message, logged.at)
-
-    def _log(self, level: str, message: str, at: datetime | None = None) -> None:
+    def _log(self, level: str, message: str | Text, at: datetime | None = None) -> None:
+        """One log entry: time and level, then the message wrapped under itself."""
         level = level.upper()
-        stamp = clock_time(at or self.now())
-        line = Text.assemble(
-            (f"{stamp} ", "dim"), (f"{level:<7} ", LEVEL_STYLES.get(level, "")), message
-        )
-        self.log_view.write(line)
+        line = Table.grid(padding=(0, 1), expand=True)
+        line.add_column(no_wrap=True, style="dim")
+        line.add_column(no_wrap=True, width=7, style=LEVEL_STYLES.get(level, ""))
+        line.add_column(ratio=1, overflow="fold")
+        line.add_row(clock_time(at or self.now()), level, message)
+        self.log_view.write(line, expand=True)
 
     def _halo_url(self, record: ArticleRecord) -> str:
         return self.engine.halo_article_url(record.halo_id) if record.halo_id is not None else ""

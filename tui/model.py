@@ -34,6 +34,9 @@ class TickBatch:
     scheduler: SchedulerChanged | None = None
     rate_waits: list[RateLimitWaited] = field(default_factory=list)
     logs: list[EngineLogged] = field(default_factory=list)
+    journal: list[Event] = field(default_factory=list)
+    """What the log tab shows, in the engine's order: log lines, waits, pass starts and ends,
+    and articles that failed."""
     events: int = 0
 
     @property
@@ -52,6 +55,8 @@ def fold(events: Iterable[Event]) -> TickBatch:
         batch.events += 1
         if isinstance(event, ArticleChanged):
             batch.articles[event.record.hudu_id] = event.record
+            if event.record.status == Status.FAILED:
+                batch.journal.append(event)
         elif isinstance(event, ArticleRemoved):
             batch.articles[event.hudu_id] = None
         elif isinstance(event, PassProgressed):
@@ -61,12 +66,15 @@ def fold(events: Iterable[Event]) -> TickBatch:
                 batch.passes.append(event)
         elif isinstance(event, PassStarted | PassFinished):
             batch.passes.append(event)
+            batch.journal.append(event)
         elif isinstance(event, SchedulerChanged):
             batch.scheduler = event
         elif isinstance(event, RateLimitWaited):
             batch.rate_waits.append(event)
+            batch.journal.append(event)
         elif isinstance(event, EngineLogged):
             batch.logs.append(event)
+            batch.journal.append(event)
     return batch
 
 

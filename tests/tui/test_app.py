@@ -509,3 +509,46 @@ async def test_slash_is_text_inside_the_filter_and_the_palette(engine: FakeEngin
         await pilot.press("escape", "ctrl+p", "slash")
         await pilot.pause()
         assert not app.filter_bar.display
+
+
+def log_text(app: HhsyncApp) -> str:
+    return "\n".join(line.text for line in app.log_view.lines)
+
+
+async def test_log_names_each_failed_article_with_its_fix_in_order(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        engine.start_pass(0)
+        engine.change(
+            1,
+            status=Status.FAILED,
+            error="The article cannot be added to this FAQ list. Check 'Use this FAQ list for"
+            " grouping other FAQ lists' on the group",
+            http_status=400,
+            hint='In Halo, enable "Allow Articles to be added to FAQ Lists"',
+            attempts=2,
+        )
+        engine.emit(EngineLogged("WARNING", "1 article(s) failed: Halo 400"))
+        engine.finish_pass(failed=1, created=3)
+        app.drain()
+        await pilot.pause()
+        text = log_text(app)
+        title = engine.record(1).title  # type: ignore[union-attr]
+        order = [
+            text.index("Pass started"),
+            text.index(f"“{title}” #1"),
+            text.index("1 article(s) failed"),
+            text.index("Pass finished in 0s: 1 failed · 3 created"),
+        ]
+        assert order == sorted(order)
+        flowing = " ".join(text.split())
+        assert "HTTP 400" in flowing
+        assert 'Fix: In Halo, enable "Allow Articles' in flowing
+        assert "grouping other FAQ lists' on the group" in flowing  # wrapped, not cut
+        assert max(len(line.text.rstrip()) for line in app.log_view.lines) <= 80
+        # an unchanged failed row arriving again is not logged twice
+        engine.change(1, last_attempt_at="2026-06-30T14:05:00")
+        app.drain()
+        await pilot.pause()
+        assert log_text(app).count(f"“{title}” #1") == 1

@@ -22,10 +22,8 @@ def duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def pass_summary(finished: PassFinished) -> str:
-    kind = "full pass" if finished.full else "pass"
-    took = duration((finished.finished_at - finished.started_at).total_seconds())
-    head = f"Last {kind} {clock_time(finished.finished_at)}, {took}"
+def pass_counts(finished: PassFinished) -> str:
+    """`3 failed · 1,917 created · 20 updated`: what a pass did, biggest news first."""
     counts = [
         f"{value:,} {name}"
         for name, value in (
@@ -39,7 +37,23 @@ def pass_summary(finished: PassFinished) -> str:
     ]
     if finished.error:
         counts.insert(0, f"stopped: {finished.error}")
-    return " · ".join([head, *(counts or ["nothing to do"])])
+    return " · ".join(counts or ["nothing to do"])
+
+
+def took(finished: PassFinished) -> str:
+    return duration((finished.finished_at - finished.started_at).total_seconds())
+
+
+def pass_summary(finished: PassFinished) -> str:
+    kind = "full pass" if finished.full else "pass"
+    return f"Last {kind} {clock_time(finished.finished_at)}, {took(finished)} · " + pass_counts(
+        finished
+    )
+
+
+def pass_log_line(finished: PassFinished) -> str:
+    kind = "Full pass" if finished.full else "Pass"
+    return f"{kind} finished in {took(finished)}: {pass_counts(finished)}"
 
 
 class PassStatus(Horizontal):
