@@ -45,6 +45,7 @@ from tui.screens.detail import DetailScreen
 from tui.screens.help import HelpScreen
 from tui.settings import TuiSettings
 from tui.widgets.article_table import ArticleTable
+from tui.widgets.failure_note import FailureNote
 from tui.widgets.header import HeaderState, SyncHeader
 from tui.widgets.pass_status import PassStatus, pass_log_line, pass_summary
 
@@ -164,6 +165,7 @@ class HhsyncApp(App[int]):
         self.tabbed = TabbedContent(id="tabs", initial="synced")
         self.status_tables = {s: ArticleTable(s, id=f"table-{s}") for s in STATUSES}
         self.empty_notes = {s: Static("", classes="empty-note") for s in STATUSES}
+        self.failure_note = FailureNote(id="failure-note")
         self.log_view = RichLog(
             id="log-view",
             max_lines=self.settings.log_max_lines,
@@ -184,6 +186,8 @@ class HhsyncApp(App[int]):
                 with TabPane(TAB_TITLES[status], id=str(status)):
                     yield table
                     yield self.empty_notes[status]
+                    if status == Status.FAILED:
+                        yield self.failure_note
             with TabPane("Log", id="log"):
                 yield self.log_view
         yield self.pass_status
@@ -196,6 +200,7 @@ class HhsyncApp(App[int]):
             table.ensure_columns()
             table.rebuild(self.model.by_status[table.status].values())
         self._update_tab_labels()
+        self._show_failure_note()
         if self.settings.freeze_gc:
             gc.freeze()
         if self.engine.last_pass is not None:
@@ -308,6 +313,8 @@ class HhsyncApp(App[int]):
                         table.apply(diff.upserts[status], diff.removals[status])
                 self._update_tab_labels()
                 self._refresh_detail(diff.changed_ids)
+                if diff.upserts[Status.FAILED] or diff.removals[Status.FAILED]:
+                    self._show_failure_note()
             for event in batch.passes:
                 self._apply_pass_event(event)
             if any(not isinstance(e, PassProgressed) for e in batch.passes):
@@ -408,6 +415,10 @@ class HhsyncApp(App[int]):
         if table.status == Status.SYNCED and self.engine.running:
             return "Nothing synced yet: the pass is running, rows appear here as Halo takes them"
         return EMPTY_NOTES[table.status]
+
+    def _show_failure_note(self) -> None:
+        hudu_id = self.table(Status.FAILED).cursor_id
+        self.failure_note.show(self.model.get(hudu_id) if hudu_id is not None else None)
 
     def _refresh_detail(self, changed: set[int]) -> None:
         for screen in self.screen_stack:
@@ -680,6 +691,8 @@ class HhsyncApp(App[int]):
         with self.batch_update():
             table.set_filter(text, self.model.by_status[table.status].values())
             self._update_tab_labels()
+            if table.status == Status.FAILED:
+                self._show_failure_note()
         self.refresh_bindings()
 
     @on(ArticleTable.RowSelected)
@@ -693,7 +706,9 @@ class HhsyncApp(App[int]):
             self.push_screen(DetailScreen(record, self._halo_url(record)))
 
     @on(ArticleTable.RowHighlighted)
-    def _row_highlighted(self) -> None:
+    def _row_highlighted(self, event: ArticleTable.RowHighlighted) -> None:
+        if event.data_table is self.table(Status.FAILED):
+            self._show_failure_note()
         self.refresh_bindings()
 
     def action_help(self) -> None:

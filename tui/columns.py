@@ -83,7 +83,10 @@ def _pending_state(record: ArticleRecord) -> Text:
     return _text("new" if record.halo_id is None else "changed")
 
 
-def _failed_error(record: ArticleRecord) -> Text:
+def _failed_fix(record: ArticleRecord) -> Text:
+    """The hint is what the user acts on; the error stands in when there is none."""
+    if record.hint:
+        return _text(record.hint, "yellow")
     return _text(record.error or record.reason or "failed", "red")
 
 
@@ -129,12 +132,11 @@ TABLES: dict[Status, tuple[tuple[ColumnSpec, CellMaker], ...]] = {
     ),
     Status.FAILED: (
         (ID, lambda r: _id(r.hudu_id)),
-        (TITLE, lambda r: _text(r.title)),
+        (ColumnSpec("title", "Title", 16, flex=3), lambda r: _text(r.title)),
         (ColumnSpec("scope", "Scope", 8, flex=1, limit=20), lambda r: _text(r.scope)),
         (ColumnSpec("http", "HTTP", 4, justify="right"), _http),
         (ColumnSpec("tries", "Tries", 5, justify="right"), lambda r: _id(r.attempts)),
-        (ColumnSpec("when", "Last try", 11), lambda r: _text(short_time(r.last_attempt_at))),
-        (ColumnSpec("error", "Error", 12, flex=4), _failed_error),
+        (ColumnSpec("fix", "Fix", 14, flex=5), _failed_fix),
     ),
 }
 

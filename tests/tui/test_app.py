@@ -552,3 +552,25 @@ async def test_log_names_each_failed_article_with_its_fix_in_order(engine: FakeE
         app.drain()
         await pilot.pause()
         assert log_text(app).count(f"“{title}” #1") == 1
+
+
+async def test_failed_tab_shows_the_fix_of_the_highlighted_row(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        failed = app.table(Status.FAILED)
+        note = app.failure_note
+        assert note.display
+        first = failed.cursor_id
+        assert first is not None
+        hint = engine.record(first).hint  # type: ignore[union-attr]
+        assert failed.get_cell(str(first), "fix").plain == hint
+        assert hint in " ".join(plain(note.content, 78).split())
+        await pilot.press("down")
+        second = failed.cursor_id
+        assert note.record is not None and note.record.hudu_id == second != first
+        engine.change(second, status=Status.SYNCED, error="", hint="")  # type: ignore[arg-type]
+        engine.change(first, status=Status.SYNCED, error="", hint="")
+        app.drain()
+        await pilot.pause()
+        assert not note.display

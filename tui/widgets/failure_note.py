@@ -1,0 +1,47 @@
+"""Under the Failed table: the highlighted article's whole error and, above all, its fix."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from core.models import ArticleRecord
+from tui.columns import short_time
+
+
+def render_failure(record: ArticleRecord) -> Table:
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(no_wrap=True, style="bold", width=5)
+    grid.add_column(ratio=1, overflow="fold")
+    facts: list[str] = []
+    if record.http_status:
+        facts.append(f"HTTP {record.http_status}")
+    facts.append(f"{record.attempts} {'try' if record.attempts == 1 else 'tries'}")
+    if record.next_retry_at:
+        facts.append(f"next retry {short_time(record.next_retry_at)}")
+    elif record.last_attempt_at:
+        facts.append(f"last try {short_time(record.last_attempt_at)}")
+    grid.add_row("", Text.assemble((record.title, "bold"), (" · " + " · ".join(facts), "dim")))
+    grid.add_row("Error", Text(record.error or record.reason or "no error recorded", "red"))
+    if record.hint:
+        grid.add_row(Text("Fix", "bold yellow"), Text(record.hint, "bold yellow"))
+    else:
+        grid.add_row("Fix", Text("no hint: enter shows everything hhsync knows", "dim"))
+    return grid
+
+
+class FailureNote(Static):
+    """Shown while the Failed table has a highlighted row; `show(None)` hides it."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.record: ArticleRecord | None = None
+
+    def show(self, record: ArticleRecord | None) -> None:
+        if record == self.record and self.display == (record is not None):
+            return
+        self.record = record
+        self.display = record is not None
+        if record is not None:
+            self.update(render_failure(record))
