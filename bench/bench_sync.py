@@ -6,7 +6,8 @@ the Central KB and companies, then prints, for each figure, the bound it is meas
 - Halo write requests of the initial sync: at most ceil(N / batch) + FAQ-list writes + slack,
   against Hudu's built-in sync which, having no batching, needs one write per article.
 - Hudu requests of the initial sync: pages of 100 plus companies and uploads.
-- Mapping-file writes: about one per Halo batch (never one per article).
+- Mapping-file writes: two per Halo batch (the intent before a create is sent, the result after
+  it), never one per article.
 - A second pass with nothing changed: zero Halo writes.
 - One edited article: exactly one Halo write.
 
@@ -77,7 +78,7 @@ async def run(articles: int, companies: int, batch: int) -> list[tuple[str, floa
         ("initial sync: Halo KB write requests", halo_writes - faq_writes, article_bound),
         ("initial sync: Halo FAQ-list write requests", faq_writes, 2),
         ("initial sync: Hudu requests", len(hudu.log.entries), math.ceil(articles / 100) + 4),
-        ("initial sync: mapping-file writes", engine.store.write_count, article_bound + 6),
+        ("initial sync: mapping-file writes", engine.store.write_count, 2 * article_bound + 6),
     ]
     print(f"initial sync of {articles} articles: {seconds:.2f} s in-process (no latency)")
     print(f"  Hudu's built-in sync, one write per article, would send {articles} Halo writes")

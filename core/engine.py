@@ -301,7 +301,10 @@ class Engine:
             self._emit(PassProgressed(0, tally.total, 0, 0, 0))
             if dry_run:
                 return self._summary(plan, tally, started, dry_run=True)
-            self._commit(plan.touched)
+            # Rows waiting for their write are shown now and stored with their batch: a crash
+            # before then loses nothing, as the next pass plans them again.
+            self._commit(r for r in plan.touched if r.status is not Status.PENDING)
+            self._commit((r for r in plan.touched if r.status is Status.PENDING), persist=False)
             self._forget(plan.forgotten)
             await self._execute(plan, tally)
             if not self._stopping:
@@ -588,12 +591,6 @@ class Engine:
 
     # ------------------------------------------------------------ execution
     async def _execute(self, plan: Plan, tally: Tally) -> None:
-        creates = [w for w in plan.writes if w.action == "create"]
-        for write in creates:
-            rec = self._records[write.article.id]
-            rec.intent = "create"
-            rec.status = Status.PENDING
-        self._commit(self._records[w.article.id] for w in creates)
         await self._send_all(plan.writes, tally)
         if not self._stopping:
             await self._relink(plan.writes, tally)
@@ -640,6 +637,7 @@ class Engine:
         return payload
 
     async def _send_batch(self, batch: list[Write], tally: Tally, *, attempt: int = 1) -> None:
+        self._commit_intents(batch)
         try:
             payloads = [await self._payload(w) for w in batch]
             refs = await self.halo.upsert_articles(payloads)
@@ -843,12 +841,24 @@ class Engine:
         rec.http_status = None
         rec.intent = ""
 
-    def _commit(self, records: Iterable[ArticleRecord]) -> None:
+    def _commit_intents(self, batch: list[Write]) -> None:
+        """Before a create is sent, its row says so on disk (design.md, Halo §4)."""
+        fresh = [
+            rec
+            for rec in (self._records[w.article.id] for w in batch)
+            if rec.halo_id is None and rec.intent != "create"
+        ]
+        for rec in fresh:
+            rec.intent = "create"
+        self._commit(fresh)
+
+    def _commit(self, records: Iterable[ArticleRecord], *, persist: bool = True) -> None:
         """Persist a batch of changed rows in one write, then tell the listeners."""
         batch = list({r.hudu_id: r for r in records}.values())
         if not batch:
             return
-        self.store.commit_batch(batch)
+        if persist:
+            self.store.commit_batch(batch)
         for rec in batch:
             self._emit(ArticleChanged(dataclasses.replace(rec)))
 
