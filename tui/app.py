@@ -47,7 +47,7 @@ from tui.settings import TuiSettings
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.failure_note import FailureNote
 from tui.widgets.header import HeaderState, SyncHeader
-from tui.widgets.pass_status import PassStatus, pass_log_line, pass_summary
+from tui.widgets.pass_status import PassStatus, pass_counts, pass_log_line, pass_summary
 
 TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), "log")
 TAB_TITLES: dict[str, str] = {
@@ -152,6 +152,11 @@ class HhsyncApp(App[int]):
         self._rate_wait: tuple[str, str, datetime] | None = None
         self._stopped = ""
         self._filter_timer: Timer | None = None
+        self._targets: dict[Worker[Any], int] = {}
+        """The article each resync/unlink worker acts on, to name it in its result."""
+        self._awaiting: tuple[str, int] | None = None
+        """A sync or retry the user asked for; the next pass to start is its pass."""
+        self._pass_owner: tuple[str, int] | None = None
         if not self.settings.animations:
             self.animation_level = "none"
         self.pass_status = PassStatus(clock=self.clock, id="pass-status")
@@ -371,6 +376,7 @@ class HhsyncApp(App[int]):
     def _apply_pass_event(self, event: PassStarted | PassProgressed | PassFinished) -> None:
         status = self.pass_status
         if isinstance(event, PassStarted):
+            self._pass_owner, self._awaiting = self._awaiting, None
             self._pass_full = event.full
             self._stopped = ""
             status.started(event)
@@ -378,19 +384,7 @@ class HhsyncApp(App[int]):
             status.progressed(event)
         else:
             status.finished(event)
-            if event.error:
-                self.notify(event.error, title="Pass stopped", severity="error", timeout=10)
-            elif event.failed:
-                self.notify(
-                    f"{event.failed:,} failed · see the Failed tab (R retries)",
-                    title="Pass finished",
-                    severity="warning",
-                )
-            elif event.created or event.updated or event.removed:
-                self.notify(
-                    f"{event.created:,} created · {event.updated:,} updated",
-                    title="Pass finished",
-                )
+            self._notify_pass_result(event)
 
     def _update_tab_labels(self) -> None:
         tabs = self.tabbed
@@ -492,13 +486,27 @@ class HhsyncApp(App[int]):
         elif event.state == WorkerState.SUCCESS:
             self._worker_done(worker)
 
+    def _command_running(self, *names: str) -> bool:
+        return any(
+            w.group == "commands" and w.name in names and not w.is_finished for w in self.workers
+        )
+
     def _worker_failed(self, worker: Worker[Any]) -> None:
         error = worker.error
+        target = self._targets.pop(worker, None)
+        if worker.name in ("sync", "retry"):
+            self._awaiting = None
         what = {"scheduler": "The scheduler", "sync": "Sync", "retry": "Retry"}.get(
             worker.name, worker.name.capitalize()
         )
+        if target is not None:
+            record = self.model.get(target)
+            what += f" of “{record.title}”" if record is not None else f" of article {target}"
         if isinstance(error, HhsyncError):
-            message = str(error) + (f"\n{error.hint}" if error.hint else "")
+            hint = error.hint
+            if not hint and worker.name == "resync" and "Hudu has no article" in str(error):
+                hint = "It was deleted in Hudu: a full sync (S) notices that and tidies up."
+            message = str(error) + (f"\n{hint}" if hint else "")
         else:
             message = f"{type(error).__name__}: {error}"
         self._log("ERROR", f"{what} failed: {message}")
@@ -509,22 +517,60 @@ class HhsyncApp(App[int]):
 
     def _worker_done(self, worker: Worker[Any]) -> None:
         result = worker.result
+        self._targets.pop(worker, None)
         if worker.name == "resync" and isinstance(result, ArticleRecord):
             if result.status == Status.FAILED:
                 self.notify(
                     result.hint or result.error or "it failed again",
                     title=f"Resync of “{result.title}” failed",
                     severity="error",
+                    timeout=10,
                 )
             else:
                 self.notify(f"“{result.title}” is {result.status}", title="Resynced")
         elif worker.name == "unlink" and isinstance(result, ArticleRecord):
             self.notify(
-                f"“{result.title}” is no longer synced; its Halo copy stays", title="Unlinked"
+                f"“{result.title}” is no longer synced; its Halo copy stays (r relinks it)",
+                title="Unlinked",
             )
         elif worker.name == "scheduler" and not self._stopped:
             self._stopped = "scheduler stopped"
             self._refresh_header()
+
+    def _notify_pass_result(self, event: PassFinished) -> None:
+        """After a pass: what it did, worded for the command that asked for it, if any."""
+        owner, self._pass_owner = self._pass_owner, None
+        if event.error:
+            self.notify(event.error, title="Pass stopped", severity="error", timeout=10)
+            return
+        if owner is not None and owner[0] == "retry":
+            tried, still = owner[1], self.model.count(Status.FAILED)
+            if not still:
+                self.notify(
+                    f"All {tried:,} failed articles are in Halo now", title="Retry finished"
+                )
+            else:
+                self.notify(
+                    f"{max(0, tried - still):,} of {tried:,} fixed · {still:,} still failing\n"
+                    "The Failed tab shows what to change in Halo",
+                    title="Retry finished",
+                    severity="warning",
+                    timeout=10,
+                )
+            return
+        title = "Pass finished"
+        if owner is not None:
+            title = "Full sync finished" if event.full else "Sync finished"
+        if event.failed:
+            self.notify(
+                f"{pass_counts(event)}\nThe Failed tab shows the fix (R retries)",
+                title=title,
+                severity="warning",
+            )
+        elif event.created or event.updated or event.removed:
+            self.notify(pass_counts(event), title=title)
+        elif owner is not None:
+            self.notify("Nothing to send: Halo is up to date", title=title)
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -557,6 +603,7 @@ class HhsyncApp(App[int]):
         if self.engine.running:
             self.notify("A pass is already running", severity="warning")
             return
+        self._awaiting = ("sync", 0)
         self._sync(full)
 
     def action_resync(self) -> None:
@@ -566,7 +613,7 @@ class HhsyncApp(App[int]):
             return
         if self.engine.running:
             self.notify("Resync queued: it runs as soon as the current pass ends")
-        self._resync(hudu_id)
+        self._targets[self._resync(hudu_id)] = hudu_id
 
     def action_unlink(self) -> None:
         hudu_id = self.selected_id()
@@ -577,7 +624,7 @@ class HhsyncApp(App[int]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._unlink(hudu_id)
+                self._targets[self._unlink(hudu_id)] = hudu_id
 
         self.push_screen(
             ConfirmScreen(
@@ -590,9 +637,16 @@ class HhsyncApp(App[int]):
         )
 
     def action_retry_failed(self) -> None:
-        if not self.model.count(Status.FAILED):
+        failed = self.model.count(Status.FAILED)
+        if not failed:
             self.notify("No failed articles")
             return
+        if self._command_running("retry"):
+            self.notify("A retry is already running", severity="warning")
+            return
+        self._awaiting = ("retry", failed)
+        if self.engine.running:
+            self.notify(f"Retry of {failed:,} queued: it runs as soon as the current pass ends")
         self._retry_failed()
 
     def action_pause(self) -> None:

@@ -117,6 +117,8 @@ class FakeEngine:
             failed=2,
         )
         self.fail_with: Exception | None = None
+        self.still_failing: set[int] = set()
+        """Failed articles that `retry_failed` leaves failed."""
         self.stopped = asyncio.Event()
         self.gate: asyncio.Event | None = None
 
@@ -155,6 +157,8 @@ class FakeEngine:
     async def sync_now(self, *, full: bool = False) -> dict[str, int]:
         self.calls.append(("sync_now", full))
         await self._maybe_fail()
+        self.start_pass(0, full=full)
+        self.finish_pass(full=full)
         return {"synced": len(self._records)}
 
     async def resync(self, hudu_id: int) -> ArticleRecord:
@@ -170,9 +174,13 @@ class FakeEngine:
     async def retry_failed(self) -> dict[str, int]:
         self.calls.append(("retry_failed",))
         await self._maybe_fail()
+        self.start_pass(0)
+        fixed = 0
         for record in list(self._records.values()):
-            if record.status == Status.FAILED:
+            if record.status == Status.FAILED and record.hudu_id not in self.still_failing:
                 self.change(record.hudu_id, status=Status.SYNCED, error="", hint="")
+                fixed += 1
+        self.finish_pass(updated=fixed, failed=len(self.still_failing))
         return {}
 
     async def close(self) -> None:
@@ -206,10 +214,10 @@ class FakeEngine:
     def progress(self, done: int, total: int, failed: int = 0) -> None:
         self.emit(PassProgressed(done=done, total=total, synced=done, failed=failed, skipped=0))
 
-    def finish_pass(self, **counts: int) -> None:
+    def finish_pass(self, *, full: bool = False, **counts: int) -> None:
         self.running = False
         finished = PassFinished(
-            full=False,
+            full=full,
             started_at=FIXED,
             finished_at=FIXED,
             created=counts.get("created", 0),

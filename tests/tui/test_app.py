@@ -11,7 +11,7 @@ from textual import events
 from textual.clock import MockClock
 from textual.widgets import Static, TabbedContent
 
-from core.errors import HaloError
+from core.errors import HaloError, HhsyncError
 from core.events import ArticleRemoved, EngineLogged, RateLimitWaited
 from core.models import Status
 from tests.tui.fakes import FakeEngine, make_record
@@ -574,3 +574,57 @@ async def test_failed_tab_shows_the_fix_of_the_highlighted_row(engine: FakeEngin
         app.drain()
         await pilot.pause()
         assert not note.display
+
+
+def toasts(app: HhsyncApp) -> list[tuple[str, str]]:
+    return [(n.title, n.message) for n in app._notifications]
+
+
+async def run_command(app: HhsyncApp, pilot: Any, *keys: str) -> None:
+    await pilot.press(*keys)
+    await commands_done(app)
+    app.drain()
+    await pilot.pause()
+
+
+async def test_retry_says_how_many_were_fixed_and_where_the_fix_is(engine: FakeEngine) -> None:
+    engine.still_failing = {41}
+    app = app_for(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await run_command(app, pilot, "R")
+        assert toasts(app)[-1] == (
+            "Retry finished",
+            "1 of 2 fixed · 1 still failing\nThe Failed tab shows what to change in Halo",
+        )
+        assert not [t for t in toasts(app) if t[0] == "Pass finished"]
+        engine.still_failing = set()
+        await run_command(app, pilot, "R")
+        assert toasts(app)[-1] == ("Retry finished", "All 1 failed articles are in Halo now")
+
+
+async def test_a_sync_with_nothing_to_do_says_so(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await run_command(app, pilot, "S")
+        assert toasts(app)[-1] == ("Full sync finished", "Nothing to send: Halo is up to date")
+        # a scheduled pass with nothing to do stays quiet
+        engine.start_pass(0)
+        engine.finish_pass()
+        app.drain()
+        await pilot.pause()
+        assert len(toasts(app)) == 1
+
+
+async def test_resync_of_an_article_hudu_no_longer_has(engine: FakeEngine) -> None:
+    engine.fail_with = HhsyncError("Hudu has no article 1")
+    app = app_for(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        app.table(Status.SYNCED).select_id(1)
+        await run_command(app, pilot, "r")
+        title, message = toasts(app)[-1]
+        record = engine.record(1)
+        assert record is not None and title == f"Resync of “{record.title}” failed"
+        assert "Hudu has no article 1" in message and "full sync (S)" in message
+        assert app.is_running
+        await pilot.press("5")
+        assert "Hudu has no article 1" in log_text(app)

@@ -82,7 +82,7 @@ class PassStatus(Horizontal):
         last = self._last
         if not self.running or last is None or not last.total:
             return None
-        return min(100, last.done * 100 // last.total)
+        return min(100, round(last.done * 100 / last.total))  # as the bar rounds it
 
     def started(self, event: PassStarted) -> None:
         self.add_class("-running")
