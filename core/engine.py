@@ -263,11 +263,7 @@ class Engine:
         rec = self._records.get(hudu_id)
         if rec is None:
             raise HhsyncError(f"article {hudu_id} is not in the mapping")
-        rec.unlinked = True
-        rec.status = Status.SKIPPED
-        rec.reason = "unlinked"
-        rec.error = rec.hint = ""
-        rec.http_status = None
+        self._unlink(rec)
         self._commit([rec])
         return dataclasses.replace(rec)
 
@@ -277,9 +273,7 @@ class Engine:
             changed = []
             for rec in self._records.values():
                 if rec.halo_id is not None and not rec.unlinked and not rec.removed:
-                    rec.unlinked = True
-                    rec.status = Status.SKIPPED
-                    rec.reason = "unlinked"
+                    self._unlink(rec)
                     changed.append(rec)
             self._commit(changed)
             return len(changed)
@@ -834,6 +828,10 @@ class Engine:
         self._commit(settled)
 
     # ------------------------------------------------------------ record changes
+    def _unlink(self, rec: ArticleRecord) -> None:
+        rec.unlinked = True
+        self._set_skipped(rec, "unlinked")
+
     def _set_skipped(self, rec: ArticleRecord, reason: str) -> None:
         rec.status = Status.SKIPPED
         rec.reason = reason
