@@ -252,7 +252,7 @@ class Engine:
             companies = await self._companies()
             uploads = await self._uploads_by_article()
             plan = Plan(full=False)
-            await self._plan_article(plan, article, companies, uploads, dry_run=False, forced=True)
+            self._plan_article(plan, article, companies, uploads, dry_run=False, forced=True)
             await self._execute(plan, Tally())
             final = self._records.get(hudu_id)
             assert final is not None
@@ -414,8 +414,8 @@ class Engine:
                 plan.forgotten.append(rec.hudu_id)
         await self._ensure_faqlists(articles.values(), companies, dry_run=dry_run)
         for article in sorted(articles.values(), key=lambda a: a.id):
-            await self._plan_article(plan, article, companies, uploads, dry_run=dry_run)
-        self._cap_removals(plan, articles.values(), force=force)
+            self._plan_article(plan, article, companies, uploads, dry_run=dry_run)
+        self._cap_removals(plan, force=force)
         return plan
 
     def _needs_retry(self, rec: ArticleRecord, now: datetime) -> bool:
@@ -440,7 +440,7 @@ class Engine:
         )
         return name, company_third_party_id(article.company_id), in_scope
 
-    async def _plan_article(
+    def _plan_article(
         self,
         plan: Plan,
         article: HuduArticle,
@@ -480,11 +480,11 @@ class Engine:
         if reason:
             if live_copy and in_scope:
                 plan.removals.append(Removal(rec, reason))
-            elif rec.status is not Status.SKIPPED or rec.reason != reason:
-                if not live_copy:
-                    self._set_skipped(rec, reason)
-                else:
-                    self._set_skipped(rec, f"{reason}; the Halo copy is left as it is")
+                return
+            if live_copy:
+                reason = f"{reason}; the Halo copy is left as it is"
+            if rec.status is not Status.SKIPPED or rec.reason != reason:
+                self._set_skipped(rec, reason)
                 plan.touched.append(rec)
             return
         faqlist_id = self.faqlists.id_for(list_key)
@@ -548,7 +548,7 @@ class Engine:
             tally.total += len(again)
             await self._send_all(again, tally)
 
-    def _cap_removals(self, plan: Plan, listed: Iterable[HuduArticle], *, force: bool) -> None:
+    def _cap_removals(self, plan: Plan, *, force: bool) -> None:
         if force or not plan.removals:
             return
         per_scope: dict[str, int] = {}

@@ -494,3 +494,22 @@ async def test_scheduler_runs_on_the_interval_never_overlaps_and_pauses(
 
     assert most_active == 1
     assert engine.next_pass_at is None
+
+
+async def test_a_pass_with_nothing_new_writes_only_its_bookkeeping(
+    make_engine: EngineFactory, halo: HaloState, seeded: SeedSummary
+) -> None:
+    first = make_engine()
+    await first.open()
+    await first.sync_now()
+    await first.close()
+    narrowed = make_engine(hhsync_companies="none")
+    await narrowed.open()
+    await narrowed.sync_now()
+    before = narrowed.store.write_count
+
+    await narrowed.sync_now()
+
+    assert narrowed.store.write_count - before == 2  # the cursor and the run log
+    kept = [r for r in narrowed.records() if r.company_id is not None and r.halo_id]
+    assert kept and all(r.reason.endswith("the Halo copy is left as it is") for r in kept)
