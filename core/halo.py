@@ -12,7 +12,6 @@ import httpx
 
 from core.errors import HaloAuthError, HaloError, HaloUnreachableError
 from core.http import (
-    ApiSession,
     Clock,
     ServiceClient,
     ServiceSpec,
@@ -91,6 +90,8 @@ HALO_SPEC = ServiceSpec(
     unreachable_error=HaloUnreachableError,
     url_variable="HALO_BASE_URL",
     hint_for=halo_hint,
+    max_requests=HALO_MAX_REQUESTS,
+    window_seconds=HALO_WINDOW_SECONDS,
     rate_limit_wait=exponential_to_sixty,
     rate_limit_attempts=10,  # 5+10+20+40+60×5 s outlasts the rolling 5-minute window
     max_total_wait=15 * 60.0,
@@ -132,21 +133,19 @@ class HaloClient(ServiceClient):
         self._client_id = client_id
         self._client_secret = client_secret
         self._clock = clock
-        self.limiter = limiter or SlidingWindowLimiter(
-            HALO_MAX_REQUESTS, HALO_WINDOW_SECONDS, clock=clock, sleep=sleep, on_wait=on_wait
-        )
-        self.session = ApiSession(
+        self._connect(
             HALO_SPEC,
-            base_url=self.api_url,
-            limiter=self.limiter,
+            self.api_url,
+            client_secret,
             transport=transport,
+            limiter=limiter,
             timeout=timeout,
-            sleep=sleep,
+            clock=clock,
             wall_clock=wall_clock,
+            sleep=sleep,
             rng=rng,
             on_wait=on_wait,
         )
-        self.session.add_secret(client_secret)
         self._token: str | None = None
         self._expires_at = 0.0
         self._granted: set[str] = set()

@@ -64,6 +64,8 @@ class ServiceSpec:
     url_variable: str
     hint_for: HintFor
     rate_limit_wait: RateLimitWait
+    max_requests: int  # the client-side sliding window, shared by every call to the host
+    window_seconds: float
     max_attempts: int = 4
     rate_limit_attempts: int = 4
     max_total_wait: float = 900.0
@@ -433,6 +435,38 @@ class ServiceClient:
 
     session: ApiSession
     limiter: SlidingWindowLimiter
+
+    def _connect(
+        self,
+        spec: ServiceSpec,
+        api_url: str,
+        secret: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None,
+        limiter: SlidingWindowLimiter | None,
+        timeout: float,
+        clock: Callable[[], float],
+        wall_clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        rng: random.Random | None,
+        on_wait: WaitHook | None,
+    ) -> None:
+        """Build the limiter and the session; `secret` is masked in every error message."""
+        self.limiter = limiter or SlidingWindowLimiter(
+            spec.max_requests, spec.window_seconds, clock=clock, sleep=sleep, on_wait=on_wait
+        )
+        self.session = ApiSession(
+            spec,
+            base_url=api_url,
+            limiter=self.limiter,
+            transport=transport,
+            timeout=timeout,
+            sleep=sleep,
+            wall_clock=wall_clock,
+            rng=rng,
+            on_wait=on_wait,
+        )
+        self.session.add_secret(secret)
 
     async def __aenter__(self) -> Self:
         return self

@@ -13,7 +13,6 @@ import httpx
 
 from core.errors import HuduAuthError, HuduError, HuduUnreachableError
 from core.http import (
-    ApiSession,
     Clock,
     ServiceClient,
     ServiceSpec,
@@ -64,6 +63,8 @@ HUDU_SPEC = ServiceSpec(
     unreachable_error=HuduUnreachableError,
     url_variable="HUDU_BASE_URL",
     hint_for=hudu_hint,
+    max_requests=HUDU_MAX_REQUESTS,
+    window_seconds=HUDU_WINDOW_SECONDS,
     rate_limit_wait=next_five_minute_boundary,
     rate_limit_attempts=4,
     max_total_wait=20 * 60.0,
@@ -103,21 +104,19 @@ class HuduClient(ServiceClient):
         self.api_url = api_root(base_url)
         self.instance_url = self.api_url.removesuffix(API_PATH)
         self._api_key = api_key
-        self.limiter = limiter or SlidingWindowLimiter(
-            HUDU_MAX_REQUESTS, HUDU_WINDOW_SECONDS, clock=clock, sleep=sleep, on_wait=on_wait
-        )
-        self.session = ApiSession(
+        self._connect(
             HUDU_SPEC,
-            base_url=self.api_url,
-            limiter=self.limiter,
+            self.api_url,
+            api_key,
             transport=transport,
+            limiter=limiter,
             timeout=timeout,
-            sleep=sleep,
+            clock=clock,
             wall_clock=wall_clock,
+            sleep=sleep,
             rng=rng,
             on_wait=on_wait,
         )
-        self.session.add_secret(api_key)
         self._uploads_by_article: dict[int, list[HuduUpload]] | None = None
 
     def __repr__(self) -> str:
