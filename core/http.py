@@ -445,9 +445,9 @@ class ServiceClient:
         transport: httpx.AsyncBaseTransport | None,
         limiter: SlidingWindowLimiter | None,
         timeout: float,
-        clock: Callable[[], float],
-        wall_clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
+        clock: Clock,
+        wall_clock: Clock,
+        sleep: Sleep,
         rng: random.Random | None,
         on_wait: WaitHook | None,
     ) -> None:
