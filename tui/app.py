@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.clock import Clock
 from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, RichLog, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -64,13 +65,13 @@ EMPTY_NOTES: dict[Status, str] = {
     Status.FAILED: "No failures",
 }
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
-TABLE_ACTIONS = frozenset({"resync", "unlink"})
+TABLE_ACTIONS = ("resync", "unlink", "detail")
 
 
 class FilterInput(Input):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.close_filter", "Close filter"),
-        Binding("down", "app.focus_table", "To the table", show=False),
+        Binding("escape", "app.close_filter", "Clear filter"),
+        Binding("down", "app.focus_table", "Back to the table", show=False),
     ]
 
 
@@ -243,6 +244,12 @@ class HhsyncApp(App[int]):
         table = self.current_table()
         return table.cursor_id if table is not None else None
 
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own commands, minus the two this app has better versions of."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Keys", "Quit"):  # our Help (?) and Quit (asks first)
+                yield command
+
     def palette_commands(self) -> list[tuple[str, str, str]]:
         commands: list[tuple[str, str, str]] = []
         for binding in self.BINDINGS:
@@ -257,37 +264,54 @@ class HhsyncApp(App[int]):
             key = self.get_key_display(Binding(binding.key.split(",")[0], ""))
             help_text = f"{binding.tooltip} · {key}" if binding.tooltip else key
             commands.append((binding.description, help_text, action))
+            if action == "unlink" and self.check_action("detail", ()) is not False:
+                commands.append(("Detail", "Show everything about the article · enter", "detail"))
         return commands
 
     def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        """Every key, grouped: the app's, the table's, the filter bar's and the dialogs'."""
         app_bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
         table_bindings = [b for b in ArticleTable.BINDINGS if isinstance(b, Binding)]
+        filter_bindings = [b for b in FilterInput.BINDINGS if isinstance(b, Binding)]
+
+        def actions(*prefixes: str) -> list[Binding]:
+            return [b for b in app_bindings if b.action.startswith(prefixes)]
+
+        pause = [
+            Binding("p", "pause", "Pause / Resume", tooltip="Stop or restart the automatic passes")
+        ]
         moves = [
             Binding("up,k", "", "Move up"),
             Binding("down,j", "", "Move down"),
             Binding("pageup,pagedown", "", "Page"),
         ]
-        sync_actions = ("sync", "retry_failed", "pause", "resume")
         return [
-            ("Sync", [b for b in app_bindings if b.action.startswith(sync_actions)]),
+            ("Sync", actions("sync", "retry_failed") + pause),
+            ("Article (selected row)", actions(*TABLE_ACTIONS) + table_bindings[:1]),
+            ("Tabs", actions("show_tab", "cycle_tab")),
+            ("Table", moves + table_bindings[1:3]),
             (
-                "Article (selected row)",
-                [b for b in app_bindings if b.action in TABLE_ACTIONS] + table_bindings[:1],
+                "Filter",
+                [
+                    *actions("filter", "clear_filter"),
+                    Binding("enter", "", "Keep the filter"),
+                    *filter_bindings,
+                ],
             ),
             (
-                "View",
+                "Dialogs",
                 [
-                    b
-                    for b in app_bindings
-                    if b.action.startswith(("show_tab", "cycle_tab", "filter", "clear_filter"))
-                ]
-                + moves
-                + table_bindings[1:3],
+                    Binding("y", "", "Confirm (unlink, quit)"),
+                    Binding("n,escape", "", "Cancel"),
+                    Binding("escape,enter,q", "", "Close details or help"),
+                ],
             ),
             (
                 "App",
-                [b for b in app_bindings if b.action in ("help", "quit", "force_quit")]
-                + [Binding("ctrl+p", "command_palette", "Command palette")],
+                [
+                    *actions("help", "quit", "force_quit"),
+                    Binding("ctrl+p", "command_palette", "Command palette"),
+                ],
             ),
         ]
 

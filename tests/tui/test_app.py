@@ -628,3 +628,39 @@ async def test_resync_of_an_article_hudu_no_longer_has(engine: FakeEngine) -> No
         assert app.is_running
         await pilot.press("5")
         assert "Hudu has no article 1" in log_text(app)
+
+
+async def test_help_lists_filter_and_dialog_keys_once(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        text = plain(app.screen.query_one("#help-table", Static).content)
+        for heading in ("Sync", "Tabs", "Table", "Filter", "Dialogs", "App"):
+            assert heading in text
+        assert "Pause / Resume" in text
+        assert "Confirm (unlink, quit)" in text
+        assert text.count("Clear filter") == 1
+        assert "Keep the filter" in text
+
+
+async def test_palette_has_no_duplicates_and_offers_detail(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        system = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Keys" not in system and "Quit" not in system
+        names = [name for name, _, _ in app.palette_commands()]
+        assert names.count("Quit") == 1 and "Help" in names and "Detail" in names
+        await pilot.press("ctrl+p", *"detail")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)
+
+
+async def test_dialogs_show_their_own_keys_in_a_footer(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("u")
+        keys = {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
+        assert {"y", "n"} <= keys
+        assert app.screen.query("Footer")

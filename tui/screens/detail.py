@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Footer, Label, Static
 
 from core.models import ArticleRecord, Status
 from tui.columns import long_time
@@ -101,6 +101,7 @@ class DetailScreen(ModalScreen[None]):
             box.border_title = f"Article {self.hudu_id}"
             yield Static(render_record(self.record, self.halo_url), id="detail-body")
             yield Label("r resync · u unlink · esc close", id="detail-keys")
+        yield Footer(compact=True, show_command_palette=False)
 
     def show(self, record: ArticleRecord, halo_url: str) -> None:
         self.record = record

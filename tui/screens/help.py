@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Footer, Label, Static
 
 
 def _keys(app_key_display: dict[str, str], bindings: Iterable[Binding]) -> dict[str, list[str]]:
@@ -63,6 +63,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label("Keys", id="help-title")
             yield Static(bindings_table(self.sections, key_display), id="help-table")
             yield Label("esc closes · ctrl+p opens the command palette", id="help-footer")
+        yield Footer(compact=True, show_command_palette=False)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
