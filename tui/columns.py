@@ -66,7 +66,7 @@ def _id(value: int | None) -> Text:
 def _synced_note(record: ArticleRecord) -> Text:
     if record.skipped_files:
         count = len(record.skipped_files)
-        return _text(f"{count} skipped", "yellow")
+        return _text(f"{count} unsent", "yellow")
     if record.attachments:
         count = len(record.attachments)
         return _text(f"{count} file{'s' if count > 1 else ''}", "dim")
@@ -109,7 +109,7 @@ TABLES: dict[Status, tuple[tuple[ColumnSpec, CellMaker], ...]] = {
         (SCOPE, lambda r: _text(r.scope)),
         (HALO, lambda r: _id(r.halo_id)),
         (ColumnSpec("when", "Synced", 11), lambda r: _text(short_time(r.last_synced_at))),
-        (ColumnSpec("note", "Files", 8, flex=1, limit=20), _synced_note),
+        (ColumnSpec("note", "Files", 8), _synced_note),
     ),
     Status.PENDING: (
         (ID, lambda r: _id(r.hudu_id)),

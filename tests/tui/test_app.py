@@ -664,3 +664,16 @@ async def test_dialogs_show_their_own_keys_in_a_footer(engine: FakeEngine) -> No
         keys = {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
         assert {"y", "n"} <= keys
         assert app.screen.query("Footer")
+
+
+async def test_spare_width_goes_to_title_and_scope_not_the_files_column(
+    engine: FakeEngine,
+) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        synced = app.table(Status.SYNCED)
+        widths = {c.key.value: c.width for c in synced.columns.values()}
+        assert widths["note"] == 8
+        assert widths["title"] > 40
+        assert synced.get_cell("9", "note").plain == "1 unsent"
