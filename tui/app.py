@@ -9,6 +9,7 @@ short tick, folded per article, inside one `batch_update()` (tui-anchors §3).
 from __future__ import annotations
 
 import gc
+import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -66,6 +67,8 @@ EMPTY_NOTES: dict[Status, str] = {
 }
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
 TABLE_ACTIONS = ("resync", "unlink", "detail")
+BATCH_FAILED = re.compile(r"\d+ article\(s\) failed: ")
+"""The engine's line after a rejected batch; redundant once each article is named."""
 
 
 class FilterInput(Input):
@@ -155,6 +158,7 @@ class HhsyncApp(App[int]):
         self._filter_timer: Timer | None = None
         self._targets: dict[Worker[Any], int] = {}
         """The article each resync/unlink worker acts on, to name it in its result."""
+        self._failures_named = False
         self._awaiting: tuple[str, int] | None = None
         """A sync or retry the user asked for; the next pass to start is its pass."""
         self._pass_owner: tuple[str, int] | None = None
@@ -367,8 +371,13 @@ class HhsyncApp(App[int]):
         return failures
 
     def _write_journal(self, journal: list[Event], failures: dict[int, ArticleRecord]) -> None:
+        named = self._failures_named
+        self._failures_named = bool(failures)
+        named = named or self._failures_named
         for event in journal:
             if isinstance(event, EngineLogged):
+                if named and BATCH_FAILED.match(event.message):
+                    continue  # the engine's batch summary; each article has its own line
                 self._log(event.level, event.message, event.at)
             elif isinstance(event, ArticleChanged):
                 record = failures.pop(event.record.hudu_id, None)
