@@ -463,6 +463,7 @@ class HhsyncApp(App[int]):
             full=self._pass_full,
             paused=engine.paused,
             next_pass_at=engine.next_pass_at,
+            last_pass_at=engine.last_pass.finished_at if engine.last_pass else None,
             percent=self.pass_status.percent,
             rate_wait=self._rate_wait_text(),
             stopped=self._stopped,

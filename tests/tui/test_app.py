@@ -677,3 +677,16 @@ async def test_spare_width_goes_to_title_and_scope_not_the_files_column(
         assert widths["note"] == 8
         assert widths["title"] > 40
         assert synced.get_cell("9", "note").plain == "1 unsent"
+
+
+async def test_header_shows_last_and_next_pass(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = plain(SyncHeader._render_state(app.query_one(SyncHeader)._state), 80)  # type: ignore[arg-type]
+        assert "Halo acme.halopsa.com" in text
+        assert "○ last 14:02 · next 14:07" in text
+        await pilot.press("p")
+        app.drain()
+        text = plain(SyncHeader._render_state(app.query_one(SyncHeader)._state), 80)  # type: ignore[arg-type]
+        assert "paused" in text and "next" not in text

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.columns import clock_time
+from tui.columns import parse_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,9 +20,15 @@ class HeaderState:
     full: bool = False
     paused: bool = False
     next_pass_at: datetime | None = None
+    last_pass_at: datetime | None = None
     percent: int | None = None
     rate_wait: str = ""
     stopped: str = ""
+
+
+def hour_minute(moment: datetime) -> str:
+    local = parse_time(moment)
+    return local.strftime("%H:%M") if local else ""
 
 
 class SyncHeader(Static):
@@ -42,7 +48,6 @@ class SyncHeader(Static):
     @staticmethod
     def _render_state(state: HeaderState) -> Table:
         left = Text.assemble(
-            ("hhsync ", "bold"),
             ("Hudu ", "dim"),
             (state.hudu, "bold"),
             (" → ", "dim"),
@@ -60,13 +65,20 @@ class SyncHeader(Static):
             right.append("● full pass" if state.full else "● syncing", "bold green")
             if state.percent is not None:
                 right.append(f" {state.percent}%", "bold")
-        elif state.paused:
-            right.append("⏸ paused", "bold yellow")
-        elif state.next_pass_at:
-            right.append("○ idle · next ", "dim")
-            right.append(clock_time(state.next_pass_at))
         else:
-            right.append("○ idle", "dim")
+            times = []
+            if state.last_pass_at:
+                times.append(("last ", state.last_pass_at))
+            if state.next_pass_at and not state.paused:
+                times.append(("next ", state.next_pass_at))
+            if state.paused:
+                right.append("⏸ paused", "bold yellow")
+            else:
+                right.append("○" if times else "○ idle", "dim")
+            for index, (label, moment) in enumerate(times):
+                right.append(" · " if index or state.paused else " ", "dim")
+                right.append(label, "dim")
+                right.append(hour_minute(moment))
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(no_wrap=True, justify="right")
