@@ -184,6 +184,10 @@ class HhsyncApp(App[int]):
             markup=False,
             highlight=False,
         )
+        # Until the Log tab is first shown, RichLog keeps every write unrendered in an unbounded
+        # deque (private, textual is pinned): bound it like the log itself, so a dashboard left
+        # open for days neither grows nor stalls when the tab is finally opened.
+        self.log_view._deferred_renders = deque(maxlen=self.settings.log_max_lines)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:

@@ -19,6 +19,7 @@ from tui.app import HhsyncApp, make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.help import HelpScreen
+from tui.settings import TuiSettings
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.header import SyncHeader
 from tui.widgets.pass_status import PassStatus
@@ -690,3 +691,16 @@ async def test_header_shows_last_and_next_pass(engine: FakeEngine) -> None:
         app.drain()
         text = plain(SyncHeader._render_state(app.query_one(SyncHeader)._state), 80)  # type: ignore[arg-type]
         assert "paused" in text and "next" not in text
+
+
+async def test_log_kept_while_its_tab_is_hidden_is_bounded(engine: FakeEngine) -> None:
+    app = make_app(engine, clock=MockClock(), settings=TuiSettings(log_max_lines=50))
+    async with app.run_test(size=SIZE) as pilot:
+        for n in range(200):
+            engine.emit(EngineLogged("INFO", f"line {n}"))
+        app.drain()
+        await pilot.press("5")
+        await pilot.pause()
+        text = log_text(app)
+        assert "line 199" in text and "line 100" not in text
+        assert len(app.log_view.lines) <= 50
