@@ -330,6 +330,8 @@ class HhsyncApp(App[int]):
 
     def drain(self) -> None:
         """The tick: apply every buffered event at once."""
+        if not self.is_running:
+            return  # shutting down: the widgets are going, a late tick must not touch them
         pending = self.pending_events
         count = len(pending)
         if count:
@@ -773,6 +775,8 @@ class HhsyncApp(App[int]):
         self.focus_table()
 
     def _filter_now(self) -> None:
+        if not self.is_running:
+            return
         table = self.current_table()
         if table is not None:
             text = self.filter_input.value

@@ -704,3 +704,12 @@ async def test_log_kept_while_its_tab_is_hidden_is_bounded(engine: FakeEngine) -
         text = log_text(app)
         assert "line 199" in text and "line 100" not in text
         assert len(app.log_view.lines) <= 50
+
+
+async def test_a_tick_after_quitting_does_nothing(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        engine.change(40, status=Status.SYNCED, error="", hint="")
+    app.drain()  # the interval can fire once more while the screens are being removed
+    assert app.pending_events
