@@ -238,7 +238,11 @@ class Engine:
         async with self._pass_lock:
             article = await self.hudu.get_article(hudu_id)
             if article is None:
-                raise HhsyncError(f"Hudu has no article {hudu_id}")
+                raise HhsyncError(
+                    f"Hudu has no article {hudu_id}",
+                    hint="it was deleted in Hudu: a full sync (S, or hhsync sync --full) "
+                    "removes its Halo copy",
+                )
             rec = self._records.get(hudu_id)
             if rec is not None:
                 rec.unlinked = False
@@ -757,7 +761,10 @@ class Engine:
             tally.failed += 1
             tally.done += 1
         self._commit(failed)
-        self._say(logging.WARNING, f"{len(batch)} article(s) failed: {exc}")
+        names = ", ".join(f"{w.article.name!r} (#{w.article.id})" for w in batch[:3])
+        more = f" and {len(batch) - 3} more" if len(batch) > 3 else ""
+        hint = f" — {exc.hint}" if exc.hint else ""
+        self._say(logging.WARNING, f"{len(batch)} article(s) failed: {exc}{hint} [{names}{more}]")
 
     async def _remove(self, removals: list[Removal], tally: Tally) -> None:
         for removal in removals:

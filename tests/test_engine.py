@@ -14,6 +14,7 @@ from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.seed import SeedSummary
 from core.engine import Engine, build_engine
+from core.errors import HhsyncError
 from core.events import ArticleChanged, Event, PassFinished, PassProgressed, PassStarted
 from core.models import Status
 from tests.conftest import EngineFactory, halo_copies, make_settings
@@ -513,3 +514,16 @@ async def test_a_pass_with_nothing_new_writes_only_its_bookkeeping(
     assert narrowed.store.write_count - before == 2  # the cursor and the run log
     kept = [r for r in narrowed.records() if r.company_id is not None and r.halo_id]
     assert kept and all(r.reason.endswith("the Halo copy is left as it is") for r in kept)
+
+
+async def test_resync_of_an_article_gone_from_hudu_says_what_to_do(
+    engine: Engine, hudu: HuduState, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    target = seeded.published_ids[0]
+    hudu.delete_article(target)
+
+    with pytest.raises(HhsyncError) as caught:
+        await engine.resync(target)
+
+    assert "full sync" in caught.value.hint

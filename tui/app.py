@@ -544,8 +544,6 @@ class HhsyncApp(App[int]):
             what += f" of “{record.title}”" if record is not None else f" of article {target}"
         if isinstance(error, HhsyncError):
             hint = error.hint
-            if not hint and worker.name == "resync" and "Hudu has no article" in str(error):
-                hint = "It was deleted in Hudu: a full sync (S) notices that and tidies up."
             message = str(error) + (f"\n{hint}" if hint else "")
         else:
             message = f"{type(error).__name__}: {error}"

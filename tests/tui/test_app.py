@@ -617,7 +617,9 @@ async def test_a_sync_with_nothing_to_do_says_so(engine: FakeEngine) -> None:
 
 
 async def test_resync_of_an_article_hudu_no_longer_has(engine: FakeEngine) -> None:
-    engine.fail_with = HhsyncError("Hudu has no article 1")
+    engine.fail_with = HhsyncError(
+        "Hudu has no article 1", hint="it was deleted in Hudu: a full sync (S) removes its copy"
+    )
     app = app_for(engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         app.table(Status.SYNCED).select_id(1)
