@@ -19,7 +19,14 @@ from pathlib import Path
 import httpx
 
 from core.config import Settings
-from core.errors import ApiError, AuthError, HaloError, HhsyncError, WriteUncertainError
+from core.errors import (
+    ApiError,
+    AuthError,
+    HaloError,
+    HhsyncError,
+    MalformedResponseError,
+    WriteUncertainError,
+)
 from core.events import (
     ArticleChanged,
     ArticleRemoved,
@@ -63,6 +70,7 @@ BATCH_CONCURRENCY = 4
 RETRY_BACKOFF_MAX = timedelta(hours=1)
 BULK_LOOKUP_FROM = 3
 UNCERTAIN_WRITE_ATTEMPTS = 5
+UNCERTAIN_SETTLE_SECONDS = 0.5
 
 Listener = Callable[[Event], None]
 
@@ -107,7 +115,10 @@ class Engine:
         self._opened = False
         self.faqlists = FaqListDirectory(halo, store, showforall=settings.hhsync_show_for_all_users)
         self._slugs: dict[str, int] = {}
-        self._rejections_in_a_row = 0
+        self._pass_successes = 0
+        self._pass_single_rejections = 0
+        self._pass_uncertain = False
+        self._faqlists_suspect = False
 
     # ------------------------------------------------------------ listeners and state
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -290,6 +301,8 @@ class Engine:
         tally = Tally()
         error = ""
         plan = Plan(full=full)
+        self._pass_successes = self._pass_single_rejections = 0
+        self._pass_uncertain = False
         try:
             in_flight = [r for r in self._records.values() if r.intent == "create"]
             if in_flight and not dry_run:
@@ -307,8 +320,16 @@ class Engine:
             await self._execute(plan, tally)
             if not self._stopping:
                 await self._remove(plan.removals, tally)
+                # A write Halo answered late may land after this pass: check again next pass.
+                late = bool(self.store.meta("verify_copies"))
+                if late or self._pass_uncertain or (full and self._records):
+                    await self._repair_duplicates()
                 pass_count = int(self.store.meta("pass_count", 0) or 0) + 1
-                self.store.set_meta(cursor=_iso(started), pass_count=pass_count)
+                self.store.set_meta(
+                    cursor=_iso(started),
+                    pass_count=pass_count,
+                    verify_copies=self._pass_uncertain,
+                )
             return self._summary(plan, tally, started, dry_run=False)
         except HhsyncError as exc:
             error = str(exc)
@@ -416,7 +437,10 @@ class Engine:
                     plan.forgotten.append(rec.hudu_id)
             elif full and rec.halo_id is None and not rec.removed:
                 plan.forgotten.append(rec.hudu_id)
-        await self._ensure_faqlists(articles.values(), companies, dry_run=dry_run)
+        await self._ensure_faqlists(
+            articles.values(), companies, dry_run=dry_run, verify=full or self._faqlists_suspect
+        )
+        self._faqlists_suspect = False
         for article in sorted(articles.values(), key=lambda a: a.id):
             self._plan_article(plan, article, companies, uploads, dry_run=dry_run)
         self._cap_removals(plan, force=force)
@@ -578,14 +602,19 @@ class Engine:
 
     # ------------------------------------------------------------ FAQ lists
     async def _ensure_faqlists(
-        self, articles: Iterable[HuduArticle], companies: dict[int, HuduCompany], *, dry_run: bool
+        self,
+        articles: Iterable[HuduArticle],
+        companies: dict[int, HuduCompany],
+        *,
+        dry_run: bool,
+        verify: bool = False,
     ) -> None:
         wanted: dict[str, str] = {}
         for article in articles:
             scope, key, in_scope = self._scope_of(article, companies)
             if in_scope and not article.draft and not article.archived:
                 wanted[key] = scope
-        await self.faqlists.ensure(wanted, dry_run=dry_run)
+        await self.faqlists.ensure(wanted, dry_run=dry_run, verify=verify)
 
     # ------------------------------------------------------------ execution
     async def _execute(self, plan: Plan, tally: Tally) -> None:
@@ -635,44 +664,69 @@ class Engine:
         return payload
 
     async def _send_batch(self, batch: list[Write], tally: Tally, *, attempt: int = 1) -> None:
+        batch = self._without_unlinked(batch, tally)
+        if not batch:
+            return
         self._commit_intents(batch)
         try:
             payloads = [await self._payload(w) for w in batch]
             refs = await self.halo.upsert_articles(payloads)
-        except WriteUncertainError as exc:
+        except (WriteUncertainError, MalformedResponseError) as exc:
+            self._pass_uncertain = True
+            # Halo may have applied it: wait, look the creates up by marker, send only the rest.
+            await asyncio.sleep(UNCERTAIN_SETTLE_SECONDS * attempt)
             leftover = await self._settle_uncertain(batch, tally)
             if leftover and attempt < UNCERTAIN_WRITE_ATTEMPTS:
-                await asyncio.sleep(0.25 * 2**attempt)
                 await self._send_batch(leftover, tally, attempt=attempt + 1)
             elif leftover:
-                self._fail(leftover, exc, tally)
+                self._fail(leftover, exc, tally, maybe_applied=True)
             return
         except AuthError:
             raise
         except ApiError as exc:
-            self._rejections_in_a_row += 1
-            named = [batch[i] for i in exc.items if i < len(batch)]
-            if exc.status == 400 and named:
-                lost = await self._lost_copies(named)
-                refused = [w for w in named if w not in lost]
-                if refused:
-                    self._fail(refused, exc, tally)
-                rest = [w for w in batch if w not in refused]
-                if rest:
-                    await self._send_batch(rest, tally)
-                return
-            if exc.status in (400, 500) and len(batch) > 1 and self._rejections_in_a_row < 4:
-                middle = len(batch) // 2
-                await self._send_batch(batch[:middle], tally)
-                await self._send_batch(batch[middle:], tally)
-                return
-            self._fail(batch, exc, tally, maybe_applied=exc.status is None or exc.status >= 500)
+            await self._rejected(batch, exc, tally)
             return
-        self._rejections_in_a_row = 0
+        self._pass_successes += 1
         done = []
         for write, ref in zip(batch, refs, strict=True):
             done.append(self._synced(write, ref.id, tally))
         self._commit(done)
+
+    async def _rejected(self, batch: list[Write], exc: ApiError, tally: Tally) -> None:
+        """Isolate what Halo refused: the items a 400 names, else by halves; the rest syncs."""
+        named = [batch[i] for i in exc.items if i < len(batch)]
+        if exc.status == 400 and named:
+            lost = await self._lost_copies(named)
+            refused = [w for w in named if w not in lost]
+            if refused:
+                self._fail(refused, exc, tally)
+                # A FAQ list deleted in Halo looks like this: check the lists next pass.
+                self._faqlists_suspect |= "faqlists" in exc.message.lower()
+            rest = [w for w in batch if w not in refused]
+            if rest:
+                await self._send_batch(rest, tally)
+            return
+        maybe_applied = exc.status is None or exc.status >= 500
+        if maybe_applied:
+            self._pass_uncertain = True
+            batch = await self._settle_uncertain(batch, tally)
+            if not batch:
+                return
+        tenant_wide = self._pass_successes == 0 and self._pass_single_rejections >= 3
+        if exc.status in (400, 500) and len(batch) > 1 and not tenant_wide:
+            middle = len(batch) // 2
+            await self._send_batch(batch[:middle], tally)
+            await self._send_batch(batch[middle:], tally)
+            return
+        if len(batch) == 1:
+            self._pass_single_rejections += 1
+        self._fail(batch, exc, tally, maybe_applied=maybe_applied)
+
+    def _without_unlinked(self, batch: list[Write], tally: Tally) -> list[Write]:
+        """An article unlinked while its batch waited is not sent."""
+        kept = [w for w in batch if not self._records[w.article.id].unlinked]
+        tally.done += len(batch) - len(kept)
+        return kept
 
     async def _lost_copies(self, writes: list[Write]) -> list[Write]:
         """Updates whose Halo copy was deleted in Halo: turned into creates, sent again."""
@@ -691,20 +745,27 @@ class Engine:
 
     async def _settle_uncertain(self, batch: list[Write], tally: Tally) -> list[Write]:
         """Adopt the creates Halo did commit; return the writes still to do."""
+        creates = [w for w in batch if self._records[w.article.id].halo_id is None]
+        copies = await self._copies_of([w.article.id for w in creates])
         leftover: list[Write] = []
         adopted: list[ArticleRecord] = []
         for write in batch:
-            rec = self._records[write.article.id]
-            if rec.halo_id is not None:
-                leftover.append(write)
-                continue
-            found = await self.halo.find_articles_by_marker(marker_for(write.article.id))
+            found = copies.get(write.article.id)
             if found:
                 adopted.append(self._synced(write, min(ref.id for ref in found), tally))
             else:
                 leftover.append(write)
         self._commit(adopted)
         return leftover
+
+    async def _copies_of(self, hudu_ids: list[int]) -> dict[int, list[HaloArticleRef]]:
+        """The Halo articles carrying each article's marker: one search each, or one in all."""
+        if not hudu_ids:
+            return {}
+        if len(hudu_ids) > BULK_LOOKUP_FROM:
+            by_marker = await self._marked_articles()
+            return {i: by_marker.get(marker_for(i), []) for i in hudu_ids}
+        return {i: await self.halo.find_articles_by_marker(marker_for(i)) for i in hudu_ids}
 
     def _synced(self, write: Write, halo_id: int, tally: Tally) -> ArticleRecord:
         rec = self._records[write.article.id]
@@ -742,34 +803,36 @@ class Engine:
     ) -> None:
         """Record a failed write. A create Halo may have applied keeps its intent, so the next
         attempt looks for the marker before creating again."""
-        now = self.clock()
         failed = []
         for write in batch:
             rec = self._records[write.article.id]
             if not (maybe_applied and rec.intent == "create"):
                 rec.intent = ""
-            rec.status = Status.FAILED
-            rec.error = exc.message
-            rec.http_status = exc.status
-            rec.hint = exc.hint
-            rec.attempts += 1
-            rec.last_attempt_at = _iso(now)
-            backoff = min(timedelta(minutes=2 ** min(rec.attempts, 10)), RETRY_BACKOFF_MAX)
-            rec.next_retry_at = _iso(now + backoff)
-            rec.reason = "failed"
+            self._mark_failed(rec, exc, "failed", tally)
             failed.append(rec)
-            tally.failed += 1
-            tally.done += 1
         self._commit(failed)
         names = ", ".join(f"{w.article.name!r} (#{w.article.id})" for w in batch[:3])
         more = f" and {len(batch) - 3} more" if len(batch) > 3 else ""
         hint = f" — {exc.hint}" if exc.hint else ""
         self._say(logging.WARNING, f"{len(batch)} article(s) failed: {exc}{hint} [{names}{more}]")
 
+    def _mark_failed(self, rec: ArticleRecord, exc: ApiError, reason: str, tally: Tally) -> None:
+        """The row keeps the error, status, hint and attempts; retries back off up to an hour."""
+        now = self.clock()
+        rec.status = Status.FAILED
+        rec.reason = reason
+        rec.error, rec.http_status, rec.hint = exc.message, exc.status, exc.hint
+        rec.attempts += 1
+        rec.last_attempt_at = _iso(now)
+        backoff = min(timedelta(minutes=2 ** min(rec.attempts, 10)), RETRY_BACKOFF_MAX)
+        rec.next_retry_at = _iso(now + backoff)
+        tally.failed += 1
+        tally.done += 1
+
     async def _remove(self, removals: list[Removal], tally: Tally) -> None:
         for removal in removals:
             rec = removal.record
-            if rec.halo_id is None or self._stopping:
+            if rec.halo_id is None or rec.unlinked or self._stopping:
                 continue
             try:
                 try:
@@ -786,17 +849,13 @@ class Engine:
             except AuthError:
                 raise
             except ApiError as exc:
-                rec.error, rec.http_status, rec.hint = exc.message, exc.status, exc.hint
-                rec.attempts += 1
-                rec.last_attempt_at = _iso(self.clock())
-                tally.failed += 1
-                tally.done += 1
+                self._mark_failed(rec, exc, f"could not remove from Halo ({removal.why})", tally)
                 self._commit([rec])
                 self._say(logging.WARNING, f"could not remove article {rec.hudu_id}: {exc}")
                 continue
             rec.removed = True
             rec.content_hash = ""
-            self._set_skipped(rec, reason)
+            self._set_skipped(rec, f"unlinked; {reason}" if rec.unlinked else reason)
             tally.removed += 1
             tally.done += 1
             self._commit([rec])
@@ -812,27 +871,45 @@ class Engine:
 
     async def _reconcile_creates(self, records: list[ArticleRecord], *, after_crash: bool) -> None:
         """Adopt the Halo copies of creates that may have been applied, or clear them to retry."""
-        settled = []
-        by_marker = await self._marked_articles() if len(records) > BULK_LOOKUP_FROM else None
+        copies = await self._copies_of([rec.hudu_id for rec in records])
         for rec in records:
-            if by_marker is not None:
-                found = by_marker.get(rec.marker, [])
-            else:
-                found = await self.halo.find_articles_by_marker(rec.marker)
+            found = copies[rec.hudu_id]
             if found:
                 rec.halo_id = min(ref.id for ref in found)
                 rec.content_hash = ""
-                if len(found) > 1:
-                    self._say(
-                        logging.WARNING,
-                        f"article {rec.hudu_id} has {len(found)} Halo copies; adopted the oldest",
-                    )
             rec.intent = ""
             if after_crash:
                 rec.status = Status.PENDING
                 rec.reason = "recovered after an interrupted run"
-            settled.append(rec)
-        self._commit(settled)
+        self._commit(records)
+        for rec in records:
+            await self._retire_extra_copies(rec, copies[rec.hudu_id])
+
+    async def _repair_duplicates(self) -> None:
+        """After writes Halo may have applied twice, keep one copy per article (the mapped one)."""
+        for marker, refs in (await self._marked_articles()).items():
+            hudu_id = int(marker.removeprefix(MARKER_PREFIX))
+            rec = self._records.get(hudu_id)
+            if rec is not None and len([r for r in refs if not r.inactive]) > 1:
+                await self._retire_extra_copies(rec, refs)
+
+    async def _retire_extra_copies(self, rec: ArticleRecord, refs: list[HaloArticleRef]) -> None:
+        if len(refs) < 2:
+            return
+        keep = rec.halo_id if rec.halo_id is not None else min(ref.id for ref in refs)
+        for ref in refs:
+            if ref.id == keep or ref.inactive:
+                continue
+            self._say(
+                logging.WARNING,
+                f"article {rec.hudu_id} had a second Halo copy ({ref.id}); removing it",
+            )
+            try:
+                await self.halo.delete_article(ref.id)
+            except HaloError as exc:
+                if exc.status not in (403, 405):
+                    raise
+                await self.halo.archive_article(ref.id)
 
     # ------------------------------------------------------------ record changes
     def _unlink(self, rec: ArticleRecord) -> None:

@@ -43,11 +43,22 @@ class FaqListDirectory:
         """The Halo id of a scope's list; 0 when it is not known yet (a dry run)."""
         return self.ids.get(third_party_id, 0)
 
-    async def ensure(self, wanted: Mapping[str, str], *, dry_run: bool) -> None:
+    async def ensure(
+        self, wanted: Mapping[str, str], *, dry_run: bool, verify: bool = False
+    ) -> None:
         """Make every list in `wanted` (third-party id → name) known, creating what is missing.
 
         A create whose answer was lost is settled by listing again: what it made is found.
+        With `verify`, ids of lists deleted in Halo since are forgotten, so they are made again.
         """
+        if verify and self.ids:
+            present = {faqlist.id for faqlist in await self.halo.list_faqlists()}
+            gone = [key for key, list_id in self.ids.items() if list_id not in present]
+            for key in gone:
+                log.warning(
+                    "FAQ list %s (%s) is gone from Halo; making it again", self.ids[key], key
+                )
+                del self.ids[key]
         missing = {key: name for key, name in wanted.items() if key not in self.ids}
         if not missing:
             return

@@ -381,7 +381,8 @@ def find_faqlist(
     wanted = name.strip().casefold()
     for faqlist in lists:
         if (
-            faqlist.name.strip().casefold() == wanted
+            not faqlist.third_party_id  # a list made for another scope is never taken over
+            and faqlist.name.strip().casefold() == wanted
             and faqlist.group_id == group_id
             and faqlist.is_group == (group_id is None)
         ):

@@ -17,7 +17,7 @@ from core.errors import (
     MalformedResponseError,
     WriteUncertainError,
 )
-from core.halo import HaloClient, api_root, find_faqlist
+from core.halo import HaloClient, api_root, find_faqlist, parse_faqlist
 from core.http import message_from_body
 from core.models import NewFaqList, marker_for
 from tests.test_ratelimit import FakeTime, LowJitter
@@ -425,8 +425,14 @@ async def test_emulator_faq_lists_find_or_create() -> None:
         "hudu:central",
     )
     assert find_faqlist(lists, third_party_id="hudu:central", name="x", group_id=None) == central
-    assert find_faqlist(lists, third_party_id="", name="central kb", group_id=group.id) == central
-    assert find_faqlist(lists, third_party_id="hudu:company:3", name="Initech", group_id=1) is None
+    # a list made for another scope is never taken over by name ...
+    assert find_faqlist(lists, third_party_id="", name="central kb", group_id=group.id) is None
+    assert find_faqlist(lists, third_party_id="hudu:company:9", name="Acme", group_id=1) is None
+    # ... but one made by hand (no third-party id) is adopted by name within the group
+    by_hand = parse_faqlist(state.add_faqlist("Initech", group_id=group.id))
+    assert find_faqlist(
+        [*lists, by_hand], third_party_id="x", name="initech", group_id=group.id
+    ) == (by_hand)
 
 
 async def test_emulator_upsert_batch_update_search_and_archive() -> None:
