@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -53,6 +54,14 @@ def _strip_slash(url: str) -> str:
     return url.strip().rstrip("/")
 
 
+def _without_suffix(url: str, *suffixes: str) -> str:
+    """`https://acme.huducloud.com/API/v1` → `https://acme.huducloud.com` (any case)."""
+    for suffix in suffixes:
+        if url.lower().endswith(suffix):
+            return url[: -len(suffix)]
+    return url
+
+
 SOURCES = SettingsConfigDict(
     env_file=".env",
     env_file_encoding="utf-8",
@@ -91,8 +100,21 @@ class Settings(StoreSettings):
     @classmethod
     def _url(cls, value: str) -> str:
         value = _strip_slash(value)
-        if value and not value.startswith(("http://", "https://")):
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https"):
             raise ValueError("must start with https:// (or http:// for a local test server)")
+        if not parts.hostname:
+            raise ValueError("has no host name")
+        if parts.query or parts.fragment:
+            raise ValueError("must be just the address, without ?query or #fragment")
+        return value
+
+    @field_validator("hhsync_companies")
+    @classmethod
+    def _companies(cls, value: str) -> str:
+        CompanyFilter.parse(value)
         return value
 
     @field_validator("hudu_api_key", "halo_client_secret")
@@ -111,10 +133,8 @@ class Settings(StoreSettings):
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:
-        if self.hudu_base_url.endswith("/api/v1"):
-            self.hudu_base_url = self.hudu_base_url.removesuffix("/api/v1")
-        if self.halo_base_url.endswith("/api"):
-            self.halo_base_url = self.halo_base_url.removesuffix("/api")
+        self.hudu_base_url = _without_suffix(self.hudu_base_url, "/api/v1", "/api")
+        self.halo_base_url = _without_suffix(self.halo_base_url, "/api")
         if not self.halo_auth_url:
             self.halo_auth_url = f"{self.halo_base_url}/auth"
         return self
@@ -161,10 +181,14 @@ class CompanyFilter:
         for part in (p.strip() for p in text.split(",")):
             if not part:
                 continue
+            if part.lower() in ("all", "none", "*"):
+                raise ValueError(f"{part!r} cannot be mixed with company names")
             if part.isdigit():
                 ids.add(int(part))
             else:
                 names.add(part.casefold())
+        if not names and not ids:
+            raise ValueError("names no company (use none to sync no company KB)")
         return cls("list", frozenset(names), frozenset(ids))
 
     def includes(self, company_id: int, company_name: str) -> bool:
