@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -190,6 +191,13 @@ class CompanyFilter:
         if not names and not ids:
             raise ValueError("names no company (use none to sync no company KB)")
         return cls("list", frozenset(names), frozenset(ids))
+
+    def unmatched(self, companies: Iterable[tuple[int, str]]) -> list[str]:
+        """The names and ids in the list that match no company (so probably mistyped)."""
+        known = list(companies)
+        ids = {company_id for company_id, _ in known}
+        names = {name.casefold() for _, name in known}
+        return sorted(self.names - names) + [str(i) for i in sorted(self.ids - ids)]
 
     def includes(self, company_id: int, company_name: str) -> bool:
         if self.mode == "all":

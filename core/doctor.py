@@ -83,6 +83,15 @@ async def check_hudu(engine: Engine) -> AsyncIterator[Check]:
         yield False, f"Hudu API key: {_detail(exc)}"
         return
     yield True, f"Hudu API key accepted ({len(companies)} companies visible)"
+    unknown = engine.settings.company_filter.unmatched((c.id, c.name) for c in companies)
+    if unknown:
+        yield (
+            False,
+            (
+                f"HHSYNC_COMPANIES names no Hudu company: {', '.join(unknown)} — "
+                "check the spelling (names are matched whole, case ignored) or use the company id"
+            ),
+        )
 
 
 async def check_halo(engine: Engine) -> AsyncIterator[Check]:

@@ -119,6 +119,7 @@ class Engine:
         self._pass_single_rejections = 0
         self._pass_uncertain = False
         self._faqlists_suspect = False
+        self._unknown_companies: list[str] = []
 
     # ------------------------------------------------------------ listeners and state
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -400,7 +401,14 @@ class Engine:
         )
 
     async def _companies(self) -> dict[int, HuduCompany]:
-        return {c.id: c for c in await self.hudu.list_companies()}
+        companies = {c.id: c for c in await self.hudu.list_companies()}
+        unknown = self.settings.company_filter.unmatched((c.id, c.name) for c in companies.values())
+        if unknown and unknown != self._unknown_companies:
+            self._say(
+                logging.WARNING, f"HHSYNC_COMPANIES names no Hudu company: {', '.join(unknown)}"
+            )
+        self._unknown_companies = unknown
+        return companies
 
     async def _uploads_by_article(self) -> dict[int, list[HuduUpload]]:
         grouped: dict[int, list[HuduUpload]] = {}

@@ -139,3 +139,9 @@ def test_the_mapping_path_needs_no_credentials(
 )
 def test_company_filter(raw: str, company: tuple[int, str], included: bool) -> None:
     assert CompanyFilter.parse(raw).includes(*company) is included
+
+
+def test_company_filter_reports_names_that_match_nothing() -> None:
+    wanted = CompanyFilter.parse("Acme Corp, Globx, 42, 99")
+
+    assert wanted.unmatched([(42, "Globex"), (7, "ACME CORP")]) == ["globx", "99"]
