@@ -160,3 +160,13 @@ def test_bad_configuration(tmp_path: Path, loopback: Loopback) -> None:
 
     assert (status, good) == (2, [])
     assert "HALO_CLIENT_ID" in only(bad, "configuration")
+
+
+def test_a_company_name_that_matches_nothing(loopback: Loopback, tmp_path: Path) -> None:
+    server, hudu, _halo = loopback
+    seed_small(hudu)
+
+    status, _good, bad = doctor(hhsync_env(server, tmp_path, HHSYNC_COMPANIES="Nope Inc"), tmp_path)
+
+    assert status == 2
+    assert "names no Hudu company: nope inc" in only(bad, "HHSYNC_COMPANIES")
