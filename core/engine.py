@@ -267,8 +267,10 @@ class Engine:
                         rec.halo_id = min(ref.id for ref in found)
             companies = await self._companies()
             uploads = await self._uploads_by_article()
+            await self._ensure_faqlists([article], companies, dry_run=False)
             plan = Plan(full=False)
             self._plan_article(plan, article, companies, uploads, dry_run=False, forced=True)
+            self._commit(plan.touched)
             await self._execute(plan, Tally())
             final = self._records.get(hudu_id)
             assert final is not None

@@ -527,3 +527,18 @@ async def test_resync_of_an_article_gone_from_hudu_says_what_to_do(
         await engine.resync(target)
 
     assert "full sync" in caught.value.hint
+
+
+async def test_resync_of_an_article_in_a_new_company_makes_its_faq_list(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    newcomer = hudu.add_company("Newcomer Ltd")["id"]
+    target = hudu.add_article("Newcomer onboarding", company_id=newcomer)["id"]
+
+    record = await engine.resync(target)
+
+    assert record.status is Status.SYNCED
+    (copy,) = halo_copies(halo, target)
+    (faq,) = copy["faqlists"]
+    assert halo.faqlists[faq["id"]]["name"] == "Newcomer Ltd"
