@@ -114,15 +114,19 @@ def render_article(
     public = bool(article.enable_sharing and (article.share_url or "").strip())
     attach: list[HuduUpload] = []
     skipped: list[SkippedFile] = []
-    linked: list[tuple[HuduUpload, str]] = []
+    linked: list[tuple[HuduUpload, str, str]] = []  # upload, why, where to open it
     limit = f"{max_file_bytes / 1024 / 1024:g} MB"
     for upload in current:
         if public:
-            linked.append((upload, "kept in Hudu because the article has a public link"))
+            share = _absolute(article.share_url, base)
+            linked.append(
+                (upload, "on the article's public Hudu page (no Hudu login needed)", share)
+            )
         elif upload.size > max_file_bytes:
             reason = f"larger than Halo's {limit} attachment limit ({_mb(upload.size)})"
             skipped.append(SkippedFile(upload.id, upload.name, upload.size, reason))
-            linked.append((upload, f"not attached: larger than Halo's {limit} attachment limit"))
+            why = f"not attached: larger than Halo's {limit} attachment limit"
+            linked.append((upload, why, ""))
         else:
             attach.append(upload)
 
@@ -170,12 +174,13 @@ def _banner(article_url: str) -> str:
     )
 
 
-def _attachments_section(linked: Sequence[tuple[HuduUpload, str]], base: str) -> str:
+def _attachments_section(linked: Sequence[tuple[HuduUpload, str, str]], base: str) -> str:
     if not linked:
         return ""
     items = []
-    for upload, reason in linked:
-        href = html.escape(_absolute(upload.url, base) or f"{base}/file/{upload.id}", quote=True)
+    for upload, reason, where in linked:
+        url = where or _absolute(upload.url, base) or f"{base}/file/{upload.id}"
+        href = html.escape(url, quote=True)
         name = html.escape(_clean_text(upload.name) or f"file {upload.id}")
         size = f" ({_mb(upload.size)})" if upload.size > 0 else ""
         items.append(f'<li><a href="{href}">{name}</a>{size}: {html.escape(reason)}</li>')
