@@ -5,6 +5,7 @@ the Central KB and companies, then prints, for each figure, the bound it is meas
 
 - Halo write requests of the initial sync: at most ceil(N / batch) + FAQ-list writes + slack,
   against Hudu's built-in sync which, having no batching, needs one write per article.
+- All Halo requests of the initial sync (token, FAQ lists, writes): a handful over the writes.
 - Hudu requests of the initial sync: pages of 100 plus companies and uploads.
 - Mapping-file writes: two per Halo batch (the intent before a create is sent, the result after
   it), never one per article.
@@ -77,6 +78,11 @@ async def run(articles: int, companies: int, batch: int) -> list[tuple[str, floa
         ("articles created", summary.created, articles),
         ("initial sync: Halo KB write requests", halo_writes - faq_writes, article_bound),
         ("initial sync: Halo FAQ-list write requests", faq_writes, 2),
+        (
+            "initial sync: all Halo requests (token, lists, writes)",
+            len(halo.log.entries),
+            article_bound + 6,
+        ),
         ("initial sync: Hudu requests", len(hudu.log.entries), math.ceil(articles / 100) + 4),
         ("initial sync: mapping-file writes", engine.store.write_count, 2 * article_bound + 6),
     ]

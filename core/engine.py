@@ -307,6 +307,7 @@ class Engine:
         self._pass_successes = self._pass_single_rejections = 0
         self._pass_uncertain = False
         try:
+            had_copies = any(r.halo_id is not None for r in self._records.values())
             in_flight = [r for r in self._records.values() if r.intent == "create"]
             if in_flight and not dry_run:
                 await self._reconcile_creates(in_flight, after_crash=False)
@@ -325,7 +326,7 @@ class Engine:
                 await self._remove(plan.removals, tally)
                 # A write Halo answered late may land after this pass: check again next pass.
                 late = bool(self.store.meta("verify_copies"))
-                if late or self._pass_uncertain or (full and self._records):
+                if late or self._pass_uncertain or (full and had_copies):
                     await self._repair_duplicates()
                 pass_count = int(self.store.meta("pass_count", 0) or 0) + 1
                 self.store.set_meta(
