@@ -719,10 +719,9 @@ class Engine:
             return
         maybe_applied = exc.status is None or exc.status >= 500
         if maybe_applied:
+            # Halo answered, so the save most likely rolled back; should it not have, the
+            # halves sent next make a second copy that the tidy step at the end retires.
             self._pass_uncertain = True
-            batch = await self._settle_uncertain(batch, tally)
-            if not batch:
-                return
         tenant_wide = self._pass_successes == 0 and self._pass_single_rejections >= 3
         if exc.status in (400, 500) and len(batch) > 1 and not tenant_wide:
             middle = len(batch) // 2
@@ -773,7 +772,8 @@ class Engine:
         """The Halo articles carrying each article's marker: one search each, or one in all."""
         if not hudu_ids:
             return {}
-        if len(hudu_ids) > BULK_LOOKUP_FROM:
+        pages = 1 + sum(r.halo_id is not None for r in self._records.values()) // 100
+        if len(hudu_ids) > max(BULK_LOOKUP_FROM, pages):
             by_marker = await self._marked_articles()
             return {i: by_marker.get(marker_for(i), []) for i in hudu_ids}
         return {i: await self.halo.find_articles_by_marker(marker_for(i)) for i in hudu_ids}
