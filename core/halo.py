@@ -23,6 +23,7 @@ from core.models import HaloArticleRef, HaloFaqList, NewFaqList
 from core.ratelimit import HALO_MAX_REQUESTS, HALO_WINDOW_SECONDS, SlidingWindowLimiter, WaitHook
 
 PAGE_SIZE = 100
+SEARCH_CONCURRENCY = 4
 MAX_PAGES = 1_000
 RENEW_BEFORE = 60.0
 DEFAULT_LIFETIME = 3600.0
@@ -321,29 +322,49 @@ class HaloClient(ServiceClient):
         """Every article (active or not) Halo's search matches `text` with, all pages.
 
         One search for the marker prefix finds all of hhsync's articles in a few requests,
-        which is how a large crash recovery avoids one lookup per article.
+        which is how a large crash recovery avoids one lookup per article. Once the first page
+        gives `record_count`, the other pages are fetched a few at a time.
         """
+        first, total = await self._search_page(text, 1)
+        pages: list[list[HaloArticleRef]] = [first]
+        if len(first) >= PAGE_SIZE:
+            if total is not None:
+                last = min(MAX_PAGES, -(-total // PAGE_SIZE))
+                gate = asyncio.Semaphore(SEARCH_CONCURRENCY)
+
+                async def page(number: int) -> list[HaloArticleRef]:
+                    async with gate:
+                        return (await self._search_page(text, number))[0]
+
+                pages += await asyncio.gather(*(page(n) for n in range(2, last + 1)))
+            else:
+                for number in range(2, MAX_PAGES + 1):
+                    refs, _ = await self._search_page(text, number)
+                    pages.append(refs)
+                    if len(refs) < PAGE_SIZE:
+                        break
         found: dict[int, HaloArticleRef] = {}
-        seen = 0
-        for page_no in range(1, MAX_PAGES + 1):
-            params: dict[str, str | int] = {
-                "search": text,
-                "includeinactive": "true",
-                "pageinate": "true",
-                "page_size": PAGE_SIZE,
-                "page_no": page_no,
-            }
-            response = await self._request("GET", "KBArticle", params=params)
-            body = self.session.json(response)
-            records = self._records(response, "articles", single=True)
-            for record in records:
-                ref = self._parse(response, parse_article_ref, record)
+        for refs in pages:
+            for ref in refs:
                 found.setdefault(ref.id, ref)
-            seen += len(records)
-            total = body.get("record_count") if isinstance(body, dict) else None
-            if len(records) < PAGE_SIZE or (isinstance(total, int) and seen >= total):
-                break
         return list(found.values())
+
+    async def _search_page(
+        self, text: str, page_no: int
+    ) -> tuple[list[HaloArticleRef], int | None]:
+        params: dict[str, str | int] = {
+            "search": text,
+            "includeinactive": "true",
+            "pageinate": "true",
+            "page_size": PAGE_SIZE,
+            "page_no": page_no,
+        }
+        response = await self._request("GET", "KBArticle", params=params)
+        body = self.session.json(response)
+        records = self._records(response, "articles", single=True)
+        total = body.get("record_count") if isinstance(body, dict) else None
+        refs = [self._parse(response, parse_article_ref, record) for record in records]
+        return refs, total if isinstance(total, int) else None
 
     async def get_article(self, article_id: int) -> HaloArticleRef | None:
         response = await self._request(

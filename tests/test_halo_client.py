@@ -554,3 +554,18 @@ async def test_emulator_5xx_on_get_is_retried() -> None:
         state.switches.fail_next = 1
         assert await halo.list_faqlists() == []
     assert [e.status for e in state.log.matching("GET")] == [503, 200]
+
+
+async def test_emulator_search_reads_every_page() -> None:
+    state, client = emulator()
+    for n in range(250):
+        state.add_article(f"Doc {n}", tag_string=f"hudu,{marker_for(n)}")
+    state.add_article("Not ours", tag_string="other")
+
+    async with client:
+        found = await client.search_articles("hudu-article-")
+
+    assert sorted(ref.id for ref in found) == sorted(
+        a["id"] for a in state.articles.values() if a["name"] != "Not ours"
+    )
+    assert state.log.count("GET", "/api/KBArticle") == 3
