@@ -898,6 +898,7 @@ class Engine:
 
     async def _repair_duplicates(self) -> None:
         """After writes Halo may have applied twice, keep one copy per article (the mapped one)."""
+        self._say(logging.INFO, "checking Halo for second copies of synced articles")
         for marker, refs in (await self._marked_articles()).items():
             hudu_id = int(marker.removeprefix(MARKER_PREFIX))
             rec = self._records.get(hudu_id)
