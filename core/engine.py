@@ -53,11 +53,12 @@ from core.models import (
     HuduArticle,
     HuduCompany,
     HuduUpload,
+    SkippedFile,
     Status,
     marker_for,
 )
 from core.plan import Action, PassSummary, Plan, Removal, Tally, Write, batches
-from core.render import RenderedArticle, render_article
+from core.render import MAX_FILE_BYTES, RenderedArticle, render_article
 from core.store import MappingStore
 
 log = logging.getLogger("hhsync.engine")
@@ -120,6 +121,7 @@ class Engine:
         self._pass_uncertain = False
         self._faqlists_suspect = False
         self._unknown_companies: list[str] = []
+        self._late_skips: dict[int, list[SkippedFile]] = {}
 
     # ------------------------------------------------------------ listeners and state
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -662,8 +664,14 @@ class Engine:
             payload["id"] = rec.halo_id
         if write.rendered.files_to_attach:
             attachments = []
+            self._late_skips.pop(write.article.id, None)
             for upload in write.rendered.files_to_attach:
                 data = await self.hudu.download_upload(upload.id)
+                if len(data) > MAX_FILE_BYTES:  # Hudu reported a smaller size than it served
+                    reason = f"larger than Halo's 25 MB attachment limit ({len(data):,} bytes)"
+                    skipped = SkippedFile(upload.id, upload.name, len(data), reason)
+                    self._late_skips.setdefault(write.article.id, []).append(skipped)
+                    continue
                 attachments.append(
                     {
                         "filename": upload.name,
@@ -791,7 +799,10 @@ class Engine:
         rec.http_status = None
         rec.first_synced_at = rec.first_synced_at or now
         rec.last_synced_at = rec.last_attempt_at = now
-        rec.skipped_files = list(write.rendered.skipped_files)
+        rec.skipped_files = [
+            *write.rendered.skipped_files,
+            *self._late_skips.pop(write.article.id, []),
+        ]
         rec.attachments = [u.name for u in write.rendered.files_to_attach]
         if rec.unlinked:
             pass

@@ -225,3 +225,22 @@ async def test_unlinking_while_a_pass_runs_keeps_the_halo_copy_as_it_is(
     assert "edited while being unlinked" not in copy["description_html"]
     record = engine.record(target)
     assert record is not None and record.unlinked and record.reason == "unlinked"
+
+
+async def test_a_file_bigger_than_hudu_said_is_linked_not_sent(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState
+) -> None:
+    target = hudu.add_article("Big scan", "<p>see the file</p>")["id"]
+    scan = b"%PDF-" + bytes(26 * 1024 * 1024)
+    upload = hudu.add_upload(target, "scan.pdf", data=scan, mime="application/pdf")
+    hudu.uploads[upload["id"]].size = 1000  # what the listing says; the download is 26 MB
+    engine = make_engine()
+    await engine.open()
+
+    await engine.sync_now()
+
+    (copy,) = halo.articles_with_tag(f"hudu-article-{target}")
+    assert copy["attachments"] == []
+    record = engine.record(target)
+    assert record is not None and record.status is Status.SKIPPED
+    assert record.skipped_files and "25 MB" in record.skipped_files[0].reason
