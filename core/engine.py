@@ -162,7 +162,8 @@ class Engine:
 
     # ------------------------------------------------------------ life cycle
     async def open(self) -> None:
-        """Take the store, load the mapping, and settle creates a crash left in flight."""
+        """Take the store and load the mapping (creates a crash left in flight are settled at
+        the start of the next pass, so a dry run still writes nothing)."""
         if self._opened:
             return
         self.store.open()
@@ -170,10 +171,6 @@ class Engine:
         self._records = self.store.records()
         self._slugs = {r.slug: r.hudu_id for r in self._records.values() if r.slug}
         self.faqlists.load()
-        in_flight = [r for r in self._records.values() if r.intent == "create"]
-        if in_flight:
-            self._say(logging.INFO, f"reconciling {len(in_flight)} create(s) left in flight")
-            await self._reconcile_creates(in_flight, after_crash=True)
 
     async def close(self) -> None:
         self.stop()
@@ -312,7 +309,8 @@ class Engine:
             had_copies = any(r.halo_id is not None for r in self._records.values())
             in_flight = [r for r in self._records.values() if r.intent == "create"]
             if in_flight and not dry_run:
-                await self._reconcile_creates(in_flight, after_crash=False)
+                self._say(logging.INFO, f"settling {len(in_flight)} create(s) left in flight")
+                await self._reconcile_creates(in_flight)
             plan = await self._plan(full=full, dry_run=dry_run, force=force)
             tally.total = len(plan.writes) + len(plan.removals)
             self._emit(PassProgressed(0, tally.total, 0, 0, 0))
@@ -891,7 +889,7 @@ class Engine:
                     by_marker.setdefault(tag, []).append(ref)
         return by_marker
 
-    async def _reconcile_creates(self, records: list[ArticleRecord], *, after_crash: bool) -> None:
+    async def _reconcile_creates(self, records: list[ArticleRecord]) -> None:
         """Adopt the Halo copies of creates that may have been applied, or clear them to retry."""
         copies = await self._copies_of([rec.hudu_id for rec in records])
         for rec in records:
@@ -900,9 +898,6 @@ class Engine:
                 rec.halo_id = min(ref.id for ref in found)
                 rec.content_hash = ""
             rec.intent = ""
-            if after_crash:
-                rec.status = Status.PENDING
-                rec.reason = "recovered after an interrupted run"
         self._commit(records)
         for rec in records:
             await self._retire_extra_copies(rec, copies[rec.hudu_id])
