@@ -195,7 +195,7 @@ class Engine:
         while not self._stopping:
             if not self.paused:
                 try:
-                    await self.sync_now()
+                    await self.sync_now(trigger="scheduled")
                 except AuthError as exc:
                     self._say(logging.ERROR, f"{exc} — {exc.hint}")
                 except HhsyncError as exc:
@@ -227,14 +227,19 @@ class Engine:
 
     # ------------------------------------------------------------ commands
     async def sync_now(
-        self, *, full: bool = False, dry_run: bool = False, force: bool = False
+        self,
+        *,
+        full: bool = False,
+        dry_run: bool = False,
+        force: bool = False,
+        trigger: str = "sync",
     ) -> PassSummary:
         """One pass: incremental by default, full on demand, on the first run and every 12th."""
         async with self._pass_lock:
             pass_count = int(self.store.meta("pass_count", 0) or 0)
             has_cursor = bool(self.store.meta("cursor"))
             full = full or not has_cursor or pass_count % FULL_PASS_EVERY == FULL_PASS_EVERY - 1
-            return await self._run_pass(full=full, dry_run=dry_run, force=force)
+            return await self._run_pass(full=full, dry_run=dry_run, force=force, trigger=trigger)
 
     async def retry_failed(self) -> PassSummary:
         """Retry every failed article now, whatever its back-off says."""
@@ -242,7 +247,7 @@ class Engine:
             for rec in self._records.values():
                 if rec.status is Status.FAILED:
                     rec.next_retry_at = ""
-            return await self._run_pass(full=False, dry_run=False, force=False)
+            return await self._run_pass(full=False, dry_run=False, force=False, trigger="retry")
 
     async def resync(self, hudu_id: int) -> ArticleRecord:
         """Push one article even if unchanged, relinking it and re-adopting its Halo copy."""
@@ -296,10 +301,12 @@ class Engine:
             return len(changed)
 
     # ------------------------------------------------------------ one pass
-    async def _run_pass(self, *, full: bool, dry_run: bool, force: bool) -> PassSummary:
+    async def _run_pass(
+        self, *, full: bool, dry_run: bool, force: bool, trigger: str
+    ) -> PassSummary:
         started = self.clock()
         self.running = True
-        self._emit(PassStarted(full, 0, started))
+        self._emit(PassStarted(full, 0, started, trigger))
         tally = Tally()
         error = ""
         plan = Plan(full=full)

@@ -36,6 +36,7 @@ class PassStarted(Event):
     full: bool
     total: int
     started_at: datetime
+    trigger: str = ""  # "scheduled", "sync" (asked for) or "retry"
 
 
 @dataclass(frozen=True, slots=True)

@@ -415,7 +415,10 @@ class HhsyncApp(App[int]):
     def _apply_pass_event(self, event: PassStarted | PassProgressed | PassFinished) -> None:
         status = self.pass_status
         if isinstance(event, PassStarted):
-            self._pass_owner, self._awaiting = self._awaiting, None
+            if event.trigger != "scheduled":  # a pass the user asked for (or an old engine)
+                self._pass_owner, self._awaiting = self._awaiting, None
+            else:
+                self._pass_owner = None
             self._pass_full = event.full
             self._stopped = ""
             status.started(event)

@@ -207,9 +207,9 @@ class FakeEngine:
         self._records[record.hudu_id] = record
         self.emit(ArticleChanged(replace(record)))
 
-    def start_pass(self, total: int, *, full: bool = False) -> None:
+    def start_pass(self, total: int, *, full: bool = False, trigger: str = "sync") -> None:
         self.running = True
-        self.emit(PassStarted(full=full, total=total, started_at=FIXED))
+        self.emit(PassStarted(full=full, total=total, started_at=FIXED, trigger=trigger))
 
     def progress(self, done: int, total: int, failed: int = 0) -> None:
         self.emit(PassProgressed(done=done, total=total, synced=done, failed=failed, skipped=0))

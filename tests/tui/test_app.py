@@ -609,7 +609,7 @@ async def test_a_sync_with_nothing_to_do_says_so(engine: FakeEngine) -> None:
         await run_command(app, pilot, "S")
         assert toasts(app)[-1] == ("Full sync finished", "Nothing to send: Halo is up to date")
         # a scheduled pass with nothing to do stays quiet
-        engine.start_pass(0)
+        engine.start_pass(0, trigger="scheduled")
         engine.finish_pass()
         app.drain()
         await pilot.pause()
