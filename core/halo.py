@@ -71,7 +71,10 @@ def halo_hint(status: int | None, method: str, path: str, message: str) -> str:
     if _too_large(status, message):
         return SIZE_HINT
     if "/kbarticle" in where and method == "POST":
-        if status == 400 and ("faq" in message.lower() or "path '" not in message.lower()):
+        text = message.lower()
+        if status == 400 and "faq list" in text and "does not exist" in text:
+            return "the FAQ list was deleted in Halo: hhsync makes it again on the next pass"
+        if status == 400 and ("faq" in text or "path '" not in text):
             return FAQ_HINT
         if status == 500:
             return AI_HINT

@@ -244,3 +244,22 @@ async def test_a_file_bigger_than_hudu_said_is_linked_not_sent(
     record = engine.record(target)
     assert record is not None and record.status is Status.SKIPPED
     assert record.skipped_files and "25 MB" in record.skipped_files[0].reason
+
+
+async def test_a_deleted_faq_list_is_named_in_the_hint(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    central = next(f for f in halo.faqlists.values() if f["third_party_id"] == "hudu:central")
+    del halo.faqlists[central["id"]]
+    target = next(i for i in seeded.published_ids if hudu.articles[i].company_id is None)
+    hudu.update_article(target, content="<p>edited after the list was deleted</p>")
+
+    await engine.sync_now()
+    record = engine.record(target)
+    assert record is not None and record.status is Status.FAILED
+    assert "deleted in Halo" in record.hint
+
+    await engine.retry_failed()
+    record = engine.record(target)
+    assert record is not None and record.status is Status.SYNCED
