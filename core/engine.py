@@ -72,6 +72,7 @@ RETRY_BACKOFF_MAX = timedelta(hours=1)
 BULK_LOOKUP_FROM = 3
 UNCERTAIN_WRITE_ATTEMPTS = 5
 UNCERTAIN_SETTLE_SECONDS = 0.5
+TIDY_RESERVE = 20  # requests left for the user's next command
 
 Listener = Callable[[Event], None]
 
@@ -118,7 +119,7 @@ class Engine:
         self._slugs: dict[str, int] = {}
         self._pass_successes = 0
         self._pass_single_rejections = 0
-        self._pass_uncertain = False
+        self._uncertain_ids: set[int] = set()
         self._faqlists_suspect = False
         self._unknown_companies: list[str] = []
         self._late_skips: dict[int, list[SkippedFile]] = {}
@@ -311,9 +312,8 @@ class Engine:
         error = ""
         plan = Plan(full=full)
         self._pass_successes = self._pass_single_rejections = 0
-        self._pass_uncertain = False
+        self._uncertain_ids: set[int] = set()
         try:
-            had_copies = any(r.halo_id is not None for r in self._records.values())
             in_flight = [r for r in self._records.values() if r.intent == "create"]
             if in_flight and not dry_run:
                 self._say(logging.INFO, f"settling {len(in_flight)} create(s) left in flight")
@@ -332,14 +332,13 @@ class Engine:
             if not self._stopping:
                 await self._remove(plan.removals, tally)
                 # A write Halo answered late may land after this pass: check again next pass.
-                late = bool(self.store.meta("verify_copies"))
-                if late or self._pass_uncertain or (full and had_copies):
-                    await self._repair_duplicates()
+                late = {int(i) for i in self.store.meta("verify_copies") or []}
+                unchecked = await self._tidy(late | self._uncertain_ids)
                 pass_count = int(self.store.meta("pass_count", 0) or 0) + 1
                 self.store.set_meta(
                     cursor=_iso(started),
                     pass_count=pass_count,
-                    verify_copies=self._pass_uncertain,
+                    verify_copies=sorted(unchecked | self._uncertain_ids),
                 )
             return self._summary(plan, tally, started, dry_run=False)
         except HhsyncError as exc:
@@ -696,7 +695,7 @@ class Engine:
             payloads = [await self._payload(w) for w in batch]
             refs = await self.halo.upsert_articles(payloads)
         except (WriteUncertainError, MalformedResponseError) as exc:
-            self._pass_uncertain = True
+            self._uncertain_ids.update(w.article.id for w in batch)
             # Halo may have applied it: wait, look the creates up by marker, send only the rest.
             await asyncio.sleep(UNCERTAIN_SETTLE_SECONDS * attempt)
             leftover = await self._settle_uncertain(batch, tally)
@@ -734,7 +733,7 @@ class Engine:
         if maybe_applied:
             # Halo answered, so the save most likely rolled back; should it not have, the
             # halves sent next make a second copy that the tidy step at the end retires.
-            self._pass_uncertain = True
+            self._uncertain_ids.update(w.article.id for w in batch)
         tenant_wide = self._pass_successes == 0 and self._pass_single_rejections >= 3
         if exc.status in (400, 500) and len(batch) > 1 and not tenant_wide:
             middle = len(batch) // 2
@@ -785,8 +784,7 @@ class Engine:
         """The Halo articles carrying each article's marker: one search each, or one in all."""
         if not hudu_ids:
             return {}
-        pages = 1 + sum(r.halo_id is not None for r in self._records.values()) // 100
-        if len(hudu_ids) > max(BULK_LOOKUP_FROM, pages):
+        if len(hudu_ids) > BULK_LOOKUP_FROM:
             by_marker = await self._marked_articles()
             return {i: by_marker.get(marker_for(i), []) for i in hudu_ids}
         return {i: await self.halo.find_articles_by_marker(marker_for(i)) for i in hudu_ids}
@@ -909,14 +907,30 @@ class Engine:
         for rec in records:
             await self._retire_extra_copies(rec, copies[rec.hudu_id])
 
-    async def _repair_duplicates(self) -> None:
-        """After writes Halo may have applied twice, keep one copy per article (the mapped one)."""
-        self._say(logging.INFO, "checking Halo for second copies of synced articles")
-        for marker, refs in (await self._marked_articles()).items():
-            hudu_id = int(marker.removeprefix(MARKER_PREFIX))
-            rec = self._records.get(hudu_id)
-            if rec is not None and len([r for r in refs if not r.inactive]) > 1:
-                await self._retire_extra_copies(rec, refs)
+    async def _tidy(self, hudu_ids: set[int]) -> set[int]:
+        """After writes Halo may have applied twice, keep one copy of each (the mapped one).
+
+        Lookups only use what is left of Halo's request budget; the rest waits for the next
+        pass (returned), so a pass never stalls on the rate limit for a safety check.
+        """
+        known = {i for i in hudu_ids if i in self._records}
+        if not known:
+            return set()
+        limiter = self.halo.limiter
+        budget = limiter.max_requests - limiter.in_window - TIDY_RESERVE
+        if self._search_pages() > budget:
+            return known
+        self._say(logging.INFO, f"checking Halo for second copies of {len(known)} article(s)")
+        by_marker = await self._marked_articles()
+        for hudu_id in sorted(known):
+            refs = by_marker.get(marker_for(hudu_id), [])
+            if len([ref for ref in refs if not ref.inactive]) > 1:
+                await self._retire_extra_copies(self._records[hudu_id], refs)
+        return set()
+
+    def _search_pages(self) -> int:
+        """Requests one search over every marked article takes (100 to a page)."""
+        return 1 + sum(r.halo_id is not None for r in self._records.values()) // 100
 
     async def _retire_extra_copies(self, rec: ArticleRecord, refs: list[HaloArticleRef]) -> None:
         if len(refs) < 2:
