@@ -271,7 +271,7 @@ class Engine:
                     if found:
                         rec.halo_id = min(ref.id for ref in found)
             companies = await self._companies()
-            uploads = await self._uploads_by_article()
+            uploads = await self.hudu.uploads_by_article()
             await self._ensure_faqlists([article], companies, dry_run=False)
             plan = Plan(full=False)
             self._plan_article(plan, article, companies, uploads, dry_run=False, forced=True)
@@ -419,13 +419,6 @@ class Engine:
         self._unknown_companies = unknown
         return companies
 
-    async def _uploads_by_article(self) -> dict[int, list[HuduUpload]]:
-        grouped: dict[int, list[HuduUpload]] = {}
-        for upload in await self.hudu.list_uploads():
-            if upload.uploadable_type == "Article" and upload.uploadable_id and not upload.archived:
-                grouped.setdefault(upload.uploadable_id, []).append(upload)
-        return grouped
-
     async def _plan(self, *, full: bool, dry_run: bool, force: bool) -> Plan:
         plan = Plan(full=full)
         companies = await self._companies()
@@ -437,7 +430,7 @@ class Engine:
             listed = await self.hudu.list_articles(updated_since=since)
         articles = {a.id: a for a in listed}
         self._slugs.update((a.slug, a.id) for a in listed)
-        uploads = await self._uploads_by_article()
+        uploads = await self.hudu.uploads_by_article()
         now = self.clock()
         for rec in list(self._records.values()):
             if rec.hudu_id in articles or rec.unlinked:

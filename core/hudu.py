@@ -241,12 +241,20 @@ class HuduClient(ServiceClient):
         self._uploads_by_article = by_article
         return list(uploads.values())
 
-    async def article_uploads(self, article_id: int, *, refresh: bool = False) -> list[HuduUpload]:
-        """An article's uploads, from one cached listing of all uploads."""
+    async def uploads_by_article(self, *, refresh: bool = True) -> dict[int, list[HuduUpload]]:
+        """Every article's current (not archived) uploads, from one listing of all uploads."""
         if refresh or self._uploads_by_article is None:
             await self.list_uploads()
         assert self._uploads_by_article is not None
-        return [u for u in self._uploads_by_article.get(article_id, []) if not u.archived]
+        return {
+            article_id: current
+            for article_id, uploads in self._uploads_by_article.items()
+            if (current := [u for u in uploads if not u.archived])
+        }
+
+    async def article_uploads(self, article_id: int, *, refresh: bool = False) -> list[HuduUpload]:
+        """An article's uploads, from one cached listing of all uploads."""
+        return (await self.uploads_by_article(refresh=refresh)).get(article_id, [])
 
     async def download_upload(self, upload_id: int) -> bytes:
         """The file's bytes. Redirects to storage are followed; the API key only ever goes to
