@@ -9,7 +9,6 @@ short tick, folded per article, inside one `batch_update()` (tui-anchors §3).
 from __future__ import annotations
 
 import gc
-import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -46,6 +45,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.help import HelpScreen
 from tui.settings import TuiSettings
+from tui.state import PassCommand, PassRequests
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.failure_note import FailureNote
 from tui.widgets.header import HeaderState, SyncHeader
@@ -67,8 +67,6 @@ EMPTY_NOTES: dict[Status, str] = {
 }
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
 TABLE_ACTIONS = ("resync", "unlink", "detail")
-BATCH_FAILED = re.compile(r"\d+ article\(s\) failed: ")
-"""The engine's line after a rejected batch; redundant once each article is named."""
 
 
 class FilterInput(Input):
@@ -158,10 +156,8 @@ class HhsyncApp(App[int]):
         self._filter_timer: Timer | None = None
         self._targets: dict[Worker[Any], int] = {}
         """The article each resync/unlink worker acts on, to name it in its result."""
-        self._failures_named = False
-        self._awaiting: tuple[str, int] | None = None
-        """A sync or retry the user asked for; the next pass to start is its pass."""
-        self._pass_owner: tuple[str, int] | None = None
+        self.requests = PassRequests()
+        self._worker_requests: dict[Worker[Any], str] = {}
         if not self.settings.animations:
             self.animation_level = "none"
         self.pass_status = PassStatus(clock=self.clock, id="pass-status")
@@ -377,13 +373,8 @@ class HhsyncApp(App[int]):
         return failures
 
     def _write_journal(self, journal: list[Event], failures: dict[int, ArticleRecord]) -> None:
-        named = self._failures_named
-        self._failures_named = bool(failures)
-        named = named or self._failures_named
         for event in journal:
             if isinstance(event, EngineLogged):
-                if named and BATCH_FAILED.match(event.message):
-                    continue  # the engine's batch summary; each article has its own line
                 self._log(event.level, event.message, event.at)
             elif isinstance(event, ArticleChanged):
                 record = failures.pop(event.record.hudu_id, None)
@@ -415,10 +406,7 @@ class HhsyncApp(App[int]):
     def _apply_pass_event(self, event: PassStarted | PassProgressed | PassFinished) -> None:
         status = self.pass_status
         if isinstance(event, PassStarted):
-            if event.trigger != "scheduled":  # a pass the user asked for (or an old engine)
-                self._pass_owner, self._awaiting = self._awaiting, None
-            else:
-                self._pass_owner = None
+            self.requests.started(event)
             self._pass_full = event.full
             self._stopped = ""
             status.started(event)
@@ -507,8 +495,8 @@ class HhsyncApp(App[int]):
         await self.engine.run_scheduler()
 
     @work(exit_on_error=False, group="commands", name="sync")
-    async def _sync(self, full: bool) -> Any:
-        return await self.engine.sync_now(full=full)
+    async def _sync(self, full: bool, command_id: str) -> None:
+        await self.engine.sync_now(full=full, command_id=command_id)
 
     @work(exit_on_error=False, group="commands", name="resync")
     async def _resync(self, hudu_id: int) -> ArticleRecord:
@@ -519,8 +507,8 @@ class HhsyncApp(App[int]):
         return await self.engine.unlink(hudu_id)
 
     @work(exit_on_error=False, group="commands", name="retry")
-    async def _retry_failed(self) -> Any:
-        return await self.engine.retry_failed()
+    async def _retry_failed(self, command_id: str) -> None:
+        await self.engine.retry_failed(command_id=command_id)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -537,8 +525,8 @@ class HhsyncApp(App[int]):
     def _worker_failed(self, worker: Worker[Any]) -> None:
         error = worker.error
         target = self._targets.pop(worker, None)
-        if worker.name in ("sync", "retry"):
-            self._awaiting = None
+        command_id = self._worker_requests.pop(worker, "")
+        self.requests.failed(command_id)
         what = {"scheduler": "The scheduler", "sync": "Sync", "retry": "Retry"}.get(
             worker.name, worker.name.capitalize()
         )
@@ -559,6 +547,7 @@ class HhsyncApp(App[int]):
     def _worker_done(self, worker: Worker[Any]) -> None:
         result = worker.result
         self._targets.pop(worker, None)
+        self._worker_requests.pop(worker, None)
         if worker.name == "resync" and isinstance(result, ArticleRecord):
             if result.status == Status.FAILED:
                 self.notify(
@@ -580,12 +569,12 @@ class HhsyncApp(App[int]):
 
     def _notify_pass_result(self, event: PassFinished) -> None:
         """After a pass: what it did, worded for the command that asked for it, if any."""
-        owner, self._pass_owner = self._pass_owner, None
+        owner = self.requests.finished()
         if event.error:
             self.notify(event.error, title="Pass stopped", severity="error", timeout=10)
             return
-        if owner is not None and owner[0] == "retry":
-            tried, still = owner[1], self.model.count(Status.FAILED)
+        if owner is not None and owner.command == PassCommand.RETRY:
+            tried, still = owner.failed_before, self.model.count(Status.FAILED)
             if not still:
                 self.notify(
                     f"All {tried:,} failed articles are in Halo now", title="Retry finished"
@@ -644,8 +633,8 @@ class HhsyncApp(App[int]):
         if self.engine.running:
             self.notify("A pass is already running", severity="warning")
             return
-        self._awaiting = ("sync", 0)
-        self._sync(full)
+        request = self.requests.ask(PassCommand.SYNC)
+        self._worker_requests[self._sync(full, request.command_id)] = request.command_id
 
     def action_resync(self) -> None:
         hudu_id = self.selected_id()
@@ -685,10 +674,10 @@ class HhsyncApp(App[int]):
         if self._command_running("retry"):
             self.notify("A retry is already running", severity="warning")
             return
-        self._awaiting = ("retry", failed)
+        request = self.requests.ask(PassCommand.RETRY, failed_before=failed)
         if self.engine.running:
             self.notify(f"Retry of {failed:,} queued: it runs as soon as the current pass ends")
-        self._retry_failed()
+        self._worker_requests[self._retry_failed(request.command_id)] = request.command_id
 
     def action_pause(self) -> None:
         self.engine.pause()

@@ -12,6 +12,7 @@ from core.errors import HaloError
 from core.events import (
     ArticleChanged,
     Event,
+    PassCause,
     PassFinished,
     PassProgressed,
     PassStarted,
@@ -154,12 +155,11 @@ class FakeEngine:
         self.paused = False
         self.emit(SchedulerChanged(False, self.next_pass_at))
 
-    async def sync_now(self, *, full: bool = False) -> dict[str, int]:
+    async def sync_now(self, *, full: bool = False, command_id: str = "") -> None:
         self.calls.append(("sync_now", full))
         await self._maybe_fail()
-        self.start_pass(0, full=full)
+        self.start_pass(full=full, command_id=command_id)
         self.finish_pass(full=full)
-        return {"synced": len(self._records)}
 
     async def resync(self, hudu_id: int) -> ArticleRecord:
         self.calls.append(("resync", hudu_id))
@@ -171,17 +171,16 @@ class FakeEngine:
         await self._maybe_fail()
         return self.change(hudu_id, status=Status.SKIPPED, reason="unlinked", unlinked=True)
 
-    async def retry_failed(self) -> dict[str, int]:
+    async def retry_failed(self, *, command_id: str = "") -> None:
         self.calls.append(("retry_failed",))
         await self._maybe_fail()
-        self.start_pass(0)
+        self.start_pass(cause=PassCause.RETRY, command_id=command_id)
         fixed = 0
         for record in list(self._records.values()):
             if record.status == Status.FAILED and record.hudu_id not in self.still_failing:
                 self.change(record.hudu_id, status=Status.SYNCED, error="", hint="")
                 fixed += 1
         self.finish_pass(updated=fixed, failed=len(self.still_failing))
-        return {}
 
     async def close(self) -> None:
         self.calls.append(("close",))
@@ -207,12 +206,14 @@ class FakeEngine:
         self._records[record.hudu_id] = record
         self.emit(ArticleChanged(replace(record)))
 
-    def start_pass(self, total: int, *, full: bool = False, trigger: str = "sync") -> None:
+    def start_pass(
+        self, *, full: bool = False, cause: PassCause = PassCause.SYNC, command_id: str = ""
+    ) -> None:
         self.running = True
-        self.emit(PassStarted(full=full, total=total, started_at=FIXED, trigger=trigger))
+        self.emit(PassStarted(full=full, started_at=FIXED, cause=cause, command_id=command_id))
 
     def progress(self, done: int, total: int, failed: int = 0) -> None:
-        self.emit(PassProgressed(done=done, total=total, synced=done, failed=failed, skipped=0))
+        self.emit(PassProgressed(done=done, total=total, synced=done, failed=failed))
 
     def finish_pass(self, *, full: bool = False, **counts: int) -> None:
         self.running = False

@@ -12,7 +12,7 @@ from textual.clock import MockClock
 from textual.widgets import Static, TabbedContent
 
 from core.errors import HaloError, HhsyncError
-from core.events import ArticleRemoved, EngineLogged, RateLimitWaited
+from core.events import ArticleRemoved, EngineLogged, PassCause, RateLimitWaited, WritesFailed
 from core.models import Status
 from tests.tui.fakes import FakeEngine, make_record
 from tui.app import HhsyncApp, make_app
@@ -175,7 +175,7 @@ async def test_progress_bar_follows_the_pass(engine: FakeEngine) -> None:
     async with app.run_test(size=SIZE) as pilot:
         status = app.query_one(PassStatus)
         assert not status.running
-        engine.start_pass(0, full=True)
+        engine.start_pass(full=True)
         engine.progress(25, 200, failed=1)
         app.drain()
         await pilot.pause()
@@ -520,7 +520,7 @@ async def test_log_names_each_failed_article_with_its_fix_in_order(engine: FakeE
     app = app_for(engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("5")
-        engine.start_pass(0)
+        engine.start_pass()
         engine.change(
             1,
             status=Status.FAILED,
@@ -530,7 +530,9 @@ async def test_log_names_each_failed_article_with_its_fix_in_order(engine: FakeE
             hint='In Halo, enable "Allow Articles to be added to FAQ Lists"',
             attempts=2,
         )
-        engine.emit(EngineLogged("WARNING", "1 article(s) failed: Halo 400"))
+        engine.emit(
+            WritesFailed((1,), (engine.record(1).title,), "Halo 400 Bad Request", "enable it")  # type: ignore[union-attr]
+        )
         engine.finish_pass(failed=1, created=3)
         app.drain()
         await pilot.pause()
@@ -541,7 +543,7 @@ async def test_log_names_each_failed_article_with_its_fix_in_order(engine: FakeE
             text.index(f"“{title}” #1"),
             text.index("Pass finished in 0s: 1 failed · 3 created"),
         ]
-        assert "1 article(s) failed" not in text  # each article has its own line instead
+        assert "Halo 400 Bad Request" not in text  # each article has its own line instead
         assert order == sorted(order)
         flowing = " ".join(text.split())
         assert "HTTP 400" in flowing
@@ -609,7 +611,7 @@ async def test_a_sync_with_nothing_to_do_says_so(engine: FakeEngine) -> None:
         await run_command(app, pilot, "S")
         assert toasts(app)[-1] == ("Full sync finished", "Nothing to send: Halo is up to date")
         # a scheduled pass with nothing to do stays quiet
-        engine.start_pass(0, trigger="scheduled")
+        engine.start_pass(cause=PassCause.SCHEDULED)
         engine.finish_pass()
         app.drain()
         await pilot.pause()

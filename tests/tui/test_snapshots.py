@@ -55,7 +55,7 @@ def test_pass_in_progress(snap_compare: Any) -> None:
     app, engine = fixed_app()
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        engine.start_pass(0, full=True)
+        engine.start_pass(full=True)
         engine.progress(120, 400, failed=2)
         app.drain()
         await pilot.pause()

@@ -89,7 +89,7 @@ class PassStatus(Horizontal):
         self._writes_started_at = None
         self._last = None
         self.query_one("#pass-kind", Label).update("Full pass" if event.full else "Pass")
-        self.query_one(ProgressBar).update(total=event.total or None, progress=0)
+        self.query_one(ProgressBar).update(total=None, progress=0)
         self._show_counts()
 
     def progressed(self, event: PassProgressed) -> None:

@@ -1,0 +1,139 @@
+"""The dashboard's own state besides the articles: the header's facts, Halo's or Hudu's current
+rate-limit wait, and which pass answers which key.
+
+Plain Python (no Textual), so it can be tested without a terminal.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from core.events import PassStarted, RateLimitWaited
+from tui.port import EnginePort
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderState:
+    """Everything the top line shows; the header redraws only when this changes."""
+
+    hudu: str
+    halo: str
+    running: bool = False
+    full: bool = False
+    paused: bool = False
+    next_pass_at: datetime | None = None
+    last_pass_at: datetime | None = None
+    percent: int | None = None
+    rate_wait: str = ""
+    stopped: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitWait:
+    """A wait the engine announced, counted down against the dashboard's clock."""
+
+    service: str
+    reason: str
+    until: datetime
+
+    @classmethod
+    def from_event(cls, event: RateLimitWaited, now: datetime) -> RateLimitWait:
+        return cls(event.service, event.reason, now + timedelta(seconds=event.seconds))
+
+    def text(self, now: datetime, *, short: bool = False) -> str:
+        """`Halo rate limit 12s` (header) or `Halo 12s` (the pass line)."""
+        left = max(0, round((self.until - now).total_seconds()))
+        return f"{self.service} {left}s" if short else f"{self.service} {self.reason} {left}s"
+
+
+class PassCommand(StrEnum):
+    """The keys that start a pass."""
+
+    SYNC = "sync"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True, slots=True)
+class PassRequest:
+    """A sync or retry the user asked for, waiting for (or answered by) its pass."""
+
+    command_id: str
+    command: PassCommand
+    failed_before: int = 0
+    """For a retry: how many articles were failed when it was asked, to say how many it fixed."""
+
+
+@dataclass(slots=True)
+class PassRequests:
+    """Which pass answers which key.
+
+    Each sync or retry gets an id the engine repeats in `PassStarted.command_id`; a pass
+    without a known id (scheduled, or started elsewhere) belongs to nobody.
+    """
+
+    waiting: dict[str, PassRequest] = field(default_factory=dict)
+    current: PassRequest | None = None
+    """The request the running pass answers, if any."""
+    _ids: itertools.count[int] = field(
+        default_factory=lambda: itertools.count(1), init=False, repr=False
+    )
+
+    def ask(self, command: PassCommand, *, failed_before: int = 0) -> PassRequest:
+        request = PassRequest(f"tui-{next(self._ids)}", command, failed_before)
+        self.waiting[request.command_id] = request
+        return request
+
+    def started(self, event: PassStarted) -> None:
+        self.current = self.waiting.pop(event.command_id, None) if event.command_id else None
+
+    def finished(self) -> PassRequest | None:
+        """The request the pass that just finished answered; it is answered now."""
+        request, self.current = self.current, None
+        return request
+
+    def failed(self, command_id: str) -> None:
+        """The command raised: no pass of its will come."""
+        self.waiting.pop(command_id, None)
+
+
+@dataclass(slots=True)
+class DashboardState:
+    """What the header shows beyond the engine's own fields, updated by the tick."""
+
+    requests: PassRequests = field(default_factory=PassRequests)
+    pass_full: bool = False
+    stopped: str = ""
+    """Why no pass will come any more (`engine stopped`), empty while the scheduler runs."""
+    rate_wait: RateLimitWait | None = None
+
+    def pass_started(self, event: PassStarted) -> None:
+        self.requests.started(event)
+        self.pass_full = event.full
+        self.stopped = ""
+
+    def rate_limited(self, event: RateLimitWaited, now: datetime) -> None:
+        self.rate_wait = RateLimitWait.from_event(event, now)
+
+    def rate_wait_text(self, now: datetime, *, short: bool = False) -> str:
+        """The wait still running, or "" (a wait that is over is forgotten)."""
+        if self.rate_wait is not None and now >= self.rate_wait.until:
+            self.rate_wait = None
+        return self.rate_wait.text(now, short=short) if self.rate_wait is not None else ""
+
+    def header(self, engine: EnginePort, *, percent: int | None, now: datetime) -> HeaderState:
+        last = engine.last_pass
+        return HeaderState(
+            hudu=engine.hudu_label,
+            halo=engine.halo_label,
+            running=engine.running,
+            full=self.pass_full,
+            paused=engine.paused,
+            next_pass_at=engine.next_pass_at,
+            last_pass_at=last.finished_at if last is not None else None,
+            percent=percent,
+            rate_wait=self.rate_wait_text(now),
+            stopped=self.stopped,
+        )
