@@ -711,6 +711,9 @@ class HhsyncApp(App[int]):
         else:
             if table.needs_sort:
                 table.sort_rows()
+                if table.status == Status.FAILED:
+                    # the cursor stayed on its row, the article under it changed: no highlight
+                    self._show_failure_note()
             with filter_input.prevent(Input.Changed):
                 filter_input.value = table.filter_text
             self.filter_bar.display = bool(table.filter_text)

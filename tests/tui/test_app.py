@@ -579,6 +579,28 @@ async def test_failed_tab_shows_the_fix_of_the_highlighted_row(engine: FakeEngin
         assert not note.display
 
 
+async def test_fix_panel_names_the_first_row_when_failures_arrived_on_another_tab(
+    engine: FakeEngine,
+) -> None:
+    """Failures of a pass land in the hidden Failed table unsorted; opening the tab sorts it,
+    and the Fix panel must then name the article under the cursor, not the one that was there."""
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        engine.start_pass()
+        engine.change(1, status=Status.FAILED, error="Halo 400", http_status=400, hint="Fix one")
+        engine.finish_pass(failed=1)
+        app.drain()
+        await pilot.pause()
+        await pilot.press("4")
+        await pilot.pause()
+        failed = app.table(Status.FAILED)
+        assert ids(failed)[0] == 1  # "Acme Corp" sorts before the two failures already there
+        assert failed.cursor_coordinate.row == 0 and failed.cursor_id == 1
+        note = app.failure_note
+        assert note.record is not None and note.record.hudu_id == 1
+        assert "Fix one" in plain(note.content, 78)
+
+
 def toasts(app: HhsyncApp) -> list[tuple[str, str]]:
     return [(n.title, n.message) for n in app._notifications]
 
