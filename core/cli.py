@@ -139,10 +139,11 @@ def print_summary(summary: PassSummary, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary.as_json()))
         return
-    for line in summary.plan:
-        click.echo(f"would {line}")
+    for change in summary.plan:
+        why = f" ({change.why})" if change.why else ""
+        click.echo(f"would {change.action} {change.hudu_id} {change.title!r}{why}")
     if summary.dry_run:
-        planned = Counter(line.split(" ", 1)[0] for line in summary.plan)
+        planned = Counter(change.action for change in summary.plan)
         click.echo(
             f"dry run: would create {planned['create']}, update {planned['update']}, "
             f"remove {planned['remove']}, unchanged {summary.unchanged}"

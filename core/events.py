@@ -6,10 +6,16 @@ event carries the whole `ArticleRecord` so a table row can be drawn without aski
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from core.models import ArticleRecord
+
+log = logging.getLogger("hhsync.engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +37,23 @@ class ArticleRemoved(Event):
     hudu_id: int
 
 
+class PassCause(StrEnum):
+    """What started a pass."""
+
+    SCHEDULED = "scheduled"
+    SYNC = "sync"
+    RETRY = "retry"
+
+
 @dataclass(frozen=True, slots=True)
 class PassStarted(Event):
+    """A pass began. `command_id` is the id the caller gave the command that started it
+    (empty for a scheduled pass), so a client knows which pass answers its key."""
+
     full: bool
-    total: int
     started_at: datetime
-    trigger: str = ""  # "scheduled", "sync" (asked for) or "retry"
+    cause: PassCause = PassCause.SYNC
+    command_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +62,6 @@ class PassProgressed(Event):
     total: int
     synced: int
     failed: int
-    skipped: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +75,17 @@ class PassFinished(Event):
     removed: int
     failed: int
     error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WritesFailed(Event):
+    """Halo refused a group of writes with one error. Each article also gets its own
+    `ArticleChanged` (status failed); this is the summary a plain log shows."""
+
+    hudu_ids: tuple[int, ...]
+    titles: tuple[str, ...]
+    message: str
+    hint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +106,35 @@ class EngineLogged(Event):
     level: str
     message: str
     at: datetime = field(default_factory=datetime.now)
+
+
+Listener = Callable[[Event], None]
+
+
+class Announcer:
+    """Delivers events to every listener; a listener that raises never stops a sync."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._listeners: list[Listener] = []
+        self._clock = clock
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
+
+    def say(self, level: int, message: str) -> None:
+        """A line for the log file and for every listener (the dashboard's Log tab)."""
+        log.log(level, message)
+        self.emit(EngineLogged(logging.getLevelName(level), message, self._clock()))

@@ -1,18 +1,17 @@
 """Halo FAQ lists: one group list `Hudu`, and under it one list per synced scope.
 
 Lists are found again by their third-party id (then by name under the group) before any is
-created, so a lost mapping file never duplicates them (design.md, Halo §2).
+created, so a lost mapping file never duplicates them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from core.errors import WriteUncertainError
-from core.halo import HaloClient, find_faqlist
+from core.halo import HaloClient
 from core.models import HaloFaqList, NewFaqList
-from core.store import MappingStore
 
 log = logging.getLogger("hhsync.faqlists")
 
@@ -30,14 +29,23 @@ def company_third_party_id(company_id: int) -> str:
 class FaqListDirectory:
     """Which Halo FAQ list holds each scope, creating lists on first need."""
 
-    def __init__(self, halo: HaloClient, store: MappingStore, *, showforall: bool) -> None:
+    def __init__(
+        self,
+        halo: HaloClient,
+        save: Callable[[Mapping[str, int]], None],
+        *,
+        showforall: bool,
+    ) -> None:
         self.halo = halo
-        self.store = store
+        self.save = save
         self.showforall = showforall
         self.ids: dict[str, int] = {}
+        self.suspect = False
+        """Set when Halo refused an article over its FAQ list: the next `ensure` checks the
+        stored lists still exist."""
 
-    def load(self) -> None:
-        self.ids = self.store.faqlists()
+    def load(self, ids: Mapping[str, int]) -> None:
+        self.ids = dict(ids)
 
     def id_for(self, third_party_id: str) -> int:
         """The Halo id of a scope's list; 0 when it is not known yet (a dry run)."""
@@ -51,6 +59,7 @@ class FaqListDirectory:
         A create whose answer was lost is settled by listing again: what it made is found.
         With `verify`, ids of lists deleted in Halo since are forgotten, so they are made again.
         """
+        verify, self.suspect = verify or self.suspect, False
         if verify and self.ids:
             present = {faqlist.id for faqlist in await self.halo.list_faqlists()}
             gone = [key for key, list_id in self.ids.items() if list_id not in present]
@@ -72,7 +81,7 @@ class FaqListDirectory:
                 log.info("FAQ list write unconfirmed; listing them again")
         if found and not dry_run:
             self.ids.update(found)
-            self.store.commit_batch([], faqlists=dict(self.ids))
+            self.save(self.ids)
 
     async def find_or_create_group(self) -> tuple[HaloFaqList, bool]:
         """The `Hudu` group list, and whether it had to be created (for `hhsync doctor`)."""
@@ -114,3 +123,27 @@ class FaqListDirectory:
             third_party_id=GROUP_THIRD_PARTY_ID,
         )
         return created, True
+
+
+def find_faqlist(
+    lists: Iterable[HaloFaqList], *, third_party_id: str, name: str, group_id: int | None
+) -> HaloFaqList | None:
+    """The list hhsync made before: by `third_party_id`, else by name within the group.
+
+    `group_id=None` looks for a group list (top level, `is_group`); otherwise for a list that
+    holds articles inside that group.
+    """
+    lists = list(lists)
+    for faqlist in lists:
+        if third_party_id and faqlist.third_party_id == third_party_id:
+            return faqlist
+    wanted = name.strip().casefold()
+    for faqlist in lists:
+        if (
+            not faqlist.third_party_id  # a list made for another scope is never taken over
+            and faqlist.name.strip().casefold() == wanted
+            and faqlist.group_id == group_id
+            and faqlist.is_group == (group_id is None)
+        ):
+            return faqlist
+    return None

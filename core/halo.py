@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import httpx
 
 from core.errors import HaloAuthError, HaloError, HaloUnreachableError
+from core.halo_hints import CREDENTIALS_HINT, MAX_ATTACHMENT_MB, halo_hint
 from core.http import (
     Clock,
     ServiceClient,
@@ -27,65 +28,9 @@ SEARCH_CONCURRENCY = 4
 MAX_PAGES = 1_000
 RENEW_BEFORE = 60.0
 DEFAULT_LIFETIME = 3600.0
-MAX_ATTACHMENT_MB = 25
+MAX_ATTACHMENT_BYTES = MAX_ATTACHMENT_MB * 1024 * 1024
 
 T = TypeVar("T")
-
-CREDENTIALS_HINT = "check HALO_CLIENT_ID and HALO_CLIENT_SECRET (and HALO_TENANT for hosted Halo)"
-SCOPES_HINT = (
-    "give the Halo API application the scopes read:kb edit:kb, and its agent's role "
-    "'Can create FAQ lists' and Knowledge Base access Read, Modify and Delete"
-)
-DELETE_HINT = (
-    "Halo refused the delete: give the API agent's role Knowledge Base access Delete "
-    "(until then hhsync archives the article instead)"
-)
-FAQ_HINT = (
-    'in Halo (Configuration → Knowledge Base) enable "Allow Articles to be added to FAQ Lists" '
-    "and the option to group FAQ lists"
-)
-AI_HINT = "turn off AI Article Duplication Detection in Halo (Configuration → AI)"
-SIZE_HINT = f"Halo accepts attachments up to {MAX_ATTACHMENT_MB} MB per file"
-
-
-def _too_large(status: int, message: str) -> bool:
-    text = message.lower()
-    return status == 413 or "too large" in text or ("attachment" in text and " mb" in text)
-
-
-def halo_hint(status: int | None, method: str, path: str, message: str) -> str:
-    where = path.lower()
-    if status is None:
-        return "check HALO_BASE_URL and HALO_AUTH_URL, and the network (DNS, proxy, firewall)"
-    if where.endswith("/token"):
-        if status == 400 and "invalid_scope" in message.lower():
-            return SCOPES_HINT
-        if status in (400, 401, 403):
-            return CREDENTIALS_HINT
-        if status == 404:
-            return "check HALO_AUTH_URL (usually https://<instance>/auth) and HALO_TENANT"
-    if status == 401:
-        return CREDENTIALS_HINT
-    if status == 403:
-        return DELETE_HINT if method == "DELETE" and "/kbarticle" in where else SCOPES_HINT
-    if _too_large(status, message):
-        return SIZE_HINT
-    if "/kbarticle" in where and method == "POST":
-        text = message.lower()
-        if status == 400 and "faq list" in text and "does not exist" in text:
-            return "the FAQ list was deleted in Halo: hhsync makes it again on the next pass"
-        if status == 400 and ("faq" in text or "path '" not in text):
-            return FAQ_HINT
-        if status == 500:
-            return AI_HINT
-    if status == 404 and not where.rstrip("/").split("/")[-1].isdigit():
-        return "check HALO_BASE_URL: it should be the address of your Halo instance"
-    if status == 429:
-        return "Halo allows 300 requests per rolling 5 minutes: retry later"
-    if status in (502, 503, 504):
-        return "Halo is overloaded or down: retry later"
-    return ""
-
 
 HALO_SPEC = ServiceSpec(
     name="Halo",
@@ -131,6 +76,7 @@ class HaloClient(ServiceClient):
     ) -> None:
         self.api_url = api_root(base_url)
         instance = self.api_url.removesuffix("/api")
+        self.instance_url = instance
         self.token_url = (auth_url.strip().rstrip("/") or f"{instance}/auth") + "/token"
         self.tenant = tenant
         self.scope = scope
@@ -157,6 +103,19 @@ class HaloClient(ServiceClient):
 
     def __repr__(self) -> str:
         return f"HaloClient({self.api_url!r}, tenant={self.tenant!r})"
+
+    def article_url(self, article_id: int) -> str:
+        """Where an agent opens an article (inferred: docs/hudu-and-halo.md, article URL)."""
+        return f"{self.instance_url}/kb?id={int(article_id)}"
+
+    def requests_left(self) -> int:
+        """Requests the limiter allows right now before it makes a caller wait."""
+        return self.limiter.max_requests - self.limiter.in_window
+
+    @staticmethod
+    def search_requests(results: int) -> int:
+        """Requests a search returning `results` articles takes (one per page)."""
+        return 1 + results // PAGE_SIZE
 
     # ------------------------------------------------------------------ token
     async def _authorization(self, *, stale: str | None = None) -> str:
@@ -389,29 +348,19 @@ class HaloClient(ServiceClient):
         (ref,) = await self.upsert_articles([{"id": int(article_id), "inactive": True}])
         return ref
 
+    async def retire_article(self, article_id: int) -> int | None:
+        """Delete the article, or archive it where Halo refuses deletes (403, 405).
 
-def find_faqlist(
-    lists: Iterable[HaloFaqList], *, third_party_id: str, name: str, group_id: int | None
-) -> HaloFaqList | None:
-    """The list hhsync made before: by `third_party_id`, else by name within the group.
-
-    `group_id=None` looks for a group list (top level, `is_group`); otherwise for a list that
-    holds articles inside that group.
-    """
-    lists = list(lists)
-    for faqlist in lists:
-        if third_party_id and faqlist.third_party_id == third_party_id:
-            return faqlist
-    wanted = name.strip().casefold()
-    for faqlist in lists:
-        if (
-            not faqlist.third_party_id  # a list made for another scope is never taken over
-            and faqlist.name.strip().casefold() == wanted
-            and faqlist.group_id == group_id
-            and faqlist.is_group == (group_id is None)
-        ):
-            return faqlist
-    return None
+        Returns None when deleted, else the status of the refused delete.
+        """
+        try:
+            await self.delete_article(article_id)
+        except HaloError as exc:
+            if exc.status not in (403, 405):
+                raise
+            await self.archive_article(article_id)
+            return exc.status
+        return None
 
 
 def _faqlist_payload(new: NewFaqList) -> dict[str, Any]:

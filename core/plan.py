@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
-from core.models import ArticleRecord, HuduArticle, HuduUpload
+from core.events import PassFinished
+from core.models import ArticleRecord, HuduArticle, HuduUpload, SkippedFile
 from core.render import RenderedArticle
 
 MAX_BATCH_JSON_BYTES = 4 * 1024 * 1024
 
 Action = Literal["create", "update"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChange:
+    """One line of a dry run: what would happen to one article, and why for a removal."""
+
+    action: Literal["create", "update", "remove"]
+    hudu_id: int
+    title: str
+    why: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +44,40 @@ class PassSummary:
     skipped_total: int
     failed_total: int
     duration_seconds: float
-    plan: tuple[str, ...] = ()
+    plan: tuple[PlannedChange, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        plan: Plan,
+        tally: Tally,
+        counts: Mapping[str, int],
+        duration_seconds: float,
+        *,
+        dry_run: bool,
+    ) -> PassSummary:
+        """What a pass did; for a dry run, what it would do, with the plan's changes."""
+        created, updated, removed = tally.created, tally.updated, tally.removed
+        if dry_run:
+            created = sum(w.action == "create" for w in plan.writes)
+            updated = sum(w.action == "update" for w in plan.writes)
+            removed = len(plan.removals)
+        return cls(
+            full=plan.full,
+            dry_run=dry_run,
+            created=created,
+            updated=updated,
+            unchanged=plan.unchanged,
+            removed=removed,
+            failed=tally.failed,
+            removals_held=plan.removals_held,
+            synced_total=counts["synced"],
+            pending_total=counts["pending"],
+            skipped_total=counts["skipped"],
+            failed_total=counts["failed"],
+            duration_seconds=duration_seconds,
+            plan=plan.changes() if dry_run else (),
+        )
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -61,21 +106,37 @@ class Write:
     waiting_links: tuple[str, ...] = ()  # slugs of articles not yet in Halo when rendered
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Removal:
-    record: ArticleRecord
+    """A Halo copy to delete (or archive): its article left Hudu or the sync's scope."""
+
+    hudu_id: int
+    title: str
+    scope: str
     why: str
 
 
 @dataclass(slots=True)
 class Plan:
+    """What one pass will do. Planning changes nothing: `rows` are the planned versions of
+    the rows of every article looked at, which the record book takes when the plan runs."""
+
     full: bool
     writes: list[Write] = field(default_factory=list)
     unchanged: int = 0
     removals: list[Removal] = field(default_factory=list)
     removals_held: int = 0
-    touched: list[ArticleRecord] = field(default_factory=list)
+    rows: dict[int, ArticleRecord] = field(default_factory=dict)
+    touched: list[int] = field(default_factory=list)
     forgotten: list[int] = field(default_factory=list)
+    slugs: dict[str, int] = field(default_factory=dict)
+
+    def changes(self) -> tuple[PlannedChange, ...]:
+        """The dry-run view of the plan."""
+        return tuple(
+            [PlannedChange(w.action, w.article.id, w.article.name) for w in self.writes]
+            + [PlannedChange("remove", r.hudu_id, r.title, r.why) for r in self.removals]
+        )
 
 
 @dataclass(slots=True)
@@ -86,6 +147,51 @@ class Tally:
     failed: int = 0
     done: int = 0
     total: int = 0
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(slots=True)
+class PassState:
+    """What one pass (or one resync, or retry) has done so far and must still check.
+
+    Made fresh for each pass and passed down, so nothing of one pass leaks into the next.
+    """
+
+    started: datetime
+    tally: Tally = field(default_factory=Tally)
+    successes: int = 0
+    """Batches Halo took: none, and several single articles refused, means tenant-wide."""
+    single_rejections: int = 0
+    uncertain_ids: set[int] = field(default_factory=set)
+    """Articles whose write Halo may have applied: checked for a second copy at the end."""
+    late_skips: dict[int, list[SkippedFile]] = field(default_factory=dict)
+    """Files Hudu under-reported, found too large only after download."""
+    faqlists_suspect: bool = False
+    """Halo refused an article over its FAQ list: the next pass checks the lists exist."""
+    stopping: Callable[[], bool] = _never
+
+    def summary(
+        self, plan: Plan, counts: Mapping[str, int], now: datetime, *, dry_run: bool
+    ) -> PassSummary:
+        duration = (now - self.started).total_seconds()
+        return PassSummary.of(plan, self.tally, counts, duration, dry_run=dry_run)
+
+    def finished(self, plan: Plan, now: datetime, error: str) -> PassFinished:
+        tally = self.tally
+        return PassFinished(
+            plan.full,
+            self.started,
+            now,
+            tally.created,
+            tally.updated,
+            plan.unchanged,
+            tally.removed,
+            tally.failed,
+            error,
+        )
 
 
 def batches(writes: list[Write], size_limit: int) -> list[list[Write]]:

@@ -1,4 +1,4 @@
-"""Hudu article -> the Halo KBEntry fields hhsync owns (design.md, Hudu §5 and Halo §3, §6, §7).
+"""Hudu article -> the Halo KBEntry payload hhsync sends (docs/hudu-and-halo.md: articles).
 
 The body is built in three steps:
 
@@ -19,12 +19,13 @@ by a short note with a link to the article in Hudu instead of being parsed.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import html
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -32,9 +33,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 import nh3
 from selectolax.lexbor import LexborHTMLParser
 
+from core.halo import MAX_ATTACHMENT_BYTES
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
 
-MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_BODY_CHARS = 20 * 1024 * 1024
 MAX_DATA_IMAGE_CHARS = 256 * 1024
 #: Budget of "sum of open-element depth over all start tags" (what parsers pay for nesting).
@@ -79,7 +80,8 @@ _STYLE_PROPERTIES = {
 class RenderedArticle:
     """What the engine sends for one article, and the hash that says whether Halo has it.
 
-    `payload` has no ``id`` (added for updates) and no ``attachments`` (added after download).
+    `payload` has no ``id`` and no ``attachments``: `article_payload` adds them just before
+    the article is sent.
     """
 
     payload: dict[str, Any]
@@ -87,9 +89,63 @@ class RenderedArticle:
     skipped_files: tuple[SkippedFile, ...]
     content_hash: str
 
-    @property
-    def html(self) -> str:
-        return str(self.payload["description_html"])
+
+def article_payload(
+    rendered: RenderedArticle, *, halo_id: int | None, files: Sequence[tuple[str, bytes]] = ()
+) -> dict[str, Any]:
+    """The KBArticle object sent for one article: an update when it has a Halo id, with the
+    downloaded files (name, bytes) as base64 attachments."""
+    payload = dict(rendered.payload)
+    if halo_id is not None:
+        payload["id"] = halo_id
+    if rendered.files_to_attach:
+        payload["attachments"] = [
+            {"filename": name, "data_base64": base64.b64encode(data).decode(), "isimage": False}
+            for name, data in files
+        ]
+    return payload
+
+
+class LinkedRenderer:
+    """Renders articles with their `/kba/` links pointing at the Halo copies that exist now.
+
+    `slugs` maps Hudu slugs to Hudu ids; `halo_id_of` gives the live Halo copy of a Hudu id.
+    A link to a Hudu article with no Halo copy yet is kept as a Hudu link and reported as
+    waiting, so the article is sent again once its target exists.
+    """
+
+    def __init__(self, hudu_base_url: str, halo_url: Callable[[int], str]) -> None:
+        self.hudu_base_url = hudu_base_url
+        self.halo_url = halo_url
+
+    def render(
+        self,
+        article: HuduArticle,
+        faqlist_id: int,
+        files: Sequence[HuduUpload],
+        *,
+        slugs: Mapping[str, int],
+        halo_id_of: Callable[[int], int | None],
+    ) -> tuple[RenderedArticle, tuple[str, ...]]:
+        waiting: list[str] = []
+
+        def link_for_slug(slug: str) -> str | None:
+            if slug not in slugs:
+                return None
+            halo_id = halo_id_of(slugs[slug])
+            if halo_id is None:
+                waiting.append(slug)
+                return None
+            return self.halo_url(halo_id)
+
+        rendered = render_article(
+            article,
+            hudu_base_url=self.hudu_base_url,
+            faqlist_id=faqlist_id,
+            files=files,
+            link_for_slug=link_for_slug,
+        )
+        return rendered, tuple(waiting)
 
 
 def render_article(
@@ -99,7 +155,7 @@ def render_article(
     faqlist_id: int,
     files: Sequence[HuduUpload] = (),
     link_for_slug: Callable[[str], str | None] = lambda slug: None,
-    max_file_bytes: int = MAX_FILE_BYTES,
+    max_file_bytes: int = MAX_ATTACHMENT_BYTES,
 ) -> RenderedArticle:
     """Render one Hudu article as Halo KBEntry fields. Pure: the same input gives the same output.
 

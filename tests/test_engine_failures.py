@@ -30,11 +30,16 @@ def active_copies(halo: HaloState) -> dict[str, int]:
     return counts
 
 
+async def no_wait(_seconds: float) -> None:
+    """The engine's settle sleep, skipped: each test decides when Halo applies a write."""
+
+
 def engine_on(tmp_path: Path, hudu: HuduState, halo_transport: httpx.AsyncBaseTransport) -> Engine:
     return build_engine(
         make_settings(tmp_path / "db.json"),
         hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
         halo_transport=halo_transport,
+        sleep=no_wait,
     )
 
 
@@ -136,6 +141,48 @@ async def test_a_write_halo_applies_after_the_timeout_is_tidied_next_pass(
 
     assert set(active_copies(halo).values()) == {1}
     assert len(active_copies(halo)) == len(seeded.published_ids)
+
+
+class AppliesOnResend(httpx.AsyncBaseTransport):
+    """Once armed, the next KBArticle POST times out on the client and Halo holds it; Halo
+    applies it just before the next KBArticle POST (the resend), making a second copy."""
+
+    def __init__(self, app: Asgi) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.armed = False
+        self.held: httpx.Request | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/KBArticle"):
+            if self.held is not None:
+                held, self.held = self.held, None
+                await self.inner.handle_async_request(held)
+            elif self.armed:
+                self.armed = False
+                content = await request.aread()
+                self.held = httpx.Request(
+                    request.method, request.url, headers=request.headers, content=content
+                )
+                raise httpx.ReadTimeout("timed out", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_second_copy_made_by_a_resync_is_tidied(
+    tmp_path: Path, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    transport = AppliesOnResend(create_halo_app(halo))
+    engine = engine_on(tmp_path, hudu, transport)
+    await engine.open()
+    await engine.sync_now()
+    target = hudu.add_article("Written twice by Halo")["id"]
+
+    transport.armed = True
+    await engine.resync(target)
+    await engine.sync_now()
+    await engine.close()
+
+    assert active_copies(halo)[f"hudu-article-{target}"] == 1
+    assert set(active_copies(halo).values()) == {1}
 
 
 async def test_only_the_rejected_article_fails_wherever_it_sits(

@@ -17,7 +17,8 @@ from core.errors import (
     MalformedResponseError,
     WriteUncertainError,
 )
-from core.halo import HaloClient, api_root, find_faqlist, parse_faqlist
+from core.faqlists import find_faqlist
+from core.halo import HaloClient, api_root, parse_faqlist
 from core.http import message_from_body
 from core.models import NewFaqList, marker_for
 from tests.test_ratelimit import FakeTime, LowJitter

@@ -1,0 +1,263 @@
+"""The planner: reads Hudu and the mapping, and says what a pass will write, skip and remove.
+
+Reading Hudu (`read_hudu`) is the only I/O; `plan` is pure and changes no row: it returns a
+`Plan` whose rows are planned copies, so a dry run is simply a plan that is not run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from core.config import Settings
+from core.events import Announcer
+from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, company_third_party_id
+from core.hudu import HuduClient
+from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduUpload, Status
+from core.plan import Action, Plan, Removal, Write
+from core.records import RecordBook, iso, set_skipped
+from core.render import LinkedRenderer
+
+CURSOR_OVERLAP = timedelta(minutes=5)
+REMOVAL_SHARE = 0.2
+REMOVAL_FLOOR = 50
+OUT_OF_SCOPE = "out of scope (see HHSYNC_SYNC_CENTRAL / HHSYNC_COMPANIES)"
+
+
+@dataclass(slots=True)
+class HuduView:
+    """What one pass read from Hudu."""
+
+    articles: dict[int, HuduArticle]
+    companies: dict[int, HuduCompany]
+    uploads: dict[int, list[HuduUpload]]
+    gone: set[int] = field(default_factory=set)
+    """Mapped articles Hudu answered 404 for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    name: str
+    faqlist_key: str
+    """Third-party id of the scope's FAQ list."""
+    included: bool
+
+
+class Planner:
+    """Turns what Hudu holds and what the mapping says into a `Plan`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        hudu: HuduClient,
+        book: RecordBook,
+        renderer: LinkedRenderer,
+        announcer: Announcer,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.hudu = hudu
+        self.book = book
+        self.renderer = renderer
+        self.announcer = announcer
+        self.clock = clock
+        self._unknown_companies: list[str] = []
+
+    # ------------------------------------------------------------ reading Hudu
+    async def companies(self) -> dict[int, HuduCompany]:
+        """Every Hudu company; says once when HHSYNC_COMPANIES names one that does not exist."""
+        companies = {c.id: c for c in await self.hudu.list_companies()}
+        unknown = self.settings.company_filter.unmatched((c.id, c.name) for c in companies.values())
+        if unknown and unknown != self._unknown_companies:
+            self.announcer.say(
+                logging.WARNING, f"HHSYNC_COMPANIES names no Hudu company: {', '.join(unknown)}"
+            )
+        self._unknown_companies = unknown
+        return companies
+
+    async def read_hudu(self, *, full: bool, cursor: str | None) -> HuduView:
+        """Every article (full pass) or those changed since the cursor, with the rows due for
+        retry fetched by id; in a full pass, mapped articles missing from the listing are
+        confirmed gone with a 404."""
+        companies = await self.companies()
+        if full or not cursor:
+            listed = await self.hudu.list_articles()
+        else:
+            since = datetime.fromisoformat(cursor) - CURSOR_OVERLAP
+            listed = await self.hudu.list_articles(updated_since=since)
+        view = HuduView({a.id: a for a in listed}, companies, await self.hudu.uploads_by_article())
+        now = self.clock()
+        for rec in self.book.rows():
+            if rec.hudu_id in view.articles or rec.unlinked:
+                continue
+            if _due_for_retry(rec, now) or (full and rec.halo_id is not None and not rec.removed):
+                fetched = await self.hudu.get_article(rec.hudu_id)
+                if fetched is None:
+                    view.gone.add(rec.hudu_id)
+                else:
+                    view.articles[fetched.id] = fetched
+        return view
+
+    async def read_article(self, hudu_id: int) -> HuduView:
+        """One article for a resync (empty when Hudu has none)."""
+        article = await self.hudu.get_article(hudu_id)
+        articles = {} if article is None else {article.id: article}
+        return HuduView(articles, await self.companies(), await self.hudu.uploads_by_article())
+
+    # ------------------------------------------------------------ deciding
+    def scope_of(self, article: HuduArticle, companies: Mapping[int, HuduCompany]) -> Scope:
+        if article.company_id is None:
+            return Scope(CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, self.settings.hhsync_sync_central)
+        company = companies.get(article.company_id)
+        included = (
+            company is not None
+            and not company.archived
+            and self.settings.company_filter.includes(company.id, company.name)
+        )
+        name = company.name if company else f"company {article.company_id}"
+        return Scope(name, company_third_party_id(article.company_id), included)
+
+    def faqlists_wanted(self, view: HuduView) -> dict[str, str]:
+        """The FAQ lists the pass's articles go to: third-party id → list name."""
+        wanted: dict[str, str] = {}
+        for article in view.articles.values():
+            scope = self.scope_of(article, view.companies)
+            if scope.included and not article.draft and not article.archived:
+                wanted[scope.faqlist_key] = scope.name
+        return wanted
+
+    def plan(
+        self,
+        view: HuduView,
+        faqlist_ids: Mapping[str, int],
+        *,
+        full: bool,
+        force: bool = False,
+        forced: Iterable[int] = (),
+    ) -> Plan:
+        """What to write, skip, remove and forget. `forced` articles are written even when
+        their Halo copy is up to date (a resync)."""
+        plan = Plan(full=full)
+        plan.slugs = {a.slug: a.id for a in view.articles.values() if a.slug}
+        for rec in self.book.rows():
+            if rec.hudu_id in view.articles or rec.unlinked:
+                continue
+            if rec.hudu_id in view.gone:
+                if rec.halo_id is not None and not rec.removed:
+                    plan.removals.append(
+                        Removal(rec.hudu_id, rec.title, rec.scope, "deleted in Hudu")
+                    )
+                else:
+                    plan.forgotten.append(rec.hudu_id)
+            elif full and rec.halo_id is None and not rec.removed:
+                plan.forgotten.append(rec.hudu_id)
+        forced = set(forced)
+        slugs = {**self.book.slugs, **plan.slugs}
+        for article in sorted(view.articles.values(), key=lambda a: a.id):
+            self._plan_article(plan, view, article, faqlist_ids, slugs, forced=article.id in forced)
+        if not force:
+            self._cap_removals(plan)
+        return plan
+
+    def _plan_article(
+        self,
+        plan: Plan,
+        view: HuduView,
+        article: HuduArticle,
+        faqlist_ids: Mapping[str, int],
+        slugs: Mapping[str, int],
+        *,
+        forced: bool,
+    ) -> None:
+        scope = self.scope_of(article, view.companies)
+        live = self.book.get(article.id)
+        if live is None:
+            rec = ArticleRecord(
+                article.id, article.name, scope.name, article.company_id, Status.PENDING
+            )
+        else:
+            rec = dataclasses.replace(live)
+        rec.title, rec.scope, rec.company_id = article.name, scope.name, article.company_id
+        rec.hudu_url, rec.slug = article.url, article.slug
+        rec.hudu_updated_at = iso(article.updated_at) if article.updated_at else ""
+        plan.rows[article.id] = rec
+        if rec.unlinked:
+            return
+        live_copy = rec.halo_id is not None and not rec.removed
+        reason = ""
+        if not scope.included:
+            reason = OUT_OF_SCOPE
+        elif article.draft:
+            reason = "draft in Hudu"
+        elif article.archived:
+            reason = "archived in Hudu"
+        if reason:
+            if live_copy and scope.included:
+                plan.removals.append(Removal(rec.hudu_id, rec.title, rec.scope, reason))
+                return
+            if live_copy:
+                reason = f"{reason}; the Halo copy is left as it is"
+            if rec.status is not Status.SKIPPED or rec.reason != reason:
+                set_skipped(rec, reason)
+                plan.touched.append(rec.hudu_id)
+            return
+        faqlist_id = faqlist_ids.get(scope.faqlist_key, 0)
+        files = view.uploads.get(article.id, ())
+        rendered, waiting = self.renderer.render(
+            article, faqlist_id, files, slugs=slugs, halo_id_of=self.book.live_halo_id
+        )
+        rec.faqlist_id = faqlist_id or None
+        unchanged = (
+            not forced
+            and live_copy
+            and rec.content_hash == rendered.content_hash
+            and rec.status in (Status.SYNCED, Status.SKIPPED)
+        )
+        if unchanged:
+            plan.unchanged += 1
+            return
+        action: Action = "update" if rec.halo_id is not None else "create"
+        plan.writes.append(Write(article, rendered, action, files, waiting))
+        if rec.status is not Status.PENDING:
+            rec.status = Status.PENDING
+            rec.reason = "changed in Hudu" if rec.content_hash else "new"
+            plan.touched.append(rec.hudu_id)
+        elif not rec.reason:
+            rec.reason = "new"
+            plan.touched.append(rec.hudu_id)
+
+    def _cap_removals(self, plan: Plan) -> None:
+        """Hold back a scope's removals when they exceed 20 % of its copies (at least 50)."""
+        if not plan.removals:
+            return
+        per_scope: dict[str, int] = {}
+        for rec in self.book.rows():
+            if rec.halo_id is not None:
+                per_scope[rec.scope] = per_scope.get(rec.scope, 0) + 1
+        by_scope: dict[str, list[Removal]] = {}
+        for removal in plan.removals:
+            by_scope.setdefault(removal.scope, []).append(removal)
+        kept: list[Removal] = []
+        for scope, removals in by_scope.items():
+            limit = max(REMOVAL_FLOOR, int(per_scope.get(scope, 0) * REMOVAL_SHARE))
+            if len(removals) > limit:
+                plan.removals_held += len(removals)
+                self.announcer.say(
+                    logging.WARNING,
+                    f"{len(removals)} removals in {scope} exceed the cap of {limit}: "
+                    "held back (run `hhsync sync --full --force` if they are intended)",
+                )
+            else:
+                kept.extend(removals)
+        plan.removals = kept
+
+
+def _due_for_retry(rec: ArticleRecord, now: datetime) -> bool:
+    if rec.status is Status.PENDING:
+        return True
+    if rec.status is not Status.FAILED:
+        return False
+    return not rec.next_retry_at or datetime.fromisoformat(rec.next_retry_at) <= now

@@ -1,0 +1,278 @@
+"""The writer: sends a plan's writes to Halo in batches and carries out its removals.
+
+It isolates what Halo refuses (the items a 400 names, else by halves), settles writes Halo may
+have applied by looking their creates up by marker, turns updates of copies deleted in Halo
+into creates, fills in `/kba/` links once their targets exist, and records every outcome in
+the record book.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from core.errors import ApiError, AuthError, MalformedResponseError, WriteUncertainError
+from core.events import Announcer, PassProgressed, WritesFailed
+from core.halo import MAX_ATTACHMENT_BYTES, HaloClient
+from core.hudu import HuduClient
+from core.models import SkippedFile, Status
+from core.plan import PassState, Removal, Write, batches
+from core.reconciler import Reconciler
+from core.records import RecordBook, Synced
+from core.render import LinkedRenderer, article_payload
+
+log = logging.getLogger("hhsync.engine")
+
+BATCH_CONCURRENCY = 4
+UNCERTAIN_WRITE_ATTEMPTS = 5
+UNCERTAIN_SETTLE_SECONDS = 0.5
+TENANT_WIDE_AFTER = 3
+"""Single articles refused, with no batch taken, before a rejection counts as tenant-wide."""
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Writer:
+    """Sends writes and removals to Halo; the record book learns each outcome."""
+
+    def __init__(
+        self,
+        *,
+        halo: HaloClient,
+        hudu: HuduClient,
+        book: RecordBook,
+        reconciler: Reconciler,
+        renderer: LinkedRenderer,
+        announcer: Announcer,
+        batch_size: int,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.halo = halo
+        self.hudu = hudu
+        self.book = book
+        self.reconciler = reconciler
+        self.renderer = renderer
+        self.announcer = announcer
+        self.batch_size = batch_size
+        self.sleep = sleep
+
+    # ------------------------------------------------------------ writes
+    async def write(self, writes: list[Write], state: PassState) -> None:
+        """Send every write, then re-send those whose links now have a Halo target."""
+        await self._send_all(writes, state)
+        if not state.stopping():
+            await self._fill_in_links(writes, state)
+
+    async def _send_all(self, writes: list[Write], state: PassState) -> None:
+        """Send the writes in batches, a few in flight at once."""
+        semaphore = asyncio.Semaphore(BATCH_CONCURRENCY)
+        tally = state.tally
+
+        async def run(batch: list[Write]) -> None:
+            async with semaphore:
+                if state.stopping():
+                    return
+                await self._send_batch(batch, state)
+                self.announcer.emit(
+                    PassProgressed(
+                        tally.done, tally.total, tally.created + tally.updated, tally.failed
+                    )
+                )
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for batch in batches(writes, self.batch_size):
+                    group.create_task(run(batch))
+        except BaseExceptionGroup as failures:
+            raise failures.exceptions[0] from None
+
+    async def _fill_in_links(self, writes: list[Write], state: PassState) -> None:
+        """Stub then fill: re-send articles whose links point at articles created just now."""
+        again: list[Write] = []
+        for write in writes:
+            rec = self.book[write.article.id]
+            if not write.waiting_links or rec.halo_id is None or rec.status is Status.FAILED:
+                continue
+            rendered, waiting = self.renderer.render(
+                write.article,
+                rec.faqlist_id or 0,
+                write.files,
+                slugs=self.book.slugs,
+                halo_id_of=self.book.live_halo_id,
+            )
+            if rendered.content_hash != rec.content_hash:
+                again.append(Write(write.article, rendered, "update", write.files, waiting))
+        if again:
+            state.tally.total += len(again)
+            await self._send_all(again, state)
+
+    async def _send_batch(self, batch: list[Write], state: PassState, *, attempt: int = 1) -> None:
+        batch = self._without_unlinked(batch, state)
+        if not batch:
+            return
+        self.book.mark_intents(w.article.id for w in batch)
+        try:
+            payloads = [await self._payload(w, state) for w in batch]
+            refs = await self.halo.upsert_articles(payloads)
+        except (WriteUncertainError, MalformedResponseError) as exc:
+            state.uncertain_ids.update(w.article.id for w in batch)
+            # Halo may have applied it: wait, look the creates up by marker, send only the rest.
+            await self.sleep(UNCERTAIN_SETTLE_SECONDS * attempt)
+            leftover = await self._settle_uncertain(batch, state)
+            if leftover and attempt < UNCERTAIN_WRITE_ATTEMPTS:
+                await self._send_batch(leftover, state, attempt=attempt + 1)
+            elif leftover:
+                self._fail(leftover, exc, state, maybe_applied=True)
+            return
+        except AuthError:
+            raise
+        except ApiError as exc:
+            await self._rejected(batch, exc, state)
+            return
+        state.successes += 1
+        self._synced([(w, ref.id) for w, ref in zip(batch, refs, strict=True)], state)
+
+    async def _payload(self, write: Write, state: PassState) -> dict[str, object]:
+        """The article's KBArticle object, with its files downloaded from Hudu just now."""
+        files: list[tuple[str, bytes]] = []
+        state.late_skips.pop(write.article.id, None)
+        for upload in write.rendered.files_to_attach:
+            data = await self.hudu.download_upload(upload.id)
+            if len(data) > MAX_ATTACHMENT_BYTES:  # Hudu reported a smaller size than it served
+                reason = f"larger than Halo's 25 MB attachment limit ({len(data):,} bytes)"
+                skipped = SkippedFile(upload.id, upload.name, len(data), reason)
+                state.late_skips.setdefault(write.article.id, []).append(skipped)
+                continue
+            files.append((upload.name, data))
+        halo_id = self.book[write.article.id].halo_id
+        return article_payload(write.rendered, halo_id=halo_id, files=files)
+
+    async def _rejected(self, batch: list[Write], exc: ApiError, state: PassState) -> None:
+        """Isolate what Halo refused: the items a 400 names, else by halves; the rest syncs."""
+        named = [batch[i] for i in exc.items if i < len(batch)]
+        if exc.status == 400 and named:
+            lost = await self._lost_copies(named)
+            refused = [w for w in named if w not in lost]
+            if refused:
+                self._fail(refused, exc, state)
+                # A FAQ list deleted in Halo looks like this: check the lists next pass.
+                state.faqlists_suspect |= "faqlists" in exc.message.lower()
+            rest = [w for w in batch if w not in refused]
+            if rest:
+                await self._send_batch(rest, state)
+            return
+        maybe_applied = exc.status is None or exc.status >= 500
+        if maybe_applied:
+            # Halo answered, so the save most likely rolled back; should it not have, the
+            # halves sent next make a second copy that the tidy step at the end retires.
+            state.uncertain_ids.update(w.article.id for w in batch)
+        tenant_wide = state.successes == 0 and state.single_rejections >= TENANT_WIDE_AFTER
+        if exc.status in (400, 500) and len(batch) > 1 and not tenant_wide:
+            middle = len(batch) // 2
+            await self._send_batch(batch[:middle], state)
+            await self._send_batch(batch[middle:], state)
+            return
+        if len(batch) == 1:
+            state.single_rejections += 1
+        self._fail(batch, exc, state, maybe_applied=maybe_applied)
+
+    def _without_unlinked(self, batch: list[Write], state: PassState) -> list[Write]:
+        """An article unlinked while its batch waited is not sent."""
+        kept = [w for w in batch if not self.book[w.article.id].unlinked]
+        state.tally.done += len(batch) - len(kept)
+        return kept
+
+    async def _lost_copies(self, writes: list[Write]) -> list[Write]:
+        """Updates whose Halo copy was deleted in Halo: turned into creates, sent again."""
+        lost = []
+        for write in writes:
+            halo_id = self.book[write.article.id].halo_id
+            if halo_id is not None and await self.halo.get_article(halo_id) is None:
+                self.announcer.say(
+                    logging.WARNING,
+                    f"article {write.article.id}: Halo copy {halo_id} is gone; creating it again",
+                )
+                lost.append(write)
+        self.book.mark_copy_lost([w.article.id for w in lost])
+        return lost
+
+    async def _settle_uncertain(self, batch: list[Write], state: PassState) -> list[Write]:
+        """Adopt the creates Halo did commit; return the writes still to do."""
+        creates = [w.article.id for w in batch if self.book[w.article.id].halo_id is None]
+        found = await self.reconciler.find_copies(creates)
+        self._synced([(w, found[w.article.id]) for w in batch if w.article.id in found], state)
+        return [w for w in batch if w.article.id not in found]
+
+    def _synced(self, done: Sequence[tuple[Write, int]], state: PassState) -> None:
+        results = [
+            Synced(
+                write.article.id,
+                halo_id,
+                write.rendered.content_hash,
+                (*write.rendered.skipped_files, *state.late_skips.pop(write.article.id, [])),
+                tuple(u.name for u in write.rendered.files_to_attach),
+            )
+            for write, halo_id in done
+        ]
+        created = self.book.mark_synced(results)
+        state.tally.created += created
+        state.tally.updated += len(results) - created
+        state.tally.done += len(results)
+
+    def _fail(
+        self,
+        batch: Sequence[Write],
+        exc: ApiError,
+        state: PassState,
+        *,
+        maybe_applied: bool = False,
+    ) -> None:
+        """Record a failed write. A create Halo may have applied keeps its intent, so the next
+        attempt looks for the marker before creating again."""
+        self.book.mark_failed(
+            (w.article.id for w in batch), exc, "failed", keep_intent=maybe_applied
+        )
+        state.tally.failed += len(batch)
+        state.tally.done += len(batch)
+        names = ", ".join(f"{w.article.name!r} (#{w.article.id})" for w in batch[:3])
+        more = f" and {len(batch) - 3} more" if len(batch) > 3 else ""
+        hint = f" — {exc.hint}" if exc.hint else ""
+        log.warning("%d article(s) failed: %s%s [%s%s]", len(batch), exc, hint, names, more)
+        self.announcer.emit(
+            WritesFailed(
+                tuple(w.article.id for w in batch),
+                tuple(w.article.name for w in batch),
+                str(exc),
+                exc.hint,
+            )
+        )
+
+    # ------------------------------------------------------------ removals
+    async def remove(self, removals: list[Removal], state: PassState) -> None:
+        """Delete the Halo copies of articles that left Hudu or scope (archive on 403)."""
+        for removal in removals:
+            rec = self.book[removal.hudu_id]
+            if rec.halo_id is None or rec.unlinked or state.stopping():
+                continue
+            try:
+                refused = await self.halo.retire_article(rec.halo_id)
+            except AuthError:
+                raise
+            except ApiError as exc:
+                self.book.mark_failed(
+                    [rec.hudu_id], exc, f"could not remove from Halo ({removal.why})"
+                )
+                state.tally.failed += 1
+                state.tally.done += 1
+                self.announcer.say(
+                    logging.WARNING, f"could not remove article {rec.hudu_id}: {exc}"
+                )
+                continue
+            if refused is None:
+                reason = f"{removal.why}; deleted from Halo"
+            else:
+                reason = f"{removal.why}; archived in Halo (Halo refused the delete: {refused})"
+            self.book.mark_removed(rec.hudu_id, reason, deleted=refused is None)
+            state.tally.removed += 1
+            state.tally.done += 1
