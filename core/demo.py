@@ -36,7 +36,7 @@ class Demo:
 
 def demo_settings(db_path: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         hudu_base_url=HUDU_URL,
         hudu_api_key=DEMO_API_KEY,
         halo_base_url=HALO_URL,

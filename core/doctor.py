@@ -13,7 +13,7 @@ from typing import TypeVar
 from core.engine import Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
 from core.faqlists import GROUP_LIST_NAME
-from core.halo import SCOPES_HINT
+from core.halo_hints import SCOPES_HINT
 from core.store import MappingStore
 
 REQUIRED_SCOPES = frozenset({"read:kb", "edit:kb"})
@@ -43,13 +43,13 @@ def _scopes_line(missing: Iterable[str], detail: str) -> str:
     )
 
 
-def _refused_scopes(exc: ApiError, requested: str) -> set[str] | None:
+def _refused_scopes(exc: ApiError, requested: str) -> frozenset[str] | None:
     """The required scopes an `invalid_scope` refusal is about (those it names, else all the
     required ones not requested, else all required); None when it is not about scopes."""
     if "invalid_scope" not in exc.message.lower():
         return None
-    named = {s for s in REQUIRED_SCOPES if s in exc.message}
-    return named or (REQUIRED_SCOPES - set(requested.split())) or set(REQUIRED_SCOPES)
+    named = frozenset(s for s in REQUIRED_SCOPES if s in exc.message)
+    return named or (REQUIRED_SCOPES - frozenset(requested.split())) or REQUIRED_SCOPES
 
 
 async def _first_contact(

@@ -22,7 +22,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -33,12 +33,12 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from core.errors import ApiError, MalformedResponseError, WriteUncertainError
+from core.ratelimit import Clock as Clock  # re-exported: the clients take their plumbing here
+from core.ratelimit import Sleep as Sleep
 from core.ratelimit import SlidingWindowLimiter, WaitHook
 
 log = logging.getLogger("hhsync.http")
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[object]]
 HintFor = Callable[[int | None, str, str, str], str]
 """(status, method, path, message) → a hint the user can act on, or ""."""
 RateLimitWait = Callable[[int, float, random.Random], float]
@@ -77,14 +77,9 @@ class ServiceSpec:
         return f"the URL points at a web page, not the API: check {self.url_variable}"
 
 
-def next_five_minute_boundary(attempt: int, now: float, rng: random.Random) -> float:
-    """Hudu (Rack::Attack) resets its window on the clock's 5-minute marks: wait past the next."""
-    return 300.0 - (now % 300.0) + rng.uniform(1.0, 5.0)
-
-
 def exponential_to_sixty(attempt: int, now: float, rng: random.Random) -> float:
     """Halo's rolling window: 5, 10, 20, 40, 60, 60, … seconds (a little jitter below 60)."""
-    return min(60.0, 5.0 * 2 ** (attempt - 1) + rng.uniform(0.0, 1.0))
+    return min(60.0, 5.0 * 2.0 ** (attempt - 1) + rng.uniform(0.0, 1.0))
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -153,15 +148,15 @@ def _message_from_json(body: Any) -> str:
     if not isinstance(body, dict):
         return ""
     for key in ("Message", "message", "errorMessage"):
-        if isinstance(body.get(key), str) and body[key]:
-            return body[key]
+        if isinstance(text := body.get(key), str) and text:
+            return text
     error, description = body.get("error"), body.get("error_description")
     if isinstance(error, str) and error:
         return f"{error}: {description}" if isinstance(description, str) and description else error
     if isinstance(body.get("errors"), dict):
         return _model_state(body["errors"]) or str(body.get("title", ""))
-    if isinstance(body.get("title"), str):
-        return body["title"]
+    if isinstance(title := body.get("title"), str):
+        return title
     return _model_state(body)
 
 
@@ -266,7 +261,7 @@ class ApiSession:
             retry=retry_if_exception_type(_Retryable),
             stop=self._stop,
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=self._pause,
             before_sleep=self._before_sleep(method, path),
             reraise=True,
         )
@@ -328,6 +323,9 @@ class ApiSession:
             if status in GATEWAY_STATUSES:
                 raise self.write_uncertain(f"{status} {response.reason_phrase}", method, path)
         raise self.error_from_response(response, method, path)
+
+    async def _pause(self, seconds: float) -> None:
+        await self._sleep(seconds)
 
     def _stop(self, state: RetryCallState) -> bool:
         error = state.outcome.exception() if state.outcome else None

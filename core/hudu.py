@@ -1,4 +1,8 @@
-"""Async client for Hudu's REST API v1: the read side of the sync (articles, companies, files)."""
+"""Async client for Hudu's REST API v1: the read side of the sync (articles, companies, files).
+
+The Hudu facts it relies on (auth, rate limit, pagination, uploads, failures) are described, with
+what is confirmed and what is only inferred, in docs/hudu-and-halo.md (section "Hudu").
+"""
 
 from __future__ import annotations
 
@@ -12,28 +16,30 @@ from typing import Any, TypeVar
 import httpx
 
 from core.errors import HuduAuthError, HuduError, HuduUnreachableError
-from core.http import (
-    Clock,
-    ServiceClient,
-    ServiceSpec,
-    Sleep,
-    next_five_minute_boundary,
-)
-from core.models import HuduArticle, HuduCompany, HuduFolder, HuduPublicPhoto, HuduUpload
-from core.ratelimit import (
-    HUDU_MAX_REQUESTS,
-    HUDU_WINDOW_SECONDS,
-    SlidingWindowLimiter,
-    WaitHook,
-)
+from core.http import Clock, ServiceClient, ServiceSpec, Sleep
+from core.models import HuduArticle, HuduCompany, HuduPublicPhoto, HuduUpload
+from core.ratelimit import SlidingWindowLimiter, WaitHook
 
 API_PATH = "/api/v1"
-PAGE_SIZE = 100  # larger article pages make some nginx setups answer 502 (hudu-api.md §2.2)
+# Hudu's documented default is 25 per page; it takes `page_size`, but article pages much larger
+# than 100 make some nginx front ends answer 502 (docs/hudu-and-halo.md, "Hudu: pagination").
+PAGE_SIZE = 100
 MAX_PAGES = 10_000
 MAX_REDIRECTS = 5
+# 300 requests a minute, counted by Rack::Attack in windows that reset on the clock's 5-minute
+# marks (docs/hudu-and-halo.md, "Hudu: rate limit").
+MAX_REQUESTS = 300
+WINDOW_SECONDS = 60.0
+RESET_SECONDS = 300.0
 STORAGE_HINT = "retry later; if it persists, open the file in Hudu to check it still exists"
 
 T = TypeVar("T")
+
+
+def next_reset(attempt: int, now: float, rng: random.Random) -> float:
+    """Seconds to wait after a 429 without `Retry-After`: past the next 5-minute mark of the
+    clock, when Hudu's window resets, plus 1–5 s of jitter."""
+    return RESET_SECONDS - (now % RESET_SECONDS) + rng.uniform(1.0, 5.0)
 
 
 def hudu_hint(status: int | None, method: str, path: str, message: str) -> str:
@@ -47,7 +53,8 @@ def hudu_hint(status: int | None, method: str, path: str, message: str) -> str:
         return "check HUDU_BASE_URL: it should be the address of your Hudu instance"
     if status == 429:
         return (
-            "Hudu allows 300 requests a minute and resets its window every 5 minutes: retry later"
+            f"Hudu allows {MAX_REQUESTS} requests a minute and resets its window every "
+            f"{RESET_SECONDS / 60:g} minutes: retry later"
         )
     if status == 500:
         return "a company-scoped Hudu API key breaks list endpoints: use an unscoped key"
@@ -63,9 +70,9 @@ HUDU_SPEC = ServiceSpec(
     unreachable_error=HuduUnreachableError,
     url_variable="HUDU_BASE_URL",
     hint_for=hudu_hint,
-    max_requests=HUDU_MAX_REQUESTS,
-    window_seconds=HUDU_WINDOW_SECONDS,
-    rate_limit_wait=next_five_minute_boundary,
+    max_requests=MAX_REQUESTS,
+    window_seconds=WINDOW_SECONDS,
+    rate_limit_wait=next_reset,
     rate_limit_attempts=4,
     max_total_wait=20 * 60.0,
 )
@@ -117,7 +124,6 @@ class HuduClient(ServiceClient):
             rng=rng,
             on_wait=on_wait,
         )
-        self._uploads_by_article: dict[int, list[HuduUpload]] | None = None
 
     def __repr__(self) -> str:
         return f"HuduClient({self.instance_url!r})"
@@ -179,30 +185,21 @@ class HuduClient(ServiceClient):
             raise self.session.malformed(response, "api_info is not an object")
         return body
 
-    async def iter_article_pages(
+    async def list_articles(
         self, *, company_id: int | None = None, updated_since: datetime | None = None
-    ) -> AsyncIterator[list[HuduArticle]]:
-        """Articles page by page (for progress), each id once."""
+    ) -> list[HuduArticle]:
+        """Every article (drafts and archived ones included), each id once; with
+        `updated_since`, only those Hudu says changed since then."""
         params: dict[str, str | int] = {}
         if company_id is not None:
             params["company_id"] = company_id
         if updated_since is not None:
-            params["updated_at"] = f"{query_time(updated_since)},"
-        seen: set[int] = set()
+            params["updated_at"] = f"{query_time(updated_since)},"  # "since": open-ended range
+        articles: dict[int, HuduArticle] = {}
         async for page in self._pages("articles", "articles", parse_article, params):
-            fresh = [article for article in page if article.id not in seen]
-            seen.update(article.id for article in fresh)
-            yield fresh
-
-    async def list_articles(
-        self, *, company_id: int | None = None, updated_since: datetime | None = None
-    ) -> list[HuduArticle]:
-        articles: list[HuduArticle] = []
-        async for page in self.iter_article_pages(
-            company_id=company_id, updated_since=updated_since
-        ):
-            articles.extend(page)
-        return articles
+            for article in page:
+                articles.setdefault(article.id, article)
+        return list(articles.values())
 
     async def get_article(self, article_id: int) -> HuduArticle | None:
         """The article, or None when Hudu answers 404 (deleted)."""
@@ -220,41 +217,22 @@ class HuduClient(ServiceClient):
                 companies.setdefault(company.id, company)
         return list(companies.values())
 
-    async def list_folders(self) -> list[HuduFolder]:
-        folders: dict[int, HuduFolder] = {}
-        params = {"folder_type": "article"}
-        async for page in self._pages("folders", "folders", parse_folder, params):
-            for folder in page:
-                folders.setdefault(folder.id, folder)
-        return list(folders.values())
-
-    async def list_uploads(self) -> list[HuduUpload]:
-        """Every upload of the account (no server-side filter exists); refreshes the cache."""
+    async def uploads_by_article(self) -> dict[int, list[HuduUpload]]:
+        """Every article's current (not archived) uploads, by article id, from one listing of
+        all the account's uploads (Hudu has no filter by record)."""
         uploads: dict[int, HuduUpload] = {}
         async for page in self._pages("uploads", "uploads", parse_upload, stop_on_repeat=True):
             for upload in page:
                 uploads.setdefault(upload.id, upload)
         by_article: dict[int, list[HuduUpload]] = {}
         for upload in uploads.values():
-            if upload.uploadable_type == "Article" and upload.uploadable_id is not None:
+            if (
+                upload.uploadable_type == "Article"
+                and upload.uploadable_id is not None
+                and not upload.archived
+            ):
                 by_article.setdefault(upload.uploadable_id, []).append(upload)
-        self._uploads_by_article = by_article
-        return list(uploads.values())
-
-    async def uploads_by_article(self, *, refresh: bool = True) -> dict[int, list[HuduUpload]]:
-        """Every article's current (not archived) uploads, from one listing of all uploads."""
-        if refresh or self._uploads_by_article is None:
-            await self.list_uploads()
-        assert self._uploads_by_article is not None
-        return {
-            article_id: current
-            for article_id, uploads in self._uploads_by_article.items()
-            if (current := [u for u in uploads if not u.archived])
-        }
-
-    async def article_uploads(self, article_id: int, *, refresh: bool = False) -> list[HuduUpload]:
-        """An article's uploads, from one cached listing of all uploads."""
-        return (await self.uploads_by_article(refresh=refresh)).get(article_id, [])
+        return by_article
 
     async def download_upload(self, upload_id: int) -> bytes:
         """The file's bytes. Redirects to storage are followed; the API key only ever goes to
@@ -357,15 +335,6 @@ def parse_article(raw: Mapping[str, Any]) -> HuduArticle:
 def parse_company(raw: Mapping[str, Any]) -> HuduCompany:
     return HuduCompany(
         id=int(raw["id"]), name=_text(raw.get("name")), archived=bool(raw.get("archived"))
-    )
-
-
-def parse_folder(raw: Mapping[str, Any]) -> HuduFolder:
-    return HuduFolder(
-        id=int(raw["id"]),
-        name=_text(raw.get("name")),
-        company_id=_opt_int(raw.get("company_id")),
-        parent_folder_id=_opt_int(raw.get("parent_folder_id")),
     )
 
 

@@ -13,8 +13,6 @@ WaitHook = Callable[[float, str], None]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 
-HUDU_MAX_REQUESTS = 300
-HUDU_WINDOW_SECONDS = 60.0
 HALO_MAX_REQUESTS = 290  # Halo allows 300 per rolling 5 minutes; keep a small margin
 HALO_WINDOW_SECONDS = 300.0
 

@@ -18,10 +18,12 @@ KEY = "hudu-secret-key-0123456789"
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def mock_client(handler: Handler, time: FakeTime | None = None, **kw: object) -> HuduClient:
+def mock_client(
+    handler: Handler, time: FakeTime | None = None, *, base_url: str = "https://acme.huducloud.com"
+) -> HuduClient:
     time = time or FakeTime()
     return HuduClient(
-        kw.pop("base_url", "https://acme.huducloud.com"),  # type: ignore[arg-type]
+        base_url,
         KEY,
         transport=httpx.MockTransport(handler),
         clock=time.clock,
@@ -88,9 +90,8 @@ async def test_duplicate_ids_across_pages_are_dropped() -> None:
         return httpx.Response(200, json={"articles": [article(i) for i in ids]})
 
     async with mock_client(handler) as hudu:
-        pages = [page async for page in hudu.iter_article_pages()]
-    assert [len(p) for p in pages] == [100, 1]
-    assert pages[1][0].id == 101
+        articles = await hudu.list_articles()
+    assert [a.id for a in articles] == list(range(1, 102))
 
 
 async def test_a_page_that_repeats_the_previous_one_is_an_error() -> None:
@@ -148,6 +149,8 @@ async def test_uploads_accept_both_shapes_and_an_endpoint_that_ignores_page() ->
         | {"uploadable_type": "Article", "uploadable_id": 1 + i % 2, "archived_at": None}
         for i in range(1, 131)
     ]
+    uploads[0] |= {"archived_at": "2024-03-01T10:00:00.000Z"}
+    uploads[1] |= {"uploadable_type": "Company", "uploadable_id": 1}
     calls = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -156,11 +159,32 @@ async def test_uploads_accept_both_shapes_and_an_endpoint_that_ignores_page() ->
         return httpx.Response(200, json={"uploads": uploads})  # old Hudu: everything, every page
 
     async with mock_client(handler) as hudu:
-        listed = await hudu.list_uploads()
-        mine = await hudu.article_uploads(2)
-    assert len(listed) == 130 and calls == 2
-    assert listed[0].size == 12 and listed[0].is_pdf
-    assert {u.uploadable_id for u in mine} == {2} and len(mine) == 65
+        by_article = await hudu.uploads_by_article()
+    assert calls == 2  # the second page repeats the first: the end of an unpaginated listing
+    assert sorted(by_article) == [1, 2]
+    mine = by_article[2]
+    assert {u.uploadable_id for u in mine} == {2} and len(mine) == 64  # not the archived one
+    assert mine[0].size == 12 and mine[0].is_pdf
+    assert len(by_article[1]) == 64  # not the company's upload
+
+
+async def test_uploads_as_a_bare_array_page_by_page() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        size = int(request.url.params["page_size"])
+        ids = range((page - 1) * size + 1, min(page * size, 150) + 1)
+        return httpx.Response(
+            200,
+            json=[
+                {"id": i, "name": f"f{i}.png", "size": "1", "uploadable_type": "Article"}
+                | {"uploadable_id": 7}
+                for i in ids
+            ],
+        )
+
+    async with mock_client(handler) as hudu:
+        by_article = await hudu.uploads_by_article()
+    assert [u.id for u in by_article[7]] == list(range(1, 151))
 
 
 # ---------------------------------------------------------------- downloads
@@ -291,7 +315,7 @@ async def test_401_is_an_auth_error_and_never_shows_the_key() -> None:
 async def test_error_messages_come_from_the_body(response: httpx.Response, message: str) -> None:
     async with mock_client(lambda r: response) as hudu:
         with pytest.raises(HuduError) as caught:
-            await hudu.list_folders()
+            await hudu.list_companies()
     assert message in caught.value.message
     assert caught.value.status == response.status_code
 
@@ -343,7 +367,6 @@ async def test_emulator_listing_and_lookups() -> None:
         acme = await hudu.list_articles(company_id=1)
         recent = await hudu.list_articles(updated_since=datetime(2024, 1, 10, 0, 0, tzinfo=UTC))
         companies = await hudu.list_companies()
-        folders = await hudu.list_folders()
         state.delete_article(3)
         gone = await hudu.get_article(3)
         kept = await hudu.get_article(4)
@@ -353,7 +376,6 @@ async def test_emulator_listing_and_lookups() -> None:
     assert len(acme) == 77 and all(a.company_id == 1 for a in acme)
     assert len(recent) == 230 - 9 * 24 + 1  # the folder article is new too
     assert [c.name for c in companies] == ["Acme"]
-    assert [f.name for f in folders] == ["Network"]
     assert gone is None and kept is not None and kept.id == 4
     assert state.log.count("GET", "/api/v1/articles") >= 3 + 1 + 1
 
@@ -365,7 +387,7 @@ async def test_emulator_photos_and_uploads() -> None:
     state.add_upload(a["id"], "guide.pdf", size=2048)
     async with emulator_client(state) as hudu:
         got = await hudu.get_article(a["id"])
-        files = await hudu.article_uploads(a["id"])
+        files = (await hudu.uploads_by_article())[a["id"]]
     assert got is not None and got.public_photos[0].file_name == "diagram.png"
     assert got.public_photos[0].numeric_id == 1
     assert files[0].size == 2048 and files[0].is_pdf

@@ -1,38 +1,33 @@
-"""core/ is a library with no UI: importing all of it must not load Textual."""
+"""The import rules between layers, as import-linter contracts (pyproject.toml, [tool.importlinter]):
+core never imports Textual or tui; tui never imports httpx or TinyDB; engine code never imports
+the emulators; the emulators import nothing else of hhsync.
+
+`.ci/run` runs `lint-imports` too; this test makes `python -m pytest` catch a broken rule.
+"""
+
+from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
 
-import core
+ROOT = Path(__file__).resolve().parent.parent
+LINT_IMPORTS = (
+    "import sys\n"
+    "from importlinter.cli import lint_imports_command\n"
+    "sys.exit(lint_imports_command())\n"
+)
 
 
-def test_core_does_not_import_textual() -> None:
-    modules = sorted(
-        "core." + ".".join(p.relative_to(Path(core.__file__).parent).with_suffix("").parts)
-        for p in Path(core.__file__).parent.rglob("*.py")
-        if p.name != "__init__.py"
-    )
-    assert "core.engine" in modules or "core.config" in modules
-    code = (
-        "import importlib, sys\n"
-        f"for name in {modules!r}:\n"
-        "    importlib.import_module(name)\n"
-        "loaded = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-        "print(','.join(loaded))\n"
-    )
+def test_import_contracts_are_kept() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", LINT_IMPORTS, "--no-cache", "--no-logo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    assert result.stdout.strip() == "", f"core imported textual: {result.stdout}"
-
-
-def test_tui_does_not_talk_http_or_tinydb() -> None:
-    tui = Path(core.__file__).parent.parent / "tui"
-    offenders = [
-        str(path)
-        for path in tui.rglob("*.py")
-        for line in path.read_text().splitlines()
-        if line.strip().startswith(("import httpx", "from httpx", "import tinydb", "from tinydb"))
-    ]
-    assert offenders == []
+    output = result.stdout + result.stderr
+    broken = output[output.find("Broken contracts") :] if "Broken contracts" in output else output
+    assert result.returncode == 0, f"lint-imports failed:\n{broken}"
+    assert "0 broken" in output, output

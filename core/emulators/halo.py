@@ -462,7 +462,9 @@ class _HaloApi:
             ("/api/KBArticle/{id:int}", "GET", self.get_article),
             ("/api/KBArticle/{id:int}", "DELETE", self.delete_article),
         ]
-        routes = [_CaseInsensitiveRoute(path, _guarded(h), methods=[m]) for path, m, h in table]
+        routes: list[Route] = [
+            _CaseInsensitiveRoute(path, _guarded(h), methods=[m]) for path, m, h in table
+        ]
         every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
         routes.append(_CaseInsensitiveRoute("/{path:path}", _guarded(self.fallback), methods=every))
         return routes

@@ -59,7 +59,8 @@ class OpenApiDocument:
 
     def operation(self, method: str, template: str) -> Mapping[str, Any]:
         """The operation object; KeyError when the spec does not define it."""
-        return self.document["paths"][template][method.lower()]
+        operation: Mapping[str, Any] = self.document["paths"][template][method.lower()]
+        return operation
 
     def operations(self) -> Iterable[tuple[str, str]]:
         for template, item in self.document["paths"].items():
@@ -263,9 +264,10 @@ def _describe(error: ValidationError) -> list[tuple[str, str]]:
     """Model-state entries for one jsonschema error, worded like Json.NET's messages."""
     path = list(error.absolute_path)
     key = model_key(path)
+    schema = _schema_of(error)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = error.schema.get("properties", {})
-        type_name = error.schema.get("title", "Object")
+        known = schema.get("properties", {})
+        type_name = schema.get("title", "Object")
         entries = []
         for member in error.instance:
             if member not in known:
@@ -289,15 +291,23 @@ def _describe(error: ValidationError) -> list[tuple[str, str]]:
     return [(key, f"{error.message}. {where}")]
 
 
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    """The schema the error is about (jsonschema types it loosely: a boolean schema, or unset)."""
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
 def _type_message(error: ValidationError) -> str:
     expected = error.validator_value
-    wanted = [expected] if isinstance(expected, str) else [t for t in expected if t != "null"]
+    if isinstance(expected, str):
+        wanted = [expected]
+    else:
+        wanted = [t for t in expected if t != "null"] if isinstance(expected, list | tuple) else []
     target = wanted[0] if wanted else "object"
     value = error.instance
     if value is None:
         return f"Error converting value {{null}} to type '{_DOTNET_TYPES.get(target, target)}'."
     if target == "array":
-        item = _type_name(error.schema.get("items", {}))
+        item = _type_name(_schema_of(error).get("items", {}))
         if isinstance(value, dict):
             return (
                 'Cannot deserialize the current JSON object (e.g. {"name":"value"}) into type '
@@ -308,7 +318,7 @@ def _type_message(error: ValidationError) -> str:
     if target == "object" and isinstance(value, list):
         return (
             "Cannot deserialize the current JSON array (e.g. [1,2,3]) into type "
-            f"'{_type_name(error.schema)}' because the type requires a JSON object "
+            f"'{_type_name(_schema_of(error))}' because the type requires a JSON object "
             '(e.g. {"name":"value"}) to deserialize correctly.'
         )
     if isinstance(value, str) and target in ("boolean", "integer", "number"):

@@ -301,8 +301,8 @@ def seed_small(hudu: HuduState) -> SeedSummary:
             specs.append((key, title, company, folder, content, extra))
 
     ids: dict[str, int] = {}
-    for key, name, company, folder, _content, extra in specs:
-        company_id = companies[company] if company else None
+    for key, name, owner, folder, _content, extra in specs:
+        company_id = companies[owner] if owner else None
         ids[key] = hudu.add_article(name, "<p></p>", company_id, folder, **extra)["id"]
 
     slugs = {key: hudu.articles[i].slug for key, i in ids.items()}
