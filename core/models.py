@@ -110,12 +110,6 @@ class HaloArticleRef:
         return marker in self.tags
 
 
-@dataclass(frozen=True, slots=True)
-class HaloAttachment:
-    filename: str
-    data_base64: str
-
-
 # ---------------------------------------------------------------- the mapping
 class Status(StrEnum):
     SYNCED = "synced"
@@ -162,14 +156,11 @@ class ArticleRecord:
     skipped_files: list[SkippedFile] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
 
-    @property
-    def marker(self) -> str:
-        return marker_for(self.hudu_id)
-
 
 MARKER_PREFIX = "hudu-article-"
 
 
 def marker_for(hudu_id: int) -> str:
-    """The tag that identifies a Hudu article's copy in Halo (design.md, Halo §4)."""
+    """The tag that identifies a Hudu article's copy in Halo: crash recovery and the tidy
+    step find copies by it (docs/hudu-and-halo.md, the marker tag)."""
     return f"{MARKER_PREFIX}{hudu_id}"

@@ -29,7 +29,7 @@ class PlannedChange:
 
 @dataclass(frozen=True, slots=True)
 class PassSummary:
-    """The outcome of one pass; `as_json` is the `--json` summary of design.md."""
+    """The outcome of one pass; `as_json` is what `hhsync sync --json` prints."""
 
     full: bool
     dry_run: bool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,14 @@ from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.seed import SeedSummary
 from core.engine import Engine, build_engine
 from core.errors import HhsyncError
-from core.events import ArticleChanged, Event, PassFinished, PassProgressed, PassStarted
+from core.events import (
+    ArticleChanged,
+    Event,
+    PassFinished,
+    PassProgressed,
+    PassStarted,
+    SchedulerChanged,
+)
 from core.models import Status
 from tests.conftest import EngineFactory, halo_copies, make_settings
 
@@ -463,34 +471,42 @@ async def test_company_scope_limits_what_syncs(
     assert engine.record(theirs).reason.startswith("out of scope")  # type: ignore[union-attr]
 
 
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition the engine's events make true (fails the test on timeout)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
 async def test_scheduler_runs_on_the_interval_never_overlaps_and_pauses(
     engine: Engine, seeded: SeedSummary
 ) -> None:
-    engine.interval = 0.05  # type: ignore[assignment]
-    active, most_active, finished = 0, 0, 0
+    engine.interval = 0.05
+    active, most_active, finished, paused_turns = 0, 0, 0, 0
 
     def watch(event: Event) -> None:
-        nonlocal active, most_active, finished
+        nonlocal active, most_active, finished, paused_turns
         if isinstance(event, PassStarted):
             active += 1
             most_active = max(most_active, active)
         elif isinstance(event, PassFinished):
             active -= 1
             finished += 1
+        elif isinstance(event, SchedulerChanged) and event.paused:
+            paused_turns += 1
 
     engine.subscribe(watch)
     scheduler = asyncio.create_task(engine.run_scheduler())
     await asyncio.gather(engine.sync_now(), engine.sync_now())
-    while finished < 5:
-        await asyncio.sleep(0.01)
+    await until(lambda: finished >= 5)
     engine.pause()
-    await asyncio.sleep(0.05)
+    await until(lambda: active == 0)
     paused_at = finished
-    await asyncio.sleep(0.3)
+    # Each turn of the scheduler says it is paused; three turns, and still no pass.
+    await until(lambda: paused_turns >= 4)
     assert finished == paused_at
     engine.resume()
-    while finished == paused_at:
-        await asyncio.sleep(0.01)
+    await until(lambda: finished > paused_at)
     engine.stop()
     await asyncio.wait_for(scheduler, 5)
 

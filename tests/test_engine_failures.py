@@ -106,25 +106,25 @@ async def test_an_answer_that_does_not_match_the_request_is_settled_by_marker(
 
 
 class CommitsLate(httpx.AsyncBaseTransport):
-    """The first KBArticle POST times out on the client; Halo applies it a moment later."""
+    """The first KBArticle POST times out on the client; Halo holds it and applies it when the
+    test says (`apply_held`), after the pass that sent it has ended."""
 
     def __init__(self, app: Asgi) -> None:
         self.inner = httpx.ASGITransport(app=app)
-        self.late: list[asyncio.Task[Any]] = []
+        self.held: list[httpx.Request] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path.endswith("/KBArticle") and not self.late:
-            copy = httpx.Request(
-                request.method, request.url, headers=request.headers, content=await request.aread()
+        if request.method == "POST" and request.url.path.endswith("/KBArticle") and not self.held:
+            content = await request.aread()
+            self.held.append(
+                httpx.Request(request.method, request.url, headers=request.headers, content=content)
             )
-
-            async def apply_later() -> None:
-                await asyncio.sleep(1.0)
-                await self.inner.handle_async_request(copy)
-
-            self.late.append(asyncio.create_task(apply_later()))
             raise httpx.ReadTimeout("timed out", request=request)
         return await self.inner.handle_async_request(request)
+
+    async def apply_held(self) -> None:
+        for request in self.held:
+            await self.inner.handle_async_request(request)
 
 
 async def test_a_write_halo_applies_after_the_timeout_is_tidied_next_pass(
@@ -134,7 +134,8 @@ async def test_a_write_halo_applies_after_the_timeout_is_tidied_next_pass(
     engine = engine_on(tmp_path, hudu, transport)
     await engine.open()
     await engine.sync_now()
-    await asyncio.gather(*transport.late)
+    await transport.apply_held()
+    assert max(active_copies(halo).values()) == 2  # the late write made second copies
 
     await engine.sync_now()
     await engine.close()
