@@ -81,7 +81,8 @@ class StoreSettings(BaseSettings):
 
 
 class Settings(StoreSettings):
-    """Every variable of design.md. Field names are the variable names in lower case."""
+    """Every variable of the configuration (README's table, `.env.example`). Field names are the
+    variable names in lower case."""
 
     hudu_base_url: str
     hudu_api_key: SecretStr
@@ -139,14 +140,6 @@ class Settings(StoreSettings):
         if not self.halo_auth_url:
             self.halo_auth_url = f"{self.halo_base_url}/auth"
         return self
-
-    @property
-    def hudu_api_url(self) -> str:
-        return f"{self.hudu_base_url}/api/v1"
-
-    @property
-    def halo_api_url(self) -> str:
-        return f"{self.halo_base_url}/api"
 
     @property
     def company_filter(self) -> CompanyFilter:

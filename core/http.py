@@ -33,6 +33,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from core.errors import ApiError, MalformedResponseError, WriteUncertainError
+from core.logs import mask
 from core.ratelimit import Clock as Clock  # re-exported: the clients take their plumbing here
 from core.ratelimit import Sleep as Sleep
 from core.ratelimit import SlidingWindowLimiter, WaitHook
@@ -230,9 +231,7 @@ class ApiSession:
             self._secrets.add(secret)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return mask(text, self._secrets)
 
     async def aclose(self) -> None:
         await self.http.aclose()

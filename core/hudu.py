@@ -140,9 +140,6 @@ class HuduClient(ServiceClient):
             "GET", path, params=params, headers=self._auth, accept=accept
         )
 
-    async def _get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
-        return self.session.json(await self._get(path, params))
-
     async def _pages(
         self,
         path: str,

@@ -458,8 +458,10 @@ def _schema(name: str) -> dict[str, Any]:
     """A spec definition as JSON Schema, strict about the field set.
 
     Swagger 2.0 cannot say "nullable", so the spec says "Can be null" in descriptions; those
-    fields (and hudu-api.md's documented null fields) accept null. The documented deviations:
-    Article gains `archived`, and its `public_photos` holds PublicPhoto objects.
+    fields accept null, and so do the Article fields seen null in practice: `draft`,
+    `enable_sharing`, `share_url`, `company_id` (Central KB) and `folder_id` (KB root). The
+    observed deviations (docs/hudu-and-halo.md#hudu-articles): Article gains `archived`, and its
+    `public_photos` holds PublicPhoto objects.
     """
     definitions = json.loads(json.dumps(SPEC["definitions"]))
     nullable = {

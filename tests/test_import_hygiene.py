@@ -1,6 +1,6 @@
-"""The import rules between layers, as import-linter contracts (pyproject.toml, [tool.importlinter]):
-core never imports Textual or tui; tui never imports httpx or TinyDB; engine code never imports
-the emulators; the emulators import nothing else of hhsync.
+"""The import rules between layers, as import-linter contracts in pyproject.toml
+([tool.importlinter]): core never imports Textual or tui; tui never imports httpx or TinyDB;
+engine code never imports the emulators; the emulators import nothing else of hhsync.
 
 `.ci/run` runs `lint-imports` too; this test makes `python -m pytest` catch a broken rule.
 """

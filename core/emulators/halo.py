@@ -3,7 +3,7 @@
 It is strict on purpose: every JSON body sent to `/api/*` is validated against
 `specs/halo-openapi-kb.json` (unknown members and wrong types are refused with ASP.NET
 model-state 400s, and nothing is stored), tokens expire, scopes are enforced, and the failures
-users meet with the real service (halo-api.md, Hudu's KB-sync help article) are switches on
+users meet with the real service (docs/hudu-and-halo.md, section "Halo") are switches on
 `HaloState`: the rolling 300-per-5-minutes limit, 403 on KB delete, the FAQ-list 400s, the AI
 duplicate detection 500, the 25 MB attachment limit, and a connection that drops after a write
 was committed. Routes match case-insensitively, as ASP.NET's do.
@@ -196,9 +196,6 @@ class HaloState:
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
-
-    def reset_rate_window(self) -> None:
-        self._hits.clear()
 
     def now_iso(self) -> str:
         moment = datetime.fromtimestamp(self.clock(), UTC)
@@ -582,7 +579,8 @@ class _HaloApi:
     # ------------------------------------------------------------------ KB articles
     async def list_articles(self, request: Request) -> Response:
         """`count` caps the matches before paging and `record_count` counts what it left;
-        `page_size` and `page_no` only apply with `pageinate=true` (halo-api.md §3)."""
+        `page_size` and `page_no` only apply with `pageinate=true` (an inferred Halo behaviour:
+        docs/hudu-and-halo.md#halo-pagination)."""
         self._authorize(request, READ_KB)
         query = self._query(request, "GET", "/KBArticle")
         items = sorted(self.state.articles.values(), key=lambda a: a["id"])

@@ -1,6 +1,6 @@
 """An in-memory emulator of Hudu's REST API v1 (the read side a KB sync uses).
 
-It follows `specs/hudu-swagger-kb.json` and the behaviours documented in hudu-api.md: `x-api-key`
+It follows `specs/hudu-swagger-kb.json` and the behaviours in docs/hudu-and-halo.md: `x-api-key`
 auth, 25-per-page pagination without totals, `updated_at` ranges, archived articles listed with
 `archived: true`, `public_photos` as objects, uploads as a bare array with `?download=true`
 (200 bytes or 302 to storage), Rack::Attack's fixed 5-minute window answering 429 `Retry later`.
