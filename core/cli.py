@@ -33,6 +33,7 @@ from core.logs import configure_logging, mask
 from core.models import ArticleRecord, Status
 from core.plan import PassSummary
 from core.store import MappingStore
+from core.text import displayable
 
 if TYPE_CHECKING:
     from core.emulators.hudu import HuduState
@@ -43,9 +44,14 @@ T = TypeVar("T")
 stderr = Console(stderr=True, highlight=False)
 
 
+def echo(line: str, *, err: bool = False) -> None:
+    """Print a line of text output. Lines carry titles and Halo's messages, so they are
+    made displayable: no control character from Hudu or Halo reaches the terminal."""
+    click.echo(displayable(line, one_line=False), err=err)
+
+
 def fail(message: str, hint: str = "", status: int = EXIT_CONFIG) -> NoReturn:
-    line = f"hhsync: error: {message}" + (f" — {hint}" if hint else "")
-    click.echo(line, err=True)
+    echo(f"hhsync: error: {message}" + (f" — {hint}" if hint else ""), err=True)
     sys.exit(status)
 
 
@@ -141,10 +147,10 @@ def print_summary(summary: PassSummary, as_json: bool) -> None:
         return
     for change in summary.plan:
         why = f" ({change.why})" if change.why else ""
-        click.echo(f"would {change.action} {change.hudu_id} {change.title!r}{why}")
+        echo(f"would {change.action} {change.hudu_id} {change.title!r}{why}")
     if summary.dry_run:
         planned = Counter(change.action for change in summary.plan)
-        click.echo(
+        echo(
             f"dry run: would create {planned['create']}, update {planned['update']}, "
             f"remove {planned['remove']}, unchanged {summary.unchanged}"
             + (f", removals held {summary.removals_held}" if summary.removals_held else "")
@@ -153,7 +159,7 @@ def print_summary(summary: PassSummary, as_json: bool) -> None:
             f"failed {summary.failed_total}"
         )
         return
-    click.echo(
+    echo(
         f"created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged}, "
         f"removed {summary.removed}, failed {summary.failed}"
         + (f", removals held {summary.removals_held}" if summary.removals_held else "")
@@ -216,12 +222,12 @@ def status(as_json: bool) -> None:
         ]
         click.echo(json.dumps({**counts, "articles": rows}))
     else:
-        click.echo(", ".join(f"{k} {v}" for k, v in counts.items()) + f"  ({db_path})")
+        echo(", ".join(f"{k} {v}" for k, v in counts.items()) + f"  ({db_path})")
         for rec in sorted(records, key=lambda r: r.hudu_id):
             if rec.status in (Status.FAILED, Status.PENDING):
-                click.echo(f"  {rec.status.value:8} {rec.hudu_id:>7} {rec.title}  {rec.error}")
+                echo(f"  {rec.status.value:8} {rec.hudu_id:>7} {rec.title}  {rec.error}")
                 if rec.hint:
-                    click.echo(f"           hint: {rec.hint}")
+                    echo(f"           hint: {rec.hint}")
     sys.exit(EXIT_FAILED if counts["failed"] else EXIT_OK)
 
 
@@ -237,7 +243,7 @@ def _describe(rec: ArticleRecord) -> str:
 async def resync(engine: Engine, hudu_id: int) -> int:
     """Push one article now, even if unchanged (relinks an unlinked one)."""
     rec = await engine.resync(hudu_id)
-    click.echo(_describe(rec))
+    echo(_describe(rec))
     return EXIT_FAILED if rec.status is Status.FAILED else EXIT_OK
 
 
@@ -246,7 +252,7 @@ async def resync(engine: Engine, hudu_id: int) -> int:
 @engine_command
 async def unlink(engine: Engine, hudu_id: int) -> int:
     """Stop syncing one article; its Halo copy stays and becomes Halo's to edit."""
-    click.echo(_describe(await engine.unlink(hudu_id)))
+    echo(_describe(await engine.unlink(hudu_id)))
     return EXIT_OK
 
 
@@ -268,7 +274,7 @@ def reset(yes: bool) -> None:
         click.confirm("Unlink every synced article?", abort=True, err=True)
 
     async def body(engine: Engine) -> int:
-        click.echo(f"unlinked {await engine.reset()} article(s)")
+        echo(f"unlinked {await engine.reset()} article(s)")
         return EXIT_OK
 
     sys.exit(run_with_engine(settings, body))
@@ -285,7 +291,7 @@ def run() -> None:
             loop.add_signal_handler(signum, engine.stop)
         engine.subscribe(ProgressReporter(stderr))
         await engine.run_scheduler()
-        click.echo("hhsync: stopped", err=True)
+        echo("hhsync: stopped", err=True)
         return EXIT_OK
 
     sys.exit(run_with_engine(settings, body))
@@ -297,16 +303,16 @@ def doctor() -> None:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        click.echo(f"✗ configuration: {exc}")
+        echo(f"✗ configuration: {exc}")
         sys.exit(EXIT_CONFIG)
-    click.echo(f"✓ configuration (mapping file {settings.hhsync_db})")
+    echo(f"✓ configuration (mapping file {settings.hhsync_db})")
 
     async def body(engine: Engine) -> int:
         from core.doctor import run_checks
 
         problems = 0
         async for ok, line in run_checks(engine):
-            click.echo(("✓ " if ok else "✗ ") + mask(line, settings.secrets()))
+            echo(("✓ " if ok else "✗ ") + mask(line, settings.secrets()))
             problems += 0 if ok else 1
         return EXIT_CONFIG if problems else EXIT_OK
 
@@ -373,12 +379,12 @@ def emulate(port: int, seed: str, latency: float) -> None:
         hudu, halo = new_states(base_url)
         count = _load_seed(hudu, seed)
         hudu.switches.latency = halo.switches.latency = latency
-        click.echo("# Hudu and Halo emulators; put these lines in .env (or export them):")
+        echo("# Hudu and Halo emulators; put these lines in .env (or export them):")
         for line in env_lines(base_url):
-            click.echo(line)
+            echo(line)
         sys.stdout.flush()
-        click.echo(f"# serving {count} Hudu articles on {base_url} — Ctrl-C stops", err=True)
+        echo(f"# serving {count} Hudu articles on {base_url} — Ctrl-C stops", err=True)
         serve(create_emulator_app(hudu, halo), sock)
     except KeyboardInterrupt:
         pass
-    click.echo("# emulators stopped", err=True)
+    echo("# emulators stopped", err=True)

@@ -1,6 +1,8 @@
 """Halo's errors explained: for each failure an admin can fix, the one-line fix.
 
-`halo_hint` picks the hint from the status, the method and path, and Halo's message.
+`halo_hint` picks the hint from the status, the method and path, and Halo's message, and
+gives one only for the error it explains: an error it does not know gets no hint (the row
+then shows Halo's own message), never a guess that sends an admin to the wrong setting.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ FAQ_HINT = (
     'in Halo (Configuration → Knowledge Base) enable "Allow Articles to be added to FAQ Lists" '
     "and the option to group FAQ lists"
 )
+DELETED_LIST_HINT = "the FAQ list was deleted in Halo: hhsync makes it again on the next pass"
 AI_HINT = "turn off AI Article Duplication Detection in Halo (Configuration → AI)"
 SIZE_HINT = f"Halo accepts attachments up to {MAX_ATTACHMENT_MB} MB per file"
 
 
 def _too_large(status: int, message: str) -> bool:
     text = message.lower()
-    return status == 413 or "too large" in text or ("attachment" in text and " mb" in text)
+    return status == 413 or ("attachment" in text and ("too large" in text or " mb" in text))
 
 
 def halo_hint(status: int | None, method: str, path: str, message: str) -> str:
@@ -49,8 +52,8 @@ def halo_hint(status: int | None, method: str, path: str, message: str) -> str:
     if "/kbarticle" in where and method == "POST":
         text = message.lower()
         if status == 400 and "faq list" in text and "does not exist" in text:
-            return "the FAQ list was deleted in Halo: hhsync makes it again on the next pass"
-        if status == 400 and ("faq" in text or "path '" not in text):
+            return DELETED_LIST_HINT
+        if status == 400 and "faq list" in text:
             return FAQ_HINT
         if status == 500:
             return AI_HINT

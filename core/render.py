@@ -35,6 +35,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from core.halo import MAX_ATTACHMENT_BYTES
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
+from core.text import without_controls
 
 MAX_BODY_CHARS = 20 * 1024 * 1024
 MAX_DATA_IMAGE_CHARS = 256 * 1024
@@ -237,7 +238,7 @@ def _attachments_section(linked: Sequence[tuple[HuduUpload, str, str]], base: st
     for upload, reason, where in linked:
         url = where or _absolute(upload.url, base) or f"{base}/file/{upload.id}"
         href = html.escape(url, quote=True)
-        name = html.escape(_clean_text(upload.name) or f"file {upload.id}")
+        name = html.escape(without_controls(upload.name) or f"file {upload.id}")
         size = f" ({_mb(upload.size)})" if upload.size > 0 else ""
         items.append(f'<li><a href="{href}">{name}</a>{size}: {html.escape(reason)}</li>')
     return f"<hr><h3>Attachments</h3><ul>{''.join(items)}</ul>"
@@ -418,13 +419,8 @@ def _scrub(text: str) -> str:
     return text
 
 
-def _clean_text(text: str) -> str:
-    text = _scrub((text or "").replace("\x00", " "))
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-
-
 def _title(article: HuduArticle) -> str:
-    return _clean_text(article.name) or f"Hudu article {article.id}"
+    return without_controls(article.name) or f"Hudu article {article.id}"
 
 
 def _hudu_root(url: str) -> str:
