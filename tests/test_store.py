@@ -179,13 +179,60 @@ def test_the_folder_is_created_and_stale_temp_files_are_swept(tmp_path: Path) ->
 
 
 CRASH_CHILD = """
-    import sys
+    import os, stat, sys
     from core.models import ArticleRecord, Status
     from core.store import MappingStore
 
-    store = MappingStore(sys.argv[1]).open()
+    path, pause_at = sys.argv[1], int(sys.argv[2])
+    store = MappingStore(path).open()
     gen = store.meta("gen", 0)
-    print("ready", flush=True)
+    steps = 0
+
+    def step(name):
+        # With pause_at > 0, announce the pause_at-th step of a file write and wait there for
+        # the parent's SIGKILL (stdin is never written to).
+        global steps
+        steps += 1
+        if steps == pause_at:
+            print("paused", name, flush=True)
+            sys.stdin.readline()
+            raise SystemExit("not killed")
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            step(name(*args))
+            return real(*args, **kwargs)
+        return call
+
+    class HalfWritten:
+        # The temp file's handle: the body goes out in two halves with a step in between.
+        def __init__(self, handle):
+            self.handle = handle
+        def write(self, data):
+            self.handle.write(data[: len(data) // 2])
+            self.handle.flush()
+            step("write-temp")
+            return self.handle.write(data[len(data) // 2 :])
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+        def __enter__(self):
+            return self
+        def __exit__(self, *exc):
+            return self.handle.__exit__(*exc)
+
+    if pause_at:
+        fdopen = os.fdopen
+        os.fdopen = lambda *args, **kwargs: HalfWritten(fdopen(*args, **kwargs))
+        os.fsync = spy(
+            lambda fd: "fsync-folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync-temp",
+            os.fsync,
+        )
+        os.link = spy(lambda src, dst: "link-backup", os.link)
+        os.replace = spy(
+            lambda src, dst: "replace-backup" if str(dst).endswith(".bak") else "replace-file",
+            os.replace,
+        )
+    print("ready", gen, flush=True)
     while True:
         gen += 1
         size = 200 + (gen * 7919) % 1500
@@ -197,31 +244,74 @@ CRASH_CHILD = """
             ],
             meta={"gen": gen},
         )
+        print("committed", gen, flush=True)
 """
+WRITE_STEPS = {"write-temp", "fsync-temp", "link-backup", "replace-backup", "replace-file"}
+AFTER_REPLACE = {"fsync-folder"}
+
+
+def saved_generation(db_path: Path) -> int:
+    """The generation in the file, after checking its whole batch is there (the OS dropped the
+    killed child's lock; opening also sweeps its temp files)."""
+    with MappingStore(db_path) as store:
+        gen: int = store.meta("gen", 0)
+        records = store.records()
+    assert not list(db_path.parent.glob("*.tmp"))
+    if gen:
+        size = 200 + (gen * 7919) % 1500
+        current = sorted(i for i, r in records.items() if r.title == f"gen {gen}")
+        assert current == list(range(1, size + 1)), "a batch was half written"
+    return gen
+
+
+def kill_child(db_path: Path, pause_at: int = 0, commits: int = 0) -> tuple[str, int]:
+    """Start a writer and SIGKILL it where it paused (`pause_at`), or as soon as it reports
+    `commits` commits; the step it was killed at ("" if not paused) and the last generation it
+    reported committed."""
+    proc = child(CRASH_CHILD, str(db_path), str(pause_at))
+    assert proc.stdout is not None and proc.stderr is not None
+    step = ""
+    try:
+        first = proc.stdout.readline().split()
+        assert first[:1] == ["ready"], proc.stderr.read()
+        start = committed = int(first[1])
+        while not step and not (commits and committed - start >= commits):
+            words = proc.stdout.readline().split()
+            assert words, proc.stderr.read()
+            if words[0] == "paused":
+                step = words[1]
+            else:
+                committed = int(words[1])
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    return step, committed
+
+
+@pytest.mark.slow
+def test_sigkill_at_every_step_of_a_write_leaves_the_old_or_the_new_file(db_path: Path) -> None:
+    """Each step of an atomic write (half the temp file written, its fsync, the backup link,
+    the replace, the folder fsync) is a SIGKILL point: the file then holds exactly the last
+    complete batch — the previous one until the replace, the new one after it."""
+    seen: list[str] = []
+    for pause_at in range(1, 14):
+        step, committed = kill_child(db_path, pause_at)
+        assert step in WRITE_STEPS | AFTER_REPLACE, step
+        seen.append(step)
+        expected = committed + 1 if step in AFTER_REPLACE else committed
+        assert saved_generation(db_path) == expected, (pause_at, step)
+    assert set(seen) == WRITE_STEPS | AFTER_REPLACE
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_leaves_an_unloadable_file(db_path: Path) -> None:
+    """Killed as soon as it reports a random number of commits, somewhere in a later write:
+    the file loads, holds one whole batch, and keeps every commit the writer reported."""
     rng = random.Random(1234)
-    deadline = time.monotonic() + 20
-    kills = 0
-    while kills < 25 and time.monotonic() < deadline:
-        proc = child(CRASH_CHILD, str(db_path))
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read() if proc.stderr else ""
-        time.sleep(rng.uniform(0.0, 0.08))
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate()
-        kills += 1
-
-        with MappingStore(db_path) as store:  # the OS dropped the dead child's lock
-            gen = store.meta("gen", 0)
-            records = store.records()
-        if gen:
-            size = 200 + (gen * 7919) % 1500
-            current = sorted(i for i, r in records.items() if r.title == f"gen {gen}")
-            assert current == list(range(1, size + 1)), "a batch was half written"
-    assert kills >= 20
+    for _ in range(10):
+        _step, committed = kill_child(db_path, commits=rng.randint(1, 3))
+        assert saved_generation(db_path) >= committed
 
 
 # ---------------------------------------------------------------- one owner
@@ -235,15 +325,21 @@ LOCK_HOLDER = """
 """
 
 
-def test_a_second_process_is_refused_with_the_holders_pid(db_path: Path) -> None:
+def refuse_to_wait(seconds: float) -> None:
+    raise AssertionError(f"waited {seconds} s for the lock instead of refusing at once")
+
+
+def test_a_second_process_is_refused_at_once_with_the_holders_pid(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     holder = child(LOCK_HOLDER, str(db_path))
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"
-        started = time.monotonic()
-        with pytest.raises(StoreLockedError) as caught:
+        with monkeypatch.context() as patch, pytest.raises(StoreLockedError) as caught:
+            # one attempt, no polling: the lock (and the holder's pid file) are never waited for
+            patch.setattr(time, "sleep", refuse_to_wait)
             MappingStore(db_path).open()
-        assert time.monotonic() - started < 2
         assert caught.value.pid == holder.pid
         assert str(holder.pid) in str(caught.value) and str(db_path) in str(caught.value)
         assert MappingStore.read_only(db_path).records() == {}  # status still works
