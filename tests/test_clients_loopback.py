@@ -21,8 +21,6 @@ from core.hudu import HuduClient
 from core.models import marker_for
 from tests.test_ratelimit import FakeTime
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def emulators() -> Iterator[tuple[RunningServer, HuduState, HaloState]]:
@@ -53,7 +51,7 @@ async def test_hudu_listing_and_download_over_a_socket(
     upload = hudu.add_upload(article["id"], "manual.pdf", data=payload)
     async with hudu_client(f"{server.url}/hudu", hudu.api_key) as client:
         articles = await client.list_articles()
-        files = await client.article_uploads(article["id"])
+        files = (await client.uploads_by_article())[article["id"]]
         data = await client.download_upload(upload["id"])
     assert len(articles) == 121
     assert [f.name for f in files] == ["manual.pdf"]
