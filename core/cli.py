@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import signal
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -19,6 +21,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from core.attach import EnginePort, open_engine
 from core.config import ConfigError, Settings, load_db_path, load_settings
 from core.engine import Engine, build_engine
 from core.errors import (
@@ -68,11 +71,21 @@ def settings_or_exit() -> Settings:
         fail(str(exc))
 
 
+def run_async(settings: Settings, main: Callable[[], Awaitable[T]]) -> T:
+    """Run `main`; turn every expected error into one line and its exit status."""
+    configure_logging(settings.secrets())
+    try:
+        return asyncio.run(main())  # type: ignore[arg-type]
+    except HhsyncError as exc:
+        fail(mask(str(exc), settings.secrets()), exc.hint, exit_status_for(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", status=130)
+
+
 def run_with_engine(
     settings: Settings, body: Callable[[Engine], Awaitable[T]], *, open_store: bool = True
 ) -> T:
-    """Open the engine, run `body`, close it; turn every expected error into one line."""
-    configure_logging(settings.secrets())
+    """Open an embedded engine, run `body`, close it (the service and `doctor`)."""
 
     async def main() -> T:
         engine = build_engine(settings)
@@ -83,36 +96,55 @@ def run_with_engine(
         finally:
             await engine.close()
 
-    try:
-        return asyncio.run(main())
-    except HhsyncError as exc:
-        fail(mask(str(exc), settings.secrets()), exc.hint, exit_status_for(exc))
-    except KeyboardInterrupt:
-        fail("interrupted", status=130)
+    return run_async(settings, main)
+
+
+def run_command(settings: Settings, body: Callable[[EnginePort], Awaitable[int]]) -> int:
+    """Run a command on the service when one answers, else on an embedded engine."""
+
+    async def on_engine() -> int:
+        async with open_engine(settings) as engine:
+            return await body(engine)
+
+    return run_async(settings, on_engine)
 
 
 def engine_command(func: Callable[..., Coroutine[Any, Any, int]]) -> Callable[..., None]:
-    """A click command body that runs on an open engine and returns the exit status."""
+    """A click command body that runs on the engine (the service's or an embedded one) and
+    returns the exit status."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         settings = settings_or_exit()
-        status = run_with_engine(settings, lambda engine: func(engine, *args, **kwargs))
-        sys.exit(status)
+        sys.exit(run_command(settings, lambda engine: func(engine, *args, **kwargs)))
 
     return wrapper
 
 
-class ProgressReporter:
-    """A Rich progress bar on a terminal; plain lines when stderr is not one."""
+def new_command_id() -> str:
+    return f"cli-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
-    def __init__(self, console: Console) -> None:
+
+class ProgressReporter:
+    """A Rich progress bar on a terminal; plain lines when stderr is not one.
+
+    With a `command_id`, only the pass that command started is shown (a service may run
+    other passes meanwhile); without, every pass (the service's own log).
+    """
+
+    def __init__(self, console: Console, command_id: str | None = None) -> None:
         self.console = console
+        self.command_id = command_id
+        self.showing = False
         self.progress: Progress | None = None
         self.task: Any = None
         self.last_percent = -1
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, PassStarted):
+            self.showing = self.command_id is None or event.command_id == self.command_id
+        if not self.showing or not isinstance(event, PassStarted | PassProgressed | PassFinished):
+            return
         if isinstance(event, PassStarted):
             kind = "full" if event.full else "incremental"
             if self.console.is_terminal:
@@ -136,9 +168,11 @@ class ProgressReporter:
                 if percent // 10 != self.last_percent // 10 or event.done == event.total:
                     self.last_percent = percent
                     self.console.print(f"hhsync: {event.done}/{event.total} articles written")
-        elif isinstance(event, PassFinished) and self.progress is not None:
-            self.progress.stop()
-            self.progress = None
+        elif isinstance(event, PassFinished):
+            self.showing = False
+            if self.progress is not None:
+                self.progress.stop()
+                self.progress = None
 
 
 def print_summary(summary: PassSummary, as_json: bool) -> None:
@@ -186,10 +220,11 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("--force", is_flag=True, help="Allow removals beyond the safety cap.")
 @engine_command
-async def sync(engine: Engine, full: bool, dry_run: bool, as_json: bool, force: bool) -> int:
-    """Run one sync pass and exit."""
-    engine.subscribe(ProgressReporter(stderr))
-    summary = await engine.sync_now(full=full, dry_run=dry_run, force=force)
+async def sync(engine: EnginePort, full: bool, dry_run: bool, as_json: bool, force: bool) -> int:
+    """Run one sync pass (in the service when one runs) and exit."""
+    command_id = new_command_id()
+    engine.subscribe(ProgressReporter(stderr, command_id))
+    summary = await engine.sync_now(full=full, dry_run=dry_run, force=force, command_id=command_id)
     print_summary(summary, as_json)
     return EXIT_OK if dry_run else summary_status(summary)
 
@@ -240,7 +275,7 @@ def _describe(rec: ArticleRecord) -> str:
 @main.command()
 @click.argument("hudu_id", type=int)
 @engine_command
-async def resync(engine: Engine, hudu_id: int) -> int:
+async def resync(engine: EnginePort, hudu_id: int) -> int:
     """Push one article now, even if unchanged (relinks an unlinked one)."""
     rec = await engine.resync(hudu_id)
     echo(_describe(rec))
@@ -250,7 +285,7 @@ async def resync(engine: Engine, hudu_id: int) -> int:
 @main.command()
 @click.argument("hudu_id", type=int)
 @engine_command
-async def unlink(engine: Engine, hudu_id: int) -> int:
+async def unlink(engine: EnginePort, hudu_id: int) -> int:
     """Stop syncing one article; its Halo copy stays and becomes Halo's to edit."""
     echo(_describe(await engine.unlink(hudu_id)))
     return EXIT_OK
@@ -258,9 +293,11 @@ async def unlink(engine: Engine, hudu_id: int) -> int:
 
 @main.command()
 @engine_command
-async def retry(engine: Engine) -> int:
+async def retry(engine: EnginePort) -> int:
     """Retry every failed article now."""
-    summary = await engine.retry_failed()
+    command_id = new_command_id()
+    engine.subscribe(ProgressReporter(stderr, command_id))
+    summary = await engine.retry_failed(command_id=command_id)
     print_summary(summary, as_json=False)
     return summary_status(summary)
 
@@ -273,11 +310,29 @@ def reset(yes: bool) -> None:
     if not yes:
         click.confirm("Unlink every synced article?", abort=True, err=True)
 
-    async def body(engine: Engine) -> int:
+    async def body(engine: EnginePort) -> int:
         echo(f"unlinked {await engine.reset()} article(s)")
         return EXIT_OK
 
-    sys.exit(run_with_engine(settings, body))
+    sys.exit(run_command(settings, body))
+
+
+@main.command()
+@engine_command
+async def pause(engine: EnginePort) -> int:
+    """Stop scheduled passes until `hhsync resume` (commands still work)."""
+    await engine.pause()
+    echo("scheduled passes paused")
+    return EXIT_OK
+
+
+@main.command()
+@engine_command
+async def resume(engine: EnginePort) -> int:
+    """Start scheduled passes again, the next one now."""
+    await engine.resume()
+    echo("scheduled passes resumed")
+    return EXIT_OK
 
 
 @main.command()

@@ -78,6 +78,8 @@ class StoreSettings(BaseSettings):
     model_config = SOURCES
 
     hhsync_db: Path = Field(default_factory=default_db_path)
+    hhsync_socket: Path | None = None
+    """The service's control socket; by default a place derived from `hhsync_db`."""
 
 
 class Settings(StoreSettings):
@@ -210,6 +212,11 @@ def load_settings(**overrides: Any) -> Settings:
 
 def load_db_path() -> Path:
     return _validated(StoreSettings, {}).hhsync_db
+
+
+def load_store_settings() -> StoreSettings:
+    """The mapping file and the service socket (no credentials needed: `hhsync status`)."""
+    return _validated(StoreSettings, {})
 
 
 def _validated(cls: type[T], overrides: dict[str, Any]) -> T:

@@ -1,9 +1,8 @@
 """The sync engine: its life cycle, the scheduler, the user's commands and the order of a pass.
 
-One asyncio object. The dashboard and the headless CLI drive it through the same commands
-(`sync_now`, `resync`, `unlink`, `retry_failed`, `reset`) and watch it through `subscribe`.
-The work itself is done by the planner (what to do), the writer (sending it), the reconciler
-(what Halo may have applied) and the record book (the rows and the mapping file).
+One asyncio object, driven by the same commands from the dashboard, the CLI and the service,
+watched through `subscribe`. The work is done by the planner (what to do), the writer (sending
+it), the reconciler (what Halo may have applied) and the record book (rows, mapping file).
 """
 
 from __future__ import annotations
@@ -122,6 +121,7 @@ class Engine:
         self._opened = True
         self.book.load()
         self.faqlists.load(self.store.faqlists())
+        self.paused = bool(self.store.meta("paused", False))
 
     async def close(self) -> None:
         self.stop()
@@ -131,13 +131,6 @@ class Engine:
         if self._opened:
             self.store.close()
             self._opened = False
-
-    async def __aenter__(self) -> Engine:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ------------------------------------------------------------ scheduler
     async def run_scheduler(self) -> None:
@@ -167,14 +160,19 @@ class Engine:
         self._stopping = True
         self._wake.set()
 
-    def pause(self) -> None:
+    async def pause(self) -> None:
+        """No scheduled pass until `resume`, across restarts; a pass in flight finishes."""
         self.paused = True
         self.next_pass_at = None
+        self.store.set_meta(paused=True)
         self.announcer.emit(SchedulerChanged(True, None))
 
-    def resume(self) -> None:
+    async def resume(self) -> None:
+        """Scheduled passes again, the next one now."""
         self.paused = False
+        self.store.set_meta(paused=False)
         self._wake.set()
+        self.announcer.emit(SchedulerChanged(False, self.next_pass_at))
 
     # ------------------------------------------------------------ commands
     async def sync_now(
@@ -303,7 +301,7 @@ class Engine:
         return unchecked | state.uncertain_ids
 
     def _finish(self, plan: Plan, state: PassState, error: str, *, dry_run: bool) -> None:
-        event = state.finished(plan, self.clock(), error)
+        event = state.finished(plan, self.clock(), error, dry_run=dry_run)
         if not dry_run:
             self.last_pass = event
             with contextlib.suppress(HhsyncError):

@@ -75,6 +75,7 @@ class PassFinished(Event):
     removed: int
     failed: int
     error: str = ""
+    dry_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,22 @@ class RateLimitWaited(Event):
     service: str
     seconds: float
     reason: str = "rate limit"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAttached(Event):
+    """A dashboard or command following a service (re)gained it; the rows are current."""
+
+    pid: int
+    version: str
+    socket: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLost(Event):
+    """The service stopped answering; the client tries again until it is back."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,7 +179,7 @@ class PassState:
         duration = (now - self.started).total_seconds()
         return PassSummary.of(plan, self.tally, counts, duration, dry_run=dry_run)
 
-    def finished(self, plan: Plan, now: datetime, error: str) -> PassFinished:
+    def finished(self, plan: Plan, now: datetime, error: str, *, dry_run: bool) -> PassFinished:
         tally = self.tally
         return PassFinished(
             plan.full,
@@ -191,6 +191,7 @@ class PassState:
             tally.removed,
             tally.failed,
             error,
+            dry_run,
         )
 
 

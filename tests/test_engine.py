@@ -499,13 +499,13 @@ async def test_scheduler_runs_on_the_interval_never_overlaps_and_pauses(
     scheduler = asyncio.create_task(engine.run_scheduler())
     await asyncio.gather(engine.sync_now(), engine.sync_now())
     await until(lambda: finished >= 5)
-    engine.pause()
+    await engine.pause()
     await until(lambda: active == 0)
     paused_at = finished
     # Each turn of the scheduler says it is paused; three turns, and still no pass.
     await until(lambda: paused_turns >= 4)
     assert finished == paused_at
-    engine.resume()
+    await engine.resume()
     await until(lambda: finished > paused_at)
     engine.stop()
     await asyncio.wait_for(scheduler, 5)
