@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from core.attach import EnginePort, open_engine
-from core.config import ConfigError, Settings, load_db_path, load_settings
+from core.config import ConfigError, Settings, load_settings, load_store_settings
 from core.engine import Engine, build_engine
 from core.errors import (
     AuthError,
@@ -35,6 +35,8 @@ from core.events import Event, PassFinished, PassProgressed, PassStarted
 from core.logs import configure_logging, mask
 from core.models import ArticleRecord, Status
 from core.plan import PassSummary
+from core.remote import ServiceClient, find_service
+from core.socketpath import socket_path
 from core.store import MappingStore
 from core.text import displayable
 
@@ -232,13 +234,17 @@ async def sync(engine: EnginePort, full: bool, dry_run: bool, as_json: bool, for
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the counts and rows as JSON.")
 def status(as_json: bool) -> None:
-    """Show what is synced, pending, skipped and failed (reads the mapping; no network)."""
+    """Show what is synced, pending, skipped and failed: the service's rows when one runs,
+    else the mapping file's (no network beyond the local socket)."""
     try:
-        db_path = load_db_path()
-        records = list(MappingStore.read_only(db_path).records().values())
+        store = load_store_settings()
+        db_path = store.hhsync_db
+        records = asyncio.run(service_records(socket_path(db_path, store.hhsync_socket)))
+        if records is None:
+            records = list(MappingStore.read_only(db_path).records().values())
     except ConfigError as exc:
         fail(str(exc))
-    except StoreError as exc:
+    except HhsyncError as exc:
         fail(str(exc), exc.hint)
     counts = {s.value: sum(1 for r in records if r.status is s) for s in Status}
     if as_json:
@@ -264,6 +270,17 @@ def status(as_json: bool) -> None:
                 if rec.hint:
                     echo(f"           hint: {rec.hint}")
     sys.exit(EXIT_FAILED if counts["failed"] else EXIT_OK)
+
+
+async def service_records(socket: Path) -> list[ArticleRecord] | None:
+    """Every row of the service listening on `socket`, or None when none answers."""
+    if await find_service(socket) is None:
+        return None
+    client = ServiceClient(socket)
+    try:
+        return (await client.snapshot()).records
+    finally:
+        await client.aclose()
 
 
 def _describe(rec: ArticleRecord) -> str:
