@@ -11,12 +11,14 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.errors import StoreError, StoreLockedError
 from core.models import ArticleRecord, SkippedFile, Status
-from core.store import MAX_RUNS, SCHEMA_VERSION, AtomicJSONStorage, MappingStore
+from core.storage import AtomicJSONStorage
+from core.store import MAX_RUNS, SCHEMA_VERSION, MappingStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -345,8 +347,9 @@ def test_a_second_process_is_refused_at_once_with_the_holders_pid(
         assert MappingStore.read_only(db_path).records() == {}  # status still works
     finally:
         holder.communicate("\n", timeout=10)
-    with MappingStore(db_path) as store:  # released on exit
-        assert store.is_open
+    with MappingStore(db_path) as store:  # released on exit: this process now owns the file
+        store.set_meta(owner="parent")
+    assert MappingStore.read_only(db_path).meta("owner") == "parent"
 
 
 def test_a_second_store_in_the_same_process_is_refused_too(db_path: Path) -> None:
@@ -428,7 +431,7 @@ def test_the_mapping_holds_no_article_bodies(db_path: Path) -> None:
 
 def test_cached_row_serialisation_matches_plain_json(tmp_path: Path) -> None:
     storage = AtomicJSONStorage(tmp_path / "db.json", row_cache=("articles",))
-    data = {
+    data: dict[str, dict[str, Any]] = {
         "articles": {str(i): {"hudu_id": i, "title": f"é {i}"} for i in range(1, 50)},
         "meta": {"1": {"schema_version": 1}},
     }
