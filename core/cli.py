@@ -353,16 +353,46 @@ async def resume(engine: EnginePort) -> int:
 
 
 @main.command()
-def run() -> None:
-    """Run passes every HHSYNC_INTERVAL seconds until SIGTERM or SIGINT (for systemd)."""
+@click.option(
+    "--print-systemd-unit",
+    "print_unit",
+    is_flag=True,
+    help="Print a systemd unit running this service (this user, folder and install), and exit.",
+)
+def run(print_unit: bool) -> None:
+    """The service: a pass every HHSYNC_INTERVAL seconds, and the control socket that
+    hhsync-tui and the other commands attach to, until SIGTERM or SIGINT (for systemd)."""
+    from core.service import ServiceRunningError, run_service
+    from core.service.unit import systemd_unit_here
+    from core.socketpath import SocketPathError
+
+    if print_unit:
+        try:
+            unit, notes = systemd_unit_here(load_store_settings())
+        except (ConfigError, SocketPathError, OSError) as exc:
+            fail(str(exc), getattr(exc, "hint", ""))
+        click.echo(unit, nl=False)
+        for note in notes:
+            echo(f"hhsync: note: {note}", err=True)
+        return
     settings = settings_or_exit()
+    try:
+        socket = socket_path(settings.hhsync_db, settings.hhsync_socket)
+    except SocketPathError as exc:
+        fail(str(exc), exc.hint)
 
     async def body(engine: Engine) -> int:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, engine.stop)
         engine.subscribe(ProgressReporter(stderr))
-        await engine.run_scheduler()
+        try:
+            await run_service(
+                engine,
+                socket,
+                secrets=settings.secrets(),
+                on_ready=lambda: echo(f"hhsync: serving on {socket} (pid {os.getpid()})", err=True),
+            )
+        except (SocketPathError, ServiceRunningError) as exc:  # the socket cannot be served
+            echo(f"hhsync: error: {exc} — {exc.hint}", err=True)
+            return EXIT_CONFIG
         echo("hhsync: stopped", err=True)
         return EXIT_OK
 

@@ -1,0 +1,150 @@
+"""The service's numbered events: the last N kept for clients that reconnect, and one cursor
+per client stream.
+
+`append` is what the engine's emit calls: it numbers the event, stores it in a ring and wakes
+each following stream, O(1) per stream, never awaiting. A stream reads the ring from its own
+cursor, so a slow stream costs a cursor, not a copy of the events. A stream that falls more than
+its `limit` behind (it stopped reading) is dropped: its stream ends, or its connection is
+aborted if it is stuck in a write. Events are turned into JSON lines once, by the first stream
+that needs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+from core.events import Event
+from core.wire import dump_event
+
+DEFAULT_CAPACITY = 20_000
+CHUNK_EVENTS = 500  # events per write to a stream (one write per chunk)
+
+
+class Resnapshot(Exception):
+    """The events asked for are no longer held (or are from another run of the service)."""
+
+
+class Entry:
+    """One numbered event and, once a stream has needed it, its JSON line."""
+
+    __slots__ = ("_line", "event", "seq")
+
+    def __init__(self, seq: int, event: Event) -> None:
+        self.seq = seq
+        self.event = event
+        self._line: bytes | None = None
+
+    def line(self) -> bytes:
+        if self._line is None:
+            data = dump_event(self.event, self.seq)
+            self._line = json.dumps(data, separators=(",", ":")).encode() + b"\n"
+        return self._line
+
+
+class Follower:
+    """One client stream: the last event it was given, and how it is woken or dropped."""
+
+    __slots__ = ("abort", "cursor", "dropped", "ended", "limit", "sending", "wake")
+
+    def __init__(self, cursor: int, limit: int, abort: Callable[[], None] | None) -> None:
+        self.cursor = cursor
+        self.limit = limit
+        self.abort = abort  # closes the connection at once (set by the socket server)
+        self.wake = asyncio.Event()
+        self.dropped = False  # fell behind: the service let it go
+        self.ended = False  # the client left, or the service is stopping
+        self.sending = False  # a write to the client is in progress
+
+    def end(self) -> None:
+        self.ended = True
+        self.wake.set()
+
+    def drop(self) -> None:
+        self.dropped = True
+        self.wake.set()
+        if self.sending and self.abort is not None:
+            self.abort()  # stuck in a write its reader never takes: only closing frees it
+
+
+class EventLog:
+    """Numbers events from 1; keeps the last `capacity`; feeds the followers."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, follower_limit: int | None = None) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be positive")
+        self.capacity = capacity
+        self.follower_limit = min(follower_limit or capacity, capacity)
+        self.last_seq = 0
+        self.dropped_followers = 0
+        self._ring: list[Entry | None] = [None] * capacity
+        self._followers: set[Follower] = set()
+        self._closed = False
+
+    @property
+    def first_seq(self) -> int:
+        """The oldest event still held (1 while none was lost)."""
+        return max(1, self.last_seq - self.capacity + 1)
+
+    @property
+    def followers(self) -> int:
+        return len(self._followers)
+
+    def append(self, event: Event) -> int:
+        self.last_seq += 1
+        seq = self.last_seq
+        self._ring[seq % self.capacity] = Entry(seq, event)
+        for follower in self._followers:
+            if seq - follower.cursor > follower.limit:
+                if not follower.dropped:
+                    self.dropped_followers += 1
+                    follower.drop()
+            else:
+                follower.wake.set()
+        return seq
+
+    def follow(self, after: int, *, abort: Callable[[], None] | None = None) -> Follower:
+        """A stream of every event numbered above `after`; `Resnapshot` when they are not all
+        held any more, or when `after` is beyond the last event (a number from another run)."""
+        if after < self.first_seq - 1 or after > self.last_seq:
+            raise Resnapshot(after)
+        follower = Follower(after, self.follower_limit, abort)
+        if self._closed:
+            follower.end()
+        self._followers.add(follower)
+        return follower
+
+    def unfollow(self, follower: Follower) -> None:
+        self._followers.discard(follower)
+
+    def next_chunk(self, follower: Follower) -> bytes | None:
+        """The follower's next lines (up to `CHUNK_EVENTS`), b"" when it has read everything,
+        None when its stream is over (dropped, left, or the log closed)."""
+        if follower.dropped or follower.ended:
+            return None
+        if follower.cursor >= self.last_seq:
+            return b""
+        end = min(self.last_seq, follower.cursor + CHUNK_EVENTS)
+        lines = []
+        for seq in range(follower.cursor + 1, end + 1):
+            entry = self._ring[seq % self.capacity]
+            assert entry is not None and entry.seq == seq  # the drop rule keeps it held
+            lines.append(entry.line())
+        follower.cursor = end
+        return b"".join(lines)
+
+    async def wait(self, follower: Follower) -> None:
+        """Until there is something new for the follower, or its stream is over."""
+        if follower.cursor < self.last_seq or follower.dropped or follower.ended:
+            return
+        follower.wake.clear()
+        await follower.wake.wait()
+
+    def close(self) -> None:
+        """End every stream (the service is stopping); close the connections stuck in a write."""
+        self._closed = True
+        for follower in list(self._followers):
+            follower.end()
+            if follower.sending and follower.abort is not None:
+                follower.abort()

@@ -1,0 +1,152 @@
+"""`hhsync run`: the scheduler and the control server of one engine, in one event loop, until
+SIGTERM or SIGINT.
+
+Stopping: the engine stops after the batch in flight, new commands are refused (503), every
+event stream ends, the commands in flight finish, the server closes, the socket file goes.
+A second signal stops at once (the pass in flight is cancelled; the next start settles it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+
+from core.engine import Engine
+from core.service.app import create_app
+from core.service.context import ServiceContext
+from core.service.eventlog import DEFAULT_CAPACITY
+from core.service.listener import (
+    GRACEFUL_SECONDS,
+    ControlServer,
+    bind_control_socket,
+    make_server,
+    remove_socket_file,
+)
+from core.service.state import ServiceFacts
+
+log = logging.getLogger("hhsync.service")
+
+
+class ControlService:
+    """The control server of `engine` on the Unix socket `path`, as an async context."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        path: Path,
+        *,
+        secrets: Iterable[str] = (),
+        capacity: int = DEFAULT_CAPACITY,
+        follower_limit: int | None = None,
+        graceful_seconds: int = GRACEFUL_SECONDS,
+    ) -> None:
+        self.engine = engine
+        self.path = path
+        self.context = ServiceContext.watching(
+            engine,
+            ServiceFacts.now(engine.store.path, path),
+            secrets=secrets,
+            capacity=capacity,
+            follower_limit=follower_limit,
+        )
+        self.server: ControlServer = make_server(
+            create_app(self.context), graceful_seconds=graceful_seconds
+        )
+        self.serving: asyncio.Task[None] | None = None
+        self._inode = 0
+
+    async def start(self) -> None:
+        sock = await bind_control_socket(self.path)
+        self._inode = self.path.lstat().st_ino
+        self.serving = asyncio.create_task(self.server.serve(sockets=[sock]))
+        while not self.server.started:
+            if self.serving.done():
+                self.serving.result()  # raises what stopped it
+                raise RuntimeError("the control server stopped while starting")
+            await asyncio.sleep(0.01)
+        self.engine.announcer.say(
+            logging.INFO, f"service listening on {self.path} (pid {self.context.facts.pid})"
+        )
+
+    def refuse_commands(self) -> None:
+        self.context.commands.stopping = True
+
+    async def stop(self) -> None:
+        """End the streams, let the commands in flight answer, close the server and socket."""
+        self.context.close()
+        try:
+            if self.serving is not None and not self.serving.done():
+                await self.context.commands.wait(self.server.config.timeout_graceful_shutdown or 0)
+                self.server.should_exit = True
+                await self.serving
+        finally:
+            if self._inode:
+                remove_socket_file(self.path, self._inode)
+
+    async def __aenter__(self) -> ControlService:
+        try:
+            await self.start()
+        except BaseException:
+            self.context.close()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def run_service(
+    engine: Engine,
+    path: Path,
+    *,
+    secrets: Iterable[str] = (),
+    on_ready: Callable[[], None] | None = None,
+    **options: int,
+) -> None:
+    """Serve `engine` on `path` and run its scheduler until SIGTERM or SIGINT. `on_ready` is
+    called once the socket answers."""
+    loop = asyncio.get_running_loop()
+    stop_asked = asyncio.Event()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        stop_asked.set()
+        if signals > 1:
+            log.warning("second signal: stopping now")
+            service.server.force_exit = True
+            scheduler.cancel()
+            service.context.commands.cancel()
+
+    async with ControlService(engine, path, secrets=secrets, **options) as service:
+        if on_ready is not None:
+            on_ready()
+        scheduler = asyncio.create_task(engine.run_scheduler())
+        await asyncio.sleep(0)  # the scheduler has started: a stop from now on is seen
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal)
+        stopping = asyncio.create_task(stop_asked.wait())
+        assert service.serving is not None
+        try:
+            await asyncio.wait(
+                {scheduler, service.serving, stopping}, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
+            service.refuse_commands()
+            engine.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler  # raises what broke the scheduler, if anything did
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.remove_signal_handler(signum)
