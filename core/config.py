@@ -11,17 +11,20 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core import halo_facts, hudu_facts
+
 T = TypeVar("T", bound=BaseSettings)
 
+_HALO_EXAMPLE = "https://acme.halopsa.com"
 EXAMPLES: dict[str, str] = {
     "HUDU_BASE_URL": "https://acme.huducloud.com",
     "HUDU_API_KEY": "your Hudu API key (Admin → API Keys)",
-    "HALO_BASE_URL": "https://acme.halopsa.com",
-    "HALO_AUTH_URL": "https://acme.halopsa.com/auth",
+    "HALO_BASE_URL": _HALO_EXAMPLE,
+    "HALO_AUTH_URL": halo_facts.default_auth_url(_HALO_EXAMPLE),
     "HALO_TENANT": "acme",
     "HALO_CLIENT_ID": "the client id of a Halo API application",
     "HALO_CLIENT_SECRET": "the client secret of that application",
-    "HALO_SCOPE": "read:kb edit:kb",
+    "HALO_SCOPE": halo_facts.DEFAULT_SCOPE,
     "HHSYNC_DB": "/var/lib/hhsync/hhsync.json",
     "HHSYNC_SYNC_CENTRAL": "true",
     "HHSYNC_COMPANIES": "all  (or none, or: Acme Corp,42)",
@@ -55,14 +58,6 @@ def _strip_slash(url: str) -> str:
     return url.strip().rstrip("/")
 
 
-def _without_suffix(url: str, *suffixes: str) -> str:
-    """`https://acme.huducloud.com/API/v1` → `https://acme.huducloud.com` (any case)."""
-    for suffix in suffixes:
-        if url.lower().endswith(suffix):
-            return url[: -len(suffix)]
-    return url
-
-
 SOURCES = SettingsConfigDict(
     env_file=".env",
     env_file_encoding="utf-8",
@@ -93,7 +88,7 @@ class Settings(StoreSettings):
     halo_tenant: str = ""
     halo_client_id: str
     halo_client_secret: SecretStr
-    halo_scope: str = "read:kb edit:kb"
+    halo_scope: str = halo_facts.DEFAULT_SCOPE
     hhsync_sync_central: bool = True
     hhsync_companies: str = "all"
     hhsync_show_for_all_users: bool = False
@@ -137,10 +132,10 @@ class Settings(StoreSettings):
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:
-        self.hudu_base_url = _without_suffix(self.hudu_base_url, "/api/v1", "/api")
-        self.halo_base_url = _without_suffix(self.halo_base_url, "/api")
+        self.hudu_base_url = hudu_facts.instance_root(self.hudu_base_url)
+        self.halo_base_url = halo_facts.instance_root(self.halo_base_url)
         if not self.halo_auth_url:
-            self.halo_auth_url = f"{self.halo_base_url}/auth"
+            self.halo_auth_url = halo_facts.default_auth_url(self.halo_base_url)
         return self
 
     @property

@@ -13,11 +13,11 @@ from typing import TypeVar
 from core.engine import Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
 from core.faqlists import GROUP_LIST_NAME
+from core.halo_facts import DEFAULT_SCOPE, KB_SCOPES, missing_scopes
 from core.halo_hints import SCOPES_HINT
 from core.store import MappingStore
 
-REQUIRED_SCOPES = frozenset({"read:kb", "edit:kb"})
-ALL_SCOPE = "all"
+REQUIRED_SCOPES = frozenset(KB_SCOPES)
 
 Check = tuple[bool, str]
 T = TypeVar("T")
@@ -37,9 +37,10 @@ def _detail(exc: BaseException, *, hint: bool = True) -> str:
 
 def _scopes_line(missing: Iterable[str], detail: str) -> str:
     return (
-        f"Halo token lacks scope(s) {' '.join(sorted(missing))} ({detail}) — add read:kb and "
-        "edit:kb to the Halo API application, set HALO_SCOPE='read:kb edit:kb', and give its "
-        "agent's role 'Can create FAQ lists' and Knowledge Base access Read, Modify and Delete"
+        f"Halo token lacks scope(s) {' '.join(sorted(missing))} ({detail}) — add "
+        f"{' and '.join(KB_SCOPES)} to the Halo API application, set "
+        f"HALO_SCOPE='{DEFAULT_SCOPE}', and give its agent's role 'Can create FAQ lists' and "
+        "Knowledge Base access Read, Modify and Delete"
     )
 
 
@@ -121,11 +122,11 @@ async def check_halo(engine: Engine) -> AsyncIterator[Check]:
         yield False, f"Halo client credentials: {_detail(exc)}"
         return
     yield True, "Halo client credentials accepted"
-    missing = set() if ALL_SCOPE in granted else REQUIRED_SCOPES - granted
+    missing = missing_scopes(granted)
     if missing:
         yield False, _scopes_line(missing, f"granted: {' '.join(sorted(granted)) or 'none'}")
     else:
-        yield True, "Halo scopes include read:kb and edit:kb"
+        yield True, f"Halo scopes include {' and '.join(KB_SCOPES)}"
 
     try:
         group, created = await engine.faqlists.find_or_create_group()

@@ -1,4 +1,8 @@
-"""Async client for HaloPSA's REST API: the write side of the sync (KB articles, FAQ lists)."""
+"""Async client for HaloPSA's REST API: the write side of the sync (KB articles, FAQ lists).
+
+The Halo facts it relies on (URL shapes, scopes, rate limit, page size) are in
+`core.halo_facts`.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +10,36 @@ import asyncio
 import random
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from core.errors import HaloAuthError, HaloError, HaloUnreachableError
-from core.halo_hints import CREDENTIALS_HINT, MAX_ATTACHMENT_MB, halo_hint
-from core.http import (
-    Clock,
-    ServiceClient,
-    ServiceSpec,
-    Sleep,
+from core.halo_facts import (
+    API_PATH,
+    DEFAULT_SCOPE,
+    MAX_REQUESTS,
+    PAGE_SIZE,
+    TOKEN_LIFETIME,
+    TOKEN_PATH,
+    WINDOW_SECONDS,
+    agent_article_url,
+    api_root,
+    default_auth_url,
     exponential_to_sixty,
-    message_from_body,
 )
+from core.halo_hints import CREDENTIALS_HINT, MAX_ATTACHMENT_MB, halo_hint
+from core.halo_json import answer_mismatch, faqlist_payload, parse_article_ref, parse_faqlist
+from core.http import ServiceSpec
 from core.models import HaloArticleRef, HaloFaqList, NewFaqList
-from core.ratelimit import HALO_MAX_REQUESTS, HALO_WINDOW_SECONDS, SlidingWindowLimiter, WaitHook
+from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
+from core.serviceclient import ServiceClient
 
-PAGE_SIZE = 100
 SEARCH_CONCURRENCY = 4
 MAX_PAGES = 1_000
 RENEW_BEFORE = 60.0
-DEFAULT_LIFETIME = 3600.0
 MAX_ATTACHMENT_BYTES = MAX_ATTACHMENT_MB * 1024 * 1024
 
-T = TypeVar("T")
 
 HALO_SPEC = ServiceSpec(
     name="Halo",
@@ -39,18 +48,12 @@ HALO_SPEC = ServiceSpec(
     unreachable_error=HaloUnreachableError,
     url_variable="HALO_BASE_URL",
     hint_for=halo_hint,
-    max_requests=HALO_MAX_REQUESTS,
-    window_seconds=HALO_WINDOW_SECONDS,
+    max_requests=MAX_REQUESTS,
+    window_seconds=WINDOW_SECONDS,
     rate_limit_wait=exponential_to_sixty,
     rate_limit_attempts=10,  # 5+10+20+40+60×5 s outlasts the rolling 5-minute window
     max_total_wait=15 * 60.0,
 )
-
-
-def api_root(base_url: str) -> str:
-    """`https://acme.halopsa.com[/api]` → `https://acme.halopsa.com/api`."""
-    base = base_url.strip().rstrip("/")
-    return base if base.endswith("/api") else base + "/api"
 
 
 class HaloClient(ServiceClient):
@@ -64,7 +67,7 @@ class HaloClient(ServiceClient):
         client_secret: str,
         *,
         tenant: str = "",
-        scope: str = "read:kb edit:kb",
+        scope: str = DEFAULT_SCOPE,
         transport: httpx.AsyncBaseTransport | None = None,
         limiter: SlidingWindowLimiter | None = None,
         timeout: float = 60.0,
@@ -75,9 +78,9 @@ class HaloClient(ServiceClient):
         on_wait: WaitHook | None = None,
     ) -> None:
         self.api_url = api_root(base_url)
-        instance = self.api_url.removesuffix("/api")
-        self.instance_url = instance
-        self.token_url = (auth_url.strip().rstrip("/") or f"{instance}/auth") + "/token"
+        self.instance_url = self.api_url.removesuffix(API_PATH)
+        auth_root = auth_url.strip().rstrip("/") or default_auth_url(self.instance_url)
+        self.token_url = auth_root + TOKEN_PATH
         self.tenant = tenant
         self.scope = scope
         self._client_id = client_id
@@ -105,8 +108,8 @@ class HaloClient(ServiceClient):
         return f"HaloClient({self.api_url!r}, tenant={self.tenant!r})"
 
     def article_url(self, article_id: int) -> str:
-        """Where an agent opens an article (inferred: docs/hudu-and-halo.md, article URL)."""
-        return f"{self.instance_url}/kb?id={int(article_id)}"
+        """Where an agent opens an article on this instance."""
+        return agent_article_url(self.instance_url, article_id)
 
     def requests_left(self) -> int:
         """Requests the limiter allows right now before it makes a caller wait."""
@@ -146,7 +149,7 @@ class HaloClient(ServiceClient):
         )
         path = response.request.url.path
         if response.status_code >= 400:
-            message = self.session.redact(message_from_body(response))[:300]
+            message = self.session.error_message(response)
             raise HaloAuthError(
                 message,
                 status=response.status_code,
@@ -160,9 +163,9 @@ class HaloClient(ServiceClient):
             raise self.session.malformed(response, "the token answer has no access_token")
         self.session.add_secret(token)
         try:
-            lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME)
+            lifetime = float(body.get("expires_in") or TOKEN_LIFETIME)
         except (TypeError, ValueError):
-            lifetime = DEFAULT_LIFETIME
+            lifetime = TOKEN_LIFETIME
         token_type = body.get("token_type") or "Bearer"
         self._token = f"{token_type} {token}"
         self._expires_at = self._clock() + lifetime
@@ -239,7 +242,7 @@ class HaloClient(ServiceClient):
         """Create several FAQ lists in ONE request; the answer is checked by position and name."""
         if not lists:
             return []
-        payloads = [_faqlist_payload(new) for new in lists]
+        payloads = [faqlist_payload(new) for new in lists]
         response = await self._request("POST", "FAQLists", json_body=payloads)
         records = self._records(response, "FAQLists", single=True)
         if len(records) != len(lists):
@@ -271,7 +274,7 @@ class HaloClient(ServiceClient):
             )
         refs = [self._parse(response, parse_article_ref, r) for r in records]
         for index, (sent, ref) in enumerate(zip(payloads, refs, strict=True)):
-            problem = _mismatch(sent, ref)
+            problem = answer_mismatch(sent, ref)
             if problem:
                 raise self.session.malformed(response, f"article {index} of the answer: {problem}")
         return refs
@@ -361,64 +364,3 @@ class HaloClient(ServiceClient):
             await self.archive_article(article_id)
             return exc.status
         return None
-
-
-def _faqlist_payload(new: NewFaqList) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "name": new.name,
-        "is_group": new.is_group,
-        "showforall": new.showforall,
-        "third_party_id": new.third_party_id,
-    }
-    if new.group_id is not None:
-        payload["group_id"] = new.group_id
-    return payload
-
-
-def _mismatch(sent: Mapping[str, Any], ref: HaloArticleRef) -> str:
-    sent_id = sent.get("id")
-    if sent_id and ref.id != sent_id:
-        return f"id {ref.id} instead of {sent_id}"
-    name = sent.get("name")
-    if isinstance(name, str) and ref.name.strip() != name.strip():
-        return f"name {ref.name!r} instead of {name!r}"
-    tags = sent.get("tag_string")
-    if isinstance(tags, str) and ref.tag_string:
-        for tag in (t.strip() for t in tags.split(",")):
-            if tag.startswith("hudu-article-") and not ref.has_marker(tag):
-                return f"tag {tag!r} missing"
-    return ""
-
-
-# ---------------------------------------------------------------- parsing
-
-
-def _opt_id(value: Any) -> int | None:
-    """Halo writes "no parent" as null or 0."""
-    if value in (None, "", 0):
-        return None
-    return int(value)
-
-
-def parse_faqlist(raw: Mapping[str, Any]) -> HaloFaqList:
-    return HaloFaqList(
-        id=int(raw["id"]),
-        name=str(raw.get("name") or ""),
-        is_group=bool(raw.get("is_group")),
-        group_id=_opt_id(raw.get("group_id")),
-        third_party_id=str(raw.get("third_party_id") or ""),
-        showforall=bool(raw.get("showforall")),
-    )
-
-
-def parse_article_ref(raw: Mapping[str, Any]) -> HaloArticleRef:
-    faqlists = raw.get("faqlists") or []
-    return HaloArticleRef(
-        id=int(raw["id"]),
-        name=str(raw.get("name") or ""),
-        tag_string=str(raw.get("tag_string") or ""),
-        inactive=bool(raw.get("inactive")),
-        faqlist_ids=tuple(
-            int(f["id"]) for f in faqlists if isinstance(f, dict) and isinstance(f.get("id"), int)
-        ),
-    )

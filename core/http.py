@@ -10,33 +10,30 @@ Every request goes through the service's `SlidingWindowLimiter`. Retries (tenaci
   connection, gateway error) is never retried: `WriteUncertainError` lets the engine reconcile
   by marker first. A connection that was never made is retried for every method.
 
-Errors carry the status, a message from the body, and a hint; never headers or request bodies,
-and any known secret is redacted from whatever the server echoed.
+Errors carry the status, a message from the body (read by `core.errorbody`), and a hint; never
+headers or request bodies, and any known secret is redacted from whatever the server echoed.
+The clients build on `ApiSession` through `core.serviceclient.ServiceClient`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
+from core.errorbody import HTML_ANSWER, items_named_in, looks_like_html, message_from_body
 from core.errors import ApiError, MalformedResponseError, WriteUncertainError
 from core.logs import mask
-from core.ratelimit import Clock as Clock  # re-exported: the clients take their plumbing here
-from core.ratelimit import Sleep as Sleep
-from core.ratelimit import SlidingWindowLimiter, WaitHook
+from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
 
 log = logging.getLogger("hhsync.http")
 
@@ -50,8 +47,6 @@ GATEWAY_STATUSES = frozenset({502, 503, 504})
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 MAX_RETRY_AFTER = 900.0
 MAX_MESSAGE = 300
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +73,6 @@ class ServiceSpec:
         return f"the URL points at a web page, not the API: check {self.url_variable}"
 
 
-def exponential_to_sixty(attempt: int, now: float, rng: random.Random) -> float:
-    """Halo's rolling window: 5, 10, 20, 40, 60, 60, … seconds (a little jitter below 60)."""
-    return min(60.0, 5.0 * 2.0 ** (attempt - 1) + rng.uniform(0.0, 1.0))
-
-
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds from a `Retry-After` header (delta-seconds or HTTP-date); None if absent or bad."""
     if not value:
@@ -99,77 +89,6 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
             when = when.replace(tzinfo=UTC)
         seconds = when.timestamp() - now
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-
-
-def looks_like_html(response: httpx.Response) -> bool:
-    if "html" in response.headers.get("content-type", "").lower():
-        return True
-    head = response.content[:200].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html"))
-
-
-def message_from_body(response: httpx.Response) -> str:
-    """The human part of an error body, in the shapes Hudu and Halo use; never the raw headers."""
-    if looks_like_html(response):
-        return "the server answered with a web page (HTML) instead of JSON"
-    text = response.text.strip() if response.content else ""
-    message = ""
-    if text:
-        try:
-            body = json.loads(text)
-        except ValueError:
-            message = text.splitlines()[0]
-        else:
-            message = _message_from_json(body)
-    return message or response.reason_phrase or f"HTTP {response.status_code}"
-
-
-_ITEM_KEY = re.compile(r"^\[(\d+)\]")
-
-
-def items_named_in(response: httpx.Response) -> tuple[int, ...]:
-    """The array positions an ASP.NET model-state body names: {"[3].faqlists": [...]} → (3,)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ()
-    if isinstance(body, dict) and isinstance(body.get("errors"), dict):
-        body = body["errors"]
-    if not isinstance(body, dict):
-        return ()
-    found = {int(m[1]) for key in body if isinstance(key, str) and (m := _ITEM_KEY.match(key))}
-    return tuple(sorted(found))
-
-
-def _message_from_json(body: Any) -> str:
-    if isinstance(body, str):
-        return body
-    if isinstance(body, list):
-        return "; ".join(m for m in (_message_from_json(item) for item in body[:3]) if m)
-    if not isinstance(body, dict):
-        return ""
-    for key in ("Message", "message", "errorMessage"):
-        if isinstance(text := body.get(key), str) and text:
-            return text
-    error, description = body.get("error"), body.get("error_description")
-    if isinstance(error, str) and error:
-        return f"{error}: {description}" if isinstance(description, str) and description else error
-    if isinstance(body.get("errors"), dict):
-        return _model_state(body["errors"]) or str(body.get("title", ""))
-    if isinstance(title := body.get("title"), str):
-        return title
-    return _model_state(body)
-
-
-def _model_state(errors: Mapping[str, Any]) -> str:
-    """ASP.NET model state: {"[0].name": ["The name field is required."]}."""
-    parts = []
-    for field, value in list(errors.items())[:5]:
-        if isinstance(value, list):
-            value = " ".join(str(v) for v in value if isinstance(v, str | int | float))
-        if isinstance(value, str | int | float) and str(value):
-            parts.append(f"{field}: {value}")
-    return "; ".join(parts)
 
 
 class _Retryable(Exception):
@@ -365,9 +284,13 @@ class ApiSession:
         return before_sleep
 
     # ------------------------------------------------------------------ errors and bodies
+    def error_message(self, response: httpx.Response) -> str:
+        """The message of an error answer, secrets redacted, at most `MAX_MESSAGE` characters."""
+        return self.redact(message_from_body(response))[:MAX_MESSAGE]
+
     def error_from_response(self, response: httpx.Response, method: str, path: str) -> ApiError:
         status = response.status_code
-        message = self.redact(message_from_body(response))[:MAX_MESSAGE]
+        message = self.error_message(response)
         if looks_like_html(response):
             hint = self.spec.html_hint
         else:
@@ -418,99 +341,11 @@ class ApiSession:
     def json(self, response: httpx.Response) -> Any:
         """The decoded JSON body of a 2xx answer; MalformedResponseError when it is not JSON."""
         if looks_like_html(response):
-            raise self.malformed(
-                response, "the server answered with a web page (HTML) instead of JSON"
-            )
+            raise self.malformed(response, HTML_ANSWER)
         try:
             return response.json()
         except ValueError:
             raise self.malformed(response, "the answer is not JSON") from None
-
-
-class ServiceClient:
-    """What both API clients share: the session, closing, the wait hook and safe parsing."""
-
-    session: ApiSession
-    limiter: SlidingWindowLimiter
-
-    def _connect(
-        self,
-        spec: ServiceSpec,
-        api_url: str,
-        secret: str,
-        *,
-        transport: httpx.AsyncBaseTransport | None,
-        limiter: SlidingWindowLimiter | None,
-        timeout: float,
-        clock: Clock,
-        wall_clock: Clock,
-        sleep: Sleep,
-        rng: random.Random | None,
-        on_wait: WaitHook | None,
-    ) -> None:
-        """Build the limiter and the session; `secret` is masked in every error message."""
-        self.limiter = limiter or SlidingWindowLimiter(
-            spec.max_requests, spec.window_seconds, clock=clock, sleep=sleep, on_wait=on_wait
-        )
-        self.session = ApiSession(
-            spec,
-            base_url=api_url,
-            limiter=self.limiter,
-            transport=transport,
-            timeout=timeout,
-            sleep=sleep,
-            wall_clock=wall_clock,
-            rng=rng,
-            on_wait=on_wait,
-        )
-        self.session.add_secret(secret)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self.session.aclose()
-
-    @property
-    def on_wait(self) -> WaitHook | None:
-        """Told (seconds, reason) before a throttle or 429 wait, e.g. to emit RateLimitWaited."""
-        return self.session.on_wait
-
-    @on_wait.setter
-    def on_wait(self, hook: WaitHook | None) -> None:
-        self.session.on_wait = hook
-        self.limiter.on_wait = hook
-
-    def _records(
-        self, response: httpx.Response, key: str | None = None, *, single: bool = False
-    ) -> list[dict[str, Any]]:
-        """The records of an answer, each an object with an int id: `{key: [...]}` or an array,
-        and with `single` one object too; MalformedResponseError otherwise."""
-        body = self.session.json(response)
-        if isinstance(body, dict) and key is not None and isinstance(body.get(key), list):
-            body = body[key]
-        elif isinstance(body, dict):
-            body = [body] if single else None
-        if not isinstance(body, list) or not all(
-            isinstance(r, dict) and isinstance(r.get("id"), int) for r in body
-        ):
-            raise self.session.malformed(response, f"expected {key or 'records'} with ids")
-        return body
-
-    def _parse(self, response: httpx.Response, parse: Callable[[Any], T], raw: Any) -> T:
-        """`parse(raw)`, with a record of an unexpected shape reported as malformed."""
-        try:
-            return parse(raw)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise self.session.malformed(response, f"unexpected shape: {exc!r}") from None
 
 
 def _has_request(error: httpx.TransportError) -> bool:

@@ -1,7 +1,8 @@
 """Async client for Hudu's REST API v1: the read side of the sync (articles, companies, files).
 
-The Hudu facts it relies on (auth, rate limit, pagination, uploads, failures) are described, with
-what is confirmed and what is only inferred, in docs/hudu-and-halo.md (section "Hudu").
+The Hudu facts it relies on (URL shapes, rate limit, page size) are in `core.hudu_facts`; all of
+them (auth, rate limit, pagination, uploads, failures) are described, with what is confirmed and
+what is only inferred, in docs/hudu-and-halo.md (section "Hudu").
 """
 
 from __future__ import annotations
@@ -16,30 +17,26 @@ from typing import Any, TypeVar
 import httpx
 
 from core.errors import HuduAuthError, HuduError, HuduUnreachableError
-from core.http import Clock, ServiceClient, ServiceSpec, Sleep
+from core.http import ServiceSpec
+from core.hudu_facts import (
+    API_PATH,
+    MAX_REQUESTS,
+    PAGE_SIZE,
+    RESET_SECONDS,
+    WINDOW_SECONDS,
+    api_root,
+    next_reset,
+    query_time,
+)
 from core.models import HuduArticle, HuduCompany, HuduPublicPhoto, HuduUpload
-from core.ratelimit import SlidingWindowLimiter, WaitHook
+from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
+from core.serviceclient import ServiceClient
 
-API_PATH = "/api/v1"
-# Hudu's documented default is 25 per page; it takes `page_size`, but article pages much larger
-# than 100 make some nginx front ends answer 502 (docs/hudu-and-halo.md, "Hudu: pagination").
-PAGE_SIZE = 100
 MAX_PAGES = 10_000
 MAX_REDIRECTS = 5
-# 300 requests a minute, counted by Rack::Attack in windows that reset on the clock's 5-minute
-# marks (docs/hudu-and-halo.md, "Hudu: rate limit").
-MAX_REQUESTS = 300
-WINDOW_SECONDS = 60.0
-RESET_SECONDS = 300.0
 STORAGE_HINT = "retry later; if it persists, open the file in Hudu to check it still exists"
 
 T = TypeVar("T")
-
-
-def next_reset(attempt: int, now: float, rng: random.Random) -> float:
-    """Seconds to wait after a 429 without `Retry-After`: past the next 5-minute mark of the
-    clock, when Hudu's window resets, plus 1–5 s of jitter."""
-    return RESET_SECONDS - (now % RESET_SECONDS) + rng.uniform(1.0, 5.0)
 
 
 def hudu_hint(status: int | None, method: str, path: str, message: str) -> str:
@@ -76,19 +73,6 @@ HUDU_SPEC = ServiceSpec(
     rate_limit_attempts=4,
     max_total_wait=20 * 60.0,
 )
-
-
-def api_root(base_url: str) -> str:
-    """`https://acme.huducloud.com[/prefix][/api/v1]` → the API root, ending in `/api/v1`."""
-    base = base_url.strip().rstrip("/")
-    return base if base.endswith(API_PATH) else base + API_PATH
-
-
-def query_time(moment: datetime) -> str:
-    """`yyyy-mm-ddTHH:MM:SSZ` in UTC, as Hudu's `updated_at` filter takes it."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class HuduClient(ServiceClient):

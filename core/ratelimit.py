@@ -13,9 +13,6 @@ WaitHook = Callable[[float, str], None]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 
-HALO_MAX_REQUESTS = 290  # Halo allows 300 per rolling 5 minutes; keep a small margin
-HALO_WINDOW_SECONDS = 300.0
-
 
 class SlidingWindowLimiter:
     """A true sliding window (not a refilling bucket), shared by every call to one host.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
 from core.emulators.halo import HaloState, create_halo_app
+from core.errorbody import message_from_body
 from core.errors import (
     AuthError,
     HaloAuthError,
@@ -18,8 +20,9 @@ from core.errors import (
     WriteUncertainError,
 )
 from core.faqlists import find_faqlist
-from core.halo import HaloClient, api_root, parse_faqlist
-from core.http import message_from_body
+from core.halo import HaloClient
+from core.halo_facts import api_root
+from core.halo_json import parse_faqlist
 from core.models import NewFaqList, marker_for
 from tests.test_ratelimit import FakeTime, LowJitter
 
@@ -172,7 +175,7 @@ def echo_articles(request: httpx.Request) -> httpx.Response:
 
 async def test_upsert_sends_one_array_and_returns_refs_in_order() -> None:
     fake = FakeHalo(echo_articles)
-    payloads = [
+    payloads: list[dict[str, Any]] = [
         {"name": "First", "tag_string": f"hudu,{marker_for(1)}", "faqlists": [{"id": 3}]},
         {"id": 55, "name": "Second", "tag_string": marker_for(2)},
     ]
@@ -494,7 +497,7 @@ async def test_emulator_single_object_answer() -> None:
     ],
 )
 async def test_emulator_configuration_errors_carry_hints(
-    switches: dict[str, object], status: int, hint: str
+    switches: dict[str, Any], status: int, hint: str
 ) -> None:
     state, client = emulator(**switches)
     faq = state.add_faqlist("Central KB")

@@ -11,7 +11,8 @@ import pytest
 
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.errors import HuduAuthError, HuduError, HuduUnreachableError, MalformedResponseError
-from core.hudu import HuduClient, api_root
+from core.hudu import HuduClient
+from core.hudu_facts import api_root
 from tests.test_ratelimit import FakeTime, LowJitter
 
 KEY = "hudu-secret-key-0123456789"

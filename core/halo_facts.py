@@ -1,0 +1,58 @@
+"""What hhsync relies on about Halo's API, each written once: URL shapes, scopes, the rate
+limit and its retry schedule, the page size.
+
+Which of these are confirmed, observed or only inferred is in docs/hudu-and-halo.md (section
+"Halo"). This module imports nothing of hhsync, so the client, the settings, the doctor and the
+hints can all use it.
+"""
+
+from __future__ import annotations
+
+import random
+
+API_PATH = "/api"
+AUTH_PATH = "/auth"  # the authorisation server, usually on the instance itself
+TOKEN_PATH = "/token"  # under the authorisation server
+TOKEN_LIFETIME = 3600.0  # seconds, when the token answer has no expires_in (inferred)
+
+KB_SCOPES = ("read:kb", "edit:kb")
+DEFAULT_SCOPE = " ".join(KB_SCOPES)  # what hhsync asks for unless HALO_SCOPE says otherwise
+ALL_SCOPE = "all"  # a token with this scope has every other one (observed)
+
+RATE_LIMIT = 300  # requests per rolling window, as Halo-hosted tenants enforce it
+WINDOW_SECONDS = 300.0
+MAX_REQUESTS = RATE_LIMIT - 10  # the client-side sliding window keeps a small margin
+
+PAGE_SIZE = 100  # articles per page of a KBArticle search
+
+
+def api_root(base_url: str) -> str:
+    """`https://acme.halopsa.com[/api]` → `https://acme.halopsa.com/api`."""
+    base = base_url.strip().rstrip("/")
+    return base if base.endswith(API_PATH) else base + API_PATH
+
+
+def instance_root(url: str) -> str:
+    """`https://acme.halopsa.com/API` → `https://acme.halopsa.com` (the suffix in any case)."""
+    return url[: -len(API_PATH)] if url.lower().endswith(API_PATH) else url
+
+
+def default_auth_url(instance_url: str) -> str:
+    """The authorisation server when HALO_AUTH_URL is not set."""
+    return instance_url + AUTH_PATH
+
+
+def agent_article_url(instance_url: str, article_id: int) -> str:
+    """Where an agent opens an article (inferred: docs/hudu-and-halo.md, article URL)."""
+    return f"{instance_url}/kb?id={int(article_id)}"
+
+
+def missing_scopes(granted: set[str] | frozenset[str]) -> set[str]:
+    """The scopes hhsync needs that `granted` lacks."""
+    return set() if ALL_SCOPE in granted else set(KB_SCOPES) - granted
+
+
+def exponential_to_sixty(attempt: int, now: float, rng: random.Random) -> float:
+    """The wait after a 429 without `Retry-After`: 5, 10, 20, 40, 60, 60, … seconds (a little
+    jitter below 60), so a few attempts outlast the rolling window."""
+    return min(60.0, 5.0 * 2.0 ** (attempt - 1) + rng.uniform(0.0, 1.0))

@@ -1,0 +1,69 @@
+"""Halo's JSON and hhsync's values: FAQ lists and article refs read from answers, the FAQ-list
+payload, and the check that an answered article is the one that was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.models import MARKER_PREFIX, HaloArticleRef, HaloFaqList, NewFaqList
+
+
+def faqlist_payload(new: NewFaqList) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": new.name,
+        "is_group": new.is_group,
+        "showforall": new.showforall,
+        "third_party_id": new.third_party_id,
+    }
+    if new.group_id is not None:
+        payload["group_id"] = new.group_id
+    return payload
+
+
+def answer_mismatch(sent: Mapping[str, Any], ref: HaloArticleRef) -> str:
+    """How the article Halo answered differs from the one sent ("" when it matches)."""
+    sent_id = sent.get("id")
+    if sent_id and ref.id != sent_id:
+        return f"id {ref.id} instead of {sent_id}"
+    name = sent.get("name")
+    if isinstance(name, str) and ref.name.strip() != name.strip():
+        return f"name {ref.name!r} instead of {name!r}"
+    tags = sent.get("tag_string")
+    if isinstance(tags, str) and ref.tag_string:
+        for tag in (t.strip() for t in tags.split(",")):
+            if tag.startswith(MARKER_PREFIX) and not ref.has_marker(tag):
+                return f"tag {tag!r} missing"
+    return ""
+
+
+def _opt_id(value: Any) -> int | None:
+    """Halo writes "no parent" as null or 0."""
+    if value in (None, "", 0):
+        return None
+    return int(value)
+
+
+def parse_faqlist(raw: Mapping[str, Any]) -> HaloFaqList:
+    return HaloFaqList(
+        id=int(raw["id"]),
+        name=str(raw.get("name") or ""),
+        is_group=bool(raw.get("is_group")),
+        group_id=_opt_id(raw.get("group_id")),
+        third_party_id=str(raw.get("third_party_id") or ""),
+        showforall=bool(raw.get("showforall")),
+    )
+
+
+def parse_article_ref(raw: Mapping[str, Any]) -> HaloArticleRef:
+    faqlists = raw.get("faqlists") or []
+    return HaloArticleRef(
+        id=int(raw["id"]),
+        name=str(raw.get("name") or ""),
+        tag_string=str(raw.get("tag_string") or ""),
+        inactive=bool(raw.get("inactive")),
+        faqlist_ids=tuple(
+            int(f["id"]) for f in faqlists if isinstance(f, dict) and isinstance(f.get("id"), int)
+        ),
+    )
