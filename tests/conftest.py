@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.config import Settings
 from core.emulators.halo import HaloState, create_halo_app
@@ -58,7 +60,7 @@ def make_settings(db_path: Path, **overrides: Any) -> Settings:
         "hhsync_db": db_path,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
@@ -111,14 +113,48 @@ async def engine(make_engine: EngineFactory) -> Engine:
 Loopback = tuple[RunningServer, HuduState, HaloState]
 
 
+class LoopbackApp:
+    """The app the shared loopback server hands each request to: the current test's emulators
+    (`app`, which a test may wrap), or a 503 between tests."""
+
+    def __init__(self) -> None:
+        self.app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.app
+        if app is None:
+            await PlainTextResponse("no test is running", status_code=503)(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def _loopback_server() -> Iterator[tuple[RunningServer, LoopbackApp]]:
+    """One uvicorn server on 127.0.0.1 for the whole session (starting and stopping one per
+    test costs about a quarter of a second)."""
+    current = LoopbackApp()
+    with serve_in_thread(current) as server:
+        yield server, current
+
+
 @pytest.fixture
-def loopback() -> Iterator[Loopback]:
-    """Both emulators on a real 127.0.0.1 socket, for the real `hhsync` process."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    hudu_state, halo_state = new_states(base)
-    with serve_in_thread(create_emulator_app(hudu_state, halo_state), port) as server:
-        yield server, hudu_state, halo_state
+def loopback_app(_loopback_server: tuple[RunningServer, LoopbackApp]) -> Iterator[LoopbackApp]:
+    """Where the `loopback` emulators are mounted, for a test that wraps them."""
+    _server, current = _loopback_server
+    yield current
+    current.app = None
+
+
+@pytest.fixture
+def loopback(
+    _loopback_server: tuple[RunningServer, LoopbackApp], loopback_app: LoopbackApp
+) -> Loopback:
+    """Fresh emulators of both services on a real 127.0.0.1 socket, for `hhsync` run in-process
+    or as a real process."""
+    server, _current = _loopback_server
+    hudu_state, halo_state = new_states(server.url)
+    loopback_app.app = create_emulator_app(hudu_state, halo_state)
+    return server, hudu_state, halo_state
 
 
 def halo_copies(halo: HaloState, hudu_id: int) -> list[dict[str, Any]]:
@@ -135,7 +171,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 def hhsync_env(server: RunningServer, tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of a real `hhsync` process pointed at `server`, its files in `tmp_path`."""
     env = clean_env()
-    env.update(line.split("=", 1) for line in env_lines(server.url))
+    for line in env_lines(server.url):
+        name, value = line.split("=", 1)
+        env[name] = value
     env.update(
         HHSYNC_DB=str(tmp_path / "db" / "hhsync.json"),
         XDG_STATE_HOME=str(tmp_path / "state"),
