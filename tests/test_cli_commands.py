@@ -1,10 +1,10 @@
-"""`hhsync status, reset, resync, unlink, retry, sync --dry-run` as real processes: exit
-statuses, output, and what Halo holds afterwards."""
+"""`hhsync status, reset, resync, unlink, retry, sync --dry-run`: exit statuses, output, and
+what Halo holds afterwards. The commands run in-process (CliRunner) against the emulators on a
+loopback socket; the installed entry point and the confirmation prompt run as real processes."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +15,7 @@ import pytest
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.emulators.seed import SeedSummary, seed_small
+from tests.cli_helpers import CliResult, invoke_hhsync
 from tests.conftest import (
     Loopback,
     clean_env,
@@ -29,7 +30,9 @@ CHANGED = "<p>Changed in Hudu after the first sync.</p>"
 
 @dataclass
 class Cli:
-    run: Callable[..., subprocess.CompletedProcess[str]]
+    run: Callable[..., CliResult]
+    env: dict[str, str]
+    cwd: Path
     hudu: HuduState
     halo: HaloState
     seed: SeedSummary
@@ -64,10 +67,10 @@ def cli(loopback: Loopback, tmp_path: Path) -> Cli:
     seed = seed_small(hudu)
     env = hhsync_env(server, tmp_path)
 
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return run_hhsync(list(args), env, tmp_path, stdin=stdin)
+    def run(*args: str, stdin: str | None = None) -> CliResult:
+        return invoke_hhsync(list(args), env, tmp_path, stdin=stdin)
 
-    return Cli(run, hudu, halo, seed, Path(env["HHSYNC_DB"]))
+    return Cli(run, env, tmp_path, hudu, halo, seed, Path(env["HHSYNC_DB"]))
 
 
 def synced(cli: Cli) -> dict[str, Any]:
@@ -237,13 +240,18 @@ def test_article_id_must_be_a_number(cli: Cli) -> None:
     assert "is not a valid integer" in result.stderr
 
 
-def test_reset_asks_first(cli: Cli) -> None:
+@pytest.mark.slow
+@pytest.mark.parametrize("answer", ["n\n", ""], ids=["no", "no-stdin"])
+def test_reset_asks_first(cli: Cli, answer: str) -> None:
+    """The real process reading its stdin: "n", or nothing at all (as from cron), unlinks
+    nothing."""
     summary = synced(cli)
 
-    result = cli.run("reset", stdin="n\n")
+    result = run_hhsync(["reset"], cli.env, cli.cwd, stdin=answer)
 
     assert result.returncode == 1
     assert "Unlink every synced article?" in result.stderr
+    assert "Traceback" not in result.stderr
     assert cli.status()["synced"] == summary["synced"]
 
 
@@ -271,7 +279,9 @@ def test_reset_yes_unlinks_everything_and_resync_relinks(cli: Cli) -> None:
     assert cli.status()["synced"] == 1
 
 
+@pytest.mark.slow
 def test_status_needs_no_credentials(tmp_path: Path) -> None:
+    """The installed `hhsync` entry point, as cron or a shell runs it."""
     env = clean_env(HHSYNC_DB=str(tmp_path / "none.json"), XDG_STATE_HOME=str(tmp_path))
 
     result = run_hhsync(["status", "--json"], env, tmp_path)

@@ -1,32 +1,42 @@
-"""The real `hhsync` process against the emulators on a loopback socket."""
+"""`hhsync` end to end against the emulators on a loopback socket: real processes for signals,
+SIGKILL and the mapping lock; in-process runs (CliRunner) for exit codes, error lines and
+secrets."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.emulators.halo import HaloState
 from core.emulators.seed import seed_small
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_SECRET
 from core.store import MappingStore
+from tests.cli_helpers import CliResult, instant_retry_waits, invoke_hhsync
 from tests.conftest import (
     CORRUPT_MAPPING,
     HHSYNC,
     Loopback,
+    LoopbackApp,
     corrupt_mapping,
     halo_copies,
     hhsync_env,
     unused_url,
 )
-from tests.conftest import run_hhsync as run
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> CliResult:
+    return invoke_hhsync(args, env, cwd)
 
 
 def one_copy_each(halo: HaloState, ids: Any) -> bool:
@@ -54,16 +64,27 @@ def test_sync_then_resync_nothing(loopback: Loopback, tmp_path: Path) -> None:
     assert json.loads(status.stdout)["synced"] == summary["synced"]
 
 
-def kill_when(process: subprocess.Popen[bytes], ready: Any, deadline: float) -> None:
-    while process.poll() is None and not ready() and time.monotonic() < deadline:
+def wait_for(ready: Callable[[], bool], process: subprocess.Popen[Any], what: str) -> None:
+    """Poll `ready` until it holds; fail if `process` ends first (or after a minute)."""
+    deadline = time.monotonic() + 60
+    while not ready():
+        assert process.poll() is None, f"hhsync exited ({process.returncode}) before {what}"
+        assert time.monotonic() < deadline, f"no {what} within a minute"
         time.sleep(0.005)
+
+
+def kill_when(process: subprocess.Popen[bytes], count: Callable[[], int], target: int) -> None:
+    """SIGKILL `process` as soon as `count()` reaches `target` (or when it has ended by itself)."""
+    while process.poll() is None and count() < target:
+        time.sleep(0.002)
     process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.wait(timeout=30)
 
 
 @pytest.mark.slow
 def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: Path) -> None:
-    """Kill the real process early (planning, intents) and right after Halo commits writes."""
+    """Kill the real process while it plans (after a few Hudu requests) and right after Halo
+    commits writes (with some answers lost after the commit)."""
     server, hudu, halo = loopback
     seed = seed_small(hudu)
     extra = [hudu.add_article(f"Bulk article {n}", f"<p>{n}</p>")["id"] for n in range(200)]
@@ -85,10 +106,10 @@ def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: P
             stdin=subprocess.DEVNULL,
         )
         if attempt % 4 == 0:
-            kill_when(process, lambda: False, time.monotonic() + rng.uniform(0.3, 0.9))
+            asked = len(hudu.log.entries) + rng.randint(1, 3)
+            kill_when(process, lambda: len(hudu.log.entries), asked)
         else:
-            wanted = before + rng.randint(1, 25)
-            kill_when(process, lambda n=wanted: len(halo.articles) >= n, time.monotonic() + 30)
+            kill_when(process, lambda: len(halo.articles), before + rng.randint(1, 25))
         if before < len(halo.articles) < len(published):
             killed_mid_sync += 1
         MappingStore.read_only(tmp_path / "db" / "hhsync.json").records()
@@ -102,7 +123,7 @@ def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: P
     assert len(halo.articles) == len(published)
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # Halo's rate-limit window is real time
 def test_rate_limits_server_errors_and_token_expiry(loopback: Loopback, tmp_path: Path) -> None:
     server, hudu, halo = loopback
     seed = seed_small(hudu)
@@ -124,7 +145,7 @@ def test_rate_limits_server_errors_and_token_expiry(loopback: Loopback, tmp_path
     expirer = threading.Thread(target=expire_tokens_now_and_then, daemon=True)
     expirer.start()
     try:
-        result = run(["sync", "--json"], env, tmp_path, timeout=110)
+        result = run(["sync", "--json"], env, tmp_path)
     finally:
         done.set()
         expirer.join()
@@ -136,40 +157,96 @@ def test_rate_limits_server_errors_and_token_expiry(loopback: Loopback, tmp_path
     assert {429, 401, 503} <= statuses, statuses
 
 
+class HoldHaloWrites:
+    """Wraps the emulators: article writes to Halo wait until `release` is set."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", "")).lower()
+        if scope["type"] == "http" and scope["method"] == "POST" and path.endswith("/kbarticle"):
+            self.arrived.set()
+            await asyncio.to_thread(self.release.wait, 60)
+        await self.app(scope, receive, send)
+
+
+def hold_halo_writes(loopback_app: LoopbackApp) -> HoldHaloWrites:
+    assert loopback_app.app is not None
+    hold = loopback_app.app = HoldHaloWrites(loopback_app.app)
+    return hold
+
+
+def recorded_passes(db: Path) -> int:
+    return len(MappingStore.read_only(db).runs()) if db.exists() else 0
+
+
 @pytest.mark.slow
-def test_sigterm_stops_run_cleanly(loopback: Loopback, tmp_path: Path) -> None:
-    server, hudu, _halo = loopback
-    seed_small(hudu)
-    env = hhsync_env(server, tmp_path)
+@pytest.mark.parametrize("when", ["idle", "mid-pass"])
+def test_sigterm_stops_run_cleanly(
+    loopback: Loopback, loopback_app: LoopbackApp, tmp_path: Path, when: str
+) -> None:
+    """SIGTERM once the first pass is recorded (the scheduler waits for the next), or while
+    Halo holds the pass's first article write: exit 0, "stopped", and nothing Halo has is
+    missing from the mapping or there twice."""
+    server, hudu, halo = loopback
+    seed = seed_small(hudu)
+    hold = hold_halo_writes(loopback_app) if when == "mid-pass" else None
+    env = hhsync_env(server, tmp_path, HHSYNC_BATCH_SIZE="2")
+    db = Path(env["HHSYNC_DB"])
     process = subprocess.Popen(
         [HHSYNC, "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(2.5)
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
-    assert "stopped" in err
-
-
-def test_second_process_is_refused_naming_the_holder(loopback: Loopback, tmp_path: Path) -> None:
-    server, hudu, _halo = loopback
-    seed_small(hudu)
-    env = hhsync_env(server, tmp_path)
-    holder = subprocess.Popen([HHSYNC, "run"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while not (tmp_path / "db" / "hhsync.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        if hold is None:
+            wait_for(lambda: recorded_passes(db) == 1, process, "a recorded pass")
+        else:
+            wait_for(hold.arrived.is_set, process, "a Halo write")
+        process.send_signal(signal.SIGTERM)
+    finally:
+        if hold is not None:
+            hold.release.set()  # the batch in flight is answered; no other one starts
+    _, err = process.communicate(timeout=60)
+
+    assert process.returncode == 0, err
+    assert "stopped" in err and "Traceback" not in err
+    rows = MappingStore.read_only(db).records()
+    assert {r.halo_id for r in rows.values() if r.halo_id} == set(halo.articles)
+    assert all(len(halo_copies(halo, i)) <= 1 for i in seed.published_ids)
+    if when == "idle":
+        assert one_copy_each(halo, seed.published_ids)
+        assert recorded_passes(db) == 1
+
+
+@pytest.mark.slow
+def test_second_process_is_refused_naming_the_holder(
+    loopback: Loopback, loopback_app: LoopbackApp, tmp_path: Path
+) -> None:
+    """A `sync` started while another one (a real process) is writing to Halo: refused at
+    once, naming the holder; the holder then finishes its pass."""
+    server, hudu, halo = loopback
+    seed = seed_small(hudu)
+    hold = hold_halo_writes(loopback_app)
+    env = hhsync_env(server, tmp_path)
+    holder = subprocess.Popen(
+        [HHSYNC, "sync"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_for(hold.arrived.is_set, holder, "a Halo write")
         second = run(["sync"], env, tmp_path)
     finally:
-        holder.terminate()
-        holder.wait(timeout=30)
+        hold.release.set()
+    _, err = holder.communicate(timeout=60)
+
     assert second.returncode == 2
-    assert str(holder.pid) in second.stderr
-    assert "Traceback" not in second.stderr
+    assert_one_clear_line(second, str(holder.pid))
+    assert holder.returncode == 0, err
+    assert one_copy_each(halo, seed.published_ids)
 
 
-def assert_one_clear_line(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_one_clear_line(result: CliResult, *needles: str) -> None:
     lines = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -198,14 +275,18 @@ def test_malformed_value(loopback: Loopback, tmp_path: Path) -> None:
     assert_one_clear_line(result, "HHSYNC_INTERVAL", "300")
 
 
-def test_unreachable_host(loopback: Loopback, tmp_path: Path) -> None:
+def test_unreachable_host(
+    loopback: Loopback, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, _hudu, _halo = loopback
     env = hhsync_env(server, tmp_path, HUDU_BASE_URL=unused_url())
+    waits = instant_retry_waits(monkeypatch)
 
     result = run(["sync"], env, tmp_path)
 
     assert result.returncode == 2
     assert_one_clear_line(result, "Hudu")
+    assert waits, "a refused connection is retried before it is reported"
 
 
 def test_wrong_hudu_key(loopback: Loopback, tmp_path: Path) -> None:
@@ -268,7 +349,9 @@ def test_corrupt_mapping_file_is_kept_untouched(loopback: Loopback, tmp_path: Pa
     assert db.read_bytes() == CORRUPT_MAPPING
 
 
-def test_secrets_appear_in_no_output_log_or_file(loopback: Loopback, tmp_path: Path) -> None:
+def test_secrets_appear_in_no_output_log_or_file(
+    loopback: Loopback, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     server, hudu, halo = loopback
     seed_small(hudu)
     halo.ai_duplicate_detection = True
@@ -278,6 +361,7 @@ def test_secrets_appear_in_no_output_log_or_file(loopback: Loopback, tmp_path: P
     bad_secret = run(["sync"], {**env, "HALO_CLIENT_SECRET": "s3cr3t-typo"}, tmp_path)
 
     texts = [r.stdout + r.stderr for r in [*outputs, bad_secret]]
+    texts += capfd.readouterr()  # anything written past sys.stdout and sys.stderr
     texts += [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
     for secret in (DEMO_API_KEY, DEMO_CLIENT_SECRET, "s3cr3t-typo"):
         assert not any(secret in text for text in texts), secret

@@ -1,26 +1,25 @@
-"""The real `hhsync doctor` process against the emulators on a loopback socket."""
+"""`hhsync doctor` (in-process) against the emulators on a loopback socket."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from core.emulators.seed import seed_small
+from tests.cli_helpers import instant_retry_waits, invoke_hhsync
 from tests.conftest import (
     CORRUPT_MAPPING,
     Loopback,
     corrupt_mapping,
     hhsync_env,
-    run_hhsync,
     unused_url,
 )
 
 
 def doctor(env: dict[str, str], cwd: Path) -> tuple[int, list[str], list[str]]:
     """Exit status, the ✓ lines and the ✗ lines (asserting stdout holds nothing else)."""
-    result: subprocess.CompletedProcess[str] = run_hhsync(["doctor"], env, cwd)
+    result = invoke_hhsync(["doctor"], env, cwd)
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     lines = result.stdout.splitlines()
     assert lines and all(line.startswith(("✓ ", "✗ ")) for line in lines), result.stdout
@@ -97,10 +96,12 @@ def test_scope_left_out_of_halo_scope(loopback: Loopback, tmp_path: Path) -> Non
     assert "granted: read:kb" in only(bad, "Halo token lacks scope(s) edit:kb")
 
 
-@pytest.mark.slow  # a refused connection is retried for a few seconds
-def test_hudu_unreachable(loopback: Loopback, tmp_path: Path) -> None:
+def test_hudu_unreachable(
+    loopback: Loopback, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, _hudu, _halo = loopback
     nowhere = unused_url()
+    waits = instant_retry_waits(monkeypatch)
 
     status, good, bad = doctor(hhsync_env(server, tmp_path, HUDU_BASE_URL=nowhere), tmp_path)
 
@@ -109,13 +110,16 @@ def test_hudu_unreachable(loopback: Loopback, tmp_path: Path) -> None:
     assert "HUDU_BASE_URL" in line
     assert len(bad) == 1 and not [g for g in good if g.startswith("Hudu")]
     only(good, "Halo scopes include")
+    assert waits, "a refused connection is retried before it is reported"
 
 
-@pytest.mark.slow  # a refused connection is retried for a few seconds
-def test_halo_unreachable(loopback: Loopback, tmp_path: Path) -> None:
+def test_halo_unreachable(
+    loopback: Loopback, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, hudu, _halo = loopback
     seed_small(hudu)
     nowhere = unused_url()
+    waits = instant_retry_waits(monkeypatch)
 
     status, good, bad = doctor(hhsync_env(server, tmp_path, HALO_BASE_URL=nowhere), tmp_path)
 
@@ -123,6 +127,7 @@ def test_halo_unreachable(loopback: Loopback, tmp_path: Path) -> None:
     assert bad == [only(bad, f"Halo unreachable at {nowhere}")]
     assert "HALO_BASE_URL" in bad[0]
     assert not [g for g in good if g.startswith("Halo")]
+    assert waits, "a refused connection is retried before it is reported"
 
 
 def test_corrupt_mapping_file(loopback: Loopback, tmp_path: Path) -> None:
