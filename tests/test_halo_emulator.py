@@ -307,7 +307,8 @@ async def test_article_list_search_filters_and_pages(
     async def listing(**params: Any) -> dict[str, Any]:
         response = await client.get("/api/KBArticle", params=params, headers=headers)
         assert response.status_code == 200, response.text
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body
 
     everything = await listing()
     assert everything["record_count"] == 7
