@@ -17,7 +17,7 @@ from core.engine import build_engine
 from core.events import Event, PassFinished
 from core.models import ArticleRecord
 from core.plan import PassSummary
-from core.remote import RemoteEngine, ServiceClient, find_service
+from core.remote import ControlClient, RemoteEngine, find_service
 from core.socketpath import socket_path
 
 
@@ -73,7 +73,7 @@ async def open_engine(settings: Settings, *, follow: bool = True) -> AsyncIterat
         finally:
             await engine.close()
         return
-    remote = RemoteEngine(ServiceClient(socket))
+    remote = RemoteEngine(ControlClient(socket))
     following: asyncio.Task[None] | None = None
     try:
         await remote.attach()

@@ -35,7 +35,7 @@ from core.events import Event, PassFinished, PassProgressed, PassStarted
 from core.logs import configure_logging, mask
 from core.models import ArticleRecord, Status
 from core.plan import PassSummary
-from core.remote import ServiceClient, find_service
+from core.remote import ControlClient, find_service
 from core.socketpath import socket_path
 from core.store import MappingStore
 from core.text import displayable
@@ -276,7 +276,7 @@ async def service_records(socket: Path) -> list[ArticleRecord] | None:
     """Every row of the service listening on `socket`, or None when none answers."""
     if await find_service(socket) is None:
         return None
-    client = ServiceClient(socket)
+    client = ControlClient(socket)
     try:
         return (await client.snapshot()).records
     finally:

@@ -28,7 +28,7 @@ from core.halo_facts import (
     default_auth_url,
     exponential_to_sixty,
 )
-from core.halo_hints import CREDENTIALS_HINT, MAX_ATTACHMENT_MB, halo_hint
+from core.halo_hints import CREDENTIALS_HINT, halo_hint
 from core.halo_json import answer_mismatch, faqlist_payload, parse_article_ref, parse_faqlist
 from core.http import ServiceSpec
 from core.models import HaloArticleRef, HaloFaqList, NewFaqList
@@ -38,7 +38,6 @@ from core.serviceclient import ServiceClient
 SEARCH_CONCURRENCY = 4
 MAX_PAGES = 1_000
 RENEW_BEFORE = 60.0
-MAX_ATTACHMENT_BYTES = MAX_ATTACHMENT_MB * 1024 * 1024
 
 
 HALO_SPEC = ServiceSpec(

@@ -25,6 +25,9 @@ MAX_REQUESTS = RATE_LIMIT - 10  # the client-side sliding window keeps a small m
 
 PAGE_SIZE = 100  # articles per page of a KBArticle search
 
+MAX_ATTACHMENT_MB = 25  # per file (Hudu's help article for its own Halo sync)
+MAX_ATTACHMENT_BYTES = MAX_ATTACHMENT_MB * 1024 * 1024
+
 
 def api_root(base_url: str) -> str:
     """`https://acme.halopsa.com[/api]` → `https://acme.halopsa.com/api`."""

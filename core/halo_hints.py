@@ -7,11 +7,11 @@ then shows Halo's own message), never a guess that sends an admin to the wrong s
 
 from __future__ import annotations
 
-MAX_ATTACHMENT_MB = 25
+from core.halo_facts import DEFAULT_SCOPE, MAX_ATTACHMENT_MB, RATE_LIMIT, WINDOW_SECONDS
 
 CREDENTIALS_HINT = "check HALO_CLIENT_ID and HALO_CLIENT_SECRET (and HALO_TENANT for hosted Halo)"
 SCOPES_HINT = (
-    "give the Halo API application the scopes read:kb edit:kb, and its agent's role "
+    f"give the Halo API application the scopes {DEFAULT_SCOPE}, and its agent's role "
     "'Can create FAQ lists' and Knowledge Base access Read, Modify and Delete"
 )
 DELETE_HINT = (
@@ -60,7 +60,10 @@ def halo_hint(status: int | None, method: str, path: str, message: str) -> str:
     if status == 404 and not where.rstrip("/").split("/")[-1].isdigit():
         return "check HALO_BASE_URL: it should be the address of your Halo instance"
     if status == 429:
-        return "Halo allows 300 requests per rolling 5 minutes: retry later"
+        return (
+            f"Halo allows {RATE_LIMIT} requests per rolling {WINDOW_SECONDS / 60:g} minutes: "
+            "retry later"
+        )
     if status in (502, 503, 504):
         return "Halo is overloaded or down: retry later"
     return ""

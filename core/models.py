@@ -46,14 +46,6 @@ class HuduCompany:
 
 
 @dataclass(frozen=True, slots=True)
-class HuduFolder:
-    id: int
-    name: str
-    company_id: int | None
-    parent_folder_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
 class HuduUpload:
     id: int
     name: str

@@ -1,6 +1,6 @@
 """The client side of the service: an engine that lives in another process.
 
-`ServiceClient` speaks the control protocol over the service's Unix socket (one method per
+`ControlClient` speaks the control protocol over the service's Unix socket (one method per
 endpoint, typed results, the engine's errors raised again as the same classes).
 `RemoteEngine` offers the dashboard and the commands the same face as `Engine`: it mirrors
 the service's rows from a snapshot and its event stream, tells listeners the same events an
@@ -77,7 +77,7 @@ class Snapshot:
     state: dict[str, Any]
 
 
-class ServiceClient:
+class ControlClient:
     """One method per endpoint of the service's control socket."""
 
     def __init__(self, socket: Path, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -186,7 +186,7 @@ async def find_service(socket: Path) -> ServiceInfo | None:
     protocol version is an error with one clear line (its `426` answer)."""
     if not socket.exists():
         return None
-    client = ServiceClient(socket)
+    client = ControlClient(socket)
     try:
         return await client.hello()
     except ServiceUnavailable:
@@ -198,7 +198,7 @@ async def find_service(socket: Path) -> ServiceInfo | None:
 class RemoteEngine:
     """The engine of a running service, seen from a dashboard or a command."""
 
-    def __init__(self, client: ServiceClient) -> None:
+    def __init__(self, client: ControlClient) -> None:
         self.client = client
         self.announcer = Announcer(datetime.now)
         self.hudu_label = ""

@@ -33,7 +33,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import nh3
 from selectolax.lexbor import LexborHTMLParser
 
-from core.halo import MAX_ATTACHMENT_BYTES
+from core.halo_facts import MAX_ATTACHMENT_BYTES
+from core.hudu_facts import instance_root
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
 from core.text import without_controls
 
@@ -424,10 +425,7 @@ def _title(article: HuduArticle) -> str:
 
 
 def _hudu_root(url: str) -> str:
-    root = url.strip().rstrip("/")
-    if root.lower().endswith("/api/v1"):
-        root = root[: -len("/api/v1")]
-    return root.rstrip("/")
+    return instance_root(url.strip().rstrip("/")).rstrip("/")
 
 
 def _absolute(url: str, base: str) -> str:

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from core.errors import ApiError, AuthError, MalformedResponseError, WriteUncertainError
 from core.events import Announcer, PassProgressed, WritesFailed
-from core.halo import MAX_ATTACHMENT_BYTES, HaloClient
+from core.halo import HaloClient
+from core.halo_facts import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
 from core.hudu import HuduClient
 from core.models import SkippedFile, Status
 from core.plan import PassState, Removal, Write, batches
@@ -140,7 +141,8 @@ class Writer:
         for upload in write.rendered.files_to_attach:
             data = await self.hudu.download_upload(upload.id)
             if len(data) > MAX_ATTACHMENT_BYTES:  # Hudu reported a smaller size than it served
-                reason = f"larger than Halo's 25 MB attachment limit ({len(data):,} bytes)"
+                limit = f"Halo's {MAX_ATTACHMENT_MB} MB attachment limit"
+                reason = f"larger than {limit} ({len(data):,} bytes)"
                 skipped = SkippedFile(upload.id, upload.name, len(data), reason)
                 state.late_skips.setdefault(write.article.id, []).append(skipped)
                 continue
