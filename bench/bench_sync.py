@@ -52,7 +52,7 @@ def build(articles: int, companies: int, batch: int) -> tuple[HuduState, HaloSta
     seed(hudu, articles, companies)
     folder = Path(tempfile.mkdtemp(prefix="hhsync-bench-"))
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         hudu_base_url=hudu.base_url,
         hudu_api_key=DEMO_API_KEY,
         halo_base_url=halo.base_url,
