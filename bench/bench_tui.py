@@ -63,7 +63,7 @@ async def measure() -> tuple[float, list[float], list[float]]:
     started = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        table = app.table(Status.SYNCED)
+        table = app.dashboard.table(Status.SYNCED)
         while table.virtual_size.height < table.row_count:
             await pilot.pause()
         first_paint = time.perf_counter() - started

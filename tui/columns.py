@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.console import JustifyMethod
 from rich.text import Text
 
 from core.models import ArticleRecord, Status
@@ -21,7 +22,7 @@ class ColumnSpec:
     """Share of the width left over once every column has its minimum."""
     limit: int = 0
     """Flexible columns stop growing here (0: no limit)."""
-    justify: str = "left"
+    justify: JustifyMethod = "left"
 
 
 def parse_time(value: str | datetime | None) -> datetime | None:
@@ -53,10 +54,10 @@ def long_time(value: str | datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
 
-def _text(value: str, style: str = "", justify: str = "left") -> Text:
+def _text(value: str, style: str = "", justify: JustifyMethod = "left") -> Text:
     return Text(
         value.replace("\n", " "), style=style, overflow="ellipsis", no_wrap=True, justify=justify
-    )  # type: ignore[arg-type]
+    )
 
 
 def _id(value: int | None) -> Text:

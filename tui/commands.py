@@ -1,30 +1,28 @@
-"""The command palette (`ctrl+p`): the app's own key actions, searchable by name."""
+"""The command palette (`ctrl+p`): the app's own key actions, searchable by name.
+
+Built from `tui.bindings` and the running app's `check_action`, so it needs nothing from the app
+module (which imports this one).
+"""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from tui.app import HhsyncApp
+from tui.bindings import palette_entries
 
 
 class HhsyncCommands(Provider):
-    """Built from the app's bindings, so the palette and the keys never drift apart."""
-
-    def _commands(self) -> list[tuple[str, str, str]]:
-        app = cast("HhsyncApp", self.app)
-        return app.palette_commands()
+    """The keys as palette entries; an entry runs the very action its key runs."""
 
     async def discover(self) -> Hits:
-        for name, help_text, action in self._commands():
+        for name, help_text, action in palette_entries(self.app):
             yield DiscoveryHit(name, partial(self.app.run_action, action), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, help_text, action in self._commands():
+        for name, help_text, action in palette_entries(self.app):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(

@@ -1,7 +1,7 @@
 """The dashboard's in-memory picture of the articles, and how a tick's events fold into it.
 
-Pure Python (no widgets): the tables are patched from the `ModelDiff` that `ArticleModel.apply`
-returns, and the benchmark and tests can exercise the folding without a terminal.
+Plain Python (no Textual): the tables are patched from the `ModelDiff` that `ArticleModel.apply`
+returns, and tests can exercise the folding without a terminal.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from core.events import (
     PassProgressed,
     PassStarted,
     RateLimitWaited,
-    SchedulerChanged,
 )
 from core.models import ArticleRecord, Status
 
@@ -30,29 +29,21 @@ class TickBatch:
     """One tick's worth of engine events, folded: per article the last event wins."""
 
     articles: dict[int, ArticleRecord | None] = field(default_factory=dict)
+    """The last row of each article that changed; None when the engine forgot it."""
     passes: list[PassStarted | PassProgressed | PassFinished] = field(default_factory=list)
-    scheduler: SchedulerChanged | None = None
-    rate_waits: list[RateLimitWaited] = field(default_factory=list)
-    logs: list[EngineLogged] = field(default_factory=list)
+    """Pass events in order; consecutive progress events are folded into the last."""
+    rate_wait: RateLimitWaited | None = None
+    """The last wait announced (the header shows one at a time)."""
     journal: list[Event] = field(default_factory=list)
-    """What the log tab shows, in the engine's order: log lines, waits, pass starts and ends,
+    """What the Log tab shows, in the engine's order: log lines, waits, pass starts and ends,
     and articles that failed."""
-    events: int = 0
-
-    @property
-    def progress(self) -> PassProgressed | None:
-        for event in reversed(self.passes):
-            if isinstance(event, PassProgressed):
-                return event
-            if isinstance(event, PassStarted):
-                return None
-        return None
 
 
 def fold(events: Iterable[Event]) -> TickBatch:
+    """Fold a tick's events. `WritesFailed` is left out: the summary of a rejected batch
+    repeats what each failed article's own `ArticleChanged` already says in the log."""
     batch = TickBatch()
     for event in events:
-        batch.events += 1
         if isinstance(event, ArticleChanged):
             batch.articles[event.record.hudu_id] = event.record
             if event.record.status == Status.FAILED:
@@ -67,13 +58,10 @@ def fold(events: Iterable[Event]) -> TickBatch:
         elif isinstance(event, PassStarted | PassFinished):
             batch.passes.append(event)
             batch.journal.append(event)
-        elif isinstance(event, SchedulerChanged):
-            batch.scheduler = event
         elif isinstance(event, RateLimitWaited):
-            batch.rate_waits.append(event)
+            batch.rate_wait = event
             batch.journal.append(event)
         elif isinstance(event, EngineLogged):
-            batch.logs.append(event)
             batch.journal.append(event)
     return batch
 
@@ -118,6 +106,18 @@ class ArticleModel:
 
     def get(self, hudu_id: int) -> ArticleRecord | None:
         return self.records.get(hudu_id)
+
+    def new_failures(self, changes: dict[int, ArticleRecord | None]) -> dict[int, ArticleRecord]:
+        """The articles of `changes` that fail anew (or again, after another attempt): the ones
+        the log names. Call before `apply`."""
+        failures: dict[int, ArticleRecord] = {}
+        for hudu_id, record in changes.items():
+            if record is None or record.status != Status.FAILED:
+                continue
+            old = self.records.get(hudu_id)
+            if old is None or old.status != Status.FAILED or old.attempts != record.attempts:
+                failures[hudu_id] = record
+        return failures
 
     def apply(self, changes: dict[int, ArticleRecord | None]) -> ModelDiff:
         diff = ModelDiff()

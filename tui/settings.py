@@ -11,8 +11,6 @@ class TuiSettings:
     """How often buffered engine events are applied to the tables (one batch per tick)."""
     filter_debounce_seconds: float = 0.15
     log_max_lines: int = 5000
-    rebuild_share: float = 0.5
-    """A table is rebuilt from the model instead of patched when this share of its rows leave."""
     animations: bool = False
     freeze_gc: bool = True
     """After the first load, move the long-lived records out of the collector's sight

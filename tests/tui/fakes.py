@@ -145,12 +145,12 @@ class FakeEngine:
         self.calls.append(("stop",))
         self.stopped.set()
 
-    def pause(self) -> None:
+    async def pause(self) -> None:
         self.calls.append(("pause",))
         self.paused = True
         self.emit(SchedulerChanged(True, None))
 
-    def resume(self) -> None:
+    async def resume(self) -> None:
         self.calls.append(("resume",))
         self.paused = False
         self.emit(SchedulerChanged(False, self.next_pass_at))
@@ -164,7 +164,9 @@ class FakeEngine:
     async def resync(self, hudu_id: int) -> ArticleRecord:
         self.calls.append(("resync", hudu_id))
         await self._maybe_fail()
-        return self.change(hudu_id, status=Status.SYNCED, reason="", halo_id=5000 + hudu_id)
+        record = self.change(hudu_id, status=Status.SYNCED, reason="", halo_id=5000 + hudu_id)
+        self.progress(1, 1)  # the engine's writer reports its batch, though no pass runs
+        return record
 
     async def unlink(self, hudu_id: int) -> ArticleRecord:
         self.calls.append(("unlink", hudu_id))

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
-from rich.console import Console
-from textual import events
 from textual.clock import MockClock
 from textual.widgets import Static, TabbedContent
 
@@ -15,50 +12,34 @@ from core.errors import HaloError, HhsyncError
 from core.events import ArticleRemoved, EngineLogged, PassCause, RateLimitWaited, WritesFailed
 from core.models import Status
 from tests.tui.fakes import FakeEngine, make_record
+from tests.tui.pilot import (
+    SIZE,
+    app_for,
+    burst,
+    commands_done,
+    focused,
+    header_state,
+    ids,
+    labels,
+    log_text,
+    plain,
+    press_one_by_one,
+    run_command,
+    toasts,
+)
 from tui.app import HhsyncApp, make_app
+from tui.bindings import palette_entries
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.help import HelpScreen
 from tui.settings import TuiSettings
-from tui.widgets.article_table import ArticleTable
-from tui.widgets.header import SyncHeader
+from tui.widgets.header import render_header
 from tui.widgets.pass_status import PassStatus
-
-SIZE = (120, 40)
-
-
-def plain(renderable: Any, width: int = 120) -> str:
-    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
-    console.print(renderable)
-    return console.export_text()
-
-
-def labels(app: HhsyncApp) -> dict[str, str]:
-    tabs = app.query_one(TabbedContent)
-    return {
-        tab_id: tabs.get_tab(tab_id).label_text
-        for tab_id in ("synced", "pending", "skipped", "failed")
-    }
-
-
-async def commands_done(app: HhsyncApp) -> None:
-    """Wait for the engine commands (not the scheduler, which runs until quit)."""
-    commands = [w for w in app.workers if w.group == "commands"]
-    if commands:  # an empty list would mean "every worker"
-        await app.workers.wait_for_complete(commands)
-
-
-def ids(table: ArticleTable) -> list[int]:
-    return [int(row.key.value or 0) for row in table.ordered_rows]
 
 
 @pytest.fixture
 def engine() -> FakeEngine:
     return FakeEngine()
-
-
-def app_for(engine: FakeEngine) -> HhsyncApp:
-    return make_app(engine, clock=MockClock())
 
 
 async def test_tabs_show_live_counts(engine: FakeEngine) -> None:
@@ -82,7 +63,7 @@ async def test_tabs_show_live_counts(engine: FakeEngine) -> None:
 async def test_rows_move_between_tables(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        pending, synced = app.table(Status.PENDING), app.table(Status.SYNCED)
+        pending, synced = app.dashboard.table(Status.PENDING), app.dashboard.table(Status.SYNCED)
         assert 21 in ids(pending)
         engine.change(21, status=Status.PENDING, reason="in flight")
         engine.change(21, status=Status.SYNCED, halo_id=777, last_synced_at="2026-07-01T10:00:00")
@@ -92,13 +73,12 @@ async def test_rows_move_between_tables(engine: FakeEngine) -> None:
         assert 21 in ids(synced)
         assert synced.get_cell("21", "halo").plain == "777"
         assert synced.get_cell("21", "when").plain == "07-01 10:00"
-        assert app.events_applied == 2
 
 
 async def test_only_changed_cells_are_updated(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         updated: list[tuple[Any, ...]] = []
         original = synced.update_cell
 
@@ -119,7 +99,7 @@ async def test_removed_article_leaves_its_table(engine: FakeEngine) -> None:
         engine.emit(ArticleRemoved(30))
         app.drain()
         await pilot.pause()
-        assert 30 not in ids(app.table(Status.SKIPPED))
+        assert 30 not in ids(app.dashboard.table(Status.SKIPPED))
         assert labels(app)["skipped"] == "Skipped 2"
 
 
@@ -128,7 +108,7 @@ async def test_many_rows_leaving_at_once_keep_order_and_cursor(engine: FakeEngin
     engine = FakeEngine(records)
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         before = ids(synced)
         synced.move_cursor(row=200)
         chosen = synced.cursor_id
@@ -140,13 +120,15 @@ async def test_many_rows_leaving_at_once_keep_order_and_cursor(engine: FakeEngin
         after = ids(synced)
         assert after == [i for i in before if i % 2 == 0 or i == chosen]
         assert synced.cursor_id == chosen
-        assert app.table(Status.FAILED).row_count == 150 - (1 if chosen and chosen % 2 else 0)
+        assert app.dashboard.table(Status.FAILED).row_count == 150 - (
+            1 if chosen and chosen % 2 else 0
+        )
 
 
 async def test_at_the_top_the_cursor_stays_on_the_first_row(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         engine.add(make_record(600, title="AAA arrives first", scope="Acme Corp"))
         app.drain()
         await pilot.pause()
@@ -158,7 +140,7 @@ async def test_a_selected_row_keeps_its_place_on_screen(engine: FakeEngine) -> N
     engine = FakeEngine([make_record(i) for i in range(1, 201)])
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         synced.move_cursor(row=100)
         await pilot.pause()
         chosen, offset = synced.cursor_id, synced.cursor_coordinate.row - synced.scroll_y
@@ -182,7 +164,7 @@ async def test_progress_bar_follows_the_pass(engine: FakeEngine) -> None:
         assert status.running
         assert "25/200" in str(status.query_one("#pass-counts", Static).content)
         assert "1 failed" in str(status.query_one("#pass-counts", Static).content)
-        assert app.query_one(SyncHeader)._state.running  # type: ignore[union-attr]
+        assert header_state(app).running
         engine.finish_pass(created=20, updated=4, failed=1)
         app.drain()
         await pilot.pause()
@@ -193,16 +175,30 @@ async def test_progress_bar_follows_the_pass(engine: FakeEngine) -> None:
 async def test_r_resyncs_the_selected_row(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2", "down", "r")
+        await press_one_by_one(pilot, "2", "down", "r")
         await commands_done(app)
-        pending = app.table(Status.PENDING)
+        pending = app.dashboard.table(Status.PENDING)
         assert ("resync", ids(pending)[1]) in engine.calls
+
+
+async def test_a_resync_leaves_the_last_pass_summary_in_place(engine: FakeEngine) -> None:
+    """A resync is not a pass: the progress its one batch reports must not open the pass bar
+    (which no `PassFinished` would ever close)."""
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(PassStatus)
+        await pilot.press("r")
+        await commands_done(app)
+        app.drain()
+        await pilot.pause()
+        assert not status.running
+        assert "Last full pass" in str(status.query_one("#pass-summary", Static).content)
 
 
 async def test_u_then_y_unlinks_and_the_row_moves_to_skipped(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         target = synced.cursor_id
         assert target is not None
         await pilot.press("u")
@@ -213,7 +209,7 @@ async def test_u_then_y_unlinks_and_the_row_moves_to_skipped(engine: FakeEngine)
         await pilot.pause()
         assert ("unlink", target) in engine.calls
         assert target not in ids(synced)
-        skipped = app.table(Status.SKIPPED)
+        skipped = app.dashboard.table(Status.SKIPPED)
         assert skipped.get_cell(str(target), "reason").plain == "unlinked"
 
 
@@ -221,7 +217,7 @@ async def test_u_then_y_unlinks_and_the_row_moves_to_skipped(engine: FakeEngine)
 async def test_u_then_n_or_escape_cancels(engine: FakeEngine, key: str) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("u", key)
+        await press_one_by_one(pilot, "u", key)
         await commands_done(app)
         assert not isinstance(app.screen, ConfirmScreen)
         assert not [c for c in engine.calls if c[0] == "unlink"]
@@ -230,8 +226,8 @@ async def test_u_then_n_or_escape_cancels(engine: FakeEngine, key: str) -> None:
 async def test_slash_filters_as_you_type_and_escape_clears(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.table(Status.SYNCED)
-        await pilot.press("slash", *"vpn")
+        synced = app.dashboard.table(Status.SYNCED)
+        await press_one_by_one(pilot, "slash", *"vpn")
         await pilot.pause(0.3)
         assert ids(synced) and all(
             "VPN" in synced.get_cell(str(i), "title").plain for i in ids(synced)
@@ -248,9 +244,9 @@ async def test_slash_filters_as_you_type_and_escape_clears(engine: FakeEngine) -
 async def test_filter_applies_to_rows_that_arrive_later(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("slash", *"acme", "enter")
+        await press_one_by_one(pilot, "slash", *"acme", "enter")
         await pilot.pause(0.3)
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         shown = synced.row_count
         engine.add(make_record(601))  # "Acme Corp" (601 % 6 == 1)
         engine.add(make_record(602))  # "Globex"
@@ -263,7 +259,7 @@ async def test_filter_applies_to_rows_that_arrive_later(engine: FakeEngine) -> N
 async def test_enter_shows_the_detail(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         target = synced.cursor_id
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
@@ -278,7 +274,7 @@ async def test_enter_shows_the_detail(engine: FakeEngine) -> None:
 async def test_failed_article_detail_shows_error_status_and_hint(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("4", "enter")
+        await press_one_by_one(pilot, "4", "enter")
         assert isinstance(app.screen, DetailScreen)
         text = plain(app.screen.query_one("#detail-body", Static).content)
         assert "Allow Articles to be added to FAQ Lists" in text
@@ -289,7 +285,7 @@ async def test_failed_article_detail_shows_error_status_and_hint(engine: FakeEng
 async def test_detail_follows_live_changes_and_r_acts_on_it(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("4", "enter")
+        await press_one_by_one(pilot, "4", "enter")
         assert isinstance(app.screen, DetailScreen)
         target = app.screen.hudu_id
         await pilot.press("r")
@@ -308,7 +304,7 @@ async def test_q_while_a_pass_runs_asks_first(engine: FakeEngine) -> None:
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert app.is_running and ("stop",) not in engine.calls
-        await pilot.press("q", "y")
+        await press_one_by_one(pilot, "q", "y")
         await pilot.pause()
         assert ("stop",) in engine.calls
     assert app.return_code == 0
@@ -331,7 +327,7 @@ async def test_worker_error_is_shown_and_the_app_stays_alive(engine: FakeEngine)
         await commands_done(app)
         await pilot.pause()
         assert app.is_running
-        messages = [n.message for n in app._notifications]
+        messages = [message for _, message in toasts(app)]
         assert any("403" in m and "edit:kb" in m for m in messages)
         engine.fail_with = None
         await pilot.press("s")
@@ -347,7 +343,7 @@ async def test_unexpected_worker_error_is_shown_too(engine: FakeEngine) -> None:
         await commands_done(app)
         await pilot.pause()
         assert app.is_running
-        assert any("kaboom" in n.message for n in app._notifications)
+        assert any("kaboom" in message for _, message in toasts(app))
 
 
 async def test_sync_keys_call_the_engine(engine: FakeEngine) -> None:
@@ -376,11 +372,10 @@ async def test_sync_while_running_does_not_queue_another(engine: FakeEngine) -> 
 async def test_p_pauses_and_resumes(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("p")
-        app.drain()
+        await run_command(app, pilot, "p")
         assert engine.paused
-        assert app.query_one(SyncHeader)._state.paused  # type: ignore[union-attr]
-        await pilot.press("p")
+        assert header_state(app).paused
+        await run_command(app, pilot, "p")
         assert not engine.paused
         assert [c[0] for c in engine.calls if c[0] in ("pause", "resume")] == ["pause", "resume"]
 
@@ -392,10 +387,10 @@ async def test_tab_keys(engine: FakeEngine) -> None:
         for key, tab in [("2", "pending"), ("3", "skipped"), ("4", "failed"), ("1", "synced")]:
             await pilot.press(key)
             assert tabs.active == tab
-            assert app.focused is app.table(tab)
+            assert app.focused is app.dashboard.table(tab)
         await pilot.press("right_square_bracket")
         assert tabs.active == "pending"
-        await pilot.press("left_square_bracket", "left_square_bracket")
+        await press_one_by_one(pilot, "left_square_bracket", "left_square_bracket")
         assert tabs.active == "log"
         await pilot.press("r")
         assert not [c for c in engine.calls if c[0] == "resync"]
@@ -419,9 +414,9 @@ async def test_help_is_built_from_the_bindings(engine: FakeEngine) -> None:
 async def test_command_palette_runs_the_same_actions(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        names = [name for name, _, _ in app.palette_commands()]
+        names = [name for name, _, _ in palette_entries(app)]
         assert {"Sync", "Full sync", "Retry failed", "Resync", "Unlink", "Filter"} <= set(names)
-        await pilot.press("ctrl+p", *"retry")
+        await press_one_by_one(pilot, "ctrl+p", *"retry")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await commands_done(app)
@@ -437,8 +432,7 @@ async def test_logs_and_rate_limit_waits(engine: FakeEngine) -> None:
         app.drain()
         await pilot.press("5")
         await pilot.pause()
-        state = app.query_one(SyncHeader)._state
-        assert state is not None and state.rate_wait.startswith("Halo rate limit")
+        assert header_state(app).rate_wait.startswith("Halo rate limit")
         log_text = "\n".join(line.text for line in app.query_one("#log-view").lines)  # type: ignore[attr-defined]
         assert "Halo answered 429" in log_text
 
@@ -453,15 +447,15 @@ async def test_scheduler_failure_is_shown_and_the_app_stays(engine: FakeEngine) 
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.is_running
-        assert any("HALO_CLIENT_SECRET" in n.message for n in app._notifications)
-        assert app.query_one(SyncHeader)._state.stopped  # type: ignore[union-attr]
+        assert any("HALO_CLIENT_SECRET" in message for _, message in toasts(app))
+        assert header_state(app).stopped
 
 
 async def test_works_at_80_by_24(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         total = sum(c.get_render_width(synced) for c in synced.columns.values())
         assert total <= synced.scrollable_content_region.width
         assert synced.size.height >= 12
@@ -469,22 +463,12 @@ async def test_works_at_80_by_24(engine: FakeEngine) -> None:
         assert isinstance(app.screen, DetailScreen)
 
 
-def burst(app: HhsyncApp, *keys: tuple[str, str | None]) -> None:
-    """Queue keys all at once, as a paste or a slow SSH link delivers them."""
-    driver = app._driver
-    assert driver is not None
-    for key, char in keys:
-        event = events.Key(key, char)
-        event.set_sender(app)
-        driver.send_message(event)
-
-
 async def test_keys_typed_right_after_slash_go_into_the_filter(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
         burst(app, ("slash", "/"), ("v", "v"), ("p", "p"), ("n", "n"))
         await pilot.pause(0.3)
-        assert app.filter_input.value == "vpn"
+        assert app.dashboard.filter_input.value == "vpn"
         assert not engine.paused
         assert ("pause",) not in engine.calls
 
@@ -492,28 +476,24 @@ async def test_keys_typed_right_after_slash_go_into_the_filter(engine: FakeEngin
 async def test_escape_closes_an_empty_filter_bar(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         await pilot.press("slash")
-        assert app.focused is app.filter_input
+        assert app.focused is app.dashboard.filter_input
         await pilot.press("escape")
-        assert not app.filter_bar.display
-        assert app.focused is synced
-        await pilot.press("p")
+        assert not app.dashboard.filter_bar.display
+        assert focused(app) is synced
+        await run_command(app, pilot, "p")
         assert engine.paused
 
 
 async def test_slash_is_text_inside_the_filter_and_the_palette(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("slash", "a", "slash", "b")
-        assert app.filter_input.value == "a/b"
-        await pilot.press("escape", "ctrl+p", "slash")
+        await press_one_by_one(pilot, "slash", "a", "slash", "b")
+        assert app.dashboard.filter_input.value == "a/b"
+        await press_one_by_one(pilot, "escape", "ctrl+p", "slash")
         await pilot.pause()
-        assert not app.filter_bar.display
-
-
-def log_text(app: HhsyncApp) -> str:
-    return "\n".join(line.text for line in app.log_view.lines)
+        assert not app.dashboard.filter_bar.display
 
 
 async def test_log_names_each_failed_article_with_its_fix_in_order(engine: FakeEngine) -> None:
@@ -549,7 +529,7 @@ async def test_log_names_each_failed_article_with_its_fix_in_order(engine: FakeE
         assert "HTTP 400" in flowing
         assert 'Fix: In Halo, enable "Allow Articles' in flowing
         assert "grouping other FAQ lists' on the group" in flowing  # wrapped, not cut
-        assert max(len(line.text.rstrip()) for line in app.log_view.lines) <= 80
+        assert max(len(line.text.rstrip()) for line in app.dashboard.event_log.lines) <= 80
         # an unchanged failed row arriving again is not logged twice
         engine.change(1, last_attempt_at="2026-06-30T14:05:00")
         app.drain()
@@ -561,8 +541,8 @@ async def test_failed_tab_shows_the_fix_of_the_highlighted_row(engine: FakeEngin
     app = app_for(engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("4")
-        failed = app.table(Status.FAILED)
-        note = app.failure_note
+        failed = app.dashboard.table(Status.FAILED)
+        note = app.dashboard.failure_note
         assert note.display
         first = failed.cursor_id
         assert first is not None
@@ -572,7 +552,7 @@ async def test_failed_tab_shows_the_fix_of_the_highlighted_row(engine: FakeEngin
         await pilot.press("down")
         second = failed.cursor_id
         assert note.record is not None and note.record.hudu_id == second != first
-        engine.change(second, status=Status.SYNCED, error="", hint="")  # type: ignore[arg-type]
+        engine.change(second, status=Status.SYNCED, error="", hint="")
         engine.change(first, status=Status.SYNCED, error="", hint="")
         app.drain()
         await pilot.pause()
@@ -593,23 +573,12 @@ async def test_fix_panel_names_the_first_row_when_failures_arrived_on_another_ta
         await pilot.pause()
         await pilot.press("4")
         await pilot.pause()
-        failed = app.table(Status.FAILED)
+        failed = app.dashboard.table(Status.FAILED)
         assert ids(failed)[0] == 1  # "Acme Corp" sorts before the two failures already there
         assert failed.cursor_coordinate.row == 0 and failed.cursor_id == 1
-        note = app.failure_note
+        note = app.dashboard.failure_note
         assert note.record is not None and note.record.hudu_id == 1
         assert "Fix one" in plain(note.content, 78)
-
-
-def toasts(app: HhsyncApp) -> list[tuple[str, str]]:
-    return [(n.title, n.message) for n in app._notifications]
-
-
-async def run_command(app: HhsyncApp, pilot: Any, *keys: str) -> None:
-    await pilot.press(*keys)
-    await commands_done(app)
-    app.drain()
-    await pilot.pause()
 
 
 async def test_retry_says_how_many_were_fixed_and_where_the_fix_is(engine: FakeEngine) -> None:
@@ -646,7 +615,7 @@ async def test_resync_of_an_article_hudu_no_longer_has(engine: FakeEngine) -> No
     )
     app = app_for(engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        app.table(Status.SYNCED).select_id(1)
+        app.dashboard.table(Status.SYNCED).select_id(1)
         await run_command(app, pilot, "r")
         title, message = toasts(app)[-1]
         record = engine.record(1)
@@ -675,9 +644,9 @@ async def test_palette_has_no_duplicates_and_offers_detail(engine: FakeEngine) -
     async with app.run_test(size=SIZE) as pilot:
         system = [c.title for c in app.get_system_commands(app.screen)]
         assert "Keys" not in system and "Quit" not in system
-        names = [name for name, _, _ in app.palette_commands()]
+        names = [name for name, _, _ in palette_entries(app)]
         assert names.count("Quit") == 1 and "Help" in names and "Detail" in names
-        await pilot.press("ctrl+p", *"detail")
+        await press_one_by_one(pilot, "ctrl+p", *"detail")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
@@ -699,7 +668,7 @@ async def test_spare_width_goes_to_title_and_scope_not_the_files_column(
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        synced = app.table(Status.SYNCED)
+        synced = app.dashboard.table(Status.SYNCED)
         widths = {c.key.value: c.width for c in synced.columns.values()}
         assert widths["note"] == 8
         assert widths["title"] > 40
@@ -710,12 +679,11 @@ async def test_header_shows_last_and_next_pass(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        text = plain(SyncHeader._render_state(app.query_one(SyncHeader)._state), 80)  # type: ignore[arg-type]
+        text = plain(render_header(header_state(app)), 80)
         assert "Halo acme.halopsa.com" in text
         assert "○ last 14:02 · next 14:07" in text
-        await pilot.press("p")
-        app.drain()
-        text = plain(SyncHeader._render_state(app.query_one(SyncHeader)._state), 80)  # type: ignore[arg-type]
+        await run_command(app, pilot, "p")
+        text = plain(render_header(header_state(app)), 80)
         assert "paused" in text and "next" not in text
 
 
@@ -729,7 +697,7 @@ async def test_log_kept_while_its_tab_is_hidden_is_bounded(engine: FakeEngine) -
         await pilot.pause()
         text = log_text(app)
         assert "line 199" in text and "line 100" not in text
-        assert len(app.log_view.lines) <= 50
+        assert len(app.dashboard.event_log.lines) <= 50
 
 
 async def test_a_tick_after_quitting_does_nothing(engine: FakeEngine) -> None:

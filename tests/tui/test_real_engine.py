@@ -11,7 +11,7 @@ from core.emulators.seed import SeedSummary
 from core.engine import Engine
 from core.models import Status
 from tests.conftest import halo_copies
-from tests.tui.test_app import SIZE, commands_done, ids, labels, plain
+from tests.tui.pilot import SIZE, commands_done, ids, labels, plain
 from tui.app import HhsyncApp, make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
@@ -33,7 +33,7 @@ async def test_the_first_pass_fills_the_tables_live(engine: Engine, seeded: Seed
         assert sum(counts.values()) == len(engine.records())
         for status in ("synced", "pending", "skipped", "failed"):
             assert labels(app)[status] == f"{status.capitalize()} {counts[status]:,}"
-            assert app.table(status).row_count == counts[status]
+            assert app.dashboard.table(status).row_count == counts[status]
         assert "created" in app.query_one("#pass-summary", Static).content  # type: ignore[operator]
 
 
@@ -43,7 +43,7 @@ async def test_r_resyncs_and_halo_receives_the_update(
     await engine.sync_now()
     app = app_on(engine)
     async with app.run_test(size=SIZE) as pilot:
-        target = app.table(Status.SYNCED).cursor_id
+        target = app.dashboard.table(Status.SYNCED).cursor_id
         assert target is not None
         halo.log.clear()
         await pilot.press("r")
@@ -59,7 +59,7 @@ async def test_u_then_y_unlinks_and_the_halo_copy_stays(
     await engine.sync_now()
     app = app_on(engine)
     async with app.run_test(size=SIZE) as pilot:
-        target = app.table(Status.SYNCED).cursor_id
+        target = app.dashboard.table(Status.SYNCED).cursor_id
         assert target is not None
         halo.log.clear()
         await pilot.press("u")
@@ -68,9 +68,10 @@ async def test_u_then_y_unlinks_and_the_halo_copy_stays(
         await commands_done(app)
         app.drain()
         await pilot.pause()
-        assert target in ids(app.table(Status.SKIPPED))
-        assert target not in ids(app.table(Status.SYNCED))
-        assert app.table(Status.SKIPPED).get_cell(str(target), "reason").plain == "unlinked"
+        assert target in ids(app.dashboard.table(Status.SKIPPED))
+        assert target not in ids(app.dashboard.table(Status.SYNCED))
+        skipped = app.dashboard.table(Status.SKIPPED)
+        assert skipped.get_cell(str(target), "reason").plain == "unlinked"
         assert halo.log.writes() == []
         assert len(halo_copies(halo, target)) == 1
 
@@ -84,7 +85,7 @@ async def test_an_article_halo_rejects_shows_its_hint(
     app = app_on(engine)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4")
-        failed = app.table(Status.FAILED)
+        failed = app.dashboard.table(Status.FAILED)
         assert bad in ids(failed)
         failed.select_id(bad)
         await pilot.press("enter")

@@ -1,8 +1,9 @@
 """One status table (Synced, Pending, Skipped or Failed), patched in place tick by tick.
 
 Rows are keyed by the Hudu id and kept in (scope, title, id) order. A tick only touches what
-changed: cells that differ are updated, new rows are added, and rows that left go in one
-bulk removal (stock `DataTable.remove_row` re-indexes every row per call, tui-anchors §3).
+changed: cells that differ are updated, new rows are added, and rows that left go in one bulk
+removal (the stock `DataTable.remove_row` re-indexes every row per call). A table that is not
+shown is sorted when it is next shown (`needs_sort`).
 """
 
 from __future__ import annotations
@@ -11,25 +12,21 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.text import Text
-from textual._two_way_dict import TwoWayDict  # private, but textual is pinned (==8.2.8)
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.events import Resize
-from textual.geometry import Size
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from core.models import ArticleRecord, Status
+from tui.bindings import TABLE_BINDINGS
 from tui.columns import cells_for, columns_for, filter_words, matches, share_width, sort_key
+from tui.textual_private import FixedLayoutDataTable
 
 
-class ArticleTable(DataTable[Text]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select_cursor", "Detail", tooltip="Show everything about the article"),
-        Binding("g,home", "scroll_top", "Top", show=False),
-        Binding("G,end", "scroll_bottom", "Bottom", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
+class ArticleTable(FixedLayoutDataTable):
+    """The articles of one status; `status` and the Hudu id of the cursor row say what it is
+    showing."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [*TABLE_BINDINGS]
 
     def __init__(self, status: Status, *, id: str | None = None) -> None:
         super().__init__(
@@ -47,26 +44,17 @@ class ArticleTable(DataTable[Text]):
         if self.columns:
             return
         for spec, width in zip(self.specs, share_width(self.specs, 80), strict=True):
-            label = Text(spec.label, justify=spec.justify)  # type: ignore[arg-type]
+            label = Text(spec.label, justify=spec.justify)
             self.add_column(label, width=width, key=spec.key)
 
-    def _on_resize(self, event: Resize) -> None:
+    def on_resize(self, event: Resize) -> None:
+        """Share the new width among the columns (Textual's own resize handling follows)."""
         self.ensure_columns()
         available = self.scrollable_content_region.width or self.size.width
         widths = share_width(self.specs, max(available - 1, 40))
         for spec, width in zip(self.specs, widths, strict=True):
-            self.columns[self.column_keys[spec.key]].width = width
-        self._require_update_dimensions = True
-        super()._on_resize(event)
-        self.check_idle()
-
-    @property
-    def column_keys(self) -> dict[str, object]:
-        return {column.key.value: column.key for column in self.columns.values()}
-
-    @property
-    def shown_ids(self) -> set[int]:
-        return set(self._cells)
+            self.columns[ColumnKey(spec.key)].width = width
+        self.fit_virtual_size()
 
     @property
     def cursor_id(self) -> int | None:
@@ -76,8 +64,8 @@ class ArticleTable(DataTable[Text]):
         return int(row_key.value) if row_key.value is not None else None
 
     def select_id(self, hudu_id: int) -> None:
-        key = str(hudu_id)
-        if key in self._row_locations:
+        key = RowKey(str(hudu_id))
+        if key in self.rows:
             self.move_cursor(row=self.get_row_index(key))
 
     # ------------------------------------------------------------------ filling
@@ -134,7 +122,7 @@ class ArticleTable(DataTable[Text]):
         if self.needs_sort and self.display and self.is_on_screen:
             self.sort_rows()
         if keep is not None and (gone or added):
-            self._update_dimensions(())
+            self.fit_virtual_size()
             if before == 0 and scrolled == 0:
                 self._restore_cursor(None)
             else:
@@ -150,37 +138,11 @@ class ArticleTable(DataTable[Text]):
 
     def remove_rows(self, hudu_ids: Iterable[int]) -> None:
         """Remove many rows with one re-index instead of one per row."""
-        keys = {RowKey(str(i)) for i in hudu_ids if i in self._cells}
-        if not keys:
-            return
-        for key in keys:
-            hudu_id = int(key.value or 0)
+        present = [i for i in hudu_ids if i in self._cells]
+        for hudu_id in present:
             del self._cells[hudu_id]
             del self._order[hudu_id]
-            del self.rows[key]
-            del self._data[key]
-            self._new_rows.discard(key)
-        locations = self._row_locations
-        survivors = sorted((locations.get(key), key) for key in locations if key not in keys)
-        self._row_locations = TwoWayDict(
-            {key: position for position, (_, key) in enumerate(survivors)}
-        )
-        self._updated_cells = {cell for cell in self._updated_cells if cell.row_key not in keys}
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate
-        self.hover_coordinate = self.hover_coordinate
-        self._update_count += 1
-        self.refresh(layout=True)
-        self.check_idle()
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """Columns have fixed widths and rows one line, so no cell needs measuring.
-
-        The stock method measures every cell of every new row (most of the first paint).
-        """
-        header_height = self.header_height if self.show_header else 0
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        self.virtual_size = Size(width, self.row_count + header_height)
+        self.remove_row_keys({RowKey(str(i)) for i in present})
 
     def _add(self, record: ArticleRecord) -> None:
         cells = cells_for(self.status, record)
@@ -193,8 +155,8 @@ class ArticleTable(DataTable[Text]):
         so a table being filled shows its newest rows rather than chasing one."""
         if not self.row_count:
             return
-        key = str(hudu_id)
-        if hudu_id is not None and key in self._row_locations:
+        key = RowKey(str(hudu_id))
+        if hudu_id is not None and key in self.rows:
             row = self.get_row_index(key)
         else:
             row = min(fallback, self.row_count - 1)

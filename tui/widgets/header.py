@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from rich.table import Table
@@ -10,25 +9,53 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.columns import parse_time
-
-
-@dataclass(frozen=True, slots=True)
-class HeaderState:
-    hudu: str
-    halo: str
-    running: bool = False
-    full: bool = False
-    paused: bool = False
-    next_pass_at: datetime | None = None
-    last_pass_at: datetime | None = None
-    percent: int | None = None
-    rate_wait: str = ""
-    stopped: str = ""
+from tui.state import HeaderState
 
 
 def hour_minute(moment: datetime) -> str:
     local = parse_time(moment)
     return local.strftime("%H:%M") if local else ""
+
+
+def render_header(state: HeaderState) -> Table:
+    """Left: which Hudu syncs into which Halo. Right: a rate-limit wait, then the engine's state."""
+    left = Text.assemble(
+        ("Hudu ", "dim"),
+        (state.hudu, "bold"),
+        (" → ", "dim"),
+        ("Halo ", "dim"),
+        (state.halo, "bold"),
+    )
+    left.no_wrap = True
+    left.overflow = "ellipsis"
+    right = Text(no_wrap=True, justify="right")
+    if state.rate_wait:
+        right.append(f"⏳ {state.rate_wait}  ", "yellow")
+    if state.stopped:
+        right.append(f"✖ {state.stopped}", "bold red")
+    elif state.running:
+        right.append("● full pass" if state.full else "● syncing", "bold green")
+        if state.percent is not None:
+            right.append(f" {state.percent}%", "bold")
+    else:
+        times = []
+        if state.last_pass_at:
+            times.append(("last ", state.last_pass_at))
+        if state.next_pass_at and not state.paused:
+            times.append(("next ", state.next_pass_at))
+        if state.paused:
+            right.append("⏸ paused", "bold yellow")
+        else:
+            right.append("○" if times else "○ idle", "dim")
+        for index, (label, moment) in enumerate(times):
+            right.append(" · " if index or state.paused else " ", "dim")
+            right.append(label, "dim")
+            right.append(hour_minute(moment))
+    grid = Table.grid(expand=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_row(left, right)
+    return grid
 
 
 class SyncHeader(Static):
@@ -39,48 +66,13 @@ class SyncHeader(Static):
         self._state: HeaderState | None = None
         self.show(state)
 
+    @property
+    def state(self) -> HeaderState | None:
+        """What the header shows now."""
+        return self._state
+
     def show(self, state: HeaderState) -> None:
         if state == self._state:
             return
         self._state = state
-        self.update(self._render_state(state))
-
-    @staticmethod
-    def _render_state(state: HeaderState) -> Table:
-        left = Text.assemble(
-            ("Hudu ", "dim"),
-            (state.hudu, "bold"),
-            (" → ", "dim"),
-            ("Halo ", "dim"),
-            (state.halo, "bold"),
-        )
-        left.no_wrap = True
-        left.overflow = "ellipsis"
-        right = Text(no_wrap=True, justify="right")
-        if state.rate_wait:
-            right.append(f"⏳ {state.rate_wait}  ", "yellow")
-        if state.stopped:
-            right.append(f"✖ {state.stopped}", "bold red")
-        elif state.running:
-            right.append("● full pass" if state.full else "● syncing", "bold green")
-            if state.percent is not None:
-                right.append(f" {state.percent}%", "bold")
-        else:
-            times = []
-            if state.last_pass_at:
-                times.append(("last ", state.last_pass_at))
-            if state.next_pass_at and not state.paused:
-                times.append(("next ", state.next_pass_at))
-            if state.paused:
-                right.append("⏸ paused", "bold yellow")
-            else:
-                right.append("○" if times else "○ idle", "dim")
-            for index, (label, moment) in enumerate(times):
-                right.append(" · " if index or state.paused else " ", "dim")
-                right.append(label, "dim")
-                right.append(hour_minute(moment))
-        grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(no_wrap=True, justify="right")
-        grid.add_row(left, right)
-        return grid
+        self.update(render_header(state))

@@ -8,52 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
 from core.events import PassFinished, PassProgressed, PassStarted
-from tui.columns import clock_time
-
-
-def duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
-
-
-def pass_counts(finished: PassFinished) -> str:
-    """`3 failed · 1,917 created · 20 updated`: what a pass did, biggest news first."""
-    counts = [
-        f"{value:,} {name}"
-        for name, value in (
-            ("failed", finished.failed),
-            ("created", finished.created),
-            ("updated", finished.updated),
-            ("removed", finished.removed),
-            ("unchanged", finished.unchanged),
-        )
-        if value
-    ]
-    if finished.error:
-        counts.insert(0, f"stopped: {finished.error}")
-    return " · ".join(counts or ["nothing to do"])
-
-
-def took(finished: PassFinished) -> str:
-    return duration((finished.finished_at - finished.started_at).total_seconds())
-
-
-def pass_summary(finished: PassFinished) -> str:
-    kind = "full pass" if finished.full else "pass"
-    return f"Last {kind} {clock_time(finished.finished_at)}, {took(finished)} · " + pass_counts(
-        finished
-    )
-
-
-def pass_log_line(finished: PassFinished) -> str:
-    kind = "Full pass" if finished.full else "Pass"
-    return f"{kind} finished in {took(finished)}: {pass_counts(finished)}"
+from tui.pass_text import pass_summary
 
 
 class PassStatus(Horizontal):
@@ -66,6 +21,7 @@ class PassStatus(Horizontal):
         self._last: PassProgressed | None = None
         self._waiting = ""
         self.summary_text = "Waiting for the first pass…"
+        """The line shown between passes (set it before mounting to start with another)."""
 
     def compose(self) -> ComposeResult:
         yield Label("", id="pass-kind")

@@ -1,0 +1,96 @@
+"""What the pilot tests share: the terminal size, waiting for commands, reading widgets."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+from textual import events
+from textual.clock import MockClock
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import TabbedContent
+
+from tests.tui.fakes import FakeEngine
+from tui.app import HhsyncApp, make_app
+from tui.state import HeaderState
+from tui.widgets.article_table import ArticleTable
+from tui.widgets.header import SyncHeader
+
+SIZE = (120, 40)
+
+
+def plain(renderable: Any, width: int = 120) -> str:
+    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def labels(app: HhsyncApp) -> dict[str, str]:
+    tabs = app.query_one(TabbedContent)
+    return {
+        tab_id: tabs.get_tab(tab_id).label_text
+        for tab_id in ("synced", "pending", "skipped", "failed")
+    }
+
+
+async def commands_done(app: HhsyncApp) -> None:
+    """Wait for the engine commands (not the scheduler, which runs until quit)."""
+    commands = [w for w in app.workers if w.group == "commands"]
+    if commands:  # an empty list would mean "every worker"
+        await app.workers.wait_for_complete(commands)
+
+
+def ids(table: ArticleTable) -> list[int]:
+    return [int(row.key.value or 0) for row in table.ordered_rows]
+
+
+def header_state(app: HhsyncApp) -> HeaderState:
+    state = app.query_one(SyncHeader).state
+    assert state is not None
+    return state
+
+
+def focused(app: HhsyncApp) -> Widget | None:
+    """The focused widget, read afresh (a type checker keeps an earlier `app.focused` check)."""
+    return app.focused
+
+
+def app_for(engine: FakeEngine) -> HhsyncApp:
+    return make_app(engine, clock=MockClock())
+
+
+def burst(app: HhsyncApp, *keys: tuple[str, str | None]) -> None:
+    """Queue keys all at once, as a paste or a slow SSH link delivers them (through Textual's
+    private driver: a pilot presses keys one message at a time)."""
+    driver = app._driver
+    assert driver is not None
+    for key, char in keys:
+        event = events.Key(key, char)
+        event.set_sender(app)
+        driver.send_message(event)
+
+
+def log_text(app: HhsyncApp) -> str:
+    return "\n".join(line.text for line in app.dashboard.event_log.lines)
+
+
+def toasts(app: HhsyncApp) -> list[tuple[str, str]]:
+    """(title, message) of every notification shown (Textual keeps the list private)."""
+    return [(n.title, n.message) for n in app._notifications]
+
+
+async def press_one_by_one(pilot: Pilot[Any], *keys: str) -> None:
+    """Each key once the screen has handled the one before: `pilot.press("2", "down")` sends
+    `down` as soon as the app looks idle, sometimes before the new tab has the focus."""
+    for key in keys:
+        await pilot.press(key)
+
+
+async def run_command(app: HhsyncApp, pilot: Pilot[Any], *keys: str) -> None:
+    """Press the keys, wait for the engine commands they started, apply their events."""
+    await press_one_by_one(pilot, *keys)
+    await commands_done(app)
+    app.drain()
+    await pilot.pause()

@@ -1,0 +1,36 @@
+"""How the dashboard's modules may depend on each other (checked in a fresh interpreter)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import tui
+
+TUI = Path(tui.__file__).parent
+PLAIN = ["tui.model", "tui.state", "tui.notices", "tui.pass_text", "tui.port", "tui.columns"]
+"""Dashboard logic that must run (and be tested) without Textual."""
+
+
+def loaded_after_import(module: str) -> set[str]:
+    code = f"import sys, {module}\nprint(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return set(result.stdout.split())
+
+
+def test_plain_modules_do_not_import_textual() -> None:
+    for module in PLAIN:
+        textual = sorted(m for m in loaded_after_import(module) if m.split(".")[0] == "textual")
+        assert not textual, f"{module} imports Textual ({textual[:3]}…)"
+
+
+def test_the_command_palette_does_not_import_the_app() -> None:
+    assert "tui.app" not in loaded_after_import("tui.commands")
+
+
+def test_no_dashboard_module_is_over_450_lines() -> None:
+    lengths = {str(p.relative_to(TUI)): len(p.read_text().splitlines()) for p in TUI.rglob("*.py")}
+    assert {name: n for name, n in lengths.items() if n > 450} == {}

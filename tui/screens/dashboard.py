@@ -1,0 +1,270 @@
+"""The main screen: the header, one tab per status plus the Log, the filter bar, the pass line
+and the footer. It lays them out, switches tabs, filters the tables and patches them from the
+model; the app decides when (the tick) and with what (the engine's events)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from textual import on
+from textual.app import ComposeResult
+from textual.clock import Clock
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane
+
+from core.events import PassFinished
+from core.models import Status
+from tui.model import STATUSES, ArticleModel, ModelDiff
+from tui.pass_text import pass_summary
+from tui.settings import TuiSettings
+from tui.state import HeaderState
+from tui.widgets.article_table import ArticleTable
+from tui.widgets.event_log import EventLog
+from tui.widgets.failure_note import FailureNote
+from tui.widgets.filter_input import FilterInput
+from tui.widgets.header import SyncHeader
+from tui.widgets.pass_status import PassStatus
+
+LOG_TAB = "log"
+TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), LOG_TAB)
+TAB_TITLES: dict[str, str] = {
+    "synced": "Synced",
+    "pending": "Pending",
+    "skipped": "Skipped",
+    "failed": "Failed",
+    LOG_TAB: "Log",
+}
+EMPTY_NOTES: dict[Status, str] = {
+    Status.SYNCED: "Nothing synced yet · s starts a pass",
+    Status.PENDING: "Nothing waiting: every change is in Halo",
+    Status.SKIPPED: "Nothing skipped",
+    Status.FAILED: "No failures",
+}
+
+
+class DashboardScreen(Screen[None]):
+    """Shows `model`; the app keeps the model current and calls `show_changes` each tick.
+    `now` stamps log entries that carry no time of their own."""
+
+    def __init__(
+        self,
+        model: ArticleModel,
+        header: HeaderState,
+        *,
+        settings: TuiSettings,
+        clock: Clock,
+        now: Callable[[], datetime],
+        last_pass: PassFinished | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.settings = settings
+        self.filled = asyncio.Event()
+        """Set once the tables hold the model as it was when the screen was mounted."""
+        self._filter_timer: Timer | None = None
+        self.header_bar = SyncHeader(header, id="header")
+        self.filter_input = FilterInput(
+            placeholder="words in title, scope, id or reason · enter keeps · esc clears",
+            id="filter",
+            compact=True,
+        )
+        self.filter_bar = Horizontal(id="filter-bar")
+        self.tabbed = TabbedContent(id="tabs", initial="synced")
+        self.status_tables = {s: ArticleTable(s, id=f"table-{s}") for s in STATUSES}
+        self.empty_notes = {s: Static("", classes="empty-note") for s in STATUSES}
+        self.failure_note = FailureNote(id="failure-note")
+        self.event_log = EventLog(max_lines=settings.log_max_lines, now=now, id="log-view")
+        self.pass_status = PassStatus(clock=clock, id="pass-status")
+        if last_pass is not None:
+            self.pass_status.summary_text = pass_summary(last_pass)
+
+    def compose(self) -> ComposeResult:
+        yield self.header_bar
+        with self.filter_bar:
+            yield Label("Filter", id="filter-label")
+            yield self.filter_input
+        with self.tabbed:
+            for status, table in self.status_tables.items():
+                with TabPane(TAB_TITLES[status], id=str(status)):
+                    yield table
+                    yield self.empty_notes[status]
+                    if status == Status.FAILED:
+                        yield self.failure_note
+            with TabPane(TAB_TITLES[LOG_TAB], id=LOG_TAB):
+                yield self.event_log
+        yield self.pass_status
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        try:
+            self.filter_input.cursor_blink = False
+            for table in self.tables():
+                table.ensure_columns()
+                table.rebuild(self.model.by_status[table.status].values())
+            self.update_tab_labels()
+            self.show_failure_note()
+            self.focus_table()
+        finally:
+            self.filled.set()  # also on an error, so the app does not wait forever
+
+    # ------------------------------------------------------------------ lookups
+    def tables(self) -> list[ArticleTable]:
+        return list(self.status_tables.values())
+
+    def table(self, status: Status | str) -> ArticleTable:
+        return self.status_tables[Status(status)]
+
+    @property
+    def active_tab(self) -> str:
+        return self.tabbed.active or "synced"
+
+    def current_table(self) -> ArticleTable | None:
+        """The table of the tab shown; None on the Log tab."""
+        tab = self.active_tab
+        return self.table(tab) if tab != LOG_TAB else None
+
+    @property
+    def filter_open(self) -> bool:
+        return bool(self.filter_bar.display)
+
+    @property
+    def filtering(self) -> bool:
+        """The table shown is filtered."""
+        table = self.current_table()
+        return table is not None and bool(table.filter_text)
+
+    # ------------------------------------------------------------------ live updates
+    def show_changes(self, diff: ModelDiff) -> None:
+        """Patch the tables with what one tick changed in the model."""
+        for table in self.tables():
+            status = table.status
+            if diff.upserts[status] or diff.removals[status]:
+                table.apply(diff.upserts[status], diff.removals[status])
+        self.update_tab_labels()
+        if diff.upserts[Status.FAILED] or diff.removals[Status.FAILED]:
+            self.show_failure_note()
+
+    def update_tab_labels(self) -> None:
+        """`Synced 1,204` (or `Synced 12/1,204` when filtered), and the note of an empty table."""
+        tabs = self.tabbed
+        for table in self.tables():
+            total = self.model.count(table.status)
+            title = TAB_TITLES[table.status]
+            if table.filter_text:
+                label = f"{title} {table.row_count:,}/{total:,}"
+            else:
+                label = f"{title} {total:,}"
+            tab = tabs.get_tab(str(table.status))
+            if tab.label_text != label:
+                tab.label = label
+            note = self.empty_notes[table.status]
+            note.display = table.row_count == 0
+            if note.display:
+                note.update(self._empty_text(table))
+
+    def _empty_text(self, table: ArticleTable) -> str:
+        if table.filter_text:
+            return f"Nothing here matches “{table.filter_text}” · esc clears the filter"
+        if table.status == Status.SYNCED and self.pass_status.running:
+            return "Nothing synced yet: the pass is running, rows appear here as Halo takes them"
+        return EMPTY_NOTES[table.status]
+
+    def show_failure_note(self) -> None:
+        """Under the Failed table: the error and fix of the article under its cursor."""
+        hudu_id = self.table(Status.FAILED).cursor_id
+        self.failure_note.show(self.model.get(hudu_id) if hudu_id is not None else None)
+
+    # ------------------------------------------------------------------ tabs
+    def show_tab(self, tab: str) -> None:
+        self.tabbed.active = tab
+
+    def cycle_tab(self, step: int) -> None:
+        index = TAB_IDS.index(self.active_tab)
+        self.show_tab(TAB_IDS[(index + step) % len(TAB_IDS)])
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        table = self.current_table()
+        filter_input = self.filter_input
+        if table is None:
+            self.filter_bar.display = False
+        else:
+            if table.needs_sort:
+                table.sort_rows()
+                if table.status == Status.FAILED:
+                    # The cursor kept its row but the article on it changed: Textual posts no
+                    # highlight for that, so the note would still name the article that was there.
+                    self.show_failure_note()
+            with filter_input.prevent(Input.Changed):
+                filter_input.value = table.filter_text
+            self.filter_bar.display = bool(table.filter_text)
+        self.focus_table()
+        self.refresh_bindings()
+
+    def focus_table(self) -> None:
+        table = self.current_table()
+        if table is not None:
+            table.focus()
+        else:
+            self.event_log.focus()
+
+    @on(ArticleTable.RowHighlighted)
+    def _row_highlighted(self, event: ArticleTable.RowHighlighted) -> None:
+        if event.data_table is self.table(Status.FAILED):
+            self.show_failure_note()
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------ filter
+    def open_filter(self) -> None:
+        if self.current_table() is None:
+            return
+        self.filter_bar.display = True
+        # Focus now, not on the next message: keys typed right after `/` (a paste, or a burst
+        # over a slow SSH link) are already queued and must land in the filter, not run as keys.
+        self.set_focus(self.filter_input)
+
+    def clear_filter(self) -> None:
+        """Empty the filter, close its bar and go back to the table."""
+        filter_input = self.filter_input
+        table = self.current_table()
+        with filter_input.prevent(Input.Changed):
+            filter_input.value = ""
+        self.filter_bar.display = False
+        if table is not None and table.filter_text:
+            self._apply_filter(table, "")
+        self.focus_table()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(self.settings.filter_debounce_seconds, self._filter_now)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self._filter_now()
+        table = self.current_table()
+        if table is not None and not table.filter_text:
+            self.filter_bar.display = False
+        self.focus_table()
+
+    def _filter_now(self) -> None:
+        if not self.app.is_running:
+            return
+        table = self.current_table()
+        if table is not None:
+            text = self.filter_input.value
+            if text != table.filter_text:
+                self._apply_filter(table, text)
+
+    def _apply_filter(self, table: ArticleTable, text: str) -> None:
+        with self.app.batch_update():
+            table.set_filter(text, self.model.by_status[table.status].values())
+            self.update_tab_labels()
+            if table.status == Status.FAILED:
+                self.show_failure_note()
+        self.refresh_bindings()

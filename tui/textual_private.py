@@ -1,0 +1,92 @@
+"""Every use of Textual's private API, in one module (Textual is pinned in pyproject.toml).
+
+Two things the dashboard needs that Textual offers no public way to do:
+
+- `FixedLayoutDataTable`: a `DataTable` whose columns have fixed widths and whose rows are one
+  line each. It overrides the private hook `_update_dimensions` (run on idle with the rows added
+  since): the stock one measures every cell of every new row, most of the first paint with
+  10,000 articles, while with fixed widths the virtual size follows from the row count. And it
+  removes many rows with one rebuild of the row index (`remove_row_keys`): the stock
+  `remove_row` rebuilds it once per row, which turns a tick that moves thousands of rows out of a
+  table into seconds.
+- `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
+  it keeps every write in an unbounded private deque; a dashboard left open for days would grow
+  and then stall when the tab is opened.
+
+`tests/tui/test_textual_private.py` checks every name listed below against the installed
+Textual and says which one changed. After a Textual upgrade, only this module needs adapting.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+import textual
+from rich.text import Text
+from textual.geometry import Size
+from textual.widgets import DataTable, RichLog
+from textual.widgets.data_table import RowKey
+
+try:
+    from textual._two_way_dict import TwoWayDict
+except ImportError as error:  # pragma: no cover - only after a Textual upgrade
+    raise ImportError(
+        f"Textual {textual.__version__} has no textual._two_way_dict.TwoWayDict, which "
+        "tui/textual_private.py uses to rebuild a DataTable's row index: adapt that module"
+    ) from error
+
+DATA_TABLE_ATTRIBUTES = (
+    "_row_locations",
+    "_data",
+    "_new_rows",
+    "_updated_cells",
+    "_require_update_dimensions",
+    "_update_count",
+)
+"""Private `DataTable` instance attributes `remove_row_keys` reads or writes."""
+DATA_TABLE_HOOKS = ("_update_dimensions", "_on_idle")
+"""Private `DataTable` methods: the one overridden, and the one that calls it."""
+RICH_LOG_ATTRIBUTES = ("_deferred_renders",)
+"""Private `RichLog` instance attributes `bound_unrendered_writes` replaces."""
+
+
+class FixedLayoutDataTable(DataTable[Text]):
+    """A `DataTable` with fixed column widths and one-line rows, which can drop many rows at
+    once. Subclasses must keep every column's width fixed (`add_column(width=...)`)."""
+
+    def fit_virtual_size(self) -> None:
+        """Size the scrollable area from the row count and the fixed column widths."""
+        header_height = self.header_height if self.show_header else 0
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        self.virtual_size = Size(width, self.row_count + header_height)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Replaces the stock method: no cell needs measuring (see the module docstring)."""
+        self.fit_virtual_size()
+
+    def remove_row_keys(self, keys: set[RowKey]) -> None:
+        """Remove the rows of `keys` (all present) with one re-index instead of one per row."""
+        if not keys:
+            return
+        for key in keys:
+            del self.rows[key]
+            del self._data[key]
+            self._new_rows.discard(key)
+        locations = self._row_locations
+        survivors = sorted((locations.get(key), key) for key in locations if key not in keys)
+        self._row_locations = TwoWayDict(
+            {key: position for position, (_, key) in enumerate(survivors)}
+        )
+        self._updated_cells = {cell for cell in self._updated_cells if cell.row_key not in keys}
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate  # clamp it, as `remove_row` does
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
+        self.check_idle()
+
+
+def bound_unrendered_writes(log: RichLog, max_writes: int) -> None:
+    """Keep at most the last `max_writes` writes a `RichLog` holds back until it has a size."""
+    log._deferred_renders = deque(log._deferred_renders, maxlen=max_writes)

@@ -1,0 +1,86 @@
+"""The Log tab: the engine's log lines, rate-limit waits, pass starts and ends, and each failed
+article with its fix, one entry per line group, wrapped under its message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import RichLog
+
+from core.events import (
+    ArticleChanged,
+    EngineLogged,
+    Event,
+    PassFinished,
+    PassStarted,
+    RateLimitWaited,
+)
+from core.models import ArticleRecord
+from tui.columns import clock_time, parse_time
+from tui.pass_text import pass_log_line
+from tui.textual_private import bound_unrendered_writes
+
+LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
+
+
+def failure_message(record: ArticleRecord) -> Text:
+    """`“Title” #12 (Acme) failed: HTTP 400: …` and, on its own line, the fix."""
+    message = Text.assemble(
+        ("“", ""),
+        (record.title, "bold"),
+        (f"” #{record.hudu_id} ({record.scope}) failed", ""),
+    )
+    error = record.error or record.reason or "no error recorded"
+    status = f"HTTP {record.http_status}: " if record.http_status else ""
+    message.append(f": {status}{error}")
+    if record.hint:
+        message.append("\nFix: ", "bold yellow")
+        message.append(record.hint, "yellow")
+    return message
+
+
+class EventLog(RichLog):
+    """Keeps the last `max_lines` entries, also while the tab has never been shown."""
+
+    def __init__(
+        self, *, max_lines: int, now: Callable[[], datetime], id: str | None = None
+    ) -> None:
+        super().__init__(
+            id=id, max_lines=max_lines, wrap=True, min_width=20, markup=False, highlight=False
+        )
+        self._now = now
+        bound_unrendered_writes(self, max_lines)
+
+    def write_entry(self, level: str, message: str | Text, at: datetime | None = None) -> None:
+        """One entry: time and level, then the message wrapped under itself."""
+        level = level.upper()
+        line = Table.grid(padding=(0, 1), expand=True)
+        line.add_column(no_wrap=True, style="dim")
+        line.add_column(no_wrap=True, width=7, style=LEVEL_STYLES.get(level, ""))
+        line.add_column(ratio=1, overflow="fold")
+        line.add_row(clock_time(at or self._now()), level, message)
+        self.write(line, expand=True)
+
+    def write_journal(self, journal: Iterable[Event], failures: dict[int, ArticleRecord]) -> None:
+        """A tick's journal, in order; a failed article is written only if it is in
+        `failures` (failed anew), so a failed row that merely changes is not logged twice."""
+        for event in journal:
+            if isinstance(event, EngineLogged):
+                self.write_entry(event.level, event.message, event.at)
+            elif isinstance(event, ArticleChanged):
+                record = failures.pop(event.record.hudu_id, None)
+                if record is not None:
+                    at = parse_time(record.last_attempt_at) or None
+                    self.write_entry("WARNING", failure_message(record), at)
+            elif isinstance(event, RateLimitWaited):
+                wait = f"{event.service}: {event.reason}, waiting {event.seconds:.0f}s"
+                self.write_entry("INFO", wait)
+            elif isinstance(event, PassStarted):
+                kind = "Full pass" if event.full else "Pass"
+                self.write_entry("INFO", f"{kind} started", event.started_at)
+            elif isinstance(event, PassFinished):
+                level = "ERROR" if event.error else "WARNING" if event.failed else "INFO"
+                self.write_entry(level, pass_log_line(event), event.finished_at)
