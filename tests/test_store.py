@@ -185,7 +185,7 @@ CRASH_CHILD = """
     from core.models import ArticleRecord, Status
     from core.store import MappingStore
 
-    path, pause_at = sys.argv[1], int(sys.argv[2])
+    path, pause_at, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     store = MappingStore(path).open()
     gen = store.meta("gen", 0)
     steps = 0
@@ -237,14 +237,14 @@ CRASH_CHILD = """
     print("ready", gen, flush=True)
     while True:
         gen += 1
-        size = 200 + (gen * 7919) % 1500
+        size = rows // 8 + (gen * 7919) % rows  # batches of varying sizes
         store.commit_batch(
             [
                 ArticleRecord(hudu_id=i, title=f"gen {gen}", scope="s", company_id=None,
                               status=Status.SYNCED, content_hash="h" * 64)
                 for i in range(1, size + 1)
             ],
-            meta={"gen": gen},
+            meta={"gen": gen, "size": size},
         )
         print("committed", gen, flush=True)
 """
@@ -257,20 +257,22 @@ def saved_generation(db_path: Path) -> int:
     killed child's lock; opening also sweeps its temp files)."""
     with MappingStore(db_path) as store:
         gen: int = store.meta("gen", 0)
+        size: int = store.meta("size", 0)
         records = store.records()
     assert not list(db_path.parent.glob("*.tmp"))
     if gen:
-        size = 200 + (gen * 7919) % 1500
         current = sorted(i for i, r in records.items() if r.title == f"gen {gen}")
         assert current == list(range(1, size + 1)), "a batch was half written"
     return gen
 
 
-def kill_child(db_path: Path, pause_at: int = 0, commits: int = 0) -> tuple[str, int]:
-    """Start a writer and SIGKILL it where it paused (`pause_at`), or as soon as it reports
-    `commits` commits; the step it was killed at ("" if not paused) and the last generation it
-    reported committed."""
-    proc = child(CRASH_CHILD, str(db_path), str(pause_at))
+def kill_child(
+    db_path: Path, pause_at: int = 0, commits: int = 0, rows: int = 1500
+) -> tuple[str, int]:
+    """Start a writer of batches of up to about `rows` rows and SIGKILL it where it paused
+    (`pause_at`), or as soon as it reports `commits` commits; the step it was killed at (""
+    if not paused) and the last generation it reported committed."""
+    proc = child(CRASH_CHILD, str(db_path), str(pause_at), str(rows))
     assert proc.stdout is not None and proc.stderr is not None
     step = ""
     try:
@@ -298,7 +300,7 @@ def test_sigkill_at_every_step_of_a_write_leaves_the_old_or_the_new_file(db_path
     complete batch — the previous one until the replace, the new one after it."""
     seen: list[str] = []
     for pause_at in range(1, 14):
-        step, committed = kill_child(db_path, pause_at)
+        step, committed = kill_child(db_path, pause_at, rows=200)
         assert step in WRITE_STEPS | AFTER_REPLACE, step
         seen.append(step)
         expected = committed + 1 if step in AFTER_REPLACE else committed
