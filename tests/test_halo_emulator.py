@@ -726,6 +726,7 @@ async def test_drop_after_commit_over_a_real_socket(state: HaloState) -> None:
             if server.started:
                 break
             await asyncio.sleep(0.01)
+        assert server.started, "uvicorn did not start"
         port = server.servers[0].sockets[0].getsockname()[1]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
             headers = await auth(client)
