@@ -4,9 +4,9 @@ per client stream.
 `append` is what the engine's emit calls: it numbers the event, stores it in a ring and wakes
 each following stream, O(1) per stream, never awaiting. A stream reads the ring from its own
 cursor, so a slow stream costs a cursor, not a copy of the events. A stream that falls more than
-its `limit` behind (it stopped reading) is dropped: its stream ends, or its connection is
-aborted if it is stuck in a write. Events are turned into JSON lines once, by the first stream
-that needs them.
+its `limit` behind (it stopped reading) is dropped: its connection is closed at once, and it
+reconnects from its last event (or takes a new snapshot). Events are turned into JSON lines
+once, by the first stream that needs them.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Entry:
 class Follower:
     """One client stream: the last event it was given, and how it is woken or dropped."""
 
-    __slots__ = ("abort", "cursor", "dropped", "ended", "limit", "sending", "wake")
+    __slots__ = ("abort", "closing", "cursor", "dropped", "left", "limit", "wake")
 
     def __init__(self, cursor: int, limit: int, abort: Callable[[], None] | None) -> None:
         self.cursor = cursor
@@ -54,18 +54,24 @@ class Follower:
         self.abort = abort  # closes the connection at once (set by the socket server)
         self.wake = asyncio.Event()
         self.dropped = False  # fell behind: the service let it go
-        self.ended = False  # the client left, or the service is stopping
-        self.sending = False  # a write to the client is in progress
+        self.left = False  # the client went away
+        self.closing = False  # the service is stopping: send what is held, then end
 
-    def end(self) -> None:
-        self.ended = True
+    def leave(self) -> None:
+        self.left = True
+        self.wake.set()
+
+    def close(self) -> None:
+        self.closing = True
         self.wake.set()
 
     def drop(self) -> None:
+        """Let the client go: its connection is closed at once (a write its reader never
+        takes cannot be ended any other way), so it reconnects from its last event."""
         self.dropped = True
         self.wake.set()
-        if self.sending and self.abort is not None:
-            self.abort()  # stuck in a write its reader never takes: only closing frees it
+        if self.abort is not None:
+            self.abort()
 
 
 class EventLog:
@@ -106,12 +112,14 @@ class EventLog:
 
     def follow(self, after: int, *, abort: Callable[[], None] | None = None) -> Follower:
         """A stream of every event numbered above `after`; `Resnapshot` when they are not all
-        held any more, or when `after` is beyond the last event (a number from another run)."""
-        if after < self.first_seq - 1 or after > self.last_seq:
+        held any more, are more than a stream may queue, or when `after` is beyond the last
+        event (a number from another run of the service)."""
+        behind = self.last_seq - after
+        if after < self.first_seq - 1 or behind > self.follower_limit or behind < 0:
             raise Resnapshot(after)
         follower = Follower(after, self.follower_limit, abort)
         if self._closed:
-            follower.end()
+            follower.close()
         self._followers.add(follower)
         return follower
 
@@ -120,11 +128,11 @@ class EventLog:
 
     def next_chunk(self, follower: Follower) -> bytes | None:
         """The follower's next lines (up to `CHUNK_EVENTS`), b"" when it has read everything,
-        None when its stream is over (dropped, left, or the log closed)."""
-        if follower.dropped or follower.ended:
+        None when its stream is over (dropped, left, or everything sent once the log closed)."""
+        if follower.dropped or follower.left:
             return None
         if follower.cursor >= self.last_seq:
-            return b""
+            return None if follower.closing else b""
         end = min(self.last_seq, follower.cursor + CHUNK_EVENTS)
         lines = []
         for seq in range(follower.cursor + 1, end + 1):
@@ -136,15 +144,20 @@ class EventLog:
 
     async def wait(self, follower: Follower) -> None:
         """Until there is something new for the follower, or its stream is over."""
-        if follower.cursor < self.last_seq or follower.dropped or follower.ended:
+        if follower.cursor < self.last_seq or follower.dropped or follower.left:
+            return
+        if follower.closing:
             return
         follower.wake.clear()
         await follower.wake.wait()
 
+    def abort_all(self) -> None:
+        """Drop every stream still open, closing the connections of those stuck in a write."""
+        for follower in list(self._followers):
+            follower.drop()
+
     def close(self) -> None:
-        """End every stream (the service is stopping); close the connections stuck in a write."""
+        """End every stream once it has sent what is held (the service is stopping)."""
         self._closed = True
         for follower in list(self._followers):
-            follower.end()
-            if follower.sending and follower.abort is not None:
-                follower.abort()
+            follower.close()

@@ -31,6 +31,8 @@ from core.service.state import ServiceFacts
 
 log = logging.getLogger("hhsync.service")
 
+STREAM_FLUSH_SECONDS = 2.0
+
 
 class ControlService:
     """The control server of `engine` on the Unix socket `path`, as an async context."""
@@ -80,6 +82,7 @@ class ControlService:
         """End the streams, let the commands in flight answer, close the server and socket."""
         self.context.close()
         try:
+            await self._let_streams_finish(STREAM_FLUSH_SECONDS)
             if self.serving is not None and not self.serving.done():
                 await self.context.commands.wait(self.server.config.timeout_graceful_shutdown or 0)
                 self.server.should_exit = True
@@ -87,6 +90,17 @@ class ControlService:
         finally:
             if self._inode:
                 remove_socket_file(self.path, self._inode)
+
+    async def _let_streams_finish(self, seconds: float) -> None:
+        """Give the event streams a moment to send their last events (the end of a pass the
+        stop cut short), then drop those still open: a client that does not read must not
+        hold the stop up."""
+        events = self.context.events
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while events.followers:
+                    await asyncio.sleep(0.01)
+        events.abort_all()
 
     async def __aenter__(self) -> ControlService:
         try:

@@ -36,11 +36,7 @@ class EventStreamResponse(Response):
                 if not chunk:
                     await self.log.wait(follower)
                     continue
-                follower.sending = True
-                try:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                finally:
-                    follower.sending = False
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await asyncio.sleep(0)  # a long backlog must not hold the engine up
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
@@ -54,4 +50,4 @@ async def _until_disconnect(receive: Receive, follower: Follower) -> None:
     with contextlib.suppress(OSError):
         while (await receive())["type"] != "http.disconnect":
             pass
-    follower.end()
+    follower.leave()
