@@ -680,3 +680,35 @@ async def test_another_user_is_refused(service: ControlService, short_dir: Path)
     assert answer in ("data:", "error:ConnectionResetError", "error:BrokenPipeError"), answer
     async with socket_client(service.path) as client:  # its own user still gets in
         assert (await client.get("/status")).status_code == 200
+
+
+# ---------------------------------------------------------------- the systemd unit
+def test_contrib_unit_is_the_rendered_example() -> None:
+    from core.service.unit import EXAMPLE_PLACES, render_unit
+
+    shipped = Path(__file__).parent.parent / "contrib" / "hhsync.service"
+    assert shipped.read_text() == render_unit(EXAMPLE_PLACES)
+
+
+def test_unit_copies_places_never_credentials_and_quotes_paths(tmp_path: Path) -> None:
+    from core.service.unit import places_here, render_unit
+    from core.socketpath import default_socket_dir
+
+    environ = {
+        "HHSYNC_DB": "/srv/kb sync/map%.json",
+        "XDG_STATE_HOME": "/srv/state",
+        "HUDU_API_KEY": "hudu-secret",
+        "HALO_CLIENT_SECRET": "halo-secret",
+    }
+    places = places_here(
+        Path("/srv/kb sync/map%.json"),
+        default_socket_dir() / "0123456789abcdef.sock",
+        Path("/srv/state/hhsync"),
+        environ,
+    )
+    unit = render_unit(places)
+    assert 'Environment="HHSYNC_DB=/srv/kb sync/map%%.json"' in unit
+    assert "Environment=XDG_STATE_HOME=/srv/state" in unit
+    assert "secret" not in unit and "HUDU_API_KEY" not in unit
+    # /tmp, not /tmp/hhsync-<uid>: a folder systemd can find at boot, before hhsync makes it
+    assert 'ReadWritePaths="/srv/kb sync" /srv/state/hhsync /tmp\n' in unit

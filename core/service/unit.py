@@ -34,6 +34,27 @@ class UnitPlaces:
     writable: tuple[Path, ...]  # the mapping file's folder, the log folder, the socket's
     environment: tuple[tuple[str, str], ...] = ()
     socket: str = ""
+    note: tuple[str, ...] = ()  # comment lines on top
+
+
+# contrib/hhsync.service: a dedicated `hhsync` user whose home is /var/lib/hhsync, the settings
+# in /etc/hhsync/.env (HHSYNC_DB=/var/lib/hhsync/hhsync.json), the logs under its home.
+# Regenerate with: python -m core.service.unit > contrib/hhsync.service
+EXAMPLE_PLACES = UnitPlaces(
+    executable="/opt/hhsync/venv/bin/hhsync",
+    working_directory=Path("/etc/hhsync"),
+    user="hhsync",
+    group="hhsync",
+    writable=(Path("/var/lib/hhsync"), Path("/tmp")),
+    note=(
+        "An example for a dedicated user: `useradd --system --home-dir /var/lib/hhsync hhsync`,",
+        "hhsync installed in /opt/hhsync/venv, /etc/hhsync/.env readable by hhsync only, with",
+        "HHSYNC_DB=/var/lib/hhsync/hhsync.json. Attach as that user, from /etc/hhsync:",
+        "  sudo -u hhsync -H sh -c 'cd /etc/hhsync && hhsync-tui'",
+        "`hhsync run --print-systemd-unit` writes the unit for your own user and folders.",
+        "",
+    ),
+)
 
 
 def render_unit(places: UnitPlaces) -> str:
@@ -41,6 +62,7 @@ def render_unit(places: UnitPlaces) -> str:
     env_lines = [f"Environment={_quote(f'{k}={v}')}" for k, v in places.environment]
     curl = f"curl --unix-socket {places.socket} http://hhsync/status" if places.socket else ""
     lines = [
+        *(f"# {line}".rstrip() for line in places.note),
         "# hhsync as a systemd service: a sync pass every HHSYNC_INTERVAL seconds, and the control",
         "# socket that hhsync-tui and every hhsync command attach to.",
         "# Install:  sudo cp hhsync.service /etc/systemd/system/  (or: hhsync run",
@@ -148,3 +170,7 @@ def systemd_unit_here(settings: StoreSettings) -> tuple[str, list[str]]:
     if places.user == "root":
         notes.append("the unit runs hhsync as root: print it as the user that should run it")
     return render_unit(places), notes
+
+
+if __name__ == "__main__":
+    print(render_unit(EXAMPLE_PLACES), end="")

@@ -1,0 +1,180 @@
+"""`hhsync run` as a real process against the emulators on loopback: the control socket answers
+curl-style requests, SIGTERM stops it cleanly and removes the socket, SIGKILL leaves a stale
+socket that the next start replaces, and a second service is refused with one line."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.emulators.seed import SeedSummary, seed_small
+from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_SECRET
+from core.socketpath import socket_path
+from tests.conftest import HHSYNC, Loopback, hhsync_env, run_hhsync
+
+pytestmark = pytest.mark.slow
+
+
+def get(path: Path, url: str) -> httpx.Response:
+    """A request as curl would send it (`curl --unix-socket PATH http://hhsync/status`)."""
+    with httpx.Client(transport=httpx.HTTPTransport(uds=str(path)), timeout=10) as client:
+        return client.get(f"http://hhsync{url}")
+
+
+def answers(path: Path) -> dict[str, Any] | None:
+    try:
+        return dict(get(path, "/status").json())
+    except (httpx.TransportError, ValueError):
+        return None
+
+
+def wait_for(ready: Callable[[], bool], process: subprocess.Popen[str], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not ready():
+        if process.poll() is not None:
+            raise AssertionError(f"hhsync exited ({process.returncode}) before {what}")
+        assert time.monotonic() < deadline, f"no {what} within a minute"
+        time.sleep(0.02)
+
+
+class Services:
+    """Starts `hhsync run` processes; kills any still running at the end of the test."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def start(self, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [HHSYNC, "run"],
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.communicate(timeout=30)
+
+
+@pytest.fixture
+def services() -> Iterator[Services]:
+    started = Services()
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture
+def setup(loopback: Loopback, tmp_path: Path) -> tuple[dict[str, str], Path, SeedSummary]:
+    server, hudu, _ = loopback
+    seed = seed_small(hudu)
+    env = hhsync_env(server, tmp_path, HHSYNC_INTERVAL="3600")
+    return env, socket_path(Path(env["HHSYNC_DB"])), seed
+
+
+def test_run_serves_status_and_stops_on_sigterm(
+    setup: tuple[dict[str, str], Path, SeedSummary], services: Services, tmp_path: Path
+) -> None:
+    env, path, seed = setup
+    process = services.start(env, tmp_path)
+    wait_for(lambda: (answers(path) or {}).get("last_pass") is not None, process, "a pass")
+
+    status = answers(path)
+    assert status is not None
+    assert status["last_pass"]["created"] == len(seed.published_ids)
+    assert status["counts"]["failed"] == status["counts"]["pending"] == 0
+    assert status["pid"] == process.pid and status["running"] is False
+    hello = get(path, "/v1/hello")
+    assert hello.headers["x-hhsync-protocol"] == "1"
+    assert hello.json()["db"] == str(Path(env["HHSYNC_DB"]).resolve())
+
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert f"serving on {path}" in err and err.rstrip().endswith("hhsync: stopped")
+    assert "Traceback" not in err
+    assert not path.exists()
+    for secret in (DEMO_API_KEY, DEMO_CLIENT_SECRET):
+        assert secret not in out + err
+
+
+def test_sigkill_leaves_a_stale_socket_the_next_start_replaces(
+    setup: tuple[dict[str, str], Path, SeedSummary], services: Services, tmp_path: Path
+) -> None:
+    env, path, _ = setup
+    first = services.start(env, tmp_path)
+    wait_for(lambda: answers(path) is not None, first, "the socket")
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    assert path.exists() and answers(path) is None  # stale: the file, nobody behind it
+
+    second = services.start(env, tmp_path)
+    wait_for(lambda: (answers(path) or {}).get("pid") == second.pid, second, "the new socket")
+    second.send_signal(signal.SIGINT)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    assert "error" not in err and "Traceback" not in err
+    assert not path.exists()
+
+
+def test_a_second_service_is_refused_with_one_line(
+    setup: tuple[dict[str, str], Path, SeedSummary], services: Services, tmp_path: Path
+) -> None:
+    env, path, _ = setup
+    first = services.start(env, tmp_path)
+    wait_for(lambda: answers(path) is not None, first, "the socket")
+
+    same_db = run_hhsync(["run"], env, tmp_path, timeout=60)
+    assert same_db.returncode == 2
+    assert f"in use by process {first.pid}" in same_db.stderr
+
+    other_db = dict(env, HHSYNC_DB=str(tmp_path / "other" / "hhsync.json"), HHSYNC_SOCKET=str(path))
+    same_socket = run_hhsync(["run"], other_db, tmp_path, timeout=60)
+    assert same_socket.returncode == 2
+    lines = same_socket.stderr.strip().splitlines()
+    assert lines == [
+        f"hhsync: error: another hhsync service is running (pid {first.pid}) — it answers on "
+        f"{path}; stop it first, or give this one its own HHSYNC_DB"
+    ]
+    assert answers(path) is not None  # the first one is untouched
+
+
+def test_print_systemd_unit_names_this_install_and_no_secret(
+    setup: tuple[dict[str, str], Path, SeedSummary], tmp_path: Path
+) -> None:
+    env, path, _ = setup
+    folder = tmp_path / "service"
+    folder.mkdir()
+    (folder / ".env").write_text(
+        "".join(f"{k}={v}\n" for k, v in env.items() if k.startswith(("HUDU_", "HALO_")))
+    )
+    result = run_hhsync(["run", "--print-systemd-unit"], env, folder)
+    assert result.returncode == 0, result.stderr
+    unit = result.stdout
+    assert f"ExecStart={Path(HHSYNC).absolute()} run\n" in unit
+    assert f"WorkingDirectory={folder}\n" in unit
+    assert "Restart=on-failure\n" in unit and "RestartSec=10\n" in unit
+    assert "PrivateTmp=no\n" in unit and "ProtectSystem=strict\n" in unit
+    writable = next(line for line in unit.splitlines() if line.startswith("ReadWritePaths="))
+    assert str(Path(env["HHSYNC_DB"]).parent) in writable and "/tmp" in writable.split()[-1]
+    assert f"Environment=HHSYNC_DB={env['HHSYNC_DB']}\n" in unit
+    assert str(path) in unit  # the curl line
+    for secret in (DEMO_API_KEY, DEMO_CLIENT_SECRET):
+        assert secret not in unit + result.stderr
+    assert Path(env["HHSYNC_DB"]).parent.is_dir()  # created: systemd needs it to exist
+    assert "Type=simple" in unit and f"User={pwd.getpwuid(os.getuid()).pw_name}" in unit
