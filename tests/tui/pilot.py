@@ -46,6 +46,11 @@ def ids(table: ArticleTable) -> list[int]:
     return [int(row.key.value or 0) for row in table.ordered_rows]
 
 
+def select(table: ArticleTable, hudu_id: int) -> None:
+    """Put the cursor on an article's row."""
+    table.move_cursor(row=table.get_row_index(str(hudu_id)))
+
+
 def header_state(app: HhsyncApp) -> HeaderState:
     state = app.query_one(SyncHeader).state
     assert state is not None

@@ -25,6 +25,7 @@ from tests.tui.pilot import (
     plain,
     press_one_by_one,
     run_command,
+    select,
     toasts,
 )
 from tui.app import HhsyncApp, make_app
@@ -615,7 +616,7 @@ async def test_resync_of_an_article_hudu_no_longer_has(engine: FakeEngine) -> No
     )
     app = app_for(engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        app.dashboard.table(Status.SYNCED).select_id(1)
+        select(app.dashboard.table(Status.SYNCED), 1)
         await run_command(app, pilot, "r")
         title, message = toasts(app)[-1]
         record = engine.record(1)

@@ -11,7 +11,7 @@ from core.emulators.seed import SeedSummary
 from core.engine import Engine
 from core.models import Status
 from tests.conftest import halo_copies
-from tests.tui.pilot import SIZE, commands_done, ids, labels, plain
+from tests.tui.pilot import SIZE, commands_done, ids, labels, plain, select
 from tui.app import HhsyncApp, make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
@@ -87,7 +87,7 @@ async def test_an_article_halo_rejects_shows_its_hint(
         await pilot.press("4")
         failed = app.dashboard.table(Status.FAILED)
         assert bad in ids(failed)
-        failed.select_id(bad)
+        select(failed, bad)
         await pilot.press("enter")
         assert isinstance(app.screen, DetailScreen)
         text = plain(app.screen.query_one("#detail-body", Static).content)

@@ -63,11 +63,6 @@ class ArticleTable(FixedLayoutDataTable):
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return int(row_key.value) if row_key.value is not None else None
 
-    def select_id(self, hudu_id: int) -> None:
-        key = RowKey(str(hudu_id))
-        if key in self.rows:
-            self.move_cursor(row=self.get_row_index(key))
-
     # ------------------------------------------------------------------ filling
     def set_filter(self, text: str, records: Iterable[ArticleRecord]) -> None:
         self.filter_text = text
