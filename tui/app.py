@@ -274,12 +274,15 @@ class HhsyncApp(App[int]):
         self.tell(notice)
 
     def tell(self, notice: notices.Notice | None) -> None:
+        """Show a notice as written: titles and errors come from Hudu and Halo, and `[/b]` in
+        one must not be read as markup (Textual would raise)."""
         if notice is not None:
             self.notify(
                 notice.message,
                 title=notice.title,
                 severity=notice.severity,
                 timeout=notice.timeout,
+                markup=False,
             )
 
     def ask(self, question: notices.Question, answered: Callable[[], object]) -> None:

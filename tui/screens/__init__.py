@@ -1,1 +1,2 @@
-"""Screens pushed over the main view: detail, help, confirmation."""
+"""The dashboard's screens: the main one (`dashboard`) and those pushed over it: detail, help,
+confirmation."""

@@ -75,7 +75,9 @@ class DashboardScreen(Screen[None]):
         self.filter_bar = Horizontal(id="filter-bar")
         self.tabbed = TabbedContent(id="tabs", initial="synced")
         self.status_tables = {s: ArticleTable(s, id=f"table-{s}") for s in STATUSES}
-        self.empty_notes = {s: Static("", classes="empty-note") for s in STATUSES}
+        self.empty_notes = {
+            s: Static("", classes="empty-note", markup=False) for s in STATUSES
+        }  # a note may quote the filter text
         self.failure_note = FailureNote(id="failure-note")
         self.event_log = EventLog(max_lines=settings.log_max_lines, now=now, id="log-view")
         self.pass_status = PassStatus(clock=clock, id="pass-status")

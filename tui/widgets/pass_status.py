@@ -26,8 +26,8 @@ class PassStatus(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label("", id="pass-kind")
         yield ProgressBar(show_eta=True, clock=self._clock, id="pass-bar")
-        yield Label("", id="pass-counts")
-        yield Label(self.summary_text, id="pass-summary")
+        yield Label("", id="pass-counts", markup=False)
+        yield Label(self.summary_text, id="pass-summary", markup=False)  # may quote an error
 
     @property
     def running(self) -> bool:
