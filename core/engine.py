@@ -214,7 +214,7 @@ class Engine:
             if hudu_id in self.book:
                 self.book.prepare_resync(hudu_id, await self.reconciler.find_copy(hudu_id))
             plan = await self._plan(view, full=False, dry_run=False, forced=[hudu_id])
-            state = PassState(self.clock(), stopping=lambda: self._stopping)
+            state = PassState(self.clock(), stopping=lambda: self._stopping, reports_progress=False)
             self.book.apply_plan(plan.rows, plan.touched, (), plan.slugs, store_pending=True)
             to_verify = await self._write(plan, state)
             if to_verify is not None and to_verify != self.book.verify_copies():

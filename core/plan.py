@@ -172,6 +172,8 @@ class PassState:
     faqlists_suspect: bool = False
     """Halo refused an article over its FAQ list: the next pass checks the lists exist."""
     stopping: Callable[[], bool] = _never
+    reports_progress: bool = True
+    """A pass tells its progress; a resync, which is no pass, does not."""
 
     def summary(
         self, plan: Plan, counts: Mapping[str, int], now: datetime, *, dry_run: bool

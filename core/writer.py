@@ -75,11 +75,12 @@ class Writer:
                 if state.stopping():
                     return
                 await self._send_batch(batch, state)
-                self.announcer.emit(
-                    PassProgressed(
-                        tally.done, tally.total, tally.created + tally.updated, tally.failed
+                if state.reports_progress:
+                    self.announcer.emit(
+                        PassProgressed(
+                            tally.done, tally.total, tally.created + tally.updated, tally.failed
+                        )
                     )
-                )
 
         try:
             async with asyncio.TaskGroup() as group:

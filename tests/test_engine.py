@@ -559,3 +559,17 @@ async def test_resync_of_an_article_in_a_new_company_makes_its_faq_list(
     (copy,) = halo_copies(halo, target)
     (faq,) = copy["faqlists"]
     assert halo.faqlists[faq["id"]]["name"] == "Newcomer Ltd"
+
+
+async def test_a_resync_is_no_pass_and_reports_no_pass_progress(
+    engine: Engine, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    seen: list[Event] = []
+    engine.subscribe(seen.append)
+
+    record = await engine.resync(seeded.published_ids[0])
+
+    assert record.status is Status.SYNCED
+    assert any(isinstance(e, ArticleChanged) for e in seen)
+    assert not [e for e in seen if isinstance(e, PassStarted | PassProgressed | PassFinished)]
