@@ -1,19 +1,29 @@
-"""Logging set-up shared by `hhsync` and `hhsync-tui`: a rotating file, and secrets masked."""
+"""Logging set-up shared by `hhsync` and `hhsync-tui`: a private rotating file, secrets masked
+and every line made displayable (titles and Halo's messages are untrusted text)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import logging.handlers
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from core.config import state_dir
+from core.text import displayable
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 MASK = "***"
 
 
 class SecretFilter(logging.Filter):
-    """Replaces every known secret in a record's final message, whatever logged it."""
+    """Replaces every known secret in a record's final message, whatever logged it, and makes
+    it one displayable line: no control character reaches the file or the terminal, and a
+    title holding a newline cannot forge a log line."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
@@ -21,15 +31,28 @@ class SecretFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = mask(message, self.secrets)
-        if masked != message:
-            record.msg, record.args = masked, None
+        safe = displayable(mask(message, self.secrets))
+        if safe != message:
+            record.msg, record.args = safe, None
         if record.exc_info:
-            record.exc_text = mask(
-                logging.Formatter().formatException(record.exc_info), self.secrets
-            )
+            trace = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = displayable(mask(trace, self.secrets), one_line=False)
             record.exc_info = None
         return True
+
+
+class PrivateFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files only their owner can read (titles of internal procedures
+    are sensitive too), like the mapping file."""
+
+    def _open(self) -> io.TextIOWrapper:
+        def private(path: str, flags: int) -> int:
+            return os.open(path, flags, FILE_MODE)
+
+        stream = open(self.baseFilename, "a", encoding=self.encoding, opener=private)  # noqa: SIM115
+        with contextlib.suppress(OSError):
+            os.chmod(self.baseFilename, FILE_MODE)
+        return stream
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
@@ -56,10 +79,11 @@ def configure_logging(
     path = log_file_path()
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-        )
+        path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        os.chmod(path.parent, DIR_MODE)
+        for old in path.parent.glob(f"{path.name}*"):
+            os.chmod(old, FILE_MODE)
+        file_handler = PrivateFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
         file_handler.setFormatter(formatter)
         file_handler.addFilter(secret_filter)
         root.addHandler(file_handler)
