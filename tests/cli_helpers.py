@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.cli import main
-from core.http import ApiSession
+from core.http import ApiSession, ServiceSpec
 
 
 @dataclass(frozen=True)
@@ -64,23 +64,38 @@ def invoke_hhsync(
     return CliResult(tuple(args), result.exit_code, result.stdout, result.stderr)
 
 
-def instant_retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Make the API clients' waits between retries return at once; the waits asked for.
+class RetryWaits:
+    """The waits between retries the API clients asked for, by service ("Hudu", "Halo")."""
 
-    A refused connection is retried with a backoff of seconds; the attempts, the order and the
-    final error are unchanged. The clients' rate limiters keep real time.
+    def __init__(self) -> None:
+        self.by_service: dict[str, list[float]] = {}
+
+    def of(self, service: str) -> list[float]:
+        return self.by_service.get(service, [])
+
+    def total(self, service: str) -> float:
+        return sum(self.of(service))
+
+
+def instant_retry_waits(monkeypatch: pytest.MonkeyPatch) -> RetryWaits:
+    """Make the API clients' waits between retries return at once, and record them.
+
+    A refused connection or a 503 is retried after a backoff of seconds, a 429 after its
+    Retry-After; the attempts, their order and the final error are unchanged. The clients'
+    rate limiters keep real time.
     """
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        await asyncio.sleep(0)
-
+    waits = RetryWaits()
     build = ApiSession.__init__
 
-    def init(self: ApiSession, *args: Any, **kwargs: Any) -> None:
+    def init(self: ApiSession, spec: ServiceSpec, *args: Any, **kwargs: Any) -> None:
         assert "sleep" in kwargs, "the clients no longer pass their sleep to ApiSession"
-        build(self, *args, **{**kwargs, "sleep": sleep})
+        asked = waits.by_service.setdefault(spec.name, [])
+
+        async def sleep(seconds: float) -> None:
+            asked.append(seconds)
+            await asyncio.sleep(0)
+
+        build(self, spec, *args, **{**kwargs, "sleep": sleep})
 
     monkeypatch.setattr(ApiSession, "__init__", init)
     return waits

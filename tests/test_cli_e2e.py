@@ -123,32 +123,39 @@ def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: P
     assert len(halo.articles) == len(published)
 
 
-@pytest.mark.slow  # Halo's rate-limit window is real time
-def test_rate_limits_server_errors_and_token_expiry(loopback: Loopback, tmp_path: Path) -> None:
+class ExpireHaloTokens:
+    """Wraps the emulators: every token Halo issued dies when its `at`-th request arrives (as
+    after the token's hour is up)."""
+
+    def __init__(self, app: ASGIApp, halo: HaloState, at: int) -> None:
+        self.app, self.halo, self.at = app, halo, at
+        self.seen = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).startswith("/halo/"):
+            self.seen += 1
+            if self.seen == self.at:
+                self.halo.expire_tokens()
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.slow  # Halo's rate window, the retry waits and the engine's settle waits are real
+def test_rate_limits_server_errors_and_token_expiry(
+    loopback: Loopback, loopback_app: LoopbackApp, tmp_path: Path
+) -> None:
+    """Halo's 429s (with Retry-After), 503s from both services and a token that dies mid-pass:
+    nothing fails and nothing is written twice."""
     server, hudu, halo = loopback
     seed = seed_small(hudu)
     extra = [hudu.add_article(f"Bulk article {n}", f"<p>{n}</p>")["id"] for n in range(60)]
     halo.rate_limit, halo.rate_window_seconds, halo.send_retry_after = 15, 1.5, True
     halo.switches.error_rate = 0.1
     hudu.switches.error_rate = 0.1
+    assert loopback_app.app is not None
+    loopback_app.app = ExpireHaloTokens(loopback_app.app, halo, at=30)
     env = hhsync_env(server, tmp_path, HHSYNC_BATCH_SIZE="5")
-    done = threading.Event()
 
-    def expire_tokens_now_and_then() -> None:
-        """The token Halo issued dies mid-pass (as after its hour is up)."""
-        pending = [30]
-        while pending and not done.wait(0.01):
-            if len(halo.log.entries) >= pending[0]:
-                pending.pop(0)
-                halo.expire_tokens()
-
-    expirer = threading.Thread(target=expire_tokens_now_and_then, daemon=True)
-    expirer.start()
-    try:
-        result = run(["sync", "--json"], env, tmp_path)
-    finally:
-        done.set()
-        expirer.join()
+    result = run(["sync", "--json"], env, tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["failed"] == 0
@@ -286,7 +293,7 @@ def test_unreachable_host(
 
     assert result.returncode == 2
     assert_one_clear_line(result, "Hudu")
-    assert waits, "a refused connection is retried before it is reported"
+    assert waits.of("Hudu"), "a refused connection is retried before it is reported"
 
 
 def test_wrong_hudu_key(loopback: Loopback, tmp_path: Path) -> None:

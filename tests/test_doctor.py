@@ -110,7 +110,7 @@ def test_hudu_unreachable(
     assert "HUDU_BASE_URL" in line
     assert len(bad) == 1 and not [g for g in good if g.startswith("Hudu")]
     only(good, "Halo scopes include")
-    assert waits, "a refused connection is retried before it is reported"
+    assert waits.of("Hudu"), "a refused connection is retried before it is reported"
 
 
 def test_halo_unreachable(
@@ -127,7 +127,7 @@ def test_halo_unreachable(
     assert bad == [only(bad, f"Halo unreachable at {nowhere}")]
     assert "HALO_BASE_URL" in bad[0]
     assert not [g for g in good if g.startswith("Halo")]
-    assert waits, "a refused connection is retried before it is reported"
+    assert waits.of("Halo"), "a refused connection is retried before it is reported"
 
 
 def test_corrupt_mapping_file(loopback: Loopback, tmp_path: Path) -> None:
