@@ -33,7 +33,7 @@ from core.errors import (
     StoreLockedError,
     UnreachableError,
 )
-from core.events import ArticleChanged, EngineLogged, PassFinished
+from core.events import ArticleChanged, EngineLogged, Event, PassFinished
 from core.models import ArticleRecord
 from core.service import ControlService, ServiceRunningError
 from core.service.app import create_app
@@ -225,6 +225,46 @@ def test_event_log_keeps_the_last_n_and_drops_a_follower_that_falls_behind() -> 
         log.follow(119)
     follower = log.follow(120)
     assert log.next_chunk(follower) is not None and follower.cursor == 220
+
+
+def test_an_event_line_is_the_wire_form_of_the_event() -> None:
+    from datetime import UTC, datetime
+
+    from core.events import (
+        ArticleRemoved,
+        PassCause,
+        PassProgressed,
+        PassStarted,
+        RateLimitWaited,
+        SchedulerChanged,
+        WritesFailed,
+    )
+    from core.models import Status
+    from core.service.eventlog import event_line
+    from core.wire import EVENT_TYPES, dump_event
+
+    moment = datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=UTC)
+    record = ArticleRecord(
+        hudu_id=7, title='Café ☕ "quoted"\n', scope="Acme", company_id=3, status=Status.FAILED
+    )
+    samples: list[Event] = [
+        ArticleChanged(record),
+        ArticleRemoved(7),
+        PassStarted(True, moment, PassCause.RETRY, "id-1"),
+        PassProgressed(3, 10, 2, 1),
+        PassFinished(False, moment, moment, 1, 2, 3, 4, 5, "boom", dry_run=True),
+        WritesFailed((1, 2), ("a", "b"), "refused", "hint"),
+        SchedulerChanged(True, None),
+        SchedulerChanged(False, moment),
+        RateLimitWaited("Halo", 1.5e-7, "window"),
+        EngineLogged("INFO", "ünïcode \u2028 line", moment),
+    ]
+    assert {type(e).__name__ for e in samples} >= set(EVENT_TYPES)
+    for seq, event in enumerate(samples, start=1):
+        line = event_line(event, seq)
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert json.loads(line) == json.loads(json.dumps(dump_event(event, seq)))
+        assert load_event(json.loads(line)) == (seq, event)
 
 
 # ---------------------------------------------------------------- commands

@@ -66,10 +66,15 @@ class Services:
         return process
 
     def stop_all(self) -> None:
+        """SIGTERM (so each removes its socket), SIGKILL if one does not stop."""
         for process in self.processes:
             if process.poll() is None:
+                process.terminate()
+            try:
+                process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
                 process.kill()
-            process.communicate(timeout=30)
+                process.communicate(timeout=30)
 
 
 @pytest.fixture

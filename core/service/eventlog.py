@@ -14,12 +14,27 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from core.events import Event
-from core.wire import dump_event
 
 DEFAULT_CAPACITY = 20_000
-CHUNK_EVENTS = 500  # events per write to a stream (one write per chunk)
+CHUNK_EVENTS = 2000  # events per write to a stream: ~1.4 MB, ~10 ms to encode
+
+_JSON: dict[type[Event], TypeAdapter[Any]] = {}
+
+
+def event_line(event: Event, seq: int) -> bytes:
+    """`core.wire.dump_event(event, seq)` as one JSON line, encoded by pydantic in one step
+    (five times faster than `json.dumps` of the dumped data: a pass emits thousands)."""
+    cls = type(event)
+    adapter = _JSON.get(cls)
+    if adapter is None:
+        adapter = _JSON[cls] = TypeAdapter(cls)
+    kind = json.dumps(cls.__name__).encode()
+    return b'{"seq":%d,"type":%s,"event":%s}\n' % (seq, kind, adapter.dump_json(event))
 
 
 class Resnapshot(Exception):
@@ -38,8 +53,7 @@ class Entry:
 
     def line(self) -> bytes:
         if self._line is None:
-            data = dump_event(self.event, self.seq)
-            self._line = json.dumps(data, separators=(",", ":")).encode() + b"\n"
+            self._line = event_line(self.event, self.seq)
         return self._line
 
 

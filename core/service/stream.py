@@ -36,8 +36,9 @@ class EventStreamResponse(Response):
                 if not chunk:
                     await self.log.wait(follower)
                     continue
+                # A long backlog cannot hold the engine up: once the socket's buffers are
+                # full, the next send waits for the client to read.
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await asyncio.sleep(0)  # a long backlog must not hold the engine up
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the client went away during a write
