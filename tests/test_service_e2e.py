@@ -4,6 +4,7 @@ socket that the next start replaces, and a second service is refused with one li
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import signal
@@ -183,3 +184,32 @@ def test_print_systemd_unit_names_this_install_and_no_secret(
         assert secret not in unit + result.stderr
     assert Path(env["HHSYNC_DB"]).parent.is_dir()  # created: systemd needs it to exist
     assert "Type=simple" in unit and f"User={pwd.getpwuid(os.getuid()).pw_name}" in unit
+
+
+def test_sigterm_mid_pass_ends_the_pass_and_the_streams_cleanly(
+    loopback: Loopback, tmp_path: Path, services: Services
+) -> None:
+    server, hudu, halo = loopback
+    seed_small(hudu)
+    halo.switches.latency = 0.2  # a pass long enough to stop in the middle
+    env = hhsync_env(server, tmp_path, HHSYNC_INTERVAL="3600", HHSYNC_BATCH_SIZE="2")
+    path = socket_path(Path(env["HHSYNC_DB"]))
+    process = services.start(env, tmp_path)
+    wait_for(lambda: answers(path) is not None, process, "the socket")
+
+    types: list[str] = []
+    transport = httpx.HTTPTransport(uds=str(path))
+    with (
+        httpx.Client(transport=transport, timeout=60) as client,
+        client.stream("GET", "http://hhsync/v1/events", params={"after": 0}) as stream,
+    ):
+        for line in stream.iter_lines():
+            types.append(json.loads(line)["type"])
+            if types.count("ArticleChanged") == 3:
+                process.send_signal(signal.SIGTERM)
+    # The stream ended by itself, after the end of the pass the signal cut short.
+    assert "PassStarted" in types and types[-1] == "PassFinished"
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert err.rstrip().endswith("hhsync: stopped") and "Traceback" not in err
+    assert not path.exists()

@@ -42,18 +42,20 @@ class Resnapshot(Exception):
 
 
 class Entry:
-    """One numbered event and, once a stream has needed it, its JSON line."""
+    """One numbered event, until a stream needs it; then its JSON line (the event is let go:
+    a full ring then holds about 14 MB of lines rather than the events and their lines)."""
 
-    __slots__ = ("_line", "event", "seq")
+    __slots__ = ("_event", "_line", "seq")
 
     def __init__(self, seq: int, event: Event) -> None:
         self.seq = seq
-        self.event = event
-        self._line: bytes | None = None
+        self._event: Event | None = event
+        self._line = b""
 
     def line(self) -> bytes:
-        if self._line is None:
-            self._line = event_line(self.event, self.seq)
+        if self._event is not None:
+            self._line = event_line(self._event, self.seq)
+            self._event = None
         return self._line
 
 

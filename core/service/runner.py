@@ -63,6 +63,13 @@ class ControlService:
         self._inode = 0
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            self.context.close()
+            raise
+
+    async def _start(self) -> None:
         sock = await bind_control_socket(self.path)
         self._inode = self.path.lstat().st_ino
         self.serving = asyncio.create_task(self.server.serve(sockets=[sock]))
@@ -103,11 +110,7 @@ class ControlService:
         events.abort_all()
 
     async def __aenter__(self) -> ControlService:
-        try:
-            await self.start()
-        except BaseException:
-            self.context.close()
-            raise
+        await self.start()
         return self
 
     async def __aexit__(
@@ -117,6 +120,36 @@ class ControlService:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+class StopSignals:
+    """SIGTERM and SIGINT while the service runs: the first asks it to stop, a second one runs
+    the `now` actions (stop at once)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.now: list[Callable[[], object]] = []
+        self._received = 0
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self.SIGNALS:
+            loop.add_signal_handler(signum, self._on_signal)
+
+    def remove(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self.SIGNALS:
+            loop.remove_signal_handler(signum)
+
+    def _on_signal(self) -> None:
+        self._received += 1
+        self.asked.set()
+        if self._received > 1:
+            log.warning("second signal: stopping now")
+            for action in self.now:
+                action()
 
 
 async def run_service(
@@ -129,38 +162,41 @@ async def run_service(
 ) -> None:
     """Serve `engine` on `path` and run its scheduler until SIGTERM or SIGINT. `on_ready` is
     called once the socket answers."""
-    loop = asyncio.get_running_loop()
-    stop_asked = asyncio.Event()
-    signals = 0
-
-    def on_signal() -> None:
-        nonlocal signals
-        signals += 1
-        stop_asked.set()
-        if signals > 1:
-            log.warning("second signal: stopping now")
-            service.server.force_exit = True
-            scheduler.cancel()
-            service.context.commands.cancel()
-
-    async with ControlService(engine, path, secrets=secrets, **options) as service:
+    service = ControlService(engine, path, secrets=secrets, **options)
+    await service.start()
+    signals = StopSignals()
+    try:
         if on_ready is not None:
             on_ready()
         scheduler = asyncio.create_task(engine.run_scheduler())
         await asyncio.sleep(0)  # the scheduler has started: a stop from now on is seen
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, on_signal)
-        stopping = asyncio.create_task(stop_asked.wait())
-        assert service.serving is not None
-        try:
-            await asyncio.wait(
-                {scheduler, service.serving, stopping}, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            stopping.cancel()
-            service.refuse_commands()
-            engine.stop()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scheduler  # raises what broke the scheduler, if anything did
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.remove_signal_handler(signum)
+        signals.now += [
+            scheduler.cancel,
+            service.context.commands.cancel,
+            lambda: setattr(service.server, "force_exit", True),
+        ]
+        signals.install()
+        await _until_stop_asked(service, scheduler, signals)
+    finally:
+        await service.stop()
+        signals.remove()
+
+
+async def _until_stop_asked(
+    service: ControlService, scheduler: asyncio.Task[None], signals: StopSignals
+) -> None:
+    """Run until a signal (or until the scheduler or server breaks), then stop the engine after
+    the batch in flight and take no new command."""
+    asked = asyncio.create_task(signals.asked.wait())
+    serving = service.serving
+    assert serving is not None
+    try:
+        await asyncio.wait({scheduler, serving, asked}, return_when=asyncio.FIRST_COMPLETED)
+        if serving.done():
+            serving.result()  # the control server broke: say why (systemd restarts us)
+    finally:
+        asked.cancel()
+        service.refuse_commands()
+        service.engine.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await scheduler  # raises what broke the scheduler, if anything did
