@@ -193,6 +193,8 @@ async def test_events_no_longer_held_or_from_another_run_ask_for_a_snapshot(
             reply = await client.get("/v1/events", params={"after": after})
             assert reply.status_code == 410, after
             assert reply.json() == {"error": "resnapshot"}
+        head = await client.head("/v1/events", params={"after": 25})
+        assert head.status_code == 200 and context.events.followers == 0
         for bad in ("-1", "x", "1.5", "9" * 40):
             reply = await client.get("/v1/events", params={"after": bad})
             assert reply.status_code == 400, bad

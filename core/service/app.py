@@ -37,9 +37,9 @@ from core.service.context import ServiceContext
 from core.service.eventlog import Resnapshot
 from core.service.guard import ProtocolGuard
 from core.service.replies import engine_error_reply, error_reply, line_reply, reply
-from core.service.state import hello_body, state_body, status_body
-from core.service.stream import ABORT_EXTENSION, EventStreamResponse
-from core.wire import dump, dump_records, dump_summary
+from core.service.state import hello_body, snapshot_json, status_body
+from core.service.stream import ABORT_EXTENSION, MEDIA_TYPE, EventStreamResponse
+from core.wire import dump, dump_summary
 
 
 class Endpoints:
@@ -54,19 +54,16 @@ class Endpoints:
         return reply(hello_body(self.context.facts))
 
     async def snapshot(self, request: Request) -> Response:
-        # No await from here to the end: `seq` is exactly the last event the rows include.
+        # Built without an await: `seq` is exactly the last event the rows include.
         context = self.context
-        return reply(
-            {
-                "seq": context.events.last_seq,
-                "records": dump_records(self.engine.records()),
-                "state": state_body(self.engine, context.watch, context.facts),
-            }
-        )
+        body = snapshot_json(self.engine, context.events.last_seq, context.watch, context.facts)
+        return Response(body, media_type="application/json")
 
     async def events(self, request: Request) -> Response:
         log = self.context.events
         after = parse_after(request.query_params.get("after"))
+        if request.method == "HEAD":
+            return Response(media_type=MEDIA_TYPE)
         extensions = request.scope.get("extensions") or {}
         try:
             follower = log.follow(

@@ -6,6 +6,7 @@ exactly those after its sequence number.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,11 +14,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from core.engine import Engine
 from core.events import Event, PassFinished, PassProgressed, PassStarted
+from core.models import ArticleRecord
 from core.wire import PROTOCOL_VERSION, dump
 
 _URL_PLACEHOLDER_ID = 987654321
+_RECORDS_JSON = TypeAdapter(list[ArticleRecord])
 
 
 def hhsync_version() -> str:
@@ -96,6 +101,15 @@ def state_body(engine: Engine, watch: PassWatch, facts: ServiceFacts) -> dict[st
         "pid": facts.pid,
         "version": facts.version,
     }
+
+
+def snapshot_json(engine: Engine, seq: int, watch: PassWatch, facts: ServiceFacts) -> bytes:
+    """`{"seq", "records", "state"}` as JSON: the rows are the engine's live rows, encoded at
+    once by pydantic (no copy of 10,000 rows, no await: nothing changes meanwhile), the same
+    JSON as `core.wire.dump_records`."""
+    records = _RECORDS_JSON.dump_json(engine.book.rows())
+    state = json.dumps(state_body(engine, watch, facts), separators=(",", ":")).encode()
+    return b'{"seq":%d,"records":%s,"state":%s}' % (seq, records, state)
 
 
 def status_body(engine: Engine, facts: ServiceFacts) -> dict[str, Any]:
