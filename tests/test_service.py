@@ -673,6 +673,23 @@ async def test_a_stale_socket_is_replaced_and_a_live_one_refused(
             assert (await client.get("/v1/hello")).status_code == 200
 
 
+async def test_a_socket_nobody_answers_on_is_replaced(
+    engine: Engine, short_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.service import listener
+
+    monkeypatch.setattr(listener, "PROBE_SECONDS", 0.2)
+    path = short_dir / "s.sock"
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.bind(str(path))
+    silent.listen(1)  # connections wait in the backlog; no answer ever comes
+    try:
+        async with ControlService(engine, path), socket_client(path) as client:
+            assert (await client.get("/v1/hello")).status_code == 200
+    finally:
+        silent.close()
+
+
 def test_peer_credentials_predicate() -> None:
     me = os.getuid()
     assert peer_allowed(me, me)

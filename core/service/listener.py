@@ -139,11 +139,11 @@ async def clear_stale_socket(path: Path) -> None:
     log.info("replaced the stale socket %s", path)
 
 
-async def probe(path: Path, timeout: float = PROBE_SECONDS) -> int | str:
+async def probe(path: Path, timeout: float | None = None) -> int | str:
     """Who answers on `path`: the pid of an hhsync service, "none" (refused, no answer), or
     "other" (something that is not an hhsync service)."""
     transport = httpx.AsyncHTTPTransport(uds=str(path))
-    async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+    async with httpx.AsyncClient(transport=transport, timeout=timeout or PROBE_SECONDS) as client:
         try:
             answer = await client.get("http://hhsync/v1/hello")
         except httpx.TransportError:
