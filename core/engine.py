@@ -95,7 +95,6 @@ class Engine:
         self._stopping = False
         self._opened = False
 
-    # ------------------------------------------------------------ listeners and state
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
         return self.announcer.subscribe(listener)
 
@@ -111,7 +110,6 @@ class Engine:
     def halo_article_url(self, halo_id: int) -> str:
         return self.halo.article_url(halo_id)
 
-    # ------------------------------------------------------------ life cycle
     async def open(self) -> None:
         """Take the store and load the mapping. Opening only reads: creates a crash left in
         flight are settled at the start of the next pass, so a dry run still writes nothing."""
@@ -132,7 +130,6 @@ class Engine:
             self.store.close()
             self._opened = False
 
-    # ------------------------------------------------------------ scheduler
     async def run_scheduler(self) -> None:
         """Run a pass now, then one every `interval` seconds, never two at once."""
         self._stopping = False
@@ -174,7 +171,6 @@ class Engine:
         self._wake.set()
         self.announcer.emit(SchedulerChanged(False, self.next_pass_at))
 
-    # ------------------------------------------------------------ commands
     async def sync_now(
         self,
         *,
@@ -240,7 +236,6 @@ class Engine:
             ]
             return len(self.book.unlink(linked))
 
-    # ------------------------------------------------------------ one pass
     async def _run_pass(
         self, *, full: bool, dry_run: bool, force: bool, cause: PassCause, command_id: str
     ) -> PassSummary:
@@ -318,7 +313,8 @@ def build_engine(
     clock: Callable[[], datetime] = _now,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Engine:
-    """The one way to build an engine, shared by the CLI, the dashboard, the demo and tests."""
+    """The one way to build an engine (CLI, service, dashboard, demo, tests); `sleep` is every
+    wait: the clients' retries and rate limits, and the engine's settling."""
     announce: list[Callable[[Event], None]] = []
 
     def on_wait(service: str) -> Callable[[float, str], None]:
@@ -333,6 +329,7 @@ def build_engine(
         settings.hudu_api_key.get_secret_value(),
         transport=hudu_transport,
         on_wait=on_wait("Hudu"),
+        sleep=sleep,
     )
     halo = HaloClient(
         settings.halo_base_url,
@@ -343,6 +340,7 @@ def build_engine(
         scope=settings.halo_scope,
         transport=halo_transport,
         on_wait=on_wait("Halo"),
+        sleep=sleep,
     )
     store = MappingStore(db_path or settings.hhsync_db)
     engine = Engine(settings, store=store, hudu=hudu, halo=halo, clock=clock, sleep=sleep)
