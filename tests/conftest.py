@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -81,6 +82,11 @@ def seeded(hudu: HuduState) -> SeedSummary:
 EngineFactory = Callable[..., Engine]
 
 
+async def no_wait(_seconds: float) -> None:
+    """Every wait of an engine under test: retries, rate limits and settling take no time."""
+    await asyncio.sleep(0)
+
+
 @pytest.fixture
 async def make_engine(
     tmp_path: Path, hudu: HuduState, halo: HaloState
@@ -94,6 +100,7 @@ async def make_engine(
             make_settings(db_path, **overrides),
             hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
             halo_transport=httpx.ASGITransport(app=create_halo_app(halo)),
+            sleep=no_wait,
         )
         engines.append(engine)
         return engine

@@ -16,7 +16,7 @@ from core.emulators.seed import SeedSummary
 from core.engine import Engine, build_engine
 from core.events import Event, PassProgressed
 from core.models import Status
-from tests.conftest import EngineFactory, make_settings
+from tests.conftest import EngineFactory, make_settings, no_wait
 
 Asgi = Callable[..., Any]
 
@@ -28,10 +28,6 @@ def active_copies(halo: HaloState) -> dict[str, int]:
             if tag.startswith("hudu-article-") and not article.get("inactive"):
                 counts[tag] = counts.get(tag, 0) + 1
     return counts
-
-
-async def no_wait(_seconds: float) -> None:
-    """The engine's settle sleep, skipped: each test decides when Halo applies a write."""
 
 
 def engine_on(tmp_path: Path, hudu: HuduState, halo_transport: httpx.AsyncBaseTransport) -> Engine:
