@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import socket
 import statistics
 import subprocess
@@ -157,6 +158,7 @@ async def one_pass(articles: int, clients: int) -> PassRun:
     await engine.close()
     emulators.terminate()
     await asyncio.to_thread(emulators.wait, 30)
+    shutil.rmtree(folder, ignore_errors=True)
     run = PassRun(clients, seconds, cpu, halo.requests, hudu.requests, last - first + 1)
     for report in reports:
         seqs: list[int] = report["seqs"]
