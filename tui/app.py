@@ -1,6 +1,10 @@
 """The dashboard app: it loads the engine's articles, applies the engine's events on a tick, runs
 engine commands in workers and owns the key actions. `make_app` is the one factory.
 
+The engine is embedded (the dashboard runs the scheduler, and syncing stops when it quits) or
+the service's (`hhsync run`; the dashboard follows it, `q` leaves at once, and while the service
+does not answer the keys that need it are refused with a notice until it is back).
+
 Threading rule: engine commands run in async workers that only await the engine and post a
 typed message (`tui.messages`); the app's handlers, which own every widget, show the result.
 Engine events are buffered by an O(1) listener and applied on a short tick, folded per article
@@ -10,20 +14,21 @@ repaints a second instead of one per event.
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Concatenate, ParamSpec
 
-from textual import on, work
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.clock import Clock
 from textual.screen import Screen
 from textual.worker import Worker
 
-from core.events import Event, PassFinished, PassProgressed, PassStarted
+from core.events import Event, PassProgressed, PassStarted, ServiceAttached, ServiceLost
 from core.models import Status
 from tui import notices
 from tui.bindings import APP_BINDINGS, TABLE_ACTIONS, help_sections
@@ -37,7 +42,7 @@ from tui.messages import (
     SchedulerStopped,
     UnlinkFinished,
 )
-from tui.model import ArticleModel, TickBatch, fold
+from tui.model import ArticleModel, TickBatch, TimelineEvent, fold
 from tui.port import EnginePort
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.dashboard import LOG_TAB, DashboardScreen
@@ -45,10 +50,30 @@ from tui.screens.detail import DetailScreen
 from tui.screens.help import HelpScreen
 from tui.settings import TuiSettings
 from tui.state import DashboardState, HeaderState, PassCommand
+from tui.untrusted import shown
 from tui.widgets.article_table import ArticleTable
+from tui.workers import EngineWorkers
+
+P = ParamSpec("P")
 
 
-class HhsyncApp(App[int]):
+def needs_the_engine(
+    action: Callable[Concatenate[HhsyncApp, P], None],
+) -> Callable[Concatenate[HhsyncApp, P], None]:
+    """An action that sends the engine a command: refused with a notice while the service the
+    engine runs in does not answer (an embedded engine always answers)."""
+
+    @functools.wraps(action)
+    def guarded(app: HhsyncApp, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        if app.state.service_answering:
+            action(app, *args, **kwargs)
+        else:
+            app.tell(notices.SERVICE_NOT_ANSWERING)
+
+    return guarded
+
+
+class HhsyncApp(EngineWorkers):
     CSS_PATH = "app.tcss"
     TITLE = "hhsync"
     COMMANDS = App.COMMANDS | {HhsyncCommands}
@@ -63,6 +88,7 @@ class HhsyncApp(App[int]):
         now: Callable[[], datetime] | None = None,
         settings: TuiSettings | None = None,
         autostart: bool = True,
+        service: ServiceAttached | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -73,6 +99,10 @@ class HhsyncApp(App[int]):
         """Start the engine's scheduler (the first pass at once) when the dashboard is shown."""
         self.model = ArticleModel()
         self.state = DashboardState()
+        if service is not None:
+            self.state.service_attached(service)
+        self.farewell = ""
+        """What the command line prints once the dashboard is gone (set when quitting)."""
         self.pending_events: deque[Event] = deque()
         """Engine events not yet applied; the tick empties it."""
         self._unsubscribe: Callable[[], None] | None = None
@@ -101,11 +131,15 @@ class HhsyncApp(App[int]):
         # Textual mounts the default screen after the app: wait for its tables, so the app is
         # ready (for a pilot, too) only once they are filled.
         await self.dashboard.filled.wait()
+        attached = self.state.service
+        if attached is not None:
+            event = ServiceAttached(attached.pid, attached.version, attached.socket)
+            self.dashboard.event_log.write_journal([event], {})
         if self.settings.freeze_gc:
             gc.freeze()
         self.set_interval(self.settings.tick_seconds, self.drain)
         if self.autostart:
-            self.call_after_refresh(self._run_scheduler)
+            self.call_after_refresh(self.start_scheduler)
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -113,6 +147,9 @@ class HhsyncApp(App[int]):
             self._unsubscribe = None
 
     def shutdown(self) -> None:
+        """Leave: an attached dashboard stops following (the service goes on); an embedded one
+        stops the engine, and with it the automatic passes."""
+        self.farewell = notices.farewell(self.state.service)
         self.engine.stop()
         self.exit(0)
 
@@ -140,17 +177,27 @@ class HhsyncApp(App[int]):
             if diff:
                 dashboard.show_changes(diff)
                 self._refresh_detail(diff.changed_ids)
-            for event in batch.passes:
-                self._apply_pass_event(event)
-            if any(not isinstance(e, PassProgressed) for e in batch.passes):
+            for event in batch.timeline:
+                self._apply_timeline_event(event)
+            if any(not isinstance(e, PassProgressed) for e in batch.timeline):
                 dashboard.update_tab_labels()  # an empty table's note depends on a pass running
             if batch.rate_wait is not None:
                 self.state.rate_limited(batch.rate_wait, self.now())
             dashboard.event_log.write_journal(batch.journal, failures)
 
-    def _apply_pass_event(self, event: PassStarted | PassProgressed | PassFinished) -> None:
+    def _apply_timeline_event(self, event: TimelineEvent) -> None:
         status = self.dashboard.pass_status
-        if isinstance(event, PassStarted):
+        if isinstance(event, ServiceLost):
+            self.state.service_lost()
+            status.interrupted(notices.PASS_INTERRUPTED)
+            self.tell(notices.SERVICE_LOST)
+        elif isinstance(event, ServiceAttached):
+            was_answering = self.state.service_answering
+            self.state.service_attached(event)
+            if not was_answering:
+                self.tell(notices.service_back(event.pid))
+            self.refresh_bindings()  # `p` says Pause or Resume as the service has it
+        elif isinstance(event, PassStarted):
             self.state.pass_started(event)
             status.started(event)
         elif isinstance(event, PassProgressed):
@@ -177,66 +224,6 @@ class HhsyncApp(App[int]):
     def _refresh_header(self) -> None:
         dashboard = self.dashboard
         dashboard.header_bar.show(self._header_state(percent=dashboard.pass_status.percent))
-
-    # ------------------------------------------------------------------ workers
-    @work(exit_on_error=False, group="engine")
-    async def _run_scheduler(self) -> None:
-        try:
-            await self.engine.run_scheduler()
-        except Exception as error:
-            self.post_message(CommandFailed(Command.SCHEDULER, error))
-        else:
-            self.post_message(SchedulerStopped())
-
-    @work(exit_on_error=False, group="commands")
-    async def _sync(self, full: bool, command_id: str) -> None:
-        try:
-            await self.engine.sync_now(full=full, command_id=command_id)
-        except Exception as error:
-            self.post_message(CommandFailed(Command.SYNC, error, command_id=command_id))
-
-    @work(exit_on_error=False, group="commands")
-    async def _retry_failed(self, command_id: str) -> None:
-        try:
-            await self.engine.retry_failed(command_id=command_id)
-        except Exception as error:
-            self.post_message(CommandFailed(Command.RETRY, error, command_id=command_id))
-
-    @work(exit_on_error=False, group="commands")
-    async def _resync(self, hudu_id: int) -> None:
-        try:
-            record = await self.engine.resync(hudu_id)
-        except Exception as error:
-            self.post_message(CommandFailed(Command.RESYNC, error, target=hudu_id))
-        else:
-            self.post_message(ResyncFinished(record))
-
-    @work(exit_on_error=False, group="commands")
-    async def _unlink(self, hudu_id: int) -> None:
-        try:
-            record = await self.engine.unlink(hudu_id)
-        except Exception as error:
-            self.post_message(CommandFailed(Command.UNLINK, error, target=hudu_id))
-        else:
-            self.post_message(UnlinkFinished(record))
-
-    @work(exit_on_error=False, group="commands")
-    async def _pause(self) -> None:
-        try:
-            await self.engine.pause()
-        except Exception as error:
-            self.post_message(CommandFailed(Command.PAUSE, error))
-        else:
-            self.post_message(SchedulerPaused())
-
-    @work(exit_on_error=False, group="commands")
-    async def _resume(self) -> None:
-        try:
-            await self.engine.resume()
-        except Exception as error:
-            self.post_message(CommandFailed(Command.RESUME, error))
-        else:
-            self.post_message(SchedulerResumed())
 
     # ------------------------------------------------------------------ worker results
     def on_resync_finished(self, message: ResyncFinished) -> None:
@@ -274,12 +261,12 @@ class HhsyncApp(App[int]):
         self.tell(notice)
 
     def tell(self, notice: notices.Notice | None) -> None:
-        """Show a notice as written: titles and errors come from Hudu and Halo, and `[/b]` in
-        one must not be read as markup (Textual would raise)."""
+        """Show a notice as written and inert: titles and errors come from Hudu and Halo; `[/b]`
+        in one must not be read as markup (Textual would raise), nor ESC reach the terminal."""
         if notice is not None:
             self.notify(
-                notice.message,
-                title=notice.title,
+                shown(notice.message, one_line=False),
+                title=shown(notice.title),
                 severity=notice.severity,
                 timeout=notice.timeout,
                 markup=False,
@@ -340,13 +327,15 @@ class HhsyncApp(App[int]):
             return dashboard.filter_open
         return True
 
+    @needs_the_engine
     def action_sync(self, full: bool = False) -> None:
         if self.engine.running:
             self.tell(notices.PASS_ALREADY_RUNNING)
             return
         request = self.state.requests.ask(PassCommand.SYNC)
-        self._sync(full, request.command_id)
+        self.request_sync(full, request.command_id)
 
+    @needs_the_engine
     def action_retry_failed(self) -> None:
         failed = self.model.count(Status.FAILED)
         if not failed:
@@ -358,8 +347,9 @@ class HhsyncApp(App[int]):
         request = self.state.requests.ask(PassCommand.RETRY, failed_before=failed)
         if self.engine.running:
             self.tell(notices.retry_queued(failed))
-        self._retry = self._retry_failed(request.command_id)
+        self._retry = self.request_retry(request.command_id)
 
+    @needs_the_engine
     def action_resync(self) -> None:
         hudu_id = self.selected_id()
         if hudu_id is None:
@@ -367,15 +357,16 @@ class HhsyncApp(App[int]):
             return
         if self.engine.running:
             self.tell(notices.RESYNC_QUEUED)
-        self._resync(hudu_id)
+        self.request_resync(hudu_id)
 
+    @needs_the_engine
     def action_unlink(self) -> None:
         hudu_id = self.selected_id()
         record = self.model.get(hudu_id) if hudu_id is not None else None
         if record is None:
             self.tell(notices.SELECT_AN_ARTICLE)
             return
-        self.ask(notices.unlink_question(record), lambda: self._unlink(record.hudu_id))
+        self.ask(notices.unlink_question(record), lambda: self.request_unlink(record.hudu_id))
 
     def action_detail(self) -> None:
         hudu_id = self.selected_id()
@@ -387,11 +378,13 @@ class HhsyncApp(App[int]):
     def _row_selected(self, event: ArticleTable.RowSelected) -> None:
         self.action_detail()
 
+    @needs_the_engine
     def action_pause(self) -> None:
-        self._pause()
+        self.request_pause()
 
+    @needs_the_engine
     def action_resume(self) -> None:
-        self._resume()
+        self.request_resume()
 
     def action_show_tab(self, tab: str) -> None:
         if isinstance(self.screen, DetailScreen):
@@ -419,7 +412,9 @@ class HhsyncApp(App[int]):
             self.push_screen(HelpScreen(help_sections()))
 
     async def action_quit(self) -> None:
-        if self.engine.running:
+        """Attached, leave at once: the service keeps syncing. Embedded, ask first while a pass
+        runs (the farewell line says that automatic syncing stopped)."""
+        if self.state.service is None and self.engine.running:
             self.ask(notices.QUIT_WHILE_RUNNING, self.shutdown)
         else:
             self.shutdown()
@@ -435,6 +430,10 @@ def make_app(
     now: Callable[[], datetime] | None = None,
     settings: TuiSettings | None = None,
     autostart: bool = True,
+    service: ServiceAttached | None = None,
 ) -> HhsyncApp:
-    """The one factory, shared by `hhsync-tui`, the tests and the benchmark."""
-    return HhsyncApp(engine, clock=clock, now=now, settings=settings, autostart=autostart)
+    """The one factory, shared by `hhsync-tui`, the tests and the benchmark. `service` is the
+    service the engine runs in (`core.remote.RemoteEngine`); None for an embedded engine."""
+    return HhsyncApp(
+        engine, clock=clock, now=now, settings=settings, autostart=autostart, service=service
+    )

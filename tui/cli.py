@@ -1,5 +1,10 @@
 """`hhsync-tui`: the dashboard's command line.
 
+When a service (`hhsync run`) holds the mapping file, the dashboard attaches to it: quitting
+leaves the service syncing. Otherwise it embeds the engine, and automatic syncing stops when it
+quits (`--demo` always embeds its seeded, in-process Hudu and Halo). Either way a line printed
+after the dashboard closes says which.
+
 Exit status: 0 after a normal quit; 2 for configuration and store errors (a bad setting, or the
 mapping file held by another hhsync process, which is named by its pid); 130 when interrupted
 before the dashboard opened. The engine is opened before the first frame is drawn, so these
@@ -9,16 +14,22 @@ errors are one line on a normal terminal, never a flash of the dashboard.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from core.attach import EnginePort, open_engine
 from core.config import ConfigError, load_settings
 from core.errors import HhsyncError
+from core.events import ServiceAttached
 from core.logs import configure_logging, mask
+from core.remote import RemoteEngine
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -42,17 +53,33 @@ def apply_terminal_options(color_system: str, theme: str | None) -> None:
         os.environ["TEXTUAL_THEME"] = theme
 
 
-async def run_dashboard(engine: Engine, *, mouse: bool) -> int:
-    """Open the engine (taking the store lock), run the app on the same loop, close."""
+@contextlib.asynccontextmanager
+async def embedded(engine: Engine) -> AsyncIterator[Engine]:
+    """An engine of the dashboard's own (the demo's): opened, and closed when it quits."""
     try:
         await engine.open()
-        from tui.app import make_app
-
-        app = make_app(engine)
-        await app.run_async(mouse=mouse)
-        return app.return_code or EXIT_OK
+        yield engine
     finally:
         await engine.close()
+
+
+def attached_service(engine: EnginePort) -> ServiceAttached | None:
+    """The service `engine` follows, as it announced itself; None for an embedded engine."""
+    service = engine.service if isinstance(engine, RemoteEngine) else None
+    return ServiceAttached(service.pid, service.version, service.socket) if service else None
+
+
+async def run_dashboard(
+    opening: AbstractAsyncContextManager[EnginePort], *, mouse: bool
+) -> tuple[int, str]:
+    """Open the engine (attach, or take the store lock), run the app on the same loop, close;
+    the exit status and the line to print once the dashboard is gone."""
+    async with opening as engine:
+        from tui.app import make_app
+
+        app = make_app(engine, service=attached_service(engine))
+        await app.run_async(mouse=mouse)
+        return app.return_code or EXIT_OK, app.farewell
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,24 +109,27 @@ def main(
     """Watch and steer the Hudu → HaloPSA knowledge-base sync."""
     apply_terminal_options(color_system, theme)
     secrets: list[str] = []
+    opening: AbstractAsyncContextManager[EnginePort]
     if demo:
         from core.demo import build_demo_engine
 
-        engine = build_demo_engine(db_path)
+        opening = embedded(build_demo_engine(db_path))
     else:
         try:
             settings = load_settings()
         except ConfigError as exc:
             fail(str(exc))
-        from core.engine import build_engine
-
+        if db_path is not None:
+            settings = settings.model_copy(update={"hhsync_db": db_path})
         secrets = settings.secrets()
-        engine = build_engine(settings, db_path)
+        opening = open_engine(settings, follow=False)
     configure_logging(secrets, stderr_level=None)
     try:
-        status = asyncio.run(run_dashboard(engine, mouse=not no_mouse))
+        status, farewell = asyncio.run(run_dashboard(opening, mouse=not no_mouse))
     except HhsyncError as exc:
         fail(mask(str(exc), secrets), exc.hint)
     except KeyboardInterrupt:
         fail("interrupted", status=EXIT_INTERRUPTED)
+    if farewell:
+        click.echo(farewell)
     sys.exit(status)

@@ -10,6 +10,7 @@ from rich.console import JustifyMethod
 from rich.text import Text
 
 from core.models import ArticleRecord, Status
+from tui.untrusted import shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +56,8 @@ def long_time(value: str | datetime | None) -> str:
 
 
 def _text(value: str, style: str = "", justify: JustifyMethod = "left") -> Text:
-    return Text(
-        value.replace("\n", " "), style=style, overflow="ellipsis", no_wrap=True, justify=justify
-    )
+    """One cell: every cell of every table is made here, so each is shown inert, on one line."""
+    return Text(shown(value), style=style, overflow="ellipsis", no_wrap=True, justify=justify)
 
 
 def _id(value: int | None) -> Text:

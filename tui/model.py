@@ -18,10 +18,15 @@ from core.events import (
     PassProgressed,
     PassStarted,
     RateLimitWaited,
+    ServiceAttached,
+    ServiceLost,
 )
 from core.models import ArticleRecord, Status
 
 STATUSES: tuple[Status, ...] = (Status.SYNCED, Status.PENDING, Status.SKIPPED, Status.FAILED)
+
+TimelineEvent = PassStarted | PassProgressed | PassFinished | ServiceLost | ServiceAttached
+"""What happens to passes and to the service, applied in the order it happened."""
 
 
 @dataclass(slots=True)
@@ -30,13 +35,14 @@ class TickBatch:
 
     articles: dict[int, ArticleRecord | None] = field(default_factory=dict)
     """The last row of each article that changed; None when the engine forgot it."""
-    passes: list[PassStarted | PassProgressed | PassFinished] = field(default_factory=list)
-    """Pass events in order; consecutive progress events are folded into the last."""
+    timeline: list[TimelineEvent] = field(default_factory=list)
+    """Pass events and the service leaving or coming back, in order; consecutive progress
+    events are folded into the last."""
     rate_wait: RateLimitWaited | None = None
     """The last wait announced (the header shows one at a time)."""
     journal: list[Event] = field(default_factory=list)
     """What the Log tab shows, in the engine's order: log lines, waits, pass starts and ends,
-    and articles that failed."""
+    articles that failed, and the service leaving or coming back."""
 
 
 def fold(events: Iterable[Event]) -> TickBatch:
@@ -51,12 +57,12 @@ def fold(events: Iterable[Event]) -> TickBatch:
         elif isinstance(event, ArticleRemoved):
             batch.articles[event.hudu_id] = None
         elif isinstance(event, PassProgressed):
-            if batch.passes and isinstance(batch.passes[-1], PassProgressed):
-                batch.passes[-1] = event
+            if batch.timeline and isinstance(batch.timeline[-1], PassProgressed):
+                batch.timeline[-1] = event
             else:
-                batch.passes.append(event)
-        elif isinstance(event, PassStarted | PassFinished):
-            batch.passes.append(event)
+                batch.timeline.append(event)
+        elif isinstance(event, PassStarted | PassFinished | ServiceLost | ServiceAttached):
+            batch.timeline.append(event)
             batch.journal.append(event)
         elif isinstance(event, RateLimitWaited):
             batch.rate_wait = event

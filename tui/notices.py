@@ -10,7 +10,7 @@ from core.errors import HhsyncError
 from core.events import PassFinished
 from core.models import ArticleRecord, Status
 from tui.pass_text import pass_counts
-from tui.state import PassCommand, PassRequest
+from tui.state import AttachedService, PassCommand, PassRequest
 
 Severity = Literal["information", "warning", "error"]
 
@@ -42,9 +42,43 @@ PAUSED = Notice("Automatic passes paused · s still syncs now · p resumes")
 RESUMED = Notice("Automatic passes resumed")
 QUIT_WHILE_RUNNING = Question(
     "A pass is running. Quit anyway?",
-    "It stops between two articles; the next start picks up where it left off.",
+    "It stops between two articles; the next start picks up where it left off. Automatic"
+    " syncing stops with the dashboard: `hhsync run` keeps syncing as a service, and"
+    " hhsync-tui attaches to it.",
     yes="Quit",
 )
+SERVICE_LOST = Notice(
+    "The dashboard reconnects by itself and keeps showing the rows it has;"
+    " keys that need the service wait until it is back.",
+    title="The service stopped answering",
+    severity="warning",
+    timeout=10,
+)
+SERVICE_NOT_ANSWERING = Notice(
+    "The service is not answering: this key needs it. The header says when it is back.",
+    severity="warning",
+)
+PASS_INTERRUPTED = "Pass interrupted: the service stopped answering"
+SYNCING_STOPPED = (
+    "Automatic syncing stopped with the dashboard. To keep syncing without it, run"
+    " `hhsync run` as a service (`hhsync run --print-systemd-unit`); hhsync-tui attaches to it."
+)
+
+
+def service_back(pid: int) -> Notice:
+    return Notice("The tables are current again", title=f"Reconnected to the service (pid {pid})")
+
+
+def farewell(service: AttachedService | None) -> str:
+    """The line printed once the dashboard is gone: what happens to syncing now."""
+    if service is None:
+        return SYNCING_STOPPED
+    if not service.answering:
+        return (
+            f"Left the dashboard; the hhsync service (pid {service.pid}) was not answering:"
+            " `hhsync doctor` says whether one runs."
+        )
+    return f"Left the dashboard; the hhsync service (pid {service.pid}) keeps syncing."
 
 
 def retry_queued(failed: int) -> Notice:

@@ -1,5 +1,6 @@
-"""The dashboard's own state besides the articles: the header's facts, Halo's or Hudu's current
-rate-limit wait, and which pass answers which key.
+"""The dashboard's own state besides the articles: the header's facts, the service the engine
+runs in (when attached), Halo's or Hudu's current rate-limit wait, and which pass answers which
+key.
 
 Plain Python (no Textual), so it can be tested without a terminal.
 """
@@ -7,11 +8,11 @@ Plain Python (no Textual), so it can be tested without a terminal.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core.events import PassStarted, RateLimitWaited
+from core.events import PassStarted, RateLimitWaited, ServiceAttached
 from tui.port import EnginePort
 
 
@@ -29,6 +30,24 @@ class HeaderState:
     percent: int | None = None
     rate_wait: str = ""
     stopped: str = ""
+    service_pid: int | None = None
+    """The pid of the service the dashboard is attached to; None when the engine is embedded."""
+    service_lost: bool = False
+    """The service stopped answering; the engine is reconnecting."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedService:
+    """The service whose engine the dashboard shows (`hhsync run`), and whether it answers."""
+
+    pid: int
+    version: str
+    socket: str
+    answering: bool = True
+
+    @classmethod
+    def from_event(cls, event: ServiceAttached) -> AttachedService:
+        return cls(event.pid, event.version, event.socket)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +117,13 @@ class PassRequests:
         """The command raised: no pass of its will come."""
         self.waiting.pop(command_id, None)
 
+    def interrupted(self) -> None:
+        """The service stopped mid-pass: the request waits again, for the pass the service
+        announces when it is back (or for its command to fail)."""
+        if self.current is not None:
+            self.waiting[self.current.command_id] = self.current
+            self.current = None
+
 
 @dataclass(slots=True)
 class DashboardState:
@@ -108,6 +134,22 @@ class DashboardState:
     stopped: str = ""
     """Why no pass will come any more (`engine stopped`), empty while the scheduler runs."""
     rate_wait: RateLimitWait | None = None
+    service: AttachedService | None = None
+    """The service the engine runs in; None when the engine is embedded in the dashboard."""
+
+    @property
+    def service_answering(self) -> bool:
+        """Commands can reach the engine: it is embedded, or its service answers."""
+        return self.service is None or self.service.answering
+
+    def service_attached(self, event: ServiceAttached) -> None:
+        self.service = AttachedService.from_event(event)
+
+    def service_lost(self) -> None:
+        if self.service is not None:
+            self.service = replace(self.service, answering=False)
+        self.requests.interrupted()
+        self.rate_wait = None
 
     def pass_started(self, event: PassStarted) -> None:
         self.requests.started(event)
@@ -136,4 +178,6 @@ class DashboardState:
             percent=percent,
             rate_wait=self.rate_wait_text(now),
             stopped=self.stopped,
+            service_pid=self.service.pid if self.service is not None else None,
+            service_lost=not self.service_answering,
         )

@@ -17,8 +17,11 @@ from core.events import (
     PassProgressed,
     PassStarted,
     SchedulerChanged,
+    ServiceAttached,
+    ServiceLost,
 )
 from core.models import ArticleRecord, SkippedFile, Status
+from core.remote import ServiceUnavailable
 
 SCOPES = ["Central KB", "Acme Corp", "Globex", "Initech", "Umbrella Health", "Wayne Enterprises"]
 TOPICS = [
@@ -231,6 +234,38 @@ class FakeEngine:
         )
         self.last_pass = finished
         self.emit(finished)
+
+
+SERVICE = ServiceAttached(4242, "1.4.0", "/tmp/hhsync-1000/3f2a9c.sock")
+"""The service a `FakeRemoteEngine` follows when the dashboard opens."""
+
+
+class FakeRemoteEngine(FakeEngine):
+    """The service's engine as `core.remote.RemoteEngine` shows it to the dashboard: the same
+    commands, and the service stopping and coming back (while it is gone, every command raises
+    `ServiceUnavailable`)."""
+
+    def __init__(self, records: list[ArticleRecord] | None = None) -> None:
+        super().__init__(records)
+        self.answering = True
+
+    def lose_service(self) -> None:
+        self.answering = False
+        self.running = False
+        self.emit(ServiceLost("the service closed the event stream"))
+
+    def service_back(self, pid: int, *changed: ArticleRecord) -> None:
+        """The service answers again; rows that changed meanwhile come first (as after the new
+        snapshot), then the announcement."""
+        self.answering = True
+        for record in changed:
+            self.add(record)
+        self.emit(ServiceAttached(pid, SERVICE.version, SERVICE.socket))
+
+    async def _maybe_fail(self) -> None:
+        await super()._maybe_fail()
+        if not self.answering:
+            raise ServiceUnavailable(f"no hhsync service answers on {SERVICE.socket}")
 
 
 def halo_error() -> HaloError:

@@ -6,8 +6,10 @@ import io
 from typing import Any
 
 from rich.console import Console
+from rich.segment import Segment
 from textual import events
 from textual.clock import MockClock
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import TabbedContent
@@ -25,6 +27,18 @@ def plain(renderable: Any, width: int = 120) -> str:
     console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
     console.print(renderable)
     return console.export_text()
+
+
+def rendered_segments(widget: Widget) -> list[list[Segment]]:
+    """What `widget` hands the screen now, line by line: the segments Textual writes to the
+    terminal (their text, and their style, whose link becomes an escape sequence too)."""
+    strips = widget.render_lines(Region(0, 0, *widget.outer_size))
+    return [list(strip) for strip in strips]
+
+
+def rendered_lines(widget: Widget) -> list[str]:
+    """The text of each line `widget` renders now."""
+    return ["".join(s.text for s in line) for line in rendered_segments(widget)]
 
 
 def labels(app: HhsyncApp) -> dict[str, str]:

@@ -9,7 +9,15 @@ from pathlib import Path
 import tui
 
 TUI = Path(tui.__file__).parent
-PLAIN = ["tui.model", "tui.state", "tui.notices", "tui.pass_text", "tui.port", "tui.columns"]
+PLAIN = [
+    "tui.model",
+    "tui.state",
+    "tui.notices",
+    "tui.pass_text",
+    "tui.port",
+    "tui.columns",
+    "tui.untrusted",
+]
 """Dashboard logic that must run (and be tested) without Textual."""
 
 

@@ -3,6 +3,7 @@ notices."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from core.events import (
@@ -13,13 +14,14 @@ from core.events import (
     PassProgressed,
     PassStarted,
     RateLimitWaited,
+    ServiceAttached,
     WritesFailed,
 )
 from core.models import Status
-from tests.tui.fakes import FIXED, make_record
+from tests.tui.fakes import FIXED, FakeEngine, make_record
 from tui import notices
 from tui.model import ArticleModel, fold
-from tui.state import DashboardState, PassCommand, PassRequests
+from tui.state import AttachedService, DashboardState, PassCommand, PassRequests
 
 NOW = datetime(2026, 6, 30, 14, 0, 0)
 
@@ -52,8 +54,8 @@ def test_fold_keeps_the_last_row_per_article_and_leaves_batch_summaries_out() ->
         ]
     )
     assert batch.articles == {1: failed}
-    assert [type(e).__name__ for e in batch.passes] == ["PassStarted", "PassProgressed"]
-    assert batch.passes[1] == PassProgressed(5, 10, 4, 1)
+    assert [type(e).__name__ for e in batch.timeline] == ["PassStarted", "PassProgressed"]
+    assert batch.timeline[1] == PassProgressed(5, 10, 4, 1)
     assert batch.rate_wait == RateLimitWaited("Halo", 9)
     assert not any(isinstance(e, WritesFailed) for e in batch.journal)
 
@@ -103,3 +105,34 @@ def test_pass_notices_speak_to_the_key_that_asked() -> None:
     assert partly is not None and partly.message.startswith("3 of 4 fixed · 1 still failing")
     stopped = notices.pass_finished(stopped_by("boom"), sync, 0)
     assert stopped == notices.Notice("boom", title="Pass stopped", severity="error", timeout=10)
+
+
+def test_a_lost_service_hands_the_running_pass_request_back() -> None:
+    state = DashboardState()
+    state.service_attached(ServiceAttached(4242, "1.4.0", "/tmp/s.sock"))
+    sync = state.requests.ask(PassCommand.SYNC)
+    state.pass_started(started(sync.command_id))
+    state.service_lost()
+    assert not state.service_answering
+    assert state.requests.current is None
+    state.pass_started(started(sync.command_id))  # the service, back, announces the same pass
+    assert state.requests.finished() == sync
+
+
+def test_the_header_says_where_the_engine_runs() -> None:
+    engine = FakeEngine()
+    state = DashboardState()
+    embedded = state.header(engine, percent=None, now=NOW)
+    assert (embedded.service_pid, embedded.service_lost) == (None, False)
+    assert state.service_answering
+    state.service_attached(ServiceAttached(4242, "1.4.0", "/tmp/s.sock"))
+    state.service_lost()
+    lost = state.header(engine, percent=None, now=NOW)
+    assert (lost.service_pid, lost.service_lost) == (4242, True)
+
+
+def test_the_farewell_says_what_happens_to_syncing() -> None:
+    assert "hhsync run" in notices.farewell(None)
+    service = AttachedService(4242, "1.4.0", "/tmp/s.sock")
+    assert notices.farewell(service).endswith("(pid 4242) keeps syncing.")
+    assert "not answering" in notices.farewell(replace(service, answering=False))

@@ -10,9 +10,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label
 
+from tui.untrusted import shown
+
 
 class ConfirmScreen(ModalScreen[bool]):
-    """The question may quote an article title: it is shown as written, never as markup."""
+    """The question may quote an article title: it is shown as written (never as markup) and
+    inert (no control character reaches the terminal)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
@@ -27,9 +30,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Label(self.question, id="confirm-question", markup=False)
+            yield Label(shown(self.question), id="confirm-question", markup=False)
             if self.detail:
-                yield Label(self.detail, id="confirm-detail", markup=False)
+                yield Label(shown(self.detail, one_line=False), id="confirm-detail", markup=False)
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="confirm-yes")
                 yield Button("Cancel (n)", variant="primary", id="confirm-no")

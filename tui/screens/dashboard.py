@@ -22,6 +22,7 @@ from tui.model import STATUSES, ArticleModel, ModelDiff
 from tui.pass_text import pass_summary
 from tui.settings import TuiSettings
 from tui.state import HeaderState
+from tui.untrusted import shown
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.event_log import EventLog
 from tui.widgets.failure_note import FailureNote
@@ -166,7 +167,7 @@ class DashboardScreen(Screen[None]):
             note = self.empty_notes[table.status]
             note.display = table.row_count == 0
             if note.display:
-                note.update(self._empty_text(table))
+                note.update(shown(self._empty_text(table)))  # it may quote a pasted filter
 
     def _empty_text(self, table: ArticleTable) -> str:
         if table.filter_text:

@@ -15,7 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from core.models import ArticleRecord, Status
+from core.text import has_bidi_controls
 from tui.columns import long_time
+from tui.untrusted import BIDI_TITLE_NOTE, NO_KNOWN_FIX, shown, shown_record
 
 STATUS_STYLE = {
     Status.SYNCED: "bold green",
@@ -26,7 +28,12 @@ STATUS_STYLE = {
 
 
 def _link(url: str) -> Text:
-    return Text(url, style=Style(link=url, underline=True)) if url else Text("—", style="dim")
+    """The URL, clickable where the terminal allows; made inert first, since the link target
+    travels to the terminal too."""
+    if not url:
+        return Text("—", style="dim")
+    url = shown(url)
+    return Text(url, style=Style(link=url, underline=True))
 
 
 def _size(size: int) -> str:
@@ -34,6 +41,9 @@ def _size(size: int) -> str:
 
 
 def render_record(record: ArticleRecord, halo_url: str) -> RenderableType:
+    """Every fact of one row; its strings are drawn from `shown_record`, so none is raw."""
+    disguised = has_bidi_controls(record.title)
+    record = shown_record(record)
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
@@ -41,8 +51,10 @@ def render_record(record: ArticleRecord, halo_url: str) -> RenderableType:
     if record.reason and record.reason != record.status:
         status.append(f" · {record.reason}", style="")
     company = record.company_id is not None
-    rows: list[tuple[str, RenderableType]] = [
-        ("Title", Text(record.title)),
+    rows: list[tuple[str, RenderableType]] = [("Title", Text(record.title))]
+    if disguised:
+        rows.append(("", Text(BIDI_TITLE_NOTE, style="bold yellow")))
+    rows += [
         ("Status", status),
         ("Scope", Text(record.scope + (f"  (company {record.company_id})" if company else ""))),
         ("Hudu", Text.assemble((f"#{record.hudu_id}  ", ""), _link(record.hudu_url))),
@@ -69,6 +81,8 @@ def render_record(record: ArticleRecord, halo_url: str) -> RenderableType:
         rows.append(("HTTP status", Text(str(record.http_status), style="red")))
     if record.hint:
         rows.append(("Hint", Text(record.hint, style="bold yellow")))
+    elif record.error:
+        rows.append(("Hint", Text(NO_KNOWN_FIX, style="italic")))
     if record.attachments:
         rows.append(("Files sent", Text(", ".join(record.attachments))))
     for index, skipped in enumerate(record.skipped_files):

@@ -1,5 +1,6 @@
-"""The Log tab: the engine's log lines, rate-limit waits, pass starts and ends, and each failed
-article with its fix, one entry per line group, wrapped under its message."""
+"""The Log tab: the engine's log lines, rate-limit waits, pass starts and ends, each failed
+article with its fix, and the service the dashboard is attached to leaving and coming back; one
+entry per line group, wrapped under its message, every string shown inert."""
 
 from __future__ import annotations
 
@@ -17,17 +18,22 @@ from core.events import (
     PassFinished,
     PassStarted,
     RateLimitWaited,
+    ServiceAttached,
+    ServiceLost,
 )
 from core.models import ArticleRecord
 from tui.columns import clock_time, parse_time
 from tui.pass_text import pass_log_line
 from tui.textual_private import bound_unrendered_writes
+from tui.untrusted import NO_KNOWN_FIX, shown, shown_record
 
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
 
 
 def failure_message(record: ArticleRecord) -> Text:
-    """`“Title” #12 (Acme) failed: HTTP 400: …` and, on its own line, the fix."""
+    """`“Title” #12 (Acme) failed: HTTP 400: …` and, on its own line, the fix (or that hhsync
+    knows none)."""
+    record = shown_record(record)
     message = Text.assemble(
         ("“", ""),
         (record.title, "bold"),
@@ -39,6 +45,8 @@ def failure_message(record: ArticleRecord) -> Text:
     if record.hint:
         message.append("\nFix: ", "bold yellow")
         message.append(record.hint, "yellow")
+    else:
+        message.append(f"\n{NO_KNOWN_FIX}", "dim")
     return message
 
 
@@ -55,8 +63,11 @@ class EventLog(RichLog):
         bound_unrendered_writes(self, max_lines)
 
     def write_entry(self, level: str, message: str | Text, at: datetime | None = None) -> None:
-        """One entry: time and level, then the message wrapped under itself."""
-        level = level.upper()
+        """One entry: time and level, then the message wrapped under itself. A string is shown
+        inert here; a `Text` must be built from inert strings (`failure_message`)."""
+        if isinstance(message, str):
+            message = Text(shown(message, one_line=False))
+        level = shown(level.upper())
         line = Table.grid(padding=(0, 1), expand=True)
         line.add_column(no_wrap=True, style="dim")
         line.add_column(no_wrap=True, width=7, style=LEVEL_STYLES.get(level, ""))
@@ -84,3 +95,13 @@ class EventLog(RichLog):
             elif isinstance(event, PassFinished):
                 level = "ERROR" if event.error else "WARNING" if event.failed else "INFO"
                 self.write_entry(level, pass_log_line(event), event.finished_at)
+            elif isinstance(event, ServiceAttached):
+                self.write_entry(
+                    "INFO",
+                    f"Attached to the hhsync service (pid {event.pid}, version {event.version})"
+                    f" on {event.socket}: the tables show its rows",
+                )
+            elif isinstance(event, ServiceLost):
+                self.write_entry(
+                    "WARNING", f"The service stopped answering ({event.reason}); reconnecting…"
+                )

@@ -8,9 +8,12 @@ from textual.widgets import Static
 
 from core.models import ArticleRecord
 from tui.columns import short_time
+from tui.untrusted import NO_KNOWN_FIX, shown_record
 
 
 def render_failure(record: ArticleRecord) -> Table:
+    """The title and facts, Halo's error, then the fix (or that hhsync knows none)."""
+    record = shown_record(record)
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(no_wrap=True, style="bold", width=5)
     grid.add_column(ratio=1, overflow="fold")
@@ -27,7 +30,7 @@ def render_failure(record: ArticleRecord) -> Table:
     if record.hint:
         grid.add_row(Text("Fix", "bold yellow"), Text(record.hint, "bold yellow"))
     else:
-        grid.add_row("Fix", Text("no hint: enter shows everything hhsync knows", "dim"))
+        grid.add_row("Fix", Text(f"{NO_KNOWN_FIX} · enter shows everything hhsync knows", "dim"))
     return grid
 
 

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from tui.columns import parse_time
 from tui.state import HeaderState
+from tui.untrusted import shown
 
 
 def hour_minute(moment: datetime) -> str:
@@ -18,19 +19,37 @@ def hour_minute(moment: datetime) -> str:
 
 
 def render_header(state: HeaderState) -> Table:
-    """Left: which Hudu syncs into which Halo. Right: a rate-limit wait, then the engine's state."""
+    """Left: which Hudu syncs into which Halo. Right: the service attached to, a rate-limit
+    wait, then the engine's state. The host names are shown inert (an attached dashboard
+    learns them from the service)."""
     left = Text.assemble(
         ("Hudu ", "dim"),
-        (state.hudu, "bold"),
+        (shown(state.hudu), "bold"),
         (" → ", "dim"),
         ("Halo ", "dim"),
-        (state.halo, "bold"),
+        (shown(state.halo), "bold"),
     )
     left.no_wrap = True
     left.overflow = "ellipsis"
     right = Text(no_wrap=True, justify="right")
+    if state.service_lost:
+        right.append("⚠ service stopped — reconnecting…", "bold yellow")
+    else:
+        if state.service_pid is not None:
+            right.append(f"⇄ service pid {state.service_pid}", "bold cyan")
+            right.append("  ")
+        _append_engine_state(right, state)
+    grid = Table.grid(expand=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    grid.add_column(no_wrap=True, justify="right")
+    grid.add_row(left, right)
+    return grid
+
+
+def _append_engine_state(right: Text, state: HeaderState) -> None:
+    """A rate-limit wait, then: stopped, the pass running, or the last and next pass."""
     if state.rate_wait:
-        right.append(f"⏳ {state.rate_wait}  ", "yellow")
+        right.append(f"⏳ {shown(state.rate_wait)}  ", "yellow")
     if state.stopped:
         right.append(f"✖ {state.stopped}", "bold red")
     elif state.running:
@@ -51,11 +70,6 @@ def render_header(state: HeaderState) -> Table:
             right.append(" · " if index or state.paused else " ", "dim")
             right.append(label, "dim")
             right.append(hour_minute(moment))
-    grid = Table.grid(expand=True)
-    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-    grid.add_column(no_wrap=True, justify="right")
-    grid.add_row(left, right)
-    return grid
 
 
 class SyncHeader(Static):

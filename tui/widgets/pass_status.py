@@ -9,6 +9,7 @@ from textual.widgets import Label, ProgressBar
 
 from core.events import PassFinished, PassProgressed, PassStarted
 from tui.pass_text import pass_summary
+from tui.untrusted import shown
 
 
 class PassStatus(Horizontal):
@@ -27,7 +28,7 @@ class PassStatus(Horizontal):
         yield Label("", id="pass-kind")
         yield ProgressBar(show_eta=True, clock=self._clock, id="pass-bar")
         yield Label("", id="pass-counts", markup=False)
-        yield Label(self.summary_text, id="pass-summary", markup=False)  # may quote an error
+        yield Label(shown(self.summary_text), id="pass-summary", markup=False)  # may quote Halo
 
     @property
     def running(self) -> bool:
@@ -76,13 +77,21 @@ class PassStatus(Horizontal):
                 text += f" · {last.failed:,} failed"
         if self._waiting:
             text += f" · ⏳ {self._waiting}"
-        self.query_one("#pass-counts", Label).update(text)
+        self.query_one("#pass-counts", Label).update(shown(text))
 
     def finished(self, event: PassFinished) -> None:
         self.remove_class("-running")
         self._last = None
         self.show_summary(pass_summary(event))
 
+    def interrupted(self, text: str) -> None:
+        """The pass will not be heard of again (its service stopped): close the bar."""
+        if self.running:
+            self.remove_class("-running")
+            self._last = None
+            self.show_summary(text)
+
     def show_summary(self, text: str) -> None:
+        """The line between passes; it may quote Halo (a pass's error), so it is shown inert."""
         self.summary_text = text
-        self.query_one("#pass-summary", Label).update(text)
+        self.query_one("#pass-summary", Label).update(shown(text))
