@@ -301,6 +301,8 @@ class RemoteEngine:
                     log.warning("the service sent something unexpected: %s", exc)
                 self._seq = -1
             except ServiceUnavailable as exc:
+                if not lost and self._seq >= 0 and await self._same_service():
+                    continue  # only the stream was dropped (this client fell behind)
                 if not lost:
                     self.connected.clear()
                     self.running = False
@@ -308,6 +310,17 @@ class RemoteEngine:
                 await asyncio.sleep(RECONNECT_WAITS[min(lost, len(RECONNECT_WAITS) - 1)])
                 lost += 1
                 self._seq = -1
+
+    async def _same_service(self) -> bool:
+        """Whether the service that answers is the one followed (same pid, same start)."""
+        try:
+            now = await self.client.hello()
+        except ServiceUnavailable:
+            return False
+        return self.service is not None and (now.pid, now.started_at) == (
+            self.service.pid,
+            self.service.started_at,
+        )
 
     async def _resnapshot(self) -> None:
         """Replace the mirror with a new snapshot; listeners learn the differences as the
