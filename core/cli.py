@@ -11,59 +11,42 @@ import json
 import os
 import signal
 import sys
-import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from core.attach import EnginePort, open_engine
+from core.cli_output import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    ProgressReporter,
+    describe,
+    echo,
+    exit_status_for,
+    fail,
+    new_command_id,
+    print_summary,
+    stderr,
+    summary_status,
+)
 from core.config import ConfigError, Settings, load_settings, load_store_settings
 from core.engine import Engine, build_engine
 from core.errors import (
-    AuthError,
     HhsyncError,
-    MalformedResponseError,
-    StoreError,
-    UnreachableError,
 )
-from core.events import Event, PassFinished, PassProgressed, PassStarted
 from core.logs import configure_logging, mask
 from core.models import ArticleRecord, Status
-from core.plan import PassSummary
 from core.remote import ControlClient, find_service
 from core.socketpath import socket_path
 from core.store import MappingStore
-from core.text import displayable
 
 if TYPE_CHECKING:
     from core.emulators.hudu import HuduState
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 T = TypeVar("T")
-
-stderr = Console(stderr=True, highlight=False)
-
-
-def echo(line: str, *, err: bool = False) -> None:
-    """Print a line of text output. Lines carry titles and Halo's messages, so they are
-    made displayable: no control character from Hudu or Halo reaches the terminal."""
-    click.echo(displayable(line, one_line=False), err=err)
-
-
-def fail(message: str, hint: str = "", status: int = EXIT_CONFIG) -> NoReturn:
-    echo(f"hhsync: error: {message}" + (f" — {hint}" if hint else ""), err=True)
-    sys.exit(status)
-
-
-def exit_status_for(exc: HhsyncError) -> int:
-    if isinstance(exc, AuthError | UnreachableError | MalformedResponseError | StoreError):
-        return EXIT_CONFIG
-    return EXIT_FAILED
 
 
 def settings_or_exit() -> Settings:
@@ -121,91 +104,6 @@ def engine_command(func: Callable[..., Coroutine[Any, Any, int]]) -> Callable[..
         sys.exit(run_command(settings, lambda engine: func(engine, *args, **kwargs)))
 
     return wrapper
-
-
-def new_command_id() -> str:
-    return f"cli-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-class ProgressReporter:
-    """A Rich progress bar on a terminal; plain lines when stderr is not one.
-
-    With a `command_id`, only the pass that command started is shown (a service may run
-    other passes meanwhile); without, every pass (the service's own log).
-    """
-
-    def __init__(self, console: Console, command_id: str | None = None) -> None:
-        self.console = console
-        self.command_id = command_id
-        self.showing = False
-        self.progress: Progress | None = None
-        self.task: Any = None
-        self.last_percent = -1
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, PassStarted):
-            self.showing = self.command_id is None or event.command_id == self.command_id
-        if not self.showing or not isinstance(event, PassStarted | PassProgressed | PassFinished):
-            return
-        if isinstance(event, PassStarted):
-            kind = "full" if event.full else "incremental"
-            if self.console.is_terminal:
-                self.progress = Progress(
-                    TextColumn(f"[bold]{kind} pass"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    console=self.console,
-                    transient=True,
-                )
-                self.progress.start()
-                self.task = self.progress.add_task(kind, total=None)
-            else:
-                self.console.print(f"hhsync: {kind} pass started")
-        elif isinstance(event, PassProgressed):
-            if self.progress is not None:
-                self.progress.update(self.task, completed=event.done, total=event.total or None)
-            elif event.total:
-                percent = event.done * 100 // event.total
-                if percent // 10 != self.last_percent // 10 or event.done == event.total:
-                    self.last_percent = percent
-                    self.console.print(f"hhsync: {event.done}/{event.total} articles written")
-        elif isinstance(event, PassFinished):
-            self.showing = False
-            if self.progress is not None:
-                self.progress.stop()
-                self.progress = None
-
-
-def print_summary(summary: PassSummary, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(summary.as_json()))
-        return
-    for change in summary.plan:
-        why = f" ({change.why})" if change.why else ""
-        echo(f"would {change.action} {change.hudu_id} {change.title!r}{why}")
-    if summary.dry_run:
-        planned = Counter(change.action for change in summary.plan)
-        echo(
-            f"dry run: would create {planned['create']}, update {planned['update']}, "
-            f"remove {planned['remove']}, unchanged {summary.unchanged}"
-            + (f", removals held {summary.removals_held}" if summary.removals_held else "")
-            + f" — nothing written; now synced {summary.synced_total}, "
-            f"pending {summary.pending_total}, skipped {summary.skipped_total}, "
-            f"failed {summary.failed_total}"
-        )
-        return
-    echo(
-        f"created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged}, "
-        f"removed {summary.removed}, failed {summary.failed}"
-        + (f", removals held {summary.removals_held}" if summary.removals_held else "")
-        + f" — now synced {summary.synced_total}, pending {summary.pending_total}, "
-        f"skipped {summary.skipped_total}, failed {summary.failed_total}"
-    )
-
-
-def summary_status(summary: PassSummary) -> int:
-    return EXIT_FAILED if summary.failed or summary.failed_total else EXIT_OK
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -283,19 +181,13 @@ async def service_records(socket: Path) -> list[ArticleRecord] | None:
         await client.aclose()
 
 
-def _describe(rec: ArticleRecord) -> str:
-    where = f" → Halo {rec.halo_id}" if rec.halo_id else ""
-    why = f" ({rec.reason or rec.error})" if rec.reason or rec.error else ""
-    return f"{rec.hudu_id} {rec.title!r}: {rec.status.value}{where}{why}"
-
-
 @main.command()
 @click.argument("hudu_id", type=int)
 @engine_command
 async def resync(engine: EnginePort, hudu_id: int) -> int:
     """Push one article now, even if unchanged (relinks an unlinked one)."""
     rec = await engine.resync(hudu_id)
-    echo(_describe(rec))
+    echo(describe(rec))
     return EXIT_FAILED if rec.status is Status.FAILED else EXIT_OK
 
 
@@ -304,7 +196,7 @@ async def resync(engine: EnginePort, hudu_id: int) -> int:
 @engine_command
 async def unlink(engine: EnginePort, hudu_id: int) -> int:
     """Stop syncing one article; its Halo copy stays and becomes Halo's to edit."""
-    echo(_describe(await engine.unlink(hudu_id)))
+    echo(describe(await engine.unlink(hudu_id)))
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ check raises: an unexpected error becomes a failed line, never a traceback.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Iterable
+from pathlib import Path
 from typing import TypeVar
 
 from core.engine import Engine
@@ -15,7 +16,10 @@ from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
 from core.faqlists import GROUP_LIST_NAME
 from core.halo_facts import DEFAULT_SCOPE, KB_SCOPES, missing_scopes
 from core.halo_hints import SCOPES_HINT
+from core.remote import ControlClient, ServiceUnavailable
+from core.socketpath import socket_path
 from core.store import MappingStore
+from core.wire import WireError
 
 REQUIRED_SCOPES = frozenset(KB_SCOPES)
 
@@ -152,7 +156,28 @@ def check_mapping(engine: Engine) -> Check:
     return True, f"mapping file readable ({count} articles mapped)"
 
 
+async def check_service(socket: Path) -> Check:
+    """Whether `hhsync run` serves this mapping file: its pid, version and last pass."""
+    client = ControlClient(socket)
+    try:
+        info = await client.hello()
+        status = await client.status()
+    except (ServiceUnavailable, WireError):
+        return True, f"no hhsync service runs for this mapping file (socket {socket})"
+    except HhsyncError as exc:  # another protocol version answers
+        return False, f"service on {socket}: {exc}"
+    finally:
+        await client.aclose()
+    last = status.get("last_pass") or {}
+    when = f"last pass finished {last['finished_at']}" if last.get("finished_at") else "no pass yet"
+    paused = ", paused" if status.get("paused") else ""
+    return True, (
+        f"service runs: pid {info.pid}, hhsync {info.version}, socket {socket}; {when}{paused}"
+    )
+
+
 async def run_checks(engine: Engine) -> AsyncIterator[Check]:
+    yield await check_service(socket_path(engine.settings.hhsync_db, engine.settings.hhsync_socket))
     async for check in check_hudu(engine):
         yield check
     async for check in check_halo(engine):

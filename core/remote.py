@@ -96,6 +96,13 @@ class ControlClient:
         data = await self._call("GET", "/v1/hello", timeout=5.0)
         return load(ServiceInfo, data)
 
+    async def status(self) -> dict[str, Any]:
+        """The service's `/status`: counts, paused, running, next and last pass."""
+        data = await self._call("GET", "/status", timeout=5.0)
+        if not isinstance(data, dict):
+            raise WireError("the status is not an object")
+        return data
+
     async def snapshot(self) -> Snapshot:
         data = await self._call("GET", "/v1/snapshot")
         if not isinstance(data, dict) or not isinstance(data.get("seq"), int):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,11 @@ from core.emulators.server import (
     serve_in_thread,
 )
 from core.engine import Engine, build_engine
+from core.socketpath import socket_path
+from tests.service_helpers import HHSYNC, Services
 
 HUDU_URL = "https://hudu.test"
 HALO_URL = "https://halo.test"
-HHSYNC = str(Path(sys.executable).parent / "hhsync")
 
 
 @pytest.fixture(autouse=True)
@@ -220,3 +220,18 @@ def corrupt_mapping(env: dict[str, str]) -> Path:
 def unused_url() -> str:
     """An address on 127.0.0.1 where nothing listens."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def services() -> Iterator[Services]:
+    started = Services()
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture
+def service_env(loopback: Loopback, tmp_path: Path) -> tuple[dict[str, str], Path, SeedSummary]:
+    server, hudu, _ = loopback
+    seed = seed_small(hudu)
+    env = hhsync_env(server, tmp_path, HHSYNC_INTERVAL="3600")
+    return env, socket_path(Path(env["HHSYNC_DB"])), seed

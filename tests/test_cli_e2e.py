@@ -25,7 +25,6 @@ from core.store import MappingStore
 from tests.cli_helpers import CliResult, instant_retry_waits, invoke_hhsync
 from tests.conftest import (
     CORRUPT_MAPPING,
-    HHSYNC,
     Loopback,
     LoopbackApp,
     corrupt_mapping,
@@ -33,6 +32,7 @@ from tests.conftest import (
     hhsync_env,
     unused_url,
 )
+from tests.service_helpers import HHSYNC
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> CliResult:

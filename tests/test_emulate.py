@@ -19,7 +19,8 @@ import pytest
 from core.emulators.seed import seed_small
 from core.emulators.server import env_lines, free_port, new_states
 from tests.cli_helpers import invoke_hhsync
-from tests.conftest import HHSYNC, clean_env
+from tests.conftest import clean_env
+from tests.service_helpers import HHSYNC
 
 ENV_KEYS = {line.split("=")[0] for line in env_lines("http://127.0.0.1:1")}
 

@@ -8,11 +8,7 @@ import json
 import os
 import pwd
 import signal
-import subprocess
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,83 +16,16 @@ import pytest
 from core.emulators.seed import SeedSummary, seed_small
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_SECRET
 from core.socketpath import socket_path
-from tests.conftest import HHSYNC, Loopback, hhsync_env, run_hhsync
+from tests.conftest import Loopback, hhsync_env, run_hhsync
+from tests.service_helpers import HHSYNC, Services, answers, get, wait_for
 
 pytestmark = pytest.mark.slow
 
 
-def get(path: Path, url: str) -> httpx.Response:
-    """A request as curl would send it (`curl --unix-socket PATH http://hhsync/status`)."""
-    with httpx.Client(transport=httpx.HTTPTransport(uds=str(path)), timeout=10) as client:
-        return client.get(f"http://hhsync{url}")
-
-
-def answers(path: Path) -> dict[str, Any] | None:
-    try:
-        return dict(get(path, "/status").json())
-    except (httpx.TransportError, ValueError):
-        return None
-
-
-def wait_for(ready: Callable[[], bool], process: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not ready():
-        if process.poll() is not None:
-            raise AssertionError(f"hhsync exited ({process.returncode}) before {what}")
-        assert time.monotonic() < deadline, f"no {what} within a minute"
-        time.sleep(0.02)
-
-
-class Services:
-    """Starts `hhsync run` processes; kills any still running at the end of the test."""
-
-    def __init__(self) -> None:
-        self.processes: list[subprocess.Popen[str]] = []
-
-    def start(self, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [HHSYNC, "run"],
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.processes.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        """SIGTERM (so each removes its socket), SIGKILL if one does not stop."""
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-            try:
-                process.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate(timeout=30)
-
-
-@pytest.fixture
-def services() -> Iterator[Services]:
-    started = Services()
-    yield started
-    started.stop_all()
-
-
-@pytest.fixture
-def setup(loopback: Loopback, tmp_path: Path) -> tuple[dict[str, str], Path, SeedSummary]:
-    server, hudu, _ = loopback
-    seed = seed_small(hudu)
-    env = hhsync_env(server, tmp_path, HHSYNC_INTERVAL="3600")
-    return env, socket_path(Path(env["HHSYNC_DB"])), seed
-
-
 def test_run_serves_status_and_stops_on_sigterm(
-    setup: tuple[dict[str, str], Path, SeedSummary], services: Services, tmp_path: Path
+    service_env: tuple[dict[str, str], Path, SeedSummary], services: Services, tmp_path: Path
 ) -> None:
-    env, path, seed = setup
+    env, path, seed = service_env
     process = services.start(env, tmp_path)
     wait_for(lambda: (answers(path) or {}).get("last_pass") is not None, process, "a pass")
 
@@ -120,9 +49,9 @@ def test_run_serves_status_and_stops_on_sigterm(
 
 
 def test_sigkill_leaves_a_stale_socket_the_next_start_replaces(
-    setup: tuple[dict[str, str], Path, SeedSummary], services: Services, tmp_path: Path
+    service_env: tuple[dict[str, str], Path, SeedSummary], services: Services, tmp_path: Path
 ) -> None:
-    env, path, _ = setup
+    env, path, _ = service_env
     first = services.start(env, tmp_path)
     wait_for(lambda: answers(path) is not None, first, "the socket")
     first.send_signal(signal.SIGKILL)
@@ -139,9 +68,9 @@ def test_sigkill_leaves_a_stale_socket_the_next_start_replaces(
 
 
 def test_a_second_service_is_refused_with_one_line(
-    setup: tuple[dict[str, str], Path, SeedSummary], services: Services, tmp_path: Path
+    service_env: tuple[dict[str, str], Path, SeedSummary], services: Services, tmp_path: Path
 ) -> None:
-    env, path, _ = setup
+    env, path, _ = service_env
     first = services.start(env, tmp_path)
     wait_for(lambda: answers(path) is not None, first, "the socket")
 
@@ -161,9 +90,9 @@ def test_a_second_service_is_refused_with_one_line(
 
 
 def test_print_systemd_unit_names_this_install_and_no_secret(
-    setup: tuple[dict[str, str], Path, SeedSummary], tmp_path: Path
+    service_env: tuple[dict[str, str], Path, SeedSummary], tmp_path: Path
 ) -> None:
-    env, path, _ = setup
+    env, path, _ = service_env
     folder = tmp_path / "service"
     folder.mkdir()
     (folder / ".env").write_text(
