@@ -43,6 +43,7 @@ HOSTILE_TITLES = {
     73: "Bell \x07\x07 and \x1b[5mblink\x1b[0m",
     74: "Invoice \u202egpj.exe",
     75: "[bold red]Looks like markup[/]",
+    76: "Evil too \x1b]52;c;ZWNobyBoaQ==\x1b\\ osc52 ended by ST",
 }
 """Titles an editor of a Hudu article may choose (issue 12), by Hudu id."""
 SCOPE = "Hostile Co"

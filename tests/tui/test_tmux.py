@@ -1,0 +1,105 @@
+"""The real `hhsync-tui` in a real terminal (tmux), syncing articles whose titles carry escape
+sequences: the OSC 52 "set the clipboard" sequence leaves tmux's buffers untouched, and each
+row keeps its columns. tmux is told to accept OSC 52 from applications (`set-clipboard on`),
+and a control pane shows that it then does. (Rich drops a bell, so a title's OSC 52 ended by
+BEL arrives unended; the short one ended by ESC \\ is what would set the clipboard.)"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Loopback, hhsync_env
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+HHSYNC_TUI = str(Path(sys.executable).parent / "hhsync-tui")
+SCOPE = "Hostile Co"
+HOSTILE_TITLES = (
+    "Evil \x1b]52;c;ZWNobyBoaQ==\x07 osc52",
+    "ST \x1b]52;c;eA==\x1b\\ set",
+    "Rejected \x1b[2J clear",
+    "Bell \x07\x07 and \x1b[5mblink\x1b[0m",
+)
+
+
+class Tmux:
+    """A tmux server of its own (its own socket, no user configuration)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.name = f"hhsync-test-{folder.name}"
+        self.config = folder / "tmux.conf"
+        self.config.write_text("set-option -g set-clipboard on\n")
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> str:
+        command = ["tmux", "-L", self.name, "-f", str(self.config), *args]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+        return result.stdout if result.returncode == 0 else ""
+
+    def screen(self, target: str) -> list[str]:
+        return self("capture-pane", "-p", "-t", target).splitlines()
+
+    def buffers(self) -> list[str]:
+        return self("list-buffers", "-F", "#{buffer_name}").split()
+
+    def kill(self) -> None:
+        self("kill-server")
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    server = Tmux(tmp_path)
+    yield server
+    server.kill()
+
+
+def wait_for(what: str, found: Callable[[], bool], seconds: float = 60) -> bool:
+    """Poll until `found`; False after `seconds` (the caller's assertion says what is wrong)."""
+    deadline = time.monotonic() + seconds
+    while not found():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 15)])
+def test_escape_sequences_in_titles_reach_neither_the_clipboard_nor_the_layout(
+    tmux: Tmux, loopback: Loopback, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    server, hudu, halo = loopback
+    company = hudu.add_company(SCOPE)["id"]
+    for title in HOSTILE_TITLES:
+        hudu.add_article(title, "<p>Steps</p>", company_id=company)
+    env = hhsync_env(server, tmp_path)
+    width, height = size
+    tmux("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), HHSYNC_TUI, env=env)
+
+    def rows() -> list[str]:
+        return [line for line in tmux.screen("t") if SCOPE in line]
+
+    assert wait_for("the first pass", lambda: len(halo.articles) == len(HOSTILE_TITLES))
+    wait_for("a row per title", lambda: len(rows()) == len(HOSTILE_TITLES), seconds=5)
+    screen = "\n".join(tmux.screen("t"))
+    assert tmux.buffers() == [], f"OSC 52 set a tmux buffer:\n{tmux('show-buffer')}"
+    assert len(rows()) == len(HOSTILE_TITLES), f"rows missing from the screen:\n{screen}"
+    header = next(line for line in screen.splitlines() if "Title" in line and "Scope" in line)
+    scope_at = header.index("Scope")
+    for row in rows():
+        assert row[scope_at : scope_at + len(SCOPE)] == SCOPE, f"\n{header}\n{row}"
+    assert any("Evil ␛]52;c;" in row for row in rows()), screen
+    assert any("ST ␛]52;c;eA==␛" in row for row in rows()), screen
+
+    tmux("send-keys", "-t", "t", "q")
+    tmux("new-window", "-d", "-t", "t", "printf '\\033]52;c;Y29udHJvbA==\\007'; sleep 30")
+    assert wait_for("the control's buffer", lambda: tmux.buffers() != [], seconds=10)
+    assert tmux("show-buffer") == "control"  # so tmux did take OSC 52 from an application
