@@ -163,8 +163,13 @@ async def run_service(
     """Serve `engine` on `path` and run its scheduler until SIGTERM or SIGINT. `on_ready` is
     called once the socket answers."""
     service = ControlService(engine, path, secrets=secrets, **options)
-    await service.start()
     signals = StopSignals()
+    signals.install()  # before the socket answers: a client may signal as soon as it does
+    try:
+        await service.start()
+    except BaseException:
+        signals.remove()
+        raise
     try:
         if on_ready is not None:
             on_ready()
@@ -175,7 +180,6 @@ async def run_service(
             service.context.commands.cancel,
             lambda: setattr(service.server, "force_exit", True),
         ]
-        signals.install()
         await _until_stop_asked(service, scheduler, signals)
     finally:
         await service.stop()
