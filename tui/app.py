@@ -19,6 +19,7 @@ import gc
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Concatenate, ParamSpec
 
 from textual import on
@@ -74,7 +75,7 @@ def needs_the_engine(
 
 
 class HhsyncApp(EngineWorkers):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: a subclass elsewhere finds it
     TITLE = "hhsync"
     COMMANDS = App.COMMANDS | {HhsyncCommands}
     ENABLE_COMMAND_PALETTE = True
@@ -121,6 +122,8 @@ class HhsyncApp(EngineWorkers):
     # ------------------------------------------------------------------ start and stop
     def on_load(self) -> None:
         """Before the dashboard is built: the articles, and the engine's events from now on."""
+        if self.settings.freeze_gc:
+            gc.disable()  # until the tables are filled: see `TuiSettings.freeze_gc`
         self.model.load(self.engine.records())
         self._unsubscribe = self.engine.subscribe(self._enqueue)
 
@@ -130,13 +133,16 @@ class HhsyncApp(EngineWorkers):
     async def on_mount(self) -> None:
         # Textual mounts the default screen after the app: wait for its tables, so the app is
         # ready (for a pilot, too) only once they are filled.
-        await self.dashboard.filled.wait()
+        try:
+            await self.dashboard.filled.wait()
+        finally:
+            if self.settings.freeze_gc:
+                gc.freeze()
+                gc.enable()
         attached = self.state.service
         if attached is not None:
             event = ServiceAttached(attached.pid, attached.version, attached.socket)
             self.dashboard.event_log.write_journal([event], {})
-        if self.settings.freeze_gc:
-            gc.freeze()
         self.set_interval(self.settings.tick_seconds, self.drain)
         if self.autostart:
             self.call_after_refresh(self.start_scheduler)

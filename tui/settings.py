@@ -13,5 +13,7 @@ class TuiSettings:
     log_max_lines: int = 5000
     animations: bool = False
     freeze_gc: bool = True
-    """After the first load, move the long-lived records out of the collector's sight
-    (`gc.freeze`): full collections over 10,000 records otherwise stall a tick by ~100 ms."""
+    """No collection while the tables are first filled (~100,000 long-lived objects at once,
+    which each collection would walk again: a quarter of the first paint), then move them out of
+    the collector's sight (`gc.freeze`): full collections over 10,000 records otherwise stall a
+    tick by ~100 ms."""

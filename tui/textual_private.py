@@ -5,10 +5,12 @@ Two things the dashboard needs that Textual offers no public way to do:
 - `FixedLayoutDataTable`: a `DataTable` whose columns have fixed widths and whose rows are one
   line each. It overrides the private hook `_update_dimensions` (run on idle with the rows added
   since): the stock one measures every cell of every new row, most of the first paint with
-  10,000 articles, while with fixed widths the virtual size follows from the row count. And it
-  removes many rows with one rebuild of the row index (`remove_row_keys`): the stock
-  `remove_row` rebuilds it once per row, which turns a tick that moves thousands of rows out of a
-  table into seconds.
+  10,000 articles, while with fixed widths the virtual size follows from the row count. It adds
+  many rows with one cursor update (`add_rows_at_once`): the stock `add_row` re-assigns the
+  cursor for each row, running its validators and watchers, half of what is left of that first
+  paint. And it removes many rows with one rebuild of the row index (`remove_row_keys`): the
+  stock `remove_row` rebuilds it once per row, which turns a tick that moves thousands of rows
+  out of a table into seconds.
 - `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
   it keeps every write in an unbounded private deque; a dashboard left open for days would grow
   and then stall when the tab is opened.
@@ -20,13 +22,13 @@ Textual and says which one changed. After a Textual upgrade, only this module ne
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import textual
 from rich.text import Text
 from textual.geometry import Size
 from textual.widgets import DataTable, RichLog
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import DuplicateKey, Row, RowKey
 
 try:
     from textual._two_way_dict import TwoWayDict
@@ -44,9 +46,11 @@ DATA_TABLE_ATTRIBUTES = (
     "_require_update_dimensions",
     "_update_count",
 )
-"""Private `DataTable` instance attributes `remove_row_keys` reads or writes."""
-DATA_TABLE_HOOKS = ("_update_dimensions", "_on_idle")
-"""Private `DataTable` methods: the one overridden, and the one that calls it."""
+"""Private `DataTable` instance attributes `add_rows_at_once` and `remove_row_keys` read or
+write."""
+DATA_TABLE_HOOKS = ("_update_dimensions", "_on_idle", "_highlight_cursor")
+"""Private `DataTable` methods: the one overridden, the one that calls it, and the one
+`add_rows_at_once` calls as `add_row` does."""
 RICH_LOG_ATTRIBUTES = ("_deferred_renders",)
 """Private `RichLog` instance attributes `bound_unrendered_writes` replaces."""
 
@@ -64,6 +68,30 @@ class FixedLayoutDataTable(DataTable[Text]):
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Replaces the stock method: no cell needs measuring (see the module docstring)."""
         self.fit_virtual_size()
+
+    def add_rows_at_once(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+        """Add one-line rows (key, cells) at the bottom, as `add_row` does for each, with one
+        cursor update and one refresh for all."""
+        was_empty = not self.rows
+        before = len(self.rows)
+        column_keys = [column.key for column in self.ordered_columns]
+        locations, data = self._row_locations, self._data
+        for key, cells in rows:
+            row_key = RowKey(key)
+            if row_key in locations:
+                raise DuplicateKey(f"The row key {row_key!r} already exists.")
+            locations[row_key] = len(self.rows)
+            data[row_key] = dict(zip(column_keys, cells, strict=True))
+            self.rows[row_key] = Row(row_key, 1)
+            self._new_rows.add(row_key)
+        if len(self.rows) == before:
+            return
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if was_empty and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self._update_count += 1
+        self.check_idle()
 
     def remove_row_keys(self, keys: set[RowKey]) -> None:
         """Remove the rows of `keys` (all present) with one re-index instead of one per row."""

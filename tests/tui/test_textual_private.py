@@ -10,11 +10,12 @@ import inspect
 from collections import deque
 from typing import Any
 
+import pytest
 import textual
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, RichLog
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import DuplicateKey, RowKey
 
 from tui.textual_private import (
     DATA_TABLE_ATTRIBUTES,
@@ -94,3 +95,27 @@ async def test_fixed_layout_table_is_sized_by_its_hook_and_drops_many_rows_at_on
         await pilot.pause()
         assert table.get_row_index("10") == 7
         assert table.get_cell("10", "id").plain == "ten"
+
+
+async def test_rows_added_at_once_are_what_add_row_makes() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        table = app.query_one(FixedLayoutDataTable)
+        table.add_column("Id", width=6, key="id")
+        table.add_column("Name", width=10, key="name")
+        table.add_rows_at_once((str(n), (Text(str(n)), Text(f"row {n}"))) for n in range(10))
+        table.add_rows_at_once([])
+        await pilot.pause()
+        assert [row.key.value for row in table.ordered_rows] == [str(n) for n in range(10)]
+        assert table.get_row_index("7") == 7
+        assert table.get_cell("7", "name").plain == "row 7"
+        assert table.virtual_size.height == 11, f"{CHANGED}: rows added at once are not sized"
+        assert table.cursor_coordinate.row == 0
+        table.add_row(Text("10"), Text("row 10"), key="10")  # Textual's own calls still work
+        table.update_cell("10", "name", Text("ten"))
+        table.move_cursor(row=10)
+        await pilot.pause()
+        assert table.get_cell("10", "name").plain == "ten"
+        assert table.cursor_coordinate.row == 10
+        with pytest.raises(DuplicateKey):
+            table.add_rows_at_once([("3", (Text("3"), Text("again")))])

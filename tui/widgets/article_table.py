@@ -8,7 +8,7 @@ shown is sorted when it is next shown (`needs_sort`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 from rich.text import Text
@@ -77,8 +77,7 @@ class ArticleTable(FixedLayoutDataTable):
         self._cells.clear()
         self._order.clear()
         rows = sorted((r for r in records if matches(r, self._words)), key=sort_key)
-        for record in rows:
-            self._add(record)
+        self._add_all(rows)
         self.needs_sort = False
         self._restore_cursor(keep)
 
@@ -88,6 +87,7 @@ class ArticleTable(FixedLayoutDataTable):
         before = self.cursor_coordinate.row
         scrolled = self.scroll_y
         gone = {i for i in removals if i in self._cells}
+        new: list[ArticleRecord] = []
         added = False
         for record in upserts:
             hudu_id = record.hudu_id
@@ -98,7 +98,7 @@ class ArticleTable(FixedLayoutDataTable):
             gone.discard(hudu_id)
             old = self._cells.get(hudu_id)
             if old is None:
-                self._add(record)
+                new.append(record)
                 added = True
                 continue
             cells = cells_for(self.status, record)
@@ -112,6 +112,7 @@ class ArticleTable(FixedLayoutDataTable):
                 added = True
         if gone:
             self.remove_rows(gone)
+        self._add_all(new)
         if added:
             self.needs_sort = True
         if self.needs_sort and self.display and self.is_on_screen:
@@ -139,11 +140,18 @@ class ArticleTable(FixedLayoutDataTable):
             del self._order[hudu_id]
         self.remove_row_keys({RowKey(str(i)) for i in present})
 
-    def _add(self, record: ArticleRecord) -> None:
-        cells = cells_for(self.status, record)
-        self._cells[record.hudu_id] = cells
-        self._order[record.hudu_id] = sort_key(record)
-        self.add_row(*cells, key=str(record.hudu_id))
+    def _add_all(self, records: Iterable[ArticleRecord]) -> None:
+        """Add rows at the bottom, with one cursor update for all (`add_rows_at_once`)."""
+        status, cells, order = self.status, self._cells, self._order
+
+        def rows() -> Iterator[tuple[str, tuple[Text, ...]]]:
+            for record in records:
+                hudu_id = record.hudu_id
+                cells[hudu_id] = row = cells_for(status, record)
+                order[hudu_id] = sort_key(record)
+                yield str(hudu_id), row
+
+        self.add_rows_at_once(rows())
 
     def _restore_cursor(self, hudu_id: int | None, fallback: int = 0) -> None:
         """Keep the cursor on its article; at the very top it stays on the first row instead,
