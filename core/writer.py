@@ -57,6 +57,8 @@ class Writer:
         self.announcer = announcer
         self.batch_size = batch_size
         self.sleep = sleep
+        self.one_create_per_request = False
+        """Set where no marker lookup works (core.adapt): a lost answer risks one article."""
 
     # ------------------------------------------------------------ writes
     async def write(self, writes: list[Write], state: PassState) -> None:
@@ -84,10 +86,16 @@ class Writer:
 
         try:
             async with asyncio.TaskGroup() as group:
-                for batch in batches(writes, self.batch_size):
+                for batch in self._batches(writes):
                     group.create_task(run(batch))
         except BaseExceptionGroup as failures:
             raise failures.exceptions[0] from None
+
+    def _batches(self, writes: list[Write]) -> list[list[Write]]:
+        if not self.one_create_per_request:
+            return batches(writes, self.batch_size)
+        updates = [w for w in writes if w.action != "create"]
+        return [[w] for w in writes if w.action == "create"] + batches(updates, self.batch_size)
 
     async def _fill_in_links(self, writes: list[Write], state: PassState) -> None:
         """Stub then fill: re-send articles whose links point at articles created just now."""
