@@ -123,10 +123,10 @@ class ControlService:
 
 
 class StopSignals:
-    """SIGTERM and SIGINT while the service runs: the first asks it to stop, a second one runs
-    the `now` actions (stop at once)."""
+    """SIGTERM, SIGINT and SIGHUP while the service runs: the first asks it to stop, a second
+    one runs the `now` actions (stop at once)."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # SIGHUP: the terminal closed
 
     def __init__(self) -> None:
         self.asked = asyncio.Event()
