@@ -3,6 +3,11 @@
 Every change is a named method (`mark_synced`, `mark_failed`, `unlink` …) that edits the row,
 writes the changed rows in one store write and tells the listeners with `ArticleChanged`.
 Other modules read rows (`get`, `rows`) and never assign to them.
+
+Results of writes Halo took may be deferred (`mark_synced(defer=True)`): they go to the store
+with the next write (the intents of the next batch), with `flush`, or once `DEFER_LIMIT` rows
+wait, so a batch costs one store write. Losing them in a crash is safe: a create keeps its
+intent on disk and is adopted by marker, an update is sent again.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from core.models import ArticleRecord, SkippedFile, Status
 from core.store import MappingStore
 
 RETRY_BACKOFF_MAX = timedelta(hours=1)
+DEFER_LIMIT = 1_000
+"""Deferred rows written at the latest once this many wait (a pass of updates only)."""
 
 Emit = Callable[[Event], None]
 
@@ -52,6 +59,8 @@ class RecordBook:
         self._clock = clock
         self._rows: dict[int, ArticleRecord] = {}
         self._slugs: dict[str, int] = {}
+        self._deferred: dict[int, ArticleRecord] = {}
+        self._deferred_meta: dict[str, Any] = {}
 
     def load(self) -> None:
         self._rows = self.store.records()
@@ -98,6 +107,8 @@ class RecordBook:
         return sum(r.halo_id is not None for r in self._rows.values())
 
     def meta(self, key: str, default: Any = None) -> Any:
+        if key in self._deferred_meta:
+            return self._deferred_meta[key]
         return self.store.meta(key, default)
 
     # ------------------------------------------------------------ a plan
@@ -126,7 +137,9 @@ class RecordBook:
     def forget(self, hudu_ids: Sequence[int]) -> None:
         if not hudu_ids:
             return
-        self.store.remove_records(hudu_ids)
+        for hudu_id in hudu_ids:
+            self._deferred.pop(hudu_id, None)
+        self._write((), removed=hudu_ids)
         for hudu_id in hudu_ids:
             self._rows.pop(hudu_id, None)
             self._emit(ArticleRemoved(hudu_id))
@@ -144,8 +157,9 @@ class RecordBook:
             rec.intent = "create"
         self._commit(fresh)
 
-    def mark_synced(self, results: Sequence[Synced]) -> int:
-        """Rows whose write Halo took; returns how many of them created their Halo copy."""
+    def mark_synced(self, results: Sequence[Synced], *, defer: bool = False) -> int:
+        """Rows whose write Halo took; returns how many of them created their Halo copy.
+        With `defer`, the rows reach the store with the next write (see the module)."""
         now = iso(self._clock())
         created = 0
         changed = []
@@ -173,7 +187,7 @@ class RecordBook:
                 rec.status = Status.SYNCED
                 rec.reason = ""
             changed.append(rec)
-        self._commit(changed)
+        self._commit(changed, defer=defer)
         return created
 
     def mark_failed(
@@ -257,18 +271,30 @@ class RecordBook:
 
     # ------------------------------------------------------------ bookkeeping
     def commit_faqlists(self, ids: Mapping[str, int]) -> None:
-        self.store.commit_batch([], faqlists=dict(ids))
+        self._write((), faqlists=dict(ids))
 
     def finish_pass(self, started: datetime, verify_copies: Iterable[int]) -> None:
         """Move the cursor to the pass's start and count it (only after a pass completes)."""
-        self.store.set_meta(
-            cursor=iso(started),
-            pass_count=int(self.store.meta("pass_count", 0) or 0) + 1,
-            verify_copies=sorted(verify_copies),
+        self._write(
+            (),
+            meta={
+                "cursor": iso(started),
+                "pass_count": int(self.store.meta("pass_count", 0) or 0) + 1,
+                "verify_copies": sorted(verify_copies),
+            },
         )
 
     def set_verify_copies(self, hudu_ids: Iterable[int]) -> None:
-        self.store.set_meta(verify_copies=sorted(hudu_ids))
+        self._write((), meta={"verify_copies": sorted(hudu_ids)})
+
+    def remember(self, **values: Any) -> None:
+        """Meta values kept with the next store write (e.g. the batch size that worked)."""
+        self._deferred_meta.update(values)
+
+    def flush(self) -> None:
+        """Write the deferred rows and meta values now (one store write, if any wait)."""
+        if self._deferred or self._deferred_meta:
+            self._write(())
 
     def verify_copies(self) -> set[int]:
         """Articles whose write Halo may have applied late: checked for a second copy."""
@@ -276,8 +302,9 @@ class RecordBook:
 
     def add_run(self, finished: PassFinished) -> None:
         """Keep what a pass did in the mapping file's history of runs."""
-        self.store.add_run(
-            {
+        self._write(
+            (),
+            run={
                 "started_at": iso(finished.started_at),
                 "finished_at": iso(finished.finished_at),
                 "full": finished.full,
@@ -287,19 +314,44 @@ class RecordBook:
                 "removed": finished.removed,
                 "failed": finished.failed,
                 "error": finished.error,
-            }
+            },
         )
 
     # ------------------------------------------------------------ internals
-    def _commit(self, records: Iterable[ArticleRecord], *, persist: bool = True) -> None:
-        """Persist a batch of changed rows in one write, then tell the listeners."""
+    def _commit(
+        self, records: Iterable[ArticleRecord], *, persist: bool = True, defer: bool = False
+    ) -> None:
+        """Persist a batch of changed rows in one write (or defer it), then tell the
+        listeners."""
         batch = list({r.hudu_id: r for r in records}.values())
         if not batch:
             return
-        if persist:
-            self.store.commit_batch(batch)
+        if persist and defer:
+            self._deferred.update((r.hudu_id, r) for r in batch)
+            if len(self._deferred) >= DEFER_LIMIT:
+                self.flush()
+        elif persist:
+            self._write(batch)
         for rec in batch:
             self._emit(ArticleChanged(dataclasses.replace(rec)))
+
+    def _write(
+        self,
+        records: Iterable[ArticleRecord],
+        *,
+        meta: Mapping[str, Any] | None = None,
+        faqlists: Mapping[str, int] | None = None,
+        run: Mapping[str, Any] | None = None,
+        removed: Sequence[int] = (),
+    ) -> None:
+        """One store write of these rows and values, with everything deferred so far."""
+        rows = {**self._deferred, **{r.hudu_id: r for r in records}}
+        values = {**self._deferred_meta, **(meta or {})}
+        self.store.commit_batch(
+            rows.values(), meta=values, faqlists=faqlists, run=run, removed=removed
+        )
+        self._deferred.clear()
+        self._deferred_meta.clear()
 
 
 def set_skipped(rec: ArticleRecord, reason: str) -> None:

@@ -1,15 +1,21 @@
-"""The mapping file on disk: a TinyDB storage that replaces the file atomically, and a
-write-back cache in front of it.
+"""The mapping file on disk: an atomic JSON snapshot and an append-only journal beside it.
 
-Crash safety: `AtomicJSONStorage` writes a temp file in the same folder, fsyncs it, keeps the
-previous file as ``<db>.bak`` (a hard link, so it costs no copy) and moves the new file in place
-with `os.replace`, then fsyncs the folder. A SIGKILL at any moment leaves either the old or the
-new file, never a torn one.
+Snapshot (``<db>``): the TinyDB JSON layout, replaced atomically by `AtomicJSONStorage`: a temp
+file in the same folder, fsynced, the previous file kept as ``<db>.bak`` (a hard link, so it
+costs no copy), moved in place with `os.replace`, then the folder fsynced. A SIGKILL at any
+moment leaves either the old or the new snapshot, never a torn one.
 
-Cost: TinyDB rewrites the whole database on every table operation. `WriteBackCache` keeps the
-tables in memory and writes only when flushed, so a batch of 5,000 rows is one file write
-(rewriting the file per row would make a first sync quadratic: 5,000 single inserts take about
-50 s with TinyDB's own storage).
+Journal (``<db>.journal``): one JSON line per store write, holding only what that write changed
+(rows, removals, meta, FAQ lists, a run), with a sequence number; appended and fsynced before
+the write returns, so a write costs what it changes, not the size of the file (a whole-file
+rewrite at 50,000 rows is 35 MB and half a second). A line a SIGKILL cut short has no newline
+and was never acknowledged: it is ignored, and cut off before anything is appended after it.
+Any other bad line makes the file fail to load (it is then never overwritten).
+
+Compaction folds the journal into a new snapshot that records the last sequence it holds
+(``journal_seq`` in meta); the journal is rotated to ``<db>.journal.old`` first so writes go on
+meanwhile, and removed once the snapshot is in place. Loading replays every line of
+``.journal.old`` then ``.journal`` whose sequence is above the snapshot's.
 """
 
 from __future__ import annotations
@@ -19,19 +25,23 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from tinydb.storages import Storage
 
 from core.errors import StoreError
 
 REBUILD_HINT = (
     "move it aside and run `hhsync sync --full` to rebuild the mapping from the Halo markers"
 )
+CHUNK_ROWS = 2_000
+"""Rows serialised per chunk of a snapshot: each C call (join, encode, write) stays short, so a
+snapshot written by a background thread never holds the interpreter lock for long."""
 
 Tables = dict[str, dict[str, Any]]
+RowTexts = dict[str, tuple[Any, str]]
+"""doc id → (row object, its ``"id":{...}`` JSON), reused while the row is the same object."""
 
 
 def unreadable_message(path: Path, what: str) -> str:
@@ -41,14 +51,22 @@ def unreadable_message(path: Path, what: str) -> str:
     return f"{path} {what}: {REBUILD_HINT}{tail}"
 
 
-class AtomicJSONStorage(Storage):
-    """TinyDB storage whose every `write` replaces the file atomically (temp, fsync, replace).
+def dumps(value: Any) -> str:
+    """Compact JSON, non-ASCII kept: the one encoding of the snapshot and the journal."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-    `read` raises `StoreError` for a file that is not JSON; it never touches the file.
+
+def row_text(doc_id: str, row: Any) -> str:
+    return f"{dumps(doc_id)}:{dumps(row)}"
+
+
+class AtomicJSONStorage:
+    """The snapshot file: `read` it (a `StoreError` for a file that is not a JSON object; it
+    never touches the file) or replace it atomically with `write`.
 
     Rows of the tables named in `row_cache` are serialised once and their JSON reused while
-    the row is the same object, so a write costs O(changed rows) of encoding plus one join.
-    Callers must therefore replace rows of those tables, never mutate them in place.
+    the row is the same object, so callers replace rows of those tables, never mutate them.
+    `texts` may be shared with the store, which fills it as it journals rows.
     """
 
     def __init__(
@@ -58,11 +76,11 @@ class AtomicJSONStorage(Storage):
         read_only: bool = False,
         row_cache: Iterable[str] = (),
     ) -> None:
-        super().__init__()
         self.path = Path(path)
         self.read_only = read_only
         self.write_count = 0
-        self._row_cache: dict[str, dict[str, tuple[Any, str]]] = {name: {} for name in row_cache}
+        self.bytes_written = 0
+        self.texts: dict[str, RowTexts] = {name: {} for name in row_cache}
 
     @property
     def backup_path(self) -> Path:
@@ -90,17 +108,22 @@ class AtomicJSONStorage(Storage):
             raise StoreError(unreadable_message(self.path, "does not hold a TinyDB database"))
         return data
 
-    def write(self, data: Tables) -> None:
+    def write(self, data: Tables) -> int:
+        """Replace the file with `data` (temp, fsync, backup link, replace, folder fsync);
+        the bytes written."""
         if self.read_only:
             raise StoreError(f"{self.path} was opened read-only (a snapshot); it cannot be written")
-        body = self._serialise(data).encode("utf-8")
         folder = self.path.parent
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
         tmp = Path(tmp_name)
+        size = 0
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
+                for chunk in self._serialise(data):
+                    body = chunk.encode("utf-8")
+                    handle.write(body)
+                    size += len(body)
                 handle.flush()
                 os.fsync(handle.fileno())
             self._keep_backup()
@@ -109,8 +132,10 @@ class AtomicJSONStorage(Storage):
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise StoreError(f"could not write {self.path}: {exc.strerror or exc}") from None
-        _fsync_dir(folder)
+        fsync_dir(folder)
         self.write_count += 1
+        self.bytes_written += size
+        return size
 
     def remove_stale_temp_files(self) -> None:
         """Temp files a killed writer left behind; only for the process that owns the file."""
@@ -118,25 +143,31 @@ class AtomicJSONStorage(Storage):
             with contextlib.suppress(OSError):
                 leftover.unlink()
 
-    def _serialise(self, data: Tables) -> str:
-        """The same text as ``json.dumps(data)`` (compact), reusing cached row JSON."""
-        chunks = []
-        for name, table in data.items():
-            cache = self._row_cache.get(name)
-            if cache is None or not isinstance(table, dict):
-                chunks.append(f"{_dumps(name)}:{_dumps(table)}")
+    def _serialise(self, data: Tables) -> Iterator[str]:
+        """The text of ``json.dumps(data)`` (compact) in chunks, reusing cached row JSON."""
+        yield "{"
+        for number, (name, table) in enumerate(data.items()):
+            comma = "," if number else ""
+            texts = self.texts.get(name)
+            if texts is None or not isinstance(table, dict):
+                yield f"{comma}{dumps(name)}:{dumps(table)}"
                 continue
-            fresh: dict[str, tuple[Any, str]] = {}
-            rows = []
+            yield f"{comma}{dumps(name)}:{{"
+            rows: list[str] = []
+            first = True
             for doc_id, row in table.items():
-                hit = cache.get(doc_id)
+                hit = texts.get(doc_id)
                 if hit is None or hit[0] is not row:
-                    hit = (row, f"{_dumps(doc_id)}:{_dumps(row)}")
-                fresh[doc_id] = hit
+                    hit = (row, row_text(doc_id, row))
+                    texts.setdefault(doc_id, hit)
                 rows.append(hit[1])
-            self._row_cache[name] = fresh
-            chunks.append(f"{_dumps(name)}:{{{','.join(rows)}}}")
-        return "{" + ",".join(chunks) + "}"
+                if len(rows) >= CHUNK_ROWS:
+                    yield ("" if first else ",") + ",".join(rows)
+                    rows, first = [], False
+            if rows:
+                yield ("" if first else ",") + ",".join(rows)
+            yield "}"
+        yield "}"
 
     def _keep_backup(self) -> None:
         """Point ``<db>.bak`` at the current file (a hard link: no copy, replaced atomically)."""
@@ -147,19 +178,15 @@ class AtomicJSONStorage(Storage):
             os.link(self.path, link)
             os.replace(link, self.backup_path)
         except OSError:
-            with contextlib.suppress(OSError):
-                link.unlink()
-
-    def close(self) -> None:
-        pass
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            pass
+        # Left when the backup already was this file (a rename between two links of one
+        # file does nothing), or when the replace failed.
+        with contextlib.suppress(OSError):
+            link.unlink()
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable across power loss (POSIX only; a no-op where unsupported)."""
+def fsync_dir(folder: Path) -> None:
+    """Make a rename durable across power loss (POSIX only; a no-op where unsupported)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -172,28 +199,142 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-class WriteBackCache(Storage):
-    """The database in memory: reads never touch the file, and what TinyDB writes reaches
-    `storage` only on `flush()` (a failed flush leaves the data dirty, so the next one retries)."""
+@dataclass(slots=True)
+class JournalRead:
+    """The lines of one journal file: decoded entries, the length of the whole lines, and
+    whether a torn (unacknowledged) last line follows them."""
 
-    def __init__(self, storage: AtomicJSONStorage) -> None:
-        self.storage = storage
-        self.tables: Tables | None = None
-        self.dirty = False
+    entries: list[dict[str, Any]]
+    good_bytes: int
+    torn: bool
 
-    def read(self) -> Tables | None:
-        if self.tables is None:
-            self.tables = self.storage.read()
-        return self.tables
 
-    def write(self, data: Tables) -> None:
-        self.tables = data
-        self.dirty = True
+class Journal:
+    """The append-only file of store writes (`path`, and `old_path` while being compacted)."""
 
-    def flush(self) -> None:
-        if self.dirty and self.tables is not None:
-            self.storage.write(self.tables)
-            self.dirty = False
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path.with_name(db_path.name + ".journal")
+        self.old_path = db_path.with_name(db_path.name + ".journal.old")
+        self._fd: int | None = None
+        self.write_count = 0
+        self.bytes_written = 0
+
+    def exists(self) -> bool:
+        return self.path.exists() or self.old_path.exists()
+
+    def size(self) -> int:
+        total = 0
+        for path in (self.old_path, self.path):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        return total
+
+    def read_all(self, db_path: Path) -> list[dict[str, Any]]:
+        """The entries of ``.journal.old`` then ``.journal``, torn last lines left out."""
+        entries: list[dict[str, Any]] = []
+        for path in (self.old_path, self.path):
+            entries += read_journal(path, db_path).entries
+        return entries
+
+    def append(self, line: str) -> int:
+        """Append one line (ending in a newline) and fsync it; the bytes written."""
+        data = line.encode("utf-8")
+        try:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                existed = self.path.exists()
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                if not existed:
+                    fsync_dir(self.path.parent)
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fsync(self._fd)
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"could not write {self.path}: {exc.strerror or exc}") from None
+        self.write_count += 1
+        self.bytes_written += len(data)
+        return len(data)
+
+    def cut_torn_tail(self, db_path: Path) -> None:
+        """Drop an unacknowledged last line, so that what is appended next starts a line."""
+        found = read_journal(self.path, db_path)
+        if found.torn:
+            with open(self.path, "r+b") as handle:
+                handle.truncate(found.good_bytes)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def rotate(self) -> None:
+        """The current journal becomes ``.journal.old``; the next append starts a new one."""
+        self.close()
+        if self.path.exists():
+            os.replace(self.path, self.old_path)
+            fsync_dir(self.path.parent)
+
+    def remove_old(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.old_path.unlink()
+
+    def remove_all(self) -> None:
+        self.close()
+        for path in (self.path, self.old_path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        fsync_dir(self.path.parent)
 
     def close(self) -> None:
-        self.flush()
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+
+def read_journal(path: Path, db_path: Path) -> JournalRead:
+    """Decode a journal file. A last line without its newline is torn (never acknowledged) and
+    left out; any other line that is not a JSON object with a whole-number ``seq`` makes the
+    mapping file fail to load."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return JournalRead([], 0, False)
+    except OSError as exc:
+        raise StoreError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    end = raw.rfind(b"\n") + 1
+    entries: list[dict[str, Any]] = []
+    for number, line in enumerate(raw[:end].splitlines(), start=1):
+        try:
+            entry = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            entry = None
+        if not isinstance(entry, dict) or type(entry.get("seq")) is not int:
+            raise StoreError(unreadable_message(db_path, f"has a bad journal line {number}"))
+        entries.append(entry)
+    return JournalRead(entries, end, end < len(raw))
+
+
+def journal_line(
+    seq: int,
+    rows: Mapping[str, str],
+    *,
+    removed: Iterable[int] = (),
+    meta: Mapping[str, Any] | None = None,
+    faqlists: Mapping[str, int] | None = None,
+    run: Mapping[str, Any] | None = None,
+) -> str:
+    """One journal line; `rows` are ready ``"id":{...}`` texts (reused by snapshots)."""
+    parts = [f'"seq":{seq}']
+    if rows:
+        parts.append('"articles":{' + ",".join(rows.values()) + "}")
+    removed = list(removed)
+    if removed:
+        parts.append(f'"removed":{dumps(removed)}')
+    if meta:
+        parts.append(f'"meta":{dumps(dict(meta))}')
+    if faqlists:
+        parts.append(f'"faqlists":{dumps(dict(faqlists))}')
+    if run is not None:
+        parts.append(f'"run":{dumps(dict(run))}')
+    return "{" + ",".join(parts) + "}\n"

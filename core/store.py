@@ -1,17 +1,22 @@
-"""The mapping store: one TinyDB file that remembers which Hudu article became which Halo article.
+"""The mapping store: one file that remembers which Hudu article became which Halo article.
 
-Layout (TinyDB JSON, one file):
+Layout (TinyDB JSON, one snapshot file, `core.storage`):
 
 - ``articles``: one document per Hudu article, ``doc_id`` = Hudu id, fields of `ArticleRecord`
   (decoded and type-checked by `core.rowcodec`);
 - ``faqlists``: ``{"third_party_id": "hudu:central", "halo_id": 12}``;
 - ``runs``: one document per pass, the last `MAX_RUNS` kept;
-- ``meta``: a single document (``doc_id`` 1) with ``schema_version`` and the engine's values
-  (the sync cursor, the pass count, ...).
+- ``meta``: a single document (``doc_id`` 1) with ``schema_version``, ``journal_seq`` (the last
+  journal line the snapshot holds) and the engine's values (the sync cursor, the pass count ...).
 
-The file is written atomically, once per public write method (`core.storage`), by the one
-process that holds its lock (`core.ownerlock`). The store never holds article bodies or
-secrets: only ids, titles, hashes, statuses and timestamps.
+Each public write method is one durable write of what it changed: a line appended to the
+journal beside the snapshot (``<db>.journal``), fsynced before the method returns. The journal
+is folded into a new snapshot by a background thread once it outgrows the snapshot (and at
+least `COMPACT_FROM_BYTES`), and on close; so a write costs O(rows changed), and the event
+loop never waits for the whole file to be serialised. Version 2 of the schema (this layout)
+is refused by older hhsync, which would not read the journal. Only the process that holds the
+lock (`core.ownerlock`) writes. The store never holds article bodies or secrets: only ids,
+titles, hashes, statuses and timestamps.
 """
 
 from __future__ import annotations
@@ -20,12 +25,10 @@ import copy
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Self
-
-from tinydb import Query, TinyDB
-from tinydb.table import Document
 
 from core.errors import StoreError
 from core.models import ArticleRecord
@@ -34,16 +37,28 @@ from core.rowcodec import ARTICLE_ROWS, BadRow
 from core.storage import (
     REBUILD_HINT,
     AtomicJSONStorage,
+    Journal,
     Tables,
-    WriteBackCache,
+    journal_line,
+    row_text,
     unreadable_message,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_RUNS = 100
 ARTICLES, FAQLISTS, RUNS, META = "articles", "faqlists", "runs", "meta"
-_META_DOC_ID = 1
+_META_DOC_ID = "1"
 META_SCHEMA_KEY = "schema_version"
+META_JOURNAL_KEY = "journal_seq"
+_MANAGED_META = frozenset({META_SCHEMA_KEY, META_JOURNAL_KEY})
+COMPACT_FROM_BYTES = 8 * 1024 * 1024
+"""The journal is folded into the snapshot once it is larger than this and than the snapshot."""
+READ_ATTEMPTS = 20
+"""A snapshot read while the owner compacts may miss lines it just folded: read again."""
+
+
+class _Gap(Exception):
+    """The journal does not continue the snapshot (read while the owner was compacting)."""
 
 
 class MappingStore:
@@ -51,21 +66,35 @@ class MappingStore:
 
     `records()`, `get()`, `faqlists()`, `meta()` and `runs()` answer from memory and return
     copies: changing them changes nothing until the changed record is given to
-    `commit_batch`. Each write method is one atomic file write (`write_count` counts them).
-    If a write fails (disk full), the error is raised and memory stays ahead of the file; the
-    next write retries with everything.
+    `commit_batch`. Each write method is one durable write (`write_count` counts the file
+    writes: journal lines and snapshots). If a write fails (disk full), the error is raised
+    and memory stays ahead of the file; the next write retries with everything.
 
     Thread-safe within the process (one internal lock); not for sharing across processes.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        compact_from_bytes: int = COMPACT_FROM_BYTES,
+        compact_in_background: bool = True,
+    ) -> None:
         self.path = Path(path).expanduser()
+        self.compact_from_bytes = compact_from_bytes
+        self.compact_in_background = compact_in_background
         self._storage = AtomicJSONStorage(self.path, row_cache=(ARTICLES,))
-        self._db: TinyDB | None = None
-        self._cache: WriteBackCache | None = None
+        self._journal = Journal(self.path)
+        self._tables: Tables | None = None
         self._owner: OwnerLock | None = None
         self._mutex = threading.RLock()
         self._read_only = False
+        self._seq = 0
+        self._snapshot_bytes = 0
+        self._fold_needed = False
+        self._unsaved = False
+        self._compactor: threading.Thread | None = None
+        self.compaction_error: StoreError | None = None
 
     # ------------------------------------------------------------ life cycle
     @classmethod
@@ -78,37 +107,58 @@ class MappingStore:
         store = cls(path)
         store._read_only = True
         store._storage.read_only = True
-        store._load()
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                store._load()
+                break
+            except _Gap:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise StoreError(
+                        unreadable_message(store.path, "has a journal that skips lines")
+                    ) from None
+                time.sleep(0.01)
         return store
 
     def open(self) -> Self:
-        """Take the lock (or raise `StoreLockedError` at once) and load the file."""
+        """Take the lock (or raise `StoreLockedError` at once) and load the file. A journal
+        left by a process that did not close the store is folded into the snapshot."""
         with self._mutex:
-            if self._db is not None:
+            if self._tables is not None:
                 return self
             owner = OwnerLock(self.path)
             owner.acquire()
             try:
                 self._storage.remove_stale_temp_files()  # only ever ours: we hold the lock
-                self._load()
+                try:
+                    self._load()
+                except _Gap:
+                    raise StoreError(
+                        unreadable_message(self.path, "has a journal that skips lines")
+                    ) from None
+                if self._journal.exists():
+                    self._fold()
             except OSError as exc:
-                self._db = None
+                self._tables = None
                 owner.release()
                 raise StoreError(f"{self.path} cannot be opened: {exc.strerror or exc}") from None
             except BaseException:
-                self._db = None
+                self._tables = None
                 owner.release()
                 raise
             self._owner = owner
             return self
 
     def close(self) -> None:
+        """Fold the journal into the snapshot and release the lock."""
         with self._mutex:
             try:
-                if self._db is not None and not self._read_only:
-                    self._flush()
+                if self._tables is not None and not self._read_only:
+                    self._wait_for_compaction()
+                    if self._unsaved or self._journal.exists():
+                        self._fold()
             finally:
-                self._db = None
+                self._journal.close()
+                self._tables = None
                 if self._owner is not None:
                     self._owner.release()
                     self._owner = None
@@ -121,8 +171,21 @@ class MappingStore:
 
     @property
     def write_count(self) -> int:
-        """File writes since this object was created."""
+        """File writes since this object was created: journal lines and snapshots."""
+        return self._storage.write_count + self._journal.write_count
+
+    @property
+    def snapshot_count(self) -> int:
+        """Whole snapshots written since this object was created (compactions, folds)."""
         return self._storage.write_count
+
+    @property
+    def bytes_written(self) -> int:
+        return self._storage.bytes_written + self._journal.bytes_written
+
+    def wait_for_compaction(self) -> None:
+        """Until a background compaction in progress is done (tests, benchmarks)."""
+        self._wait_for_compaction()
 
     # ------------------------------------------------------------ queries
     def records(self) -> dict[int, ArticleRecord]:
@@ -143,7 +206,7 @@ class MappingStore:
 
     def meta(self, key: str, default: Any = None) -> Any:
         with self._mutex:
-            row = self._raw(META).get(str(_META_DOC_ID), {})
+            row = self._raw(META).get(_META_DOC_ID, {})
             return copy.deepcopy(row[key]) if key in row else default
 
     def runs(self) -> list[dict[str, Any]]:
@@ -159,114 +222,258 @@ class MappingStore:
         *,
         meta: Mapping[str, Any] | None = None,
         faqlists: Mapping[str, int] | None = None,
+        run: Mapping[str, Any] | None = None,
+        removed: Iterable[int] = (),
     ) -> None:
-        """Upsert records (by Hudu id), merge meta values and FAQ list ids: one file write.
+        """Upsert records (by Hudu id), forget the `removed` ids, merge meta values and FAQ
+        list ids, append a run: one durable write.
 
         Nothing given, nothing written. A record whose fields have the wrong type raises
         `TypeError` before anything changes, so the file never holds a row it cannot load.
         """
         with self._mutex:
-            db = self._writable()
-            rows: dict[int, dict[str, Any]] = {}
+            tables = self._writable()
+            rows: dict[str, dict[str, Any]] = {}
             for record in records:
                 row = ARTICLE_ROWS.encode(record)
                 try:
                     ARTICLE_ROWS.decode(row)
                 except BadRow as exc:
                     raise TypeError(f"ArticleRecord {record.hudu_id}: {exc}") from None
-                rows[record.hudu_id] = row
+                rows[str(record.hudu_id)] = row
             meta_values = _checked_json(dict(meta or {}), "meta")
-            if META_SCHEMA_KEY in meta_values:
-                raise ValueError("schema_version is managed by the store")
+            if _MANAGED_META & meta_values.keys():
+                raise ValueError(f"{', '.join(sorted(_MANAGED_META))} are managed by the store")
             lists = {str(k): int(v) for k, v in (faqlists or {}).items()}
-            if not rows and not meta_values and not lists:
+            run_row = None if run is None else _checked_json(dict(run), "run")
+            articles = tables.setdefault(ARTICLES, {})
+            gone = sorted(
+                {int(h) for h in removed if str(int(h)) in articles} - set(map(int, rows))
+            )
+            if not rows and not gone and not meta_values and not lists and run_row is None:
                 return
 
-            if rows:
-                table = db.table(ARTICLES)
-                existing = self._raw(ARTICLES)
-                present = [hid for hid in rows if str(hid) in existing]
-                for hid in present:
-                    extra = {
-                        k: v for k, v in existing[str(hid)].items() if k not in ARTICLE_ROWS.names
-                    }
+            for key, row in rows.items():
+                existing = articles.get(key)
+                if existing is not None:
+                    extra = {k: v for k, v in existing.items() if k not in ARTICLE_ROWS.names}
                     if extra:
-                        rows[hid] = {**extra, **rows[hid]}
-                if present:
-                    table.remove(doc_ids=present)
-                table.insert_multiple(Document(row, doc_id=hid) for hid, row in rows.items())
-            if lists:
-                table = db.table(FAQLISTS)
-                for third_party_id, halo_id in lists.items():
-                    table.upsert(
-                        {"third_party_id": third_party_id, "halo_id": halo_id},
-                        Query().third_party_id == third_party_id,
-                    )
+                        rows[key] = {**extra, **row}
+            texts = self._storage.texts[ARTICLES]
+            line_rows: dict[str, str] = {}
+            for key, row in rows.items():
+                text = row_text(key, row)
+                line_rows[key] = text
+                articles[key] = row
+                texts[key] = (row, text)
+            for hudu_id in gone:
+                articles.pop(str(hudu_id), None)
+                texts.pop(str(hudu_id), None)
             if meta_values:
-                db.table(META).upsert(Document(meta_values, doc_id=_META_DOC_ID))
-            self._flush()
+                self._merge_meta(meta_values)
+            if lists:
+                _merge_faqlists(tables, lists)
+            if run_row is not None:
+                _add_run(tables, run_row)
+            self._seq += 1
+            self._persist(
+                journal_line(
+                    self._seq,
+                    line_rows,
+                    removed=gone,
+                    meta=meta_values,
+                    faqlists=lists,
+                    run=run_row,
+                )
+            )
 
     def remove_records(self, hudu_ids: Iterable[int]) -> None:
         """Forget these articles (one write; ids not in the store are ignored)."""
-        with self._mutex:
-            db = self._writable()
-            existing = self._raw(ARTICLES)
-            present = sorted({int(h) for h in hudu_ids if str(int(h)) in existing})
-            if not present:
-                return
-            db.table(ARTICLES).remove(doc_ids=present)
-            self._flush()
+        self.commit_batch((), removed=hudu_ids)
 
     def add_run(self, run: Mapping[str, Any]) -> None:
         """Append one pass summary, keeping the last `MAX_RUNS` (one write)."""
-        with self._mutex:
-            db = self._writable()
-            row = _checked_json(dict(run), "run")
-            table = db.table(RUNS)
-            table.insert(row)
-            ids = sorted(int(k) for k in self._raw(RUNS))
-            if len(ids) > MAX_RUNS:
-                table.remove(doc_ids=ids[: len(ids) - MAX_RUNS])
-            self._flush()
+        self.commit_batch((), run=run)
 
     def set_meta(self, **values: Any) -> None:
         """Merge values into the meta document (one write)."""
         self.commit_batch((), meta=values)
 
     # ------------------------------------------------------------ internals
-    def _writable(self) -> TinyDB:
+    def _writable(self) -> Tables:
         if self._read_only:
             raise StoreError(f"{self.path} was opened read-only (a snapshot); it cannot be written")
-        if self._db is None:
+        if self._tables is None:
             raise StoreError(f"{self.path} is not open")
-        return self._db
+        return self._tables
 
     def _raw(self, table: str) -> dict[str, Any]:
-        """The cached JSON of one table (string doc ids); callers must not mutate it."""
-        if self._db is None or self._cache is None:
+        """The JSON of one table (string doc ids); callers must not mutate it."""
+        if self._tables is None:
             raise StoreError(f"{self.path} is not open")
-        tables = self._cache.read() or {}
-        return tables.get(table) or {}
+        return self._tables.get(table) or {}
 
-    def _flush(self) -> None:
-        if self._db is not None and self._cache is not None:
-            self._cache.flush()
+    def _merge_meta(self, values: Mapping[str, Any]) -> None:
+        """A new meta document (never changed in place: a snapshot may be reading it)."""
+        assert self._tables is not None
+        table = self._tables.setdefault(META, {})
+        table[_META_DOC_ID] = {**table.get(_META_DOC_ID, {}), **values}
+
+    def _persist(self, line: str) -> None:
+        """Append the line; a snapshot of everything instead when the journal cannot be
+        trusted to follow the snapshot (a new or older file, a failed append)."""
+        if self._fold_needed:
+            self._fold()
+            return
+        try:
+            self._journal.append(line)
+        except StoreError:
+            self._fold_needed = self._unsaved = True
+            raise
+        if self._compactor is None and self._journal.size() > max(
+            self.compact_from_bytes, self._snapshot_bytes
+        ):
+            self._start_compaction()
+
+    def _snapshot_tables(self) -> Tables:
+        """A copy of the tables to serialise (rows are replaced, never changed in place, so
+        copying the tables is enough), its meta saying which journal lines it holds."""
+        assert self._tables is not None
+        tables = {name: dict(table) for name, table in self._tables.items()}
+        meta = tables.setdefault(META, {})
+        meta[_META_DOC_ID] = {
+            **meta.get(_META_DOC_ID, {}),
+            META_SCHEMA_KEY: SCHEMA_VERSION,
+            META_JOURNAL_KEY: self._seq,
+        }
+        return tables
+
+    def _fold(self) -> None:
+        """Write everything as the snapshot, then drop the journal (the caller holds the lock)."""
+        self._wait_for_compaction()
+        try:
+            self._snapshot_bytes = self._storage.write(self._snapshot_tables())
+        except StoreError:
+            self._fold_needed = self._unsaved = True
+            raise
+        self._journal.remove_all()
+        self._fold_needed = self._unsaved = False
+        self.compaction_error = None
+
+    def _start_compaction(self) -> None:
+        """Rotate the journal and write the snapshot of what it held (in a thread unless
+        `compact_in_background` is off); lines appended meanwhile go to the new journal."""
+        if self._journal.old_path.exists():  # an earlier compaction failed: close folds
+            return
+        self._journal.rotate()
+        tables = self._snapshot_tables()
+        if not self.compact_in_background:
+            self._compact(tables)
+            return
+        self._compactor = threading.Thread(
+            target=self._compact, args=(tables,), name="hhsync-store-compaction", daemon=True
+        )
+        self._compactor.start()
+
+    def _compact(self, tables: Tables) -> None:
+        try:
+            size = self._storage.write(tables)
+            self._journal.remove_old()
+        except (StoreError, OSError) as exc:
+            self.compaction_error = StoreError(f"could not compact {self.path}: {exc}")
+            return
+        self._snapshot_bytes = size
+
+    def _wait_for_compaction(self) -> None:
+        compactor = self._compactor
+        if compactor is not None:
+            compactor.join()
+            self._compactor = None
 
     def _load(self) -> None:
-        cache = WriteBackCache(self._storage)
-        data = cache.read()
-        new_file = data is None
-        if data is None:
-            cache.tables = data = {}
-        _validate(self.path, data)
-        db = TinyDB(storage=lambda: cache)
-        self._db, self._cache = db, cache
-        if not self._read_only and self.meta(META_SCHEMA_KEY) != SCHEMA_VERSION:
-            # Goes to disk with the next write, or on close for an older file; a new file is
-            # not created until there is something to keep (`sync --dry-run` writes nothing).
-            db.table(META).upsert(Document({META_SCHEMA_KEY: SCHEMA_VERSION}, doc_id=_META_DOC_ID))
-            if new_file:
-                cache.dirty = False
+        data = self._storage.read()
+        snapshot_schema = None if data is None else _schema_of(data)
+        tables: Tables = {} if data is None else data
+        _validate_layout(self.path, tables)
+        meta = (tables.get(META) or {}).get(_META_DOC_ID, {})
+        base = meta.get(META_JOURNAL_KEY, 0)
+        if type(base) is not int:
+            raise StoreError(
+                unreadable_message(self.path, "has a journal_seq that is not a number")
+            )
+        seq = base
+        for entry in self._journal.read_all(self.path):
+            if entry["seq"] <= base:
+                continue
+            if entry["seq"] != seq + 1:
+                raise _Gap
+            _replay(self.path, tables, entry)
+            seq += 1
+        _validate(self.path, tables)
+        self._tables, self._seq = tables, seq
+        self._snapshot_bytes = self.path.stat().st_size if data is not None else 0
+        if not self._read_only:
+            # Goes to disk with the next write (a whole snapshot, so that an older hhsync
+            # never reads a snapshot a journal continues), or on close; a new file is not
+            # created until there is something to keep (`sync --dry-run` writes nothing).
+            self._merge_meta({META_SCHEMA_KEY: SCHEMA_VERSION})
+            self._fold_needed = snapshot_schema != SCHEMA_VERSION
+
+
+def _schema_of(data: Tables) -> Any:
+    meta = data.get(META)
+    row = meta.get(_META_DOC_ID) if isinstance(meta, dict) else None
+    return row.get(META_SCHEMA_KEY, 1) if isinstance(row, dict) else 1
+
+
+def _merge_faqlists(tables: Tables, lists: Mapping[str, int]) -> None:
+    table = tables.setdefault(FAQLISTS, {})
+    by_party = {row.get("third_party_id"): doc_id for doc_id, row in table.items()}
+    next_id = max(map(int, table), default=0) + 1
+    for third_party_id, halo_id in lists.items():
+        doc_id = by_party.get(third_party_id)
+        if doc_id is None:
+            doc_id = str(next_id)
+            next_id += 1
+        table[doc_id] = {"third_party_id": third_party_id, "halo_id": halo_id}
+
+
+def _add_run(tables: Tables, run: dict[str, Any]) -> None:
+    table = tables.setdefault(RUNS, {})
+    ids = sorted(map(int, table))
+    table[str((ids[-1] if ids else 0) + 1)] = run
+    for old in ids[: max(0, len(ids) + 1 - MAX_RUNS)]:
+        del table[str(old)]
+
+
+def _replay(path: Path, tables: Tables, entry: dict[str, Any]) -> None:
+    """Apply one journal line to the tables read so far."""
+
+    def bad() -> StoreError:
+        return StoreError(unreadable_message(path, f"has a bad journal line (seq {entry['seq']})"))
+
+    rows, removed = entry.get("articles", {}), entry.get("removed", [])
+    meta, lists, run = entry.get("meta", {}), entry.get("faqlists", {}), entry.get("run")
+    if not (isinstance(rows, dict) and isinstance(removed, list) and isinstance(meta, dict)):
+        raise bad()
+    if not isinstance(lists, dict) or not (run is None or isinstance(run, dict)):
+        raise bad()
+    if not all(type(h) is int for h in removed) or not all(type(v) is int for v in lists.values()):
+        raise bad()
+    articles = tables.setdefault(ARTICLES, {})
+    for doc_id, row in rows.items():
+        if not doc_id.isdigit() or not isinstance(row, dict):
+            raise bad()
+        articles[doc_id] = row
+    for hudu_id in removed:
+        articles.pop(str(hudu_id), None)
+    if meta:
+        table = tables.setdefault(META, {})
+        table[_META_DOC_ID] = {**table.get(_META_DOC_ID, {}), **meta}
+    if lists:
+        _merge_faqlists(tables, lists)
+    if run is not None:
+        _add_run(tables, run)
 
 
 def _checked_json(values: dict[str, Any], what: str) -> dict[str, Any]:
@@ -277,8 +484,9 @@ def _checked_json(values: dict[str, Any], what: str) -> dict[str, Any]:
         raise TypeError(f"{what} values must be plain JSON: {exc}") from None
 
 
-def _validate(path: Path, data: Tables) -> None:
-    """Refuse (with a one-line `StoreError`) anything this version cannot load faithfully."""
+def _validate_layout(path: Path, data: Tables) -> None:
+    """Refuse (with a one-line `StoreError`) a snapshot whose tables are not objects of
+    objects, or that a newer hhsync wrote."""
 
     def bad(what: str) -> StoreError:
         return StoreError(unreadable_message(path, what))
@@ -293,7 +501,7 @@ def _validate(path: Path, data: Tables) -> None:
             if not doc_id.isdigit() or not isinstance(row, dict):
                 raise bad(f"has a malformed row {doc_id!r} in the {name!r} table")
 
-    meta = (data.get(META) or {}).get(str(_META_DOC_ID), {})
+    meta = (data.get(META) or {}).get(_META_DOC_ID, {})
     version = meta.get(META_SCHEMA_KEY, SCHEMA_VERSION)
     if type(version) is not int:
         raise bad(f"has a schema_version that is not a number ({version!r})")
@@ -302,6 +510,13 @@ def _validate(path: Path, data: Tables) -> None:
             f"{path} was written by a newer hhsync (schema {version}; this one knows "
             f"{SCHEMA_VERSION}): upgrade hhsync, or {REBUILD_HINT}"
         )
+
+
+def _validate(path: Path, data: Tables) -> None:
+    """Refuse (with a one-line `StoreError`) anything this version cannot load faithfully."""
+
+    def bad(what: str) -> StoreError:
+        return StoreError(unreadable_message(path, what))
 
     for doc_id, row in (data.get(ARTICLES) or {}).items():
         try:

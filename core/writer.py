@@ -1,24 +1,29 @@
 """The writer: sends a plan's writes to Halo in batches and carries out its removals.
 
+Batches are packed by bytes and by a count that adapts to Halo's answers (`core.batching`).
 It isolates what Halo refuses (the items a 400 names, else by halves), settles writes Halo may
 have applied by looking their creates up by marker, turns updates of copies deleted in Halo
 into creates, fills in `/kba/` links once their targets exist, and records every outcome in
-the record book.
+the record book: one store write per batch (its intents, with the results of the batches
+before it), the last results when the writes end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
+from core.batching import META_KEY, BatchSizer
 from core.errors import ApiError, AuthError, MalformedResponseError, WriteUncertainError
 from core.events import Announcer, PassProgressed, WritesFailed
 from core.halo import HaloClient
 from core.halo_facts import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
 from core.hudu import HuduClient
 from core.models import SkippedFile, Status
-from core.plan import PassState, Removal, Write, batches
+from core.plan import PassState, Removal, Write
 from core.reconciler import Reconciler
 from core.records import RecordBook, Synced
 from core.render import LinkedRenderer, article_payload
@@ -31,7 +36,22 @@ UNCERTAIN_SETTLE_SECONDS = 0.5
 TENANT_WIDE_AFTER = 3
 """Single articles refused, with no batch taken, before a rejection counts as tenant-wide."""
 
+OVERLOAD_STATUSES = frozenset({413, 502, 503, 504})
+"""Answers that say the batch was too much for Halo (a timeout or a dropped connection too)."""
+
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """How Halo answered one batch, through its retries and halves."""
+
+    clean: bool = True
+    """Taken at the first attempt."""
+    overloaded: bool = False
+    server_error: bool = False
+    """A 500 whose halves found no article at fault is a sign of overload too."""
+    article_refused: bool = False
 
 
 class Writer:
@@ -57,45 +77,75 @@ class Writer:
         self.announcer = announcer
         self.batch_size = batch_size
         self.sleep = sleep
+        self.sizer = BatchSizer(batch_size)
         self.one_create_per_request = False
         """Set where no marker lookup works (core.adapt): a lost answer risks one article."""
 
     # ------------------------------------------------------------ writes
     async def write(self, writes: list[Write], state: PassState) -> None:
-        """Send every write, then re-send those whose links now have a Halo target."""
-        await self._send_all(writes, state)
-        if not state.stopping():
-            await self._fill_in_links(writes, state)
+        """Send every write, then re-send those whose links now have a Halo target. The
+        results wait in the record book for the next store write; the last are written here
+        however the writes end, with the batch size that worked."""
+        remembered = self.book.meta(META_KEY)
+        self.sizer = BatchSizer(self.batch_size, remembered if type(remembered) is int else None)
+        try:
+            await self._send_all(writes, state)
+            if not state.stopping():
+                await self._fill_in_links(writes, state)
+        finally:
+            worked = self.sizer.remembered()
+            if worked is not None and worked != remembered:
+                self.book.remember(**{META_KEY: worked})
+            self.book.flush()
 
     async def _send_all(self, writes: list[Write], state: PassState) -> None:
-        """Send the writes in batches, a few in flight at once."""
+        """Send the writes in batches, a few in flight at once, each batch packed when a
+        slot frees up, with the count Halo's answers so far allow. Where no marker lookup
+        works (`one_create_per_request`), creates go one per request first."""
         semaphore = asyncio.Semaphore(BATCH_CONCURRENCY)
         tally = state.tally
+        queue = deque(writes)
+        singles: deque[Write] = deque()
+        if self.one_create_per_request:
+            singles = deque(w for w in writes if w.action == "create")
+            queue = deque(w for w in writes if w.action != "create")
 
         async def run(batch: list[Write]) -> None:
-            async with semaphore:
-                if state.stopping():
-                    return
-                await self._send_batch(batch, state)
+            try:
+                await self._send_sized(batch, state)
                 if state.reports_progress:
                     self.announcer.emit(
                         PassProgressed(
                             tally.done, tally.total, tally.created + tally.updated, tally.failed
                         )
                     )
+            finally:
+                semaphore.release()
 
         try:
             async with asyncio.TaskGroup() as group:
-                for batch in self._batches(writes):
+                while singles or queue:
+                    await semaphore.acquire()
+                    if state.stopping():
+                        semaphore.release()
+                        break
+                    batch = [singles.popleft()] if singles else self.sizer.take(queue)
                     group.create_task(run(batch))
         except BaseExceptionGroup as failures:
             raise failures.exceptions[0] from None
 
-    def _batches(self, writes: list[Write]) -> list[list[Write]]:
-        if not self.one_create_per_request:
-            return batches(writes, self.batch_size)
-        updates = [w for w in writes if w.action != "create"]
-        return [[w] for w in writes if w.action == "create"] + batches(updates, self.batch_size)
+    async def _send_sized(self, batch: list[Write], state: PassState) -> None:
+        """Send one batch and tell the sizer how Halo answered it."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        outcome = _Outcome()
+        await self._send_batch(batch, state, outcome=outcome)
+        if outcome.article_refused:
+            return  # the article's fault, not the batch's size
+        if outcome.server_error and not outcome.overloaded:
+            self.sizer.overloaded(len(batch))
+        elif outcome.clean:
+            self.sizer.answered(batch, loop.time() - started)
 
     async def _fill_in_links(self, writes: list[Write], state: PassState) -> None:
         """Stub then fill: re-send articles whose links point at articles created just now."""
@@ -117,28 +167,45 @@ class Writer:
             state.tally.total += len(again)
             await self._send_all(again, state)
 
-    async def _send_batch(self, batch: list[Write], state: PassState, *, attempt: int = 1) -> None:
+    async def _send_batch(
+        self,
+        batch: list[Write],
+        state: PassState,
+        *,
+        attempt: int = 1,
+        outcome: _Outcome | None = None,
+    ) -> None:
+        outcome = outcome or _Outcome()
         batch = self._without_unlinked(batch, state)
         if not batch:
             return
-        self.book.mark_intents(w.article.id for w in batch)
+        self.book.mark_intents(w.article.id for w in batch)  # on disk before the POST
         try:
             payloads = [await self._payload(w, state) for w in batch]
             refs = await self.halo.upsert_articles(payloads)
         except (WriteUncertainError, MalformedResponseError) as exc:
+            outcome.clean = False
+            if isinstance(exc, WriteUncertainError) and not outcome.overloaded:
+                # A timeout, a dropped connection or a gateway error: smaller batches from now.
+                outcome.overloaded = True
+                self.sizer.overloaded(len(batch))
             state.uncertain_ids.update(w.article.id for w in batch)
             # Halo may have applied it: wait, look the creates up by marker, send only the rest.
             await self.sleep(UNCERTAIN_SETTLE_SECONDS * attempt)
             leftover = await self._settle_uncertain(batch, state)
             if leftover and attempt < UNCERTAIN_WRITE_ATTEMPTS:
-                await self._send_batch(leftover, state, attempt=attempt + 1)
+                size = max(1, self.sizer.size)
+                for first in range(0, len(leftover), size):
+                    chunk = leftover[first : first + size]
+                    await self._send_batch(chunk, state, attempt=attempt + 1, outcome=outcome)
             elif leftover:
                 self._fail(leftover, exc, state, maybe_applied=True)
             return
         except AuthError:
             raise
         except ApiError as exc:
-            await self._rejected(batch, exc, state)
+            outcome.clean = False
+            await self._rejected(batch, exc, state, outcome)
             return
         state.successes += 1
         self._synced([(w, ref.id) for w, ref in zip(batch, refs, strict=True)], state)
@@ -159,19 +226,31 @@ class Writer:
         halo_id = self.book[write.article.id].halo_id
         return article_payload(write.rendered, halo_id=halo_id, files=files)
 
-    async def _rejected(self, batch: list[Write], exc: ApiError, state: PassState) -> None:
-        """Isolate what Halo refused: the items a 400 names, else by halves; the rest syncs."""
+    async def _rejected(
+        self, batch: list[Write], exc: ApiError, state: PassState, outcome: _Outcome
+    ) -> None:
+        """Isolate what Halo refused: the items a 400 names, else by halves; the rest syncs.
+        A 413 (the body too large for Halo's host) halves the batch and the sizes after it."""
         named = [batch[i] for i in exc.items if i < len(batch)]
         if exc.status == 400 and named:
             lost = await self._lost_copies(named)
             refused = [w for w in named if w not in lost]
             if refused:
+                outcome.article_refused = True
                 self._fail(refused, exc, state)
                 # A FAQ list deleted in Halo looks like this: check the lists next pass.
                 state.faqlists_suspect |= "faqlists" in exc.message.lower()
             rest = [w for w in batch if w not in refused]
             if rest:
-                await self._send_batch(rest, state)
+                await self._send_batch(rest, state, outcome=outcome)
+            return
+        if exc.status in OVERLOAD_STATUSES and not outcome.overloaded:
+            outcome.overloaded = True
+            self.sizer.overloaded(len(batch))
+        if exc.status == 413 and len(batch) > 1:
+            middle = len(batch) // 2
+            await self._send_batch(batch[:middle], state, outcome=outcome)
+            await self._send_batch(batch[middle:], state, outcome=outcome)
             return
         maybe_applied = exc.status is None or exc.status >= 500
         if maybe_applied:
@@ -180,12 +259,14 @@ class Writer:
             state.uncertain_ids.update(w.article.id for w in batch)
         tenant_wide = state.successes == 0 and state.single_rejections >= TENANT_WIDE_AFTER
         if exc.status in (400, 500) and len(batch) > 1 and not tenant_wide:
+            outcome.server_error |= exc.status == 500
             middle = len(batch) // 2
-            await self._send_batch(batch[:middle], state)
-            await self._send_batch(batch[middle:], state)
+            await self._send_batch(batch[:middle], state, outcome=outcome)
+            await self._send_batch(batch[middle:], state, outcome=outcome)
             return
         if len(batch) == 1:
             state.single_rejections += 1
+        outcome.article_refused = True
         self._fail(batch, exc, state, maybe_applied=maybe_applied)
 
     def _without_unlinked(self, batch: list[Write], state: PassState) -> list[Write]:
@@ -226,7 +307,7 @@ class Writer:
             )
             for write, halo_id in done
         ]
-        created = self.book.mark_synced(results)
+        created = self.book.mark_synced(results, defer=True)
         state.tally.created += created
         state.tally.updated += len(results) - created
         state.tally.done += len(results)

@@ -162,12 +162,11 @@ def test_writes_leave_no_temp_files_a_backup_and_private_modes(db_path: Path) ->
     assert "hhsync.json.bak" in names
     assert "hhsync.json.pid" not in names
     assert db_path.stat().st_mode & 0o777 == 0o600
-    assert json.loads((db_path.parent / "hhsync.json.bak").read_text())["articles"].keys() == {
-        "1",
-        "2",
-        "3",
-        "4",
-    }
+    assert "hhsync.json.journal" not in names  # closing folds the journal into the file
+    # The backup is the snapshot before the last one: the first write's (a new file is
+    # written whole), the next four having gone to the journal until close.
+    assert json.loads((db_path.parent / "hhsync.json.bak").read_text())["articles"].keys() == {"1"}
+    assert json.loads(db_path.read_text())["articles"].keys() == {"1", "2", "3", "4", "5"}
 
 
 def test_the_folder_is_created_and_stale_temp_files_are_swept(tmp_path: Path) -> None:
@@ -185,9 +184,13 @@ CRASH_CHILD = """
     from core.models import ArticleRecord, Status
     from core.store import MappingStore
 
-    path, pause_at, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    store = MappingStore(path).open()
+    path, pause_at, rows, compact_from = sys.argv[1], *map(int, sys.argv[2:5])
+    background = compact_from > 0
+    store = MappingStore(
+        path, compact_from_bytes=abs(compact_from), compact_in_background=background
+    ).open()
     gen = store.meta("gen", 0)
+    journal = path + ".journal"
     steps = 0
 
     def step(name):
@@ -206,8 +209,15 @@ CRASH_CHILD = """
             return real(*args, **kwargs)
         return call
 
+    def fsync_name(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            new = os.path.exists(journal) and os.path.getsize(journal) == 0
+            return "fsync-new-journal" if new else "fsync-folder"
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        return "fsync-journal" if target.endswith(".journal") else "fsync-temp"
+
     class HalfWritten:
-        # The temp file's handle: the body goes out in two halves with a step in between.
+        # The temp file's handle: each chunk goes out in two halves with a step in between.
         def __init__(self, handle):
             self.handle = handle
         def write(self, data):
@@ -223,16 +233,27 @@ CRASH_CHILD = """
             return self.handle.__exit__(*exc)
 
     if pause_at:
-        fdopen = os.fdopen
+        fdopen, write = os.fdopen, os.write
         os.fdopen = lambda *args, **kwargs: HalfWritten(fdopen(*args, **kwargs))
-        os.fsync = spy(
-            lambda fd: "fsync-folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync-temp",
-            os.fsync,
-        )
+
+        def half_write(fd, data):
+            # A journal line: half of it reaches the file, then the step.
+            half = len(data) // 2
+            write(fd, data[:half])
+            step("write-journal")
+            return half + write(fd, data[half:])
+
+        os.write = half_write
+        os.fsync = spy(fsync_name, os.fsync)
         os.link = spy(lambda src, dst: "link-backup", os.link)
         os.replace = spy(
-            lambda src, dst: "replace-backup" if str(dst).endswith(".bak") else "replace-file",
+            lambda src, dst: "replace-backup" if str(dst).endswith(".bak")
+            else "rotate-journal" if str(src).endswith(".journal") else "replace-file",
             os.replace,
+        )
+        os.unlink = spy(
+            lambda path, *a, **k: "remove-journal" if ".journal" in str(path) else "remove-link",
+            os.unlink,
         )
     print("ready", gen, flush=True)
     while True:
@@ -248,18 +269,30 @@ CRASH_CHILD = """
         )
         print("committed", gen, flush=True)
 """
-WRITE_STEPS = {"write-temp", "fsync-temp", "link-backup", "replace-backup", "replace-file"}
-AFTER_REPLACE = {"fsync-folder"}
+BEFORE_LINE = {"fsync-new-journal", "write-journal"}
+"""Steps before the journal line of the commit in progress is whole: the file holds the last
+commit reported."""
+AFTER_LINE = {"fsync-journal", "rotate-journal", "fsync-folder"} | {
+    "write-temp",
+    "fsync-temp",
+    "link-backup",
+    "replace-backup",
+    "replace-file",
+    "remove-link",
+    "remove-journal",
+}
+"""Steps once the line is whole (its fsync, then a compaction): the commit in progress is kept."""
 
 
 def saved_generation(db_path: Path) -> int:
     """The generation in the file, after checking its whole batch is there (the OS dropped the
-    killed child's lock; opening also sweeps its temp files)."""
+    killed child's lock; opening also sweeps its temp files and folds its journal)."""
     with MappingStore(db_path) as store:
         gen: int = store.meta("gen", 0)
         size: int = store.meta("size", 0)
         records = store.records()
     assert not list(db_path.parent.glob("*.tmp"))
+    assert not list(db_path.parent.glob("*.journal*"))
     if gen:
         current = sorted(i for i, r in records.items() if r.title == f"gen {gen}")
         assert current == list(range(1, size + 1)), "a batch was half written"
@@ -267,12 +300,17 @@ def saved_generation(db_path: Path) -> int:
 
 
 def kill_child(
-    db_path: Path, pause_at: int = 0, commits: int = 0, rows: int = 1500
+    db_path: Path,
+    pause_at: int = 0,
+    commits: int = 0,
+    rows: int = 1500,
+    compact_from: int = -1,
 ) -> tuple[str, int]:
     """Start a writer of batches of up to about `rows` rows and SIGKILL it where it paused
     (`pause_at`), or as soon as it reports `commits` commits; the step it was killed at (""
-    if not paused) and the last generation it reported committed."""
-    proc = child(CRASH_CHILD, str(db_path), str(pause_at), str(rows))
+    if not paused) and the last generation it reported committed. The journal is compacted
+    once over `abs(compact_from)` bytes (and the snapshot), in a thread if `compact_from` > 0."""
+    proc = child(CRASH_CHILD, str(db_path), str(pause_at), str(rows), str(compact_from))
     assert proc.stdout is not None and proc.stderr is not None
     step = ""
     try:
@@ -295,26 +333,35 @@ def kill_child(
 
 @pytest.mark.slow
 def test_sigkill_at_every_step_of_a_write_leaves_the_old_or_the_new_file(db_path: Path) -> None:
-    """Each step of an atomic write (half the temp file written, its fsync, the backup link,
-    the replace, the folder fsync) is a SIGKILL point: the file then holds exactly the last
-    complete batch — the previous one until the replace, the new one after it."""
+    """Each step of a write is a SIGKILL point: half a journal line written, its fsync, and
+    each step of a compaction (the journal rotated, half the temp snapshot written, its fsync,
+    the backup link, the replace, the folder fsync, the old journal removed). The file then
+    loads and holds exactly the last complete batch: the one in progress once its journal line
+    is whole, else the one before."""
+    with MappingStore(db_path) as store:
+        store.set_meta(gen=0, size=0)
     seen: list[str] = []
-    for pause_at in range(1, 14):
+    for pause_at in range(1, 30):
         step, committed = kill_child(db_path, pause_at, rows=200)
-        assert step in WRITE_STEPS | AFTER_REPLACE, step
+        assert step in BEFORE_LINE | AFTER_LINE, step
         seen.append(step)
-        expected = committed + 1 if step in AFTER_REPLACE else committed
+        expected = committed + 1 if step in AFTER_LINE else committed
         assert saved_generation(db_path) == expected, (pause_at, step)
-    assert set(seen) == WRITE_STEPS | AFTER_REPLACE
+        if set(seen) == BEFORE_LINE | AFTER_LINE:
+            break
+    assert set(seen) == BEFORE_LINE | AFTER_LINE
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_leaves_an_unloadable_file(db_path: Path) -> None:
-    """Killed as soon as it reports a random number of commits, somewhere in a later write:
-    the file loads, holds one whole batch, and keeps every commit the writer reported."""
+    """Killed as soon as it reports a random number of commits, somewhere in a later write or
+    a background compaction: the file loads, holds one whole batch, and keeps every commit the
+    writer reported."""
     rng = random.Random(1234)
     for _ in range(10):
-        _step, committed = kill_child(db_path, commits=rng.randint(1, 3))
+        _step, committed = kill_child(
+            db_path, commits=rng.randint(1, 6), rows=600, compact_from=20_000
+        )
         assert saved_generation(db_path) >= committed
 
 
@@ -462,4 +509,125 @@ def test_opening_a_new_store_and_closing_it_writes_no_file(tmp_path: Path) -> No
     assert not path.exists()
     with MappingStore(path) as store:
         store.set_meta(cursor="2026-01-01T00:00:00+00:00")
-    assert MappingStore.read_only(path).meta("schema_version") == 1
+    assert MappingStore.read_only(path).meta("schema_version") == SCHEMA_VERSION
+
+
+# ---------------------------------------------------------------- the journal
+def test_a_write_costs_what_it_changes_not_the_size_of_the_file(db_path: Path) -> None:
+    """At 5,000 rows, a batch of 50 is one journal line of about 50 rows, not a 3.5 MB file."""
+    with MappingStore(db_path) as store:
+        store.commit_batch(record(i) for i in range(1, 5_001))
+        whole = db_path.stat().st_size
+        before_bytes, before_writes = store.bytes_written, store.write_count
+        store.commit_batch(record(i, title="changed") for i in range(100, 150))
+        assert store.write_count - before_writes == 1
+        assert store.bytes_written - before_bytes < whole / 50
+        assert MappingStore.read_only(db_path).get(120) == record(120, title="changed")
+    assert MappingStore.read_only(db_path).records() == {
+        **{i: record(i) for i in range(1, 5_001)},
+        **{i: record(i, title="changed") for i in range(100, 150)},
+    }
+
+
+def test_a_snapshot_reads_the_journal_of_a_running_owner(db_path: Path) -> None:
+    with MappingStore(db_path) as store:
+        store.commit_batch([record(1)])
+        store.commit_batch([record(2)], meta={"cursor": "c"}, faqlists={"hudu:central": 3})
+        store.add_run({"n": 1})
+        store.remove_records([1])
+        assert (db_path.parent / "hhsync.json.journal").exists()
+        seen = MappingStore.read_only(db_path)
+        assert set(seen.records()) == {2}
+        assert seen.meta("cursor") == "c" and seen.faqlists() == {"hudu:central": 3}
+        assert [r["n"] for r in seen.runs()] == [1]
+
+
+def test_a_torn_last_journal_line_is_left_out_and_cut_off(db_path: Path) -> None:
+    """A line a SIGKILL cut short was never acknowledged: the file loads without it, and the
+    owner folds the journal so the next line never follows half a line."""
+    with MappingStore(db_path) as store:
+        store.commit_batch([record(1)])
+        store.commit_batch([record(2)])
+        journal = db_path.parent / "hhsync.json.journal"
+        whole = journal.read_bytes()
+        store._journal.close()
+        journal.write_bytes(whole + b'{"seq":3,"articles":{"3":{"hudu_id":3,')
+        assert set(MappingStore.read_only(db_path).records()) == {1, 2}
+        store._tables = None
+        store._owner.release()  # type: ignore[union-attr]
+        store._owner = None
+    with MappingStore(db_path) as store:
+        assert set(store.records()) == {1, 2}
+        assert not journal.exists()
+        store.commit_batch([record(3)])
+    assert set(MappingStore.read_only(db_path).records()) == {1, 2, 3}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"not json\n", b'{"articles": {}}\n', b'{"seq": 9, "articles": []}\n', b'{"seq": 7}\n'],
+)
+def test_a_bad_journal_line_fails_to_load_and_nothing_is_touched(
+    db_path: Path, line: bytes
+) -> None:
+    """A bad whole line, or one that skips a number, is not a torn write: the mapping file
+    fails to load and neither the snapshot nor the journal is ever rewritten."""
+    with MappingStore(db_path) as store:
+        store.commit_batch([record(1)])
+    journal = db_path.parent / "hhsync.json.journal"
+    seq = json.loads(db_path.read_text())["meta"]["1"]["journal_seq"]
+    journal.write_bytes(b'{"seq": %d}\n' % (seq + 1) + line)
+    snapshot = db_path.read_bytes()
+    with pytest.raises(StoreError, match="journal") as caught:
+        MappingStore(db_path).open()
+    assert "hhsync sync --full" in str(caught.value)
+    with pytest.raises(StoreError):
+        MappingStore.read_only(db_path)
+    assert db_path.read_bytes() == snapshot
+    assert journal.read_bytes() == b'{"seq": %d}\n' % (seq + 1) + line
+
+
+def test_the_journal_is_compacted_in_the_background_while_writes_go_on(db_path: Path) -> None:
+    with MappingStore(db_path, compact_from_bytes=20_000) as store:
+        for n in range(1, 201):
+            store.commit_batch([record(n)], meta={"n": n})
+        store.wait_for_compaction()
+        assert store.snapshot_count >= 2
+        assert store.compaction_error is None
+        seen = MappingStore.read_only(db_path)
+        assert set(seen.records()) == set(range(1, 201)) and seen.meta("n") == 200
+    assert not list(db_path.parent.glob("*.journal*"))
+    assert set(MappingStore.read_only(db_path).records()) == set(range(1, 201))
+
+
+def test_a_failed_journal_write_keeps_memory_ahead_and_the_next_write_saves_everything(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with MappingStore(db_path) as store:
+        store.commit_batch([record(1)])
+        real_write = os.write
+
+        def disk_full(fd: int, data: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "write", disk_full)
+        with pytest.raises(StoreError, match="No space left"):
+            store.commit_batch([record(2)])
+        assert set(store.records()) == {1, 2}
+        monkeypatch.setattr(os, "write", real_write)
+        store.commit_batch([record(3)])
+        assert set(MappingStore.read_only(db_path).records()) == {1, 2, 3}
+        assert not (db_path.parent / "hhsync.json.journal").exists()  # a whole snapshot
+
+
+def test_an_older_file_is_upgraded_by_a_whole_snapshot_before_any_journal(db_path: Path) -> None:
+    """hhsync before the journal would read a schema-1 snapshot without its journal: the first
+    write rewrites the snapshot as schema 2 (which it refuses) before any line is appended."""
+    db_path.parent.mkdir(parents=True)
+    db_path.write_text(json.dumps({"articles": {"1": {"hudu_id": 1, "title": "old"}}}))
+    with MappingStore(db_path) as store:
+        store.commit_batch([record(2)])
+        assert json.loads(db_path.read_text())["meta"]["1"]["schema_version"] == SCHEMA_VERSION
+        assert not (db_path.parent / "hhsync.json.journal").exists()
+        store.commit_batch([record(3)])
+        assert (db_path.parent / "hhsync.json.journal").exists()

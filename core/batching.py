@@ -1,0 +1,95 @@
+"""Batch sizes that follow how Halo answers: packed by bytes and by a count that adapts.
+
+A KBArticle POST carries many articles, and Halo allows 300 requests per rolling 5 minutes, so
+the fewer requests the faster a large first sync; but a bigger batch takes Halo longer to
+answer, and a body past what its host accepts is refused. The count grows as TCP's window does:
+doubled after each batch answered promptly and cleanly (slow start) until the first sign of
+overload, by a quarter afterwards; halved on a sign of overload (a timeout, a dropped
+connection, a 413, a 502/503/504, or a 500 that was not one article's fault). It never exceeds
+`HHSYNC_BATCH_SIZE`, and a batch never exceeds `MAX_BATCH_JSON_BYTES`. The size that worked is
+kept in the mapping file (meta ``batch_size``), so the next pass starts from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Sequence
+
+from core.plan import MAX_BATCH_JSON_BYTES, Write
+
+INITIAL_BATCH = 50
+"""The first count when the mapping file remembers none (Halo's documented examples use 50)."""
+PROMPT_SECONDS = 15.0
+"""An answer slower than this (a quarter of the client's 60 s timeout) stops the growth."""
+ATTACHMENT_OVERHEAD = 256
+META_KEY = "batch_size"
+
+
+def write_weight(write: Write) -> int:
+    """The bytes a write adds to a batch's JSON body, its files (base64) included."""
+    return len(json.dumps(write.rendered.payload)) + sum(
+        upload.size * 4 // 3 + ATTACHMENT_OVERHEAD for upload in write.rendered.files_to_attach
+    )
+
+
+class BatchSizer:
+    """The count of articles the next batch may hold, and the packing of batches."""
+
+    def __init__(self, ceiling: int, remembered: int | None = None) -> None:
+        self.ceiling = max(1, ceiling)
+        start = remembered if remembered else INITIAL_BATCH
+        self.size = max(1, min(start, self.ceiling))
+        self.worked = 0
+        """The largest count Halo answered promptly and cleanly in this run."""
+        self._slow_start = True
+        self._weights: dict[int, tuple[Write, int]] = {}
+
+    def take(self, queue: deque[Write]) -> list[Write]:
+        """The next batch from the front of `queue`: at most `size` writes and
+        `MAX_BATCH_JSON_BYTES` (a single larger write goes alone)."""
+        batch: list[Write] = []
+        total = 0
+        while queue and len(batch) < self.size:
+            weight = self._weight(queue[0])
+            if batch and total + weight > MAX_BATCH_JSON_BYTES:
+                break
+            batch.append(queue.popleft())
+            total += weight
+        return batch
+
+    def full(self, batch: Sequence[Write]) -> bool:
+        """Whether the batch was as large as the limits allowed (only those say a larger
+        count works)."""
+        if len(batch) >= self.size:
+            return True
+        return sum(self._weight(w) for w in batch) * 4 >= MAX_BATCH_JSON_BYTES * 3
+
+    def answered(self, batch: Sequence[Write], seconds: float) -> None:
+        """Halo took the batch at its first attempt: grow from the batch's count if it was
+        full and prompt; a slow answer ends slow start."""
+        if seconds > PROMPT_SECONDS:
+            self._slow_start = False
+            return
+        count = len(batch)
+        self.worked = max(self.worked, count)
+        if not self.full(batch):
+            return
+        grown = count * 2 if self._slow_start else count + max(1, count // 4)
+        self.size = max(self.size, min(grown, self.ceiling))
+
+    def overloaded(self, count: int) -> None:
+        """A batch of `count` was too much for Halo: half of it from now on."""
+        self._slow_start = False
+        self.size = max(1, min(self.size, count) // 2)
+
+    def remembered(self) -> int | None:
+        """The count to keep for the next pass: the largest that worked, unless a smaller
+        one is current because a larger one failed since."""
+        return min(self.size, self.worked) if self.worked else None
+
+    def _weight(self, write: Write) -> int:
+        hit = self._weights.get(id(write))
+        if hit is None or hit[0] is not write:
+            hit = self._weights[id(write)] = (write, write_weight(write))
+        return hit[1]
