@@ -45,12 +45,15 @@ class BatchSizer:
         self._slow_start = True
         self._weights: dict[int, tuple[Write, int]] = {}
 
-    def take(self, queue: deque[Write]) -> list[Write]:
+    def take(self, queue: deque[Write], share: int = 1) -> list[Write]:
         """The next batch from the front of `queue`: at most `size` writes and
-        `MAX_BATCH_JSON_BYTES` (a single larger write goes alone)."""
+        `MAX_BATCH_JSON_BYTES` (a single larger write goes alone). Near the end, the rest is
+        shared among `share` batches in flight rather than left to one slow batch, down to
+        `INITIAL_BATCH` (smaller batches would only spend requests)."""
+        count = min(self.size, max(INITIAL_BATCH, -(-len(queue) // share)))
         batch: list[Write] = []
         total = 0
-        while queue and len(batch) < self.size:
+        while queue and len(batch) < count:
             weight = self._weight(queue[0])
             if batch and total + weight > MAX_BATCH_JSON_BYTES:
                 break

@@ -129,7 +129,11 @@ class Writer:
                     if state.stopping():
                         semaphore.release()
                         break
-                    batch = [singles.popleft()] if singles else self.sizer.take(queue)
+                    batch = (
+                        [singles.popleft()]
+                        if singles
+                        else self.sizer.take(queue, BATCH_CONCURRENCY)
+                    )
                     group.create_task(run(batch))
         except BaseExceptionGroup as failures:
             raise failures.exceptions[0] from None

@@ -1,0 +1,140 @@
+"""Simulated time for benchmarks and tests: an asyncio loop whose clock jumps to the next timer.
+
+`VirtualTimeLoop` answers `time()` from a virtual clock. When nothing is ready to run, instead
+of sleeping until the next timer it moves the clock there at once, so a pass that waits 15
+minutes for Halo's rate limit takes as long as its CPU work. Everything that waits through
+the loop (`asyncio.sleep`, timeouts, the clients' limiters given `loop.time` as their clock,
+the emulators given `wall` as theirs) shares that one time. Real I/O still works, but does not
+advance the clock: meant for in-process transports (`httpx.ASGITransport`).
+
+`StallMeter` measures the longest a single callback held the loop, less the time spent inside
+an in-process emulator (between `enter` and `leave`, and in the callbacks that continue it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import selectors
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+EPOCH = 1_767_225_600.0
+"""Where simulated wall time starts: 2026-01-01T00:00:00Z."""
+
+
+class _FastForwardSelector(selectors.DefaultSelector):
+    """Polls real I/O without blocking; with nothing ready, moves the clock to the timeout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0.0
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(0)
+        if ready or timeout == 0:
+            return ready
+        if timeout is None:  # no timer at all: only real I/O or another thread can wake us
+            return super().select(0.05)
+        self.now += timeout
+        return []
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop on simulated time (see the module)."""
+
+    def __init__(self) -> None:
+        self._selector_clock = _FastForwardSelector()
+        super().__init__(self._selector_clock)
+
+    def time(self) -> float:
+        return self._selector_clock.now
+
+    def wall(self) -> float:
+        """Simulated seconds since the Unix epoch."""
+        return EPOCH + self._selector_clock.now
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.wall(), UTC)
+
+
+def run(main: Callable[[VirtualTimeLoop], Coroutine[Any, Any, T]]) -> T:
+    """Run `main(loop)` to completion on a new `VirtualTimeLoop`."""
+    loop = VirtualTimeLoop()
+    try:
+        return loop.run_until_complete(main(loop))
+    finally:
+        loop.close()
+
+
+_INSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("inside_emulator", default=False)
+
+
+class StallMeter:
+    """While entered, the longest time one loop callback ran (`longest`, in real seconds) and
+    what it was (`where`), not counting the time spent inside emulators (`emulator_seconds`):
+    from `enter` to `leave`, and whole callbacks of tasks or continuations begun inside."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self.where = ""
+        self.callbacks = 0
+        self.emulator_seconds = 0.0
+        self._span: float | None = None
+        self._original: Callable[[asyncio.Handle], None] | None = None
+
+    def enter(self) -> contextvars.Token[bool]:
+        """Emulator code starts (in this callback); the token is for `leave`."""
+        if self._span is None:
+            self._span = time.perf_counter()
+        return _INSIDE.set(True)
+
+    def leave(self, token: contextvars.Token[bool]) -> None:
+        _INSIDE.reset(token)
+        if self._span is not None:
+            self.emulator_seconds += time.perf_counter() - self._span
+            self._span = None
+
+    def reset(self) -> None:
+        self.longest, self.where = 0.0, ""
+
+    def __enter__(self) -> StallMeter:
+        original = asyncio.Handle._run
+        self._original = original
+        meter = self
+
+        def timed(handle: asyncio.Handle) -> None:
+            started = time.perf_counter()
+            emulator = meter.emulator_seconds
+            context: contextvars.Context | None = getattr(handle, "_context", None)
+            if context is not None and context.get(_INSIDE):
+                meter._span = started  # an emulator's own task or continuation
+            try:
+                original(handle)
+            finally:
+                ended = time.perf_counter()
+                if meter._span is not None:  # the emulator was suspended, not left
+                    meter.emulator_seconds += ended - meter._span
+                    meter._span = None
+                spent = ended - started - (meter.emulator_seconds - emulator)
+                meter.callbacks += 1
+                if spent > meter.longest:
+                    meter.longest, meter.where = spent, repr(handle)[:160]
+
+        asyncio.Handle._run = timed  # type: ignore[assignment,method-assign]
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._original is not None:
+            asyncio.Handle._run = self._original  # type: ignore[assignment,method-assign]
+            self._original = None
