@@ -42,8 +42,10 @@ from core.models import ArticleRecord, Status
 from core.remote import ControlClient, find_service
 from core.socketpath import socket_path
 from core.store import MappingStore
+from core.text import displayable
 
 if TYPE_CHECKING:
+    from core.emulators.halo import HaloState
     from core.emulators.hudu import HuduState
 
 T = TypeVar("T")
@@ -292,35 +294,74 @@ def run(print_unit: bool) -> None:
 
 
 @main.command()
-def doctor() -> None:
-    """Check configuration, reachability, credentials, scopes and FAQ lists; say what to fix."""
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Also write one test article to Halo, read it back, look it up and remove it; "
+    "hhsync then adapts to what Halo kept (stop the service first).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the checks and facts as JSON.")
+def doctor(probe: bool, as_json: bool) -> None:
+    """Check configuration, reachability, credentials, scopes, FAQ lists, customers and the
+    last probe's verdicts; say what to fix. Only --probe writes to Halo.
+
+    Exit status: 0 fine, 1 the probe found crash recovery degraded, 2 something to fix."""
+    checks: list[dict[str, object]] = []
+
+    def show(ok: bool | None, line: str) -> None:
+        line = mask(line, secrets)
+        if as_json:
+            checks.append({"ok": ok, "line": displayable(line)})
+        else:
+            echo({True: "✓ ", False: "✗ ", None: "! "}[ok] + line)
+
+    secrets: list[str] = []
     try:
         settings = load_settings()
     except ConfigError as exc:
-        echo(f"✗ configuration: {exc}")
+        show(False, f"configuration: {exc}")
+        if as_json:
+            click.echo(json.dumps({"ok": False, "checks": checks}))
         sys.exit(EXIT_CONFIG)
-    echo(f"✓ configuration (mapping file {settings.hhsync_db})")
+    secrets = settings.secrets()
+    show(True, f"configuration (mapping file {settings.hhsync_db})")
 
     async def body(engine: Engine) -> int:
-        from core.doctor import run_checks
+        from core.doctor import run_doctor, stored_profile
 
-        problems = 0
-        async for ok, line in run_checks(engine):
-            echo(("✓ " if ok else "✗ ") + mask(line, settings.secrets()))
-            problems += 0 if ok else 1
-        return EXIT_CONFIG if problems else EXIT_OK
+        status, report = await run_doctor(engine, show, probe=probe)
+        if as_json:
+            profile = report.profile if report is not None else stored_profile(engine)
+            facts = [fact.as_json() for fact in profile.facts]
+            probe_json = report.as_json() if report is not None else None
+            click.echo(
+                json.dumps(
+                    {
+                        "ok": status == EXIT_OK,
+                        "checks": checks,
+                        "probe": probe_json,
+                        "probed_at": profile.probed_at,
+                        "probe_kind": profile.kind.value,
+                        "facts": facts,
+                    }
+                )
+            )
+        return status
 
     sys.exit(run_with_engine(settings, body, open_store=False))
 
 
-def _load_seed(hudu: HuduState, seed: str) -> int:
-    """Seed the Hudu emulator as `--seed` says; the number of articles."""
+def _load_seed(hudu: HuduState, halo: HaloState, seed: str) -> int:
+    """Seed the emulators as `--seed` says (the built-in seeds give Halo customers for the
+    Hudu companies); the number of articles."""
     from core.emulators import seed as seeds
 
     if seed == "empty":
         return 0
     if seed in ("demo", "small"):
-        return (seeds.seed_demo if seed == "demo" else seeds.seed_small)(hudu).articles
+        count = (seeds.seed_demo if seed == "demo" else seeds.seed_small)(hudu).articles
+        seeds.seed_customers(hudu, halo)
+        return count
     try:
         return seeds.seed_from_file(hudu, Path(seed)).articles
     except ValueError as exc:  # names the file and the bad entry
@@ -371,7 +412,7 @@ def emulate(port: int, seed: str, latency: float) -> None:
             )
         base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         hudu, halo = new_states(base_url)
-        count = _load_seed(hudu, seed)
+        count = _load_seed(hudu, halo, seed)
         hudu.switches.latency = halo.switches.latency = latency
         echo("# Hudu and Halo emulators; put these lines in .env (or export them):")
         for line in env_lines(base_url):

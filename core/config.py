@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -31,6 +32,8 @@ EXAMPLES: dict[str, str] = {
     "HHSYNC_SHOW_FOR_ALL_USERS": "false",
     "HHSYNC_INTERVAL": "300",
     "HHSYNC_BATCH_SIZE": "50",
+    "HHSYNC_CUSTOMER_ACCESS": "matched  (or strict, or off)",
+    "HHSYNC_CUSTOMER_MAP": "12=345,17=346  (Hudu company id=Halo client id)",
 }
 
 
@@ -67,6 +70,34 @@ SOURCES = SettingsConfigDict(
 )
 
 
+class CustomerAccess(StrEnum):
+    """`HHSYNC_CUSTOMER_ACCESS`: who may see a company's articles in Halo's portal."""
+
+    MATCHED = "matched"
+    """Restricted to the company's Halo customer when one is found; else unrestricted."""
+    STRICT = "strict"
+    """Restricted to the company's Halo customer; without one, not synced."""
+    OFF = "off"
+    """Never restricted, as before this setting existed."""
+
+
+def parse_customer_map(raw: str) -> dict[int, int]:
+    """`HHSYNC_CUSTOMER_MAP`: `hudu_company_id=halo_client_id` pairs separated by commas."""
+    pairs: dict[int, int] = {}
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        company, equals, client = (x.strip() for x in part.partition("="))
+        if not equals or not company.isdigit() or not client.isdigit():
+            raise ValueError(f"{part!r} is not hudu_company_id=halo_client_id (two whole numbers)")
+        if int(company) in pairs:
+            raise ValueError(f"Hudu company {int(company)} is mapped twice")
+        if int(client) == 0:
+            raise ValueError(f"{part!r}: Halo client ids start at 1")
+        pairs[int(company)] = int(client)
+    return pairs
+
+
 class StoreSettings(BaseSettings):
     """Just where the mapping file is: enough for `hhsync status`, which needs no credentials."""
 
@@ -94,6 +125,8 @@ class Settings(StoreSettings):
     hhsync_show_for_all_users: bool = False
     hhsync_interval: int = Field(default=300, ge=10)
     hhsync_batch_size: int = Field(default=50, ge=1, le=100)
+    hhsync_customer_access: CustomerAccess = CustomerAccess.MATCHED
+    hhsync_customer_map: str = ""
 
     @field_validator("hudu_base_url", "halo_base_url", "halo_auth_url")
     @classmethod
@@ -115,6 +148,17 @@ class Settings(StoreSettings):
     def _companies(cls, value: str) -> str:
         CompanyFilter.parse(value)
         return value
+
+    @field_validator("hhsync_customer_map")
+    @classmethod
+    def _customer_map(cls, value: str) -> str:
+        parse_customer_map(value)
+        return value
+
+    @field_validator("hhsync_customer_access", mode="before")
+    @classmethod
+    def _access_in_any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("hudu_api_key", "halo_client_secret")
     @classmethod
@@ -141,6 +185,11 @@ class Settings(StoreSettings):
     @property
     def company_filter(self) -> CompanyFilter:
         return CompanyFilter.parse(self.hhsync_companies)
+
+    @property
+    def customer_map(self) -> dict[int, int]:
+        """Hudu company id → Halo client id, as `HHSYNC_CUSTOMER_MAP` says."""
+        return parse_customer_map(self.hhsync_customer_map)
 
     def secrets(self) -> list[str]:
         """The values that must never be printed, logged or stored."""

@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 
 from core.config import Settings
-from core.emulators.halo import HaloState, create_halo_app
+from core.emulators.halo import EDIT_KB, READ_KB, HaloState, create_halo_app
+from core.emulators.halo_clients import READ_CUSTOMERS
 from core.emulators.hudu import HuduState, create_hudu_app
-from core.emulators.seed import SeedSummary, seed_demo
+from core.emulators.seed import SeedSummary, seed_customers, seed_demo
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from core.engine import Engine, build_engine
 
@@ -71,8 +72,14 @@ def build_demo(
 ) -> Demo:
     """Seed both emulators and build an engine wired to them through in-process transports."""
     hudu = HuduState(api_key=DEMO_API_KEY, base_url=HUDU_URL)
-    halo = HaloState(client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, base_url=HALO_URL)
+    halo = HaloState(
+        client_id=DEMO_CLIENT_ID,
+        client_secret=DEMO_CLIENT_SECRET,
+        base_url=HALO_URL,
+        granted_scopes={READ_KB, EDIT_KB, READ_CUSTOMERS},
+    )
     seed = seed_demo(hudu, companies=companies, articles=articles)
+    seed_customers(hudu, halo)
     halo.reject_article_names = dict(zip(rejected_names(hudu, seed), (500, 500, 400), strict=False))
     if latency:
         hudu.switches.latency = HUDU_LATENCY

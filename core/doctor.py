@@ -1,30 +1,44 @@
 """`hhsync doctor`: each check says what it found and, when it fails, what to fix.
 
-`run_checks` yields `(ok, line)` pairs. A check that cannot run because an earlier one failed
-(no credentials check when the host does not answer) is left out rather than failed again. No
-check raises: an unexpected error becomes a failed line, never a traceback.
+`run_checks` yields `(ok, line)` pairs: ok True (✓), False (✗, to fix) or None (!, worth
+knowing). A check that cannot run because an earlier one failed (no credentials check when the
+host does not answer) is left out rather than failed again. No check raises: an unexpected
+error becomes a failed line, never a traceback. Plain `doctor` only reads; the checks of what
+hhsync adapts to on the tenant (FAQ lists, the probe's verdicts, customers) are in
+`core.doctor_tenant`, the probe itself in `core.probe`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from core.doctor_tenant import Check, check_customers, check_faqlists, probe_lines
 from core.engine import Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
-from core.faqlists import GROUP_LIST_NAME
 from core.halo_facts import DEFAULT_SCOPE, KB_SCOPES, missing_scopes
-from core.halo_hints import SCOPES_HINT
-from core.remote import ControlClient, ServiceUnavailable
+from core.halo_profile import META_KEY, HaloProfile, Verdict
+from core.models import HuduCompany
+from core.probe import ProbeReport
+from core.remote import ControlClient, ServiceUnavailable, find_service
 from core.socketpath import socket_path
 from core.store import MappingStore
 from core.wire import WireError
 
 REQUIRED_SCOPES = frozenset(KB_SCOPES)
 
-Check = tuple[bool, str]
 T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Findings:
+    """What earlier checks learnt that later ones use."""
+
+    companies: list[HuduCompany] | None = None
+    halo_ready: bool = False
+    """Halo answered and the token has the KB scopes."""
 
 
 def _detail(exc: BaseException, *, hint: bool = True) -> str:
@@ -74,7 +88,7 @@ async def _first_contact(
         return None, [(False, f"{service} at {url}: {_detail(exc)}")]
 
 
-async def check_hudu(engine: Engine) -> AsyncIterator[Check]:
+async def check_hudu(engine: Engine, found: Findings) -> AsyncIterator[Check]:
     url = engine.settings.hudu_base_url
     info, failed = await _first_contact("Hudu", url, engine.hudu.api_info(), "API key")
     if info is None:
@@ -87,6 +101,7 @@ async def check_hudu(engine: Engine) -> AsyncIterator[Check]:
     except Exception as exc:
         yield False, f"Hudu API key: {_detail(exc)}"
         return
+    found.companies = companies
     yield True, f"Hudu API key accepted ({len(companies)} companies visible)"
     unknown = engine.settings.company_filter.unmatched((c.id, c.name) for c in companies)
     if unknown:
@@ -99,7 +114,7 @@ async def check_hudu(engine: Engine) -> AsyncIterator[Check]:
         )
 
 
-async def check_halo(engine: Engine) -> AsyncIterator[Check]:
+async def check_halo(engine: Engine, found: Findings) -> AsyncIterator[Check]:
     settings = engine.settings
     url = settings.halo_base_url
     info, failed = await _first_contact("Halo", url, engine.halo.authinfo(), "client credentials")
@@ -129,18 +144,21 @@ async def check_halo(engine: Engine) -> AsyncIterator[Check]:
     missing = missing_scopes(granted)
     if missing:
         yield False, _scopes_line(missing, f"granted: {' '.join(sorted(granted)) or 'none'}")
-    else:
-        yield True, f"Halo scopes include {' and '.join(KB_SCOPES)}"
+        return
+    yield True, f"Halo scopes include {' and '.join(KB_SCOPES)}"
+    found.halo_ready = True
 
+
+async def check_tenant(engine: Engine, found: Findings) -> AsyncIterator[Check]:
+    """FAQ lists and customers, read-only (`core.doctor_tenant`)."""
     try:
-        group, created = await engine.faqlists.find_or_create_group()
-        verb = "created the" if created else "found the"
-        yield True, f"{verb} FAQ group list {GROUP_LIST_NAME!r} in Halo (id {group.id})"
-    except ApiError as exc:
-        hint = "" if exc.hint else f" — {SCOPES_HINT}"
-        yield False, f"Halo FAQ lists: {_detail(exc)}{hint}"
+        async for check in check_faqlists(engine.halo, engine.settings):
+            yield check
+        if found.companies is not None:
+            async for check in check_customers(engine.halo, engine.settings, found.companies):
+                yield check
     except Exception as exc:
-        yield False, f"Halo FAQ lists: {_detail(exc)}"
+        yield False, f"Halo: {_detail(exc)}"
 
 
 def check_mapping(engine: Engine) -> Check:
@@ -176,10 +194,71 @@ async def check_service(socket: Path) -> Check:
     )
 
 
-async def run_checks(engine: Engine) -> AsyncIterator[Check]:
+def stored_profile(engine: Engine) -> HaloProfile:
+    """The last probe's verdicts, from the mapping file (read-only, no lock needed)."""
+    try:
+        return HaloProfile.from_meta(
+            MappingStore.read_only(engine.settings.hhsync_db).meta(META_KEY)
+        )
+    except HhsyncError:
+        return HaloProfile()
+
+
+async def run_checks(engine: Engine, *, probe_verdicts: bool = True) -> AsyncIterator[Check]:
+    """Every read-only check; with `probe_verdicts`, the last probe's lines too."""
+    found = Findings()
     yield await check_service(socket_path(engine.settings.hhsync_db, engine.settings.hhsync_socket))
-    async for check in check_hudu(engine):
+    async for check in check_hudu(engine, found):
         yield check
-    async for check in check_halo(engine):
+    async for check in check_halo(engine, found):
         yield check
+    if found.halo_ready:
+        async for check in check_tenant(engine, found):
+            yield check
+    if probe_verdicts:
+        for check in probe_lines(stored_profile(engine), engine.clock()):
+            yield check
     yield check_mapping(engine)
+
+
+Show = Callable[[bool | None, str], None]
+
+
+async def run_doctor(engine: Engine, show: Show, *, probe: bool) -> tuple[int, ProbeReport | None]:
+    """Every check, shown as it comes; with `probe`, then the probe (which takes the mapping
+    file: not while the service or a dashboard holds it). Returns the exit status (0 fine,
+    1 the tenant degrades crash recovery, 2 something to fix) and the probe's report."""
+    problems = 0
+    async for ok, line in run_checks(engine, probe_verdicts=not probe):
+        show(ok, line)
+        problems += ok is False
+    if not probe:
+        return (2 if problems else 0), None
+    if problems:
+        show(False, "probe not run: fix what is marked ✗ above first")
+        return 2, None
+    socket = socket_path(engine.settings.hhsync_db, engine.settings.hhsync_socket)
+    service = await find_service(socket)
+    if service is not None:
+        show(
+            False,
+            f"probe not run: the hhsync service (pid {service.pid}) holds the mapping file — "
+            "stop it (systemctl stop hhsync), run hhsync doctor --probe, then start it again",
+        )
+        return 2, None
+    try:
+        await engine.open()
+        report = await engine.probe()
+    except HhsyncError as exc:
+        show(False, f"probe: {_detail(exc)}")
+        return 2, None
+    if report.leftovers_removed:
+        show(None, f"removed {report.leftovers_removed} article(s) left by an interrupted probe")
+    for note in report.notes:
+        show(True, note)
+    show(True, f"probe article {report.article_id} written, read back and removed")
+    for fact in report.profile.facts:
+        ok = {Verdict.DEGRADED: False, Verdict.UNKNOWN: None}.get(fact.verdict, True)
+        show(ok, f"{fact.key}: expected {fact.expected}; seen {fact.seen} → {fact.action}")
+    degraded = any(f.verdict is Verdict.DEGRADED for f in report.profile.facts)
+    return (1 if degraded else 0), report

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import httpx
 
-from core.config import Settings
+from core.adapt import adapt_to
+from core.config import CustomerAccess, Settings
+from core.customers import META_KEY as CUSTOMERS_META
+from core.customers import CustomerDirectory
 from core.errors import AuthError, HhsyncError
 from core.events import (
     Announcer,
@@ -30,12 +33,15 @@ from core.events import (
 )
 from core.faqlists import FaqListDirectory
 from core.halo import HaloClient
+from core.halo_facts import CUSTOMER_SCOPE
+from core.halo_profile import HaloProfile, ProbeKind
 from core.hudu import HuduClient
 from core.models import ArticleRecord
 from core.plan import PassState, PassSummary, Plan
 from core.planner import HuduView, Planner
+from core.probe import HaloProbe, ProbeReport
 from core.reconciler import Reconciler
-from core.records import RecordBook
+from core.records import RecordBook, iso
 from core.render import LinkedRenderer
 from core.store import MappingStore
 from core.writer import Sleep, Writer
@@ -78,7 +84,18 @@ class Engine:
             halo, self.book.commit_faqlists, showforall=settings.hhsync_show_for_all_users
         )
         renderer = LinkedRenderer(settings.hudu_base_url, halo.article_url)
-        self.planner = Planner(settings, hudu, self.book, renderer, self.announcer, clock)
+        renderer.client_of = lambda hudu_id: getattr(self.book.get(hudu_id), "halo_client_id", None)
+        self.renderer = renderer
+        self.customers = CustomerDirectory(
+            halo,
+            settings,
+            load=lambda: store.meta(CUSTOMERS_META),
+            save=lambda clients: store.set_meta(**{CUSTOMERS_META: clients}),
+            now=lambda: iso(clock()),
+        )
+        self.planner = Planner(
+            settings, hudu, self.book, renderer, self.announcer, clock, self.customers
+        )
         self.reconciler = Reconciler(halo, self.book, self.announcer)
         self.writer = Writer(
             halo=halo,
@@ -90,6 +107,17 @@ class Engine:
             batch_size=settings.hhsync_batch_size,
             sleep=sleep,
         )
+        self.prober = HaloProbe(
+            halo=halo,
+            faqlists=self.faqlists,
+            settings=settings,
+            store=store,
+            clock=clock,
+            sleep=sleep,
+        )
+        self.profile = HaloProfile()
+        self.halo_notice = ""
+        """One line for the header when the tenant needs saying ("crash recovery degraded")."""
         self._pass_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -120,6 +148,35 @@ class Engine:
         self.book.load()
         self.faqlists.load(self.store.faqlists())
         self.paused = bool(self.store.meta("paused", False))
+        self.customers.load()
+        self.apply_profile(self.prober.stored())
+
+    @property
+    def crash_recovery_degraded(self) -> bool:
+        return self.profile.crash_recovery_degraded
+
+    def apply_profile(self, profile: HaloProfile) -> None:
+        """Adapt to what the probe found (core.adapt); a degraded tenant is said at once."""
+        self.profile = profile
+        adapt_to(
+            profile,
+            halo=self.halo,
+            renderer=self.renderer,
+            reconciler=self.reconciler,
+            planner=self.planner,
+            writer=self.writer,
+        )
+        self.halo_notice = profile.notice()
+        if self.halo_notice:
+            self.announcer.say(logging.WARNING, self.halo_notice)
+
+    async def probe(self) -> ProbeReport:
+        """`hhsync doctor --probe`: write, check and remove one test article (between passes),
+        then adapt to what it found."""
+        async with self._pass_lock:
+            report = await self.prober.full()
+            self.apply_profile(report.profile)
+            return report
 
     async def close(self) -> None:
         self.stop()
@@ -246,6 +303,7 @@ class Engine:
         error = ""
         try:
             if not dry_run:
+                await self._know_halo()
                 await self.reconciler.settle_intents()
             view = await self.planner.read_hudu(full=full, cursor=self.store.meta("cursor"))
             plan = await self._plan(view, full=full, dry_run=dry_run, force=force)
@@ -265,6 +323,19 @@ class Engine:
             self.running = False
             self._finish(plan, state, error, dry_run=dry_run)
 
+    async def _know_halo(self) -> None:
+        """Before a pass: tidy what an interrupted probe left (only if one was), and on a
+        tenant never probed, run the probe's read-only part and say so."""
+        await self.prober.tidy_interrupted()
+        if self.profile.kind is ProbeKind.NEVER:
+            self.apply_profile((await self.prober.read_only()).profile)
+            self.announcer.say(
+                logging.WARNING,
+                "this Halo was never probed: hhsync assumes what Halo's API documents and "
+                "clients infer (tags, search, attachments); run `hhsync doctor --probe` once "
+                "to check (it writes and removes one test article)",
+            )
+
     async def _plan(
         self,
         view: HuduView,
@@ -274,6 +345,9 @@ class Engine:
         force: bool = False,
         forced: list[int] | None = None,
     ) -> Plan:
+        companies = self.planner.included_companies(view.companies)
+        await self.customers.refresh(companies, full=full, persist=not dry_run)
+        self.planner.say_unmatched(view.companies)
         await self.faqlists.ensure(self.planner.faqlists_wanted(view), dry_run=dry_run, verify=full)
         return self.planner.plan(
             view, self.faqlists.ids, full=full, force=force, forced=forced or ()
@@ -338,6 +412,9 @@ def build_engine(
         settings.halo_client_secret.get_secret_value(),
         tenant=settings.halo_tenant,
         scope=settings.halo_scope,
+        optional_scopes=(
+            () if settings.hhsync_customer_access is CustomerAccess.OFF else (CUSTOMER_SCOPE,)
+        ),
         transport=halo_transport,
         on_wait=on_wait("Halo"),
         sleep=sleep,

@@ -83,12 +83,6 @@ class FaqListDirectory:
             self.ids.update(found)
             self.save(self.ids)
 
-    async def find_or_create_group(self) -> tuple[HaloFaqList, bool]:
-        """The `Hudu` group list, and whether it had to be created (for `hhsync doctor`)."""
-        group, created = await self._group(await self.halo.list_faqlists(), dry_run=False)
-        assert group is not None
-        return group, created
-
     async def _find_or_create(self, missing: Mapping[str, str], *, dry_run: bool) -> dict[str, int]:
         existing = await self.halo.list_faqlists()
         group, _ = await self._group(existing, dry_run=dry_run)

@@ -17,6 +17,7 @@ import httpx
 from core.errors import HaloAuthError, HaloError, HaloUnreachableError
 from core.halo_facts import (
     API_PATH,
+    CUSTOMER_SCOPE,
     DEFAULT_SCOPE,
     MAX_REQUESTS,
     PAGE_SIZE,
@@ -27,11 +28,18 @@ from core.halo_facts import (
     api_root,
     default_auth_url,
     exponential_to_sixty,
+    has_scope,
 )
 from core.halo_hints import CREDENTIALS_HINT, halo_hint
-from core.halo_json import answer_mismatch, faqlist_payload, parse_article_ref, parse_faqlist
+from core.halo_json import (
+    answer_mismatch,
+    faqlist_payload,
+    parse_article_ref,
+    parse_customer,
+    parse_faqlist,
+)
 from core.http import ServiceSpec
-from core.models import HaloArticleRef, HaloFaqList, NewFaqList
+from core.models import HaloArticleRef, HaloCustomer, HaloFaqList, NewFaqList
 from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
 from core.serviceclient import ServiceClient
 
@@ -67,6 +75,7 @@ class HaloClient(ServiceClient):
         *,
         tenant: str = "",
         scope: str = DEFAULT_SCOPE,
+        optional_scopes: Sequence[str] = (),
         transport: httpx.AsyncBaseTransport | None = None,
         limiter: SlidingWindowLimiter | None = None,
         timeout: float = 60.0,
@@ -82,6 +91,13 @@ class HaloClient(ServiceClient):
         self.token_url = auth_root + TOKEN_PATH
         self.tenant = tenant
         self.scope = scope
+        granted_anyway = set(scope.split())
+        self.optional_scopes = tuple(o for o in optional_scopes if not has_scope(granted_anyway, o))
+        """Asked for too, unless the token endpoint refuses them (then never again)."""
+        self.article_url_template = ""
+        """The article URL the probe read from `link` (`{id}` for the id); "" for the guess."""
+        self.delete_refused = False
+        """The probe saw DELETE refused: removals archive without trying it first."""
         self._client_id = client_id
         self._client_secret = client_secret
         self._clock = clock
@@ -101,6 +117,8 @@ class HaloClient(ServiceClient):
         self._token: str | None = None
         self._expires_at = 0.0
         self._granted: set[str] = set()
+        self.refused_scopes: tuple[str, ...] = ()
+        """Optional scopes the token endpoint refused (`invalid_scope`)."""
         self._token_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -108,7 +126,17 @@ class HaloClient(ServiceClient):
 
     def article_url(self, article_id: int) -> str:
         """Where an agent opens an article on this instance."""
-        return agent_article_url(self.instance_url, article_id)
+        return agent_article_url(self.instance_url, article_id, self.article_url_template)
+
+    @property
+    def granted_scopes(self) -> frozenset[str]:
+        """The scopes of the current token (empty before the first one)."""
+        return frozenset(self._granted)
+
+    async def can_read_customers(self) -> bool:
+        """Whether the token may list Halo's clients (fetches a token if there is none)."""
+        await self._authorization()
+        return has_scope(self._granted, CUSTOMER_SCOPE)
 
     def requests_left(self) -> int:
         """Requests the limiter allows right now before it makes a caller wait."""
@@ -131,21 +159,16 @@ class HaloClient(ServiceClient):
             return self._token
 
     async def _fetch_token(self) -> None:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self._client_id,
-            "client_secret": self._client_secret,
-            "scope": self.scope,
-        }
-        params = {"tenant": self.tenant} if self.tenant else None
-        response = await self.session.send(
-            "POST",
-            self.token_url,
-            params=params,
-            form=form,
-            idempotent=True,
-            accept=(400, 401, 403),
-        )
+        response = await self._token_request(" ".join((self.scope, *self.optional_scopes)))
+        if (
+            self.optional_scopes
+            and response.status_code == 400
+            and "invalid_scope" in self.session.error_message(response).lower()
+        ):
+            # The application lacks an optional scope: ask again without, and from now on.
+            self.refused_scopes = self.optional_scopes
+            self.optional_scopes = ()
+            response = await self._token_request(self.scope)
         path = response.request.url.path
         if response.status_code >= 400:
             message = self.session.error_message(response)
@@ -169,7 +192,25 @@ class HaloClient(ServiceClient):
         self._token = f"{token_type} {token}"
         self._expires_at = self._clock() + lifetime
         scope = body.get("scope")
-        self._granted = set((scope if isinstance(scope, str) else self.scope).split())
+        requested = " ".join((self.scope, *self.optional_scopes))
+        self._granted = set((scope if isinstance(scope, str) else requested).split())
+
+    async def _token_request(self, scope: str) -> httpx.Response:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+            "scope": scope,
+        }
+        params = {"tenant": self.tenant} if self.tenant else None
+        return await self.session.send(
+            "POST",
+            self.token_url,
+            params=params,
+            form=form,
+            idempotent=True,
+            accept=(400, 401, 403),
+        )
 
     async def check_credentials(self) -> set[str]:
         """Fetch a fresh token; the scopes granted (RFC 6749: the requested ones if unsaid)."""
@@ -282,14 +323,16 @@ class HaloClient(ServiceClient):
         """Articles (active or not) whose tags include exactly `marker`."""
         return [ref for ref in await self.search_articles(marker) if ref.has_marker(marker)]
 
-    async def search_articles(self, text: str) -> list[HaloArticleRef]:
+    async def search_articles(
+        self, text: str, *, faqlist_id: int | None = None
+    ) -> list[HaloArticleRef]:
         """Every article (active or not) Halo's search matches `text` with, all pages.
 
         One search for the marker prefix finds all of hhsync's articles in a few requests,
         which is how a large crash recovery avoids one lookup per article. Once the first page
         gives `record_count`, the other pages are fetched a few at a time.
         """
-        first, total = await self._search_page(text, 1)
+        first, total = await self._search_page(text, 1, faqlist_id)
         pages: list[list[HaloArticleRef]] = [first]
         if len(first) >= PAGE_SIZE:
             if total is not None:
@@ -298,12 +341,12 @@ class HaloClient(ServiceClient):
 
                 async def page(number: int) -> list[HaloArticleRef]:
                     async with gate:
-                        return (await self._search_page(text, number))[0]
+                        return (await self._search_page(text, number, faqlist_id))[0]
 
                 pages += await asyncio.gather(*(page(n) for n in range(2, last + 1)))
             else:
                 for number in range(2, MAX_PAGES + 1):
-                    refs, _ = await self._search_page(text, number)
+                    refs, _ = await self._search_page(text, number, faqlist_id)
                     pages.append(refs)
                     if len(refs) < PAGE_SIZE:
                         break
@@ -314,7 +357,7 @@ class HaloClient(ServiceClient):
         return list(found.values())
 
     async def _search_page(
-        self, text: str, page_no: int
+        self, text: str, page_no: int, faqlist_id: int | None = None
     ) -> tuple[list[HaloArticleRef], int | None]:
         params: dict[str, str | int] = {
             "search": text,
@@ -323,6 +366,8 @@ class HaloClient(ServiceClient):
             "page_size": PAGE_SIZE,
             "page_no": page_no,
         }
+        if faqlist_id is not None:
+            params["faqlists"] = str(int(faqlist_id))
         response = await self._request("GET", "KBArticle", params=params)
         body = self.session.json(response)
         records = self._records(response, "articles", single=True)
@@ -331,6 +376,12 @@ class HaloClient(ServiceClient):
         return refs, total if isinstance(total, int) else None
 
     async def get_article(self, article_id: int) -> HaloArticleRef | None:
+        fields = await self.get_article_fields(article_id)
+        return None if fields is None else parse_article_ref(fields)
+
+    async def get_article_fields(self, article_id: int) -> dict[str, Any] | None:
+        """The whole article as Halo answers it with details (None when Halo has no such
+        article): what the probe compares field by field with what it sent."""
         response = await self._request(
             "GET", f"KBArticle/{int(article_id)}", params={"includedetails": "true"}, accept=(404,)
         )
@@ -339,7 +390,60 @@ class HaloClient(ServiceClient):
         records = self._records(response, single=True)
         if len(records) != 1:
             raise self.session.malformed(response, "expected one article")
-        return self._parse(response, parse_article_ref, records[0])
+        self._parse(response, parse_article_ref, records[0])  # the shape a ref needs
+        return records[0]
+
+    # ------------------------------------------------------------------ customers
+    async def list_customers(self) -> list[HaloCustomer]:
+        """Every active Halo client, in one paged listing (docs/hudu-and-halo.md#halo-customers).
+
+        Once the first page gives `record_count`, the other pages are fetched a few at a time.
+        """
+        first, total = await self._customer_page(1)
+        pages = [first]
+        if len(first) >= PAGE_SIZE and total is not None:
+            last = min(MAX_PAGES, -(-total // PAGE_SIZE))
+            gate = asyncio.Semaphore(SEARCH_CONCURRENCY)
+
+            async def page(number: int) -> list[HaloCustomer]:
+                async with gate:
+                    return (await self._customer_page(number))[0]
+
+            pages += await asyncio.gather(*(page(n) for n in range(2, last + 1)))
+        elif len(first) >= PAGE_SIZE:
+            for number in range(2, MAX_PAGES + 1):
+                found, _ = await self._customer_page(number)
+                pages.append(found)
+                if len(found) < PAGE_SIZE:
+                    break
+        customers: dict[int, HaloCustomer] = {}
+        for found in pages:
+            for customer in found:
+                customers.setdefault(customer.id, customer)
+        return list(customers.values())
+
+    async def _customer_page(self, page_no: int) -> tuple[list[HaloCustomer], int | None]:
+        params: dict[str, str | int] = {
+            "pageinate": "true",
+            "page_size": PAGE_SIZE,
+            "page_no": page_no,
+        }
+        response = await self._request("GET", "Client", params=params)
+        body = self.session.json(response)
+        records = self._records(response, "clients")
+        total = body.get("record_count") if isinstance(body, dict) else None
+        customers = [self._parse(response, parse_customer, record) for record in records]
+        return customers, total if isinstance(total, int) else None
+
+    async def get_customer(self, client_id: int) -> HaloCustomer | None:
+        """One Halo client by id (inactive ones too), or None when Halo has none."""
+        response = await self._request("GET", f"Client/{int(client_id)}", accept=(404,))
+        if response.status_code == 404:
+            return None
+        records = self._records(response, single=True)
+        if len(records) != 1:
+            raise self.session.malformed(response, "expected one client")
+        return self._parse(response, parse_customer, records[0])
 
     async def delete_article(self, article_id: int) -> None:
         """Delete; already gone (404) counts as done. A refusal raises HaloError status 403."""
@@ -353,8 +457,12 @@ class HaloClient(ServiceClient):
     async def retire_article(self, article_id: int) -> int | None:
         """Delete the article, or archive it where Halo refuses deletes (403, 405).
 
-        Returns None when deleted, else the status of the refused delete.
+        Returns None when deleted, else the status of the refused delete. Once the probe saw
+        deletes refused (`delete_refused`), the article is archived without trying (403).
         """
+        if self.delete_refused:
+            await self.archive_article(article_id)
+            return 403
         try:
             await self.delete_article(article_id)
         except HaloError as exc:

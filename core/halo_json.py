@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.models import MARKER_PREFIX, HaloArticleRef, HaloFaqList, NewFaqList
+from core.models import MARKER_PREFIX, HaloArticleRef, HaloCustomer, HaloFaqList, NewFaqList
 
 
 def faqlist_payload(new: NewFaqList) -> dict[str, Any]:
@@ -30,12 +30,22 @@ def answer_mismatch(sent: Mapping[str, Any], ref: HaloArticleRef) -> str:
     name = sent.get("name")
     if isinstance(name, str) and ref.name.strip() != name.strip():
         return f"name {ref.name!r} instead of {name!r}"
-    tags = sent.get("tag_string")
-    if isinstance(tags, str) and ref.tag_string:
-        for tag in (t.strip() for t in tags.split(",")):
+    if ref.tag_string:
+        for tag in sent_tags(sent):
             if tag.startswith(MARKER_PREFIX) and not ref.has_marker(tag):
                 return f"tag {tag!r} missing"
     return ""
+
+
+def sent_tags(sent: Mapping[str, Any]) -> list[str]:
+    """The tags an article payload writes, through `tag_string` or `tags: [{text}]`."""
+    tags = sent.get("tag_string")
+    if isinstance(tags, str):
+        return [t.strip() for t in tags.split(",") if t.strip()]
+    entries = sent.get("tags")
+    if isinstance(entries, list):
+        return [str(e["text"]) for e in entries if isinstance(e, dict) and e.get("text")]
+    return []
 
 
 def _opt_id(value: Any) -> int | None:
@@ -66,4 +76,12 @@ def parse_article_ref(raw: Mapping[str, Any]) -> HaloArticleRef:
         faqlist_ids=tuple(
             int(f["id"]) for f in faqlists if isinstance(f, dict) and isinstance(f.get("id"), int)
         ),
+        link=raw["link"] if isinstance(raw.get("link"), str) else "",
+    )
+
+
+def parse_customer(raw: Mapping[str, Any]) -> HaloCustomer:
+    """A Halo client (`Area`): its id, name and whether it is inactive."""
+    return HaloCustomer(
+        id=int(raw["id"]), name=str(raw.get("name") or ""), inactive=bool(raw.get("inactive"))
     )

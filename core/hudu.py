@@ -28,7 +28,7 @@ from core.hudu_facts import (
     next_reset,
     query_time,
 )
-from core.models import HuduArticle, HuduCompany, HuduPublicPhoto, HuduUpload
+from core.models import HuduArticle, HuduCompany, HuduIntegration, HuduPublicPhoto, HuduUpload
 from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
 from core.serviceclient import ServiceClient
 
@@ -315,7 +315,25 @@ def parse_article(raw: Mapping[str, Any]) -> HuduArticle:
 
 def parse_company(raw: Mapping[str, Any]) -> HuduCompany:
     return HuduCompany(
-        id=int(raw["id"]), name=_text(raw.get("name")), archived=bool(raw.get("archived"))
+        id=int(raw["id"]),
+        name=_text(raw.get("name")),
+        archived=bool(raw.get("archived")),
+        integrations=tuple(
+            parse_integration(i) for i in raw.get("integrations") or () if isinstance(i, dict)
+        ),
+    )
+
+
+def parse_integration(raw: Mapping[str, Any]) -> HuduIntegration:
+    """One `Company_Integration`; a `sync_id` that is not a whole number reads as None (the
+    spec says integer, but nothing here may stop a pass over one odd record)."""
+    sync_id = raw.get("sync_id")
+    if isinstance(sync_id, str) and sync_id.strip().isdigit():
+        sync_id = int(sync_id)
+    return HuduIntegration(
+        integrator_name=_text(raw.get("integrator_name")),
+        sync_id=sync_id if isinstance(sync_id, int) and not isinstance(sync_id, bool) else None,
+        identifier=str(raw.get("identifier") or ""),
     )
 
 

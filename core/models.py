@@ -39,10 +39,20 @@ class HuduArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class HuduIntegration:
+    """One of a company's links to another system (`Company_Integration` in Hudu's spec)."""
+
+    integrator_name: str
+    sync_id: int | None
+    identifier: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class HuduCompany:
     id: int
     name: str
     archived: bool = False
+    integrations: tuple[HuduIntegration, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,15 @@ class HaloFaqList:
 
 
 @dataclass(frozen=True, slots=True)
+class HaloCustomer:
+    """A Halo client (customer): what matching a Hudu company to it needs."""
+
+    id: int
+    name: str
+    inactive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class NewFaqList:
     """A FAQ list to create (`HaloClient.create_faqlists` sends several in one POST)."""
 
@@ -93,6 +112,7 @@ class HaloArticleRef:
     tag_string: str
     inactive: bool = False
     faqlist_ids: tuple[int, ...] = ()
+    link: str = ""
 
     @property
     def tags(self) -> list[str]:
@@ -147,6 +167,12 @@ class ArticleRecord:
     next_retry_at: str = ""
     skipped_files: list[SkippedFile] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
+    halo_client_id: int | None = None
+    """The Halo customer a company article is restricted to (`kbentryclientaccess`)."""
+    halo_customer: str = ""
+    """Who may see a company article in Halo's portal, in words: the customer and how it was
+    matched, or why the article is unrestricted ("" for the Central KB, or with the setting off).
+    For the Scope column and the detail pane."""
 
 
 MARKER_PREFIX = "hudu-article-"

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core.config import Settings
+from core.config import CustomerAccess, Settings
+from core.customers import CustomerDirectory
 from core.events import Announcer
 from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, company_third_party_id
 from core.hudu import HuduClient
@@ -46,6 +47,21 @@ class Scope:
     included: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who may see an article in Halo's portal (HHSYNC_CUSTOMER_ACCESS)."""
+
+    client_id: int | None = None
+    """The Halo customer it is restricted to; None: unrestricted."""
+    customer: str = ""
+    """The same, in words, for the row (`ArticleRecord.halo_customer`)."""
+    refusal: str = ""
+    """Why it is not synced at all ("" when it is)."""
+    leave_copy: bool = False
+    """A refused article's live Halo copy stays (the refusal may pass: Halo's client list
+    could not be read); otherwise it is removed like a draft's."""
+
+
 class Planner:
     """Turns what Hudu holds and what the mapping says into a `Plan`."""
 
@@ -57,6 +73,7 @@ class Planner:
         renderer: LinkedRenderer,
         announcer: Announcer,
         clock: Callable[[], datetime],
+        customers: CustomerDirectory | None = None,
     ) -> None:
         self.settings = settings
         self.hudu = hudu
@@ -64,7 +81,12 @@ class Planner:
         self.renderer = renderer
         self.announcer = announcer
         self.clock = clock
+        self.customers = customers
+        self.restrictions_kept: bool | None = None
+        """Whether Halo keeps `kbentryclientaccess` (the probe's verdict; None: not checked)."""
+        self.probed_on = ""
         self._unknown_companies: list[str] = []
+        self._unmatched_said: list[str] = []
 
     # ------------------------------------------------------------ reading Hudu
     async def companies(self) -> dict[int, HuduCompany]:
@@ -120,14 +142,74 @@ class Planner:
         name = company.name if company else f"company {article.company_id}"
         return Scope(name, company_third_party_id(article.company_id), included)
 
+    def included_companies(self, companies: Mapping[int, HuduCompany]) -> list[HuduCompany]:
+        """The companies whose articles the sync's scope takes."""
+        return [
+            c
+            for c in companies.values()
+            if not c.archived and self.settings.company_filter.includes(c.id, c.name)
+        ]
+
     def faqlists_wanted(self, view: HuduView) -> dict[str, str]:
         """The FAQ lists the pass's articles go to: third-party id → list name."""
         wanted: dict[str, str] = {}
         for article in view.articles.values():
             scope = self.scope_of(article, view.companies)
-            if scope.included and not article.draft and not article.archived:
+            published = not article.draft and not article.archived
+            if (
+                scope.included
+                and published
+                and not self.audience_of(article, view.companies).refusal
+            ):
                 wanted[scope.faqlist_key] = scope.name
         return wanted
+
+    def audience_of(self, article: HuduArticle, companies: Mapping[int, HuduCompany]) -> Audience:
+        """Who may see the article in Halo's portal. The Central KB is never restricted; a
+        company article goes to its Halo customer (core.customers), and without one it is
+        unrestricted (`matched`) or not synced (`strict`)."""
+        access = self.settings.hhsync_customer_access
+        company = companies.get(article.company_id) if article.company_id is not None else None
+        if company is None or access is CustomerAccess.OFF or self.customers is None:
+            return Audience()
+        strict = access is CustomerAccess.STRICT
+        if self.restrictions_kept is False:
+            why = f"Halo does not keep customer restrictions (probe of {self.probed_on})"
+            if strict:
+                return Audience(refusal=f"{why}; HHSYNC_CUSTOMER_ACCESS=strict")
+            return Audience(customer=f"unrestricted: {why}")
+        match = self.customers.match(company)
+        if match.client_id is not None:
+            return Audience(match.client_id, match.describe())
+        if strict:
+            refusal = f"{match.why_not} (HHSYNC_CUSTOMER_ACCESS=strict)"
+            return Audience(customer=match.why_not, refusal=refusal, leave_copy=match.unavailable)
+        return Audience(customer=f"unrestricted: {match.why_not}")
+
+    def say_unmatched(self, companies: Mapping[int, HuduCompany]) -> None:
+        """Name, in the log, the synced companies whose articles have no Halo customer (once
+        per engine, and again when the list changes)."""
+        if self.customers is None or self.settings.hhsync_customer_access is CustomerAccess.OFF:
+            return
+        unmatched = sorted(
+            c.name
+            for c in self.included_companies(companies)
+            if not self.customers.match(c).matched
+        )
+        if unmatched and unmatched != self._unmatched_said:
+            verb = (
+                "are not synced"
+                if self.settings.hhsync_customer_access is CustomerAccess.STRICT
+                else "sync unrestricted"
+            )
+            self.announcer.say(
+                logging.INFO,
+                f"{len(unmatched)} companies have no Halo customer, so their articles {verb}: "
+                + ", ".join(unmatched[:10])
+                + (f" and {len(unmatched) - 10} more" if len(unmatched) > 10 else "")
+                + " (hhsync doctor says why)",
+            )
+        self._unmatched_said = unmatched
 
     def plan(
         self,
@@ -194,8 +276,15 @@ class Planner:
             reason = "draft in Hudu"
         elif article.archived:
             reason = "archived in Hudu"
+        audience = Audience()
+        if not reason:
+            audience = self.audience_of(article, view.companies)
+            if (rec.halo_client_id, rec.halo_customer) != (audience.client_id, audience.customer):
+                rec.halo_client_id, rec.halo_customer = audience.client_id, audience.customer
+                plan.touched.append(rec.hudu_id)
+            reason = audience.refusal
         if reason:
-            if live_copy and scope.included:
+            if live_copy and scope.included and not audience.leave_copy:
                 plan.removals.append(Removal(rec.hudu_id, rec.title, rec.scope, reason))
                 return
             if live_copy:
@@ -207,7 +296,12 @@ class Planner:
         faqlist_id = faqlist_ids.get(scope.faqlist_key, 0)
         files = view.uploads.get(article.id, ())
         rendered, waiting = self.renderer.render(
-            article, faqlist_id, files, slugs=slugs, halo_id_of=self.book.live_halo_id
+            article,
+            faqlist_id,
+            files,
+            slugs=slugs,
+            halo_id_of=self.book.live_halo_id,
+            client_id=audience.client_id,
         )
         rec.faqlist_id = faqlist_id or None
         unchanged = (

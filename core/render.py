@@ -11,6 +11,11 @@ The body is built in three steps:
 3. wrap: a banner first (the article comes from Hudu, edit it there) and, for files that are
    not uploaded, an "Attachments" list linking to the Hudu-hosted copy with the reason.
 
+What the tenant keeps decides the rest (`RenderOptions`, from the probe: core.halo_profile):
+the body field(s), the tag path, whether files travel inside the article POST. A company
+article with a Halo customer is restricted to it (`kbentryclientaccess`, `showforall: false`);
+the content hash covers the restriction, so changing it re-sends exactly the affected articles.
+
 Hostile input: NUL bytes and lone surrogates are replaced before parsing. HTML parsers spend
 time proportional to the nesting depth for each tag, so a body nested absurdly deep (tens of
 thousands of levels) would take minutes; such a body, or one over `MAX_BODY_CHARS`, is replaced
@@ -26,7 +31,8 @@ import html
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import EllipsisType
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -78,18 +84,38 @@ _STYLE_PROPERTIES = {
 }
 
 
+BODY_FIELDS = ("description", "description_html")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """What the tenant keeps, as the probe found it; the defaults are what hhsync assumes
+    before any probe (docs/hudu-and-halo.md#to-probe)."""
+
+    body_fields: tuple[str, ...] = BODY_FIELDS
+    """The fields the body goes in (docs/hudu-and-halo.md#halo-body)."""
+    tag_path: str = "tag_string"
+    """`tag_string`, or `tags` for `tags: [{"text": …}]` (docs/hudu-and-halo.md#halo-marker)."""
+    attach_in_post: bool = True
+    """Files go inside the article POST; else they are linked to Hudu with `files_note`
+    (docs/hudu-and-halo.md#halo-attachments)."""
+    files_note: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class RenderedArticle:
     """What the engine sends for one article, and the hash that says whether Halo has it.
 
     `payload` has no ``id`` and no ``attachments``: `article_payload` adds them just before
-    the article is sent.
+    the article is sent, with `unhashed` (fields that must be sent but must not change the
+    hash: clearing a customer restriction the article no longer has).
     """
 
     payload: dict[str, Any]
     files_to_attach: tuple[HuduUpload, ...]
     skipped_files: tuple[SkippedFile, ...]
     content_hash: str
+    unhashed: Mapping[str, Any] = field(default_factory=dict)
 
 
 def article_payload(
@@ -97,7 +123,7 @@ def article_payload(
 ) -> dict[str, Any]:
     """The KBArticle object sent for one article: an update when it has a Halo id, with the
     downloaded files (name, bytes) as base64 attachments."""
-    payload = dict(rendered.payload)
+    payload = {**rendered.unhashed, **rendered.payload}
     if halo_id is not None:
         payload["id"] = halo_id
     if rendered.files_to_attach:
@@ -116,9 +142,18 @@ class LinkedRenderer:
     waiting, so the article is sent again once its target exists.
     """
 
-    def __init__(self, hudu_base_url: str, halo_url: Callable[[int], str]) -> None:
+    def __init__(
+        self,
+        hudu_base_url: str,
+        halo_url: Callable[[int], str],
+        options: RenderOptions = RenderOptions(),
+    ) -> None:
         self.hudu_base_url = hudu_base_url
         self.halo_url = halo_url
+        self.options = options
+        self.client_of: Callable[[int], int | None] = lambda hudu_id: None
+        """The Halo customer an article is restricted to (the planner's choice, by Hudu id):
+        an article rendered again later (its links filled in) keeps its restriction."""
 
     def render(
         self,
@@ -128,7 +163,11 @@ class LinkedRenderer:
         *,
         slugs: Mapping[str, int],
         halo_id_of: Callable[[int], int | None],
+        client_id: int | EllipsisType | None = ...,
     ) -> tuple[RenderedArticle, tuple[str, ...]]:
+        """The article as Halo gets it, and the slugs of its links still waiting for a
+        target. `client_id` is its Halo customer (None: unrestricted); left out, the one
+        `client_of` gives (a re-render keeps the planner's choice)."""
         waiting: list[str] = []
 
         def link_for_slug(slug: str) -> str | None:
@@ -146,6 +185,8 @@ class LinkedRenderer:
             faqlist_id=faqlist_id,
             files=files,
             link_for_slug=link_for_slug,
+            client_id=self.client_of(article.id) if client_id is ... else client_id,
+            options=self.options,
         )
         return rendered, tuple(waiting)
 
@@ -158,11 +199,15 @@ def render_article(
     files: Sequence[HuduUpload] = (),
     link_for_slug: Callable[[str], str | None] = lambda slug: None,
     max_file_bytes: int = MAX_ATTACHMENT_BYTES,
+    client_id: int | None = None,
+    options: RenderOptions = RenderOptions(),
 ) -> RenderedArticle:
     """Render one Hudu article as Halo KBEntry fields. Pure: the same input gives the same output.
 
     Archived uploads in `files` are ignored. Where the article has a public link
-    (``enable_sharing`` and a ``share_url``), files are linked, never uploaded.
+    (``enable_sharing`` and a ``share_url``), files are linked, never uploaded. `client_id`
+    restricts a company article to that Halo customer; a company article without one clears
+    any restriction it had (outside the hash). The Central KB is never restricted.
     """
     base = _hudu_root(hudu_base_url)
     article_url = _absolute(article.url, base) or f"{base}/kba/{article.slug or article.id}"
@@ -185,6 +230,10 @@ def render_article(
             skipped.append(SkippedFile(upload.id, upload.name, upload.size, reason))
             why = f"not attached: larger than Halo's {limit} attachment limit"
             linked.append((upload, why, ""))
+        elif not options.attach_in_post:
+            reason = options.files_note or "Halo drops files sent with an article"
+            skipped.append(SkippedFile(upload.id, upload.name, upload.size, reason))
+            linked.append((upload, f"not attached: {reason}", ""))
         else:
             attach.append(upload)
 
@@ -193,19 +242,28 @@ def render_article(
         + _body(article.content or "", article_url, rewriter)
         + _attachments_section(linked, base)
     )
-    payload: dict[str, Any] = {
-        "name": _title(article),
-        "description": body,
-        "description_html": body,
-        "faqlists": [{"id": faqlist_id}],
-        "tag_string": ",".join((*TAGS, marker_for(article.id))),
-        "inactive": False,
-    }
+    payload: dict[str, Any] = {"name": _title(article)}
+    for body_field in options.body_fields:
+        payload[body_field] = body
+    payload["faqlists"] = [{"id": faqlist_id}]
+    tags = (*TAGS, marker_for(article.id))
+    if options.tag_path == "tags":
+        payload["tags"] = [{"text": tag} for tag in tags]
+    else:
+        payload["tag_string"] = ",".join(tags)
+    payload["inactive"] = False
+    unhashed: dict[str, Any] = {}
+    if article.company_id is not None and client_id is not None:
+        payload["kbentryclientaccess"] = [{"client_id": int(client_id)}]
+        payload["showforall"] = False
+    elif article.company_id is not None:
+        unhashed["kbentryclientaccess"] = []
     return RenderedArticle(
         payload=payload,
         files_to_attach=tuple(attach),
         skipped_files=tuple(skipped),
         content_hash=content_hash(payload, attach),
+        unhashed=unhashed,
     )
 
 
@@ -421,7 +479,12 @@ def _scrub(text: str) -> str:
 
 
 def _title(article: HuduArticle) -> str:
-    return without_controls(article.name) or f"Hudu article {article.id}"
+    return halo_title(article.id, article.name)
+
+
+def halo_title(hudu_id: int, name: str) -> str:
+    """The name a Hudu article has in Halo (crash recovery's fallback looks it up by it)."""
+    return without_controls(name) or f"Hudu article {hudu_id}"
 
 
 def _hudu_root(url: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import CompanyFilter, ConfigError, load_db_path, load_settings
+from core.config import CompanyFilter, ConfigError, CustomerAccess, load_db_path, load_settings
 
 REQUIRED = {
     "HUDU_BASE_URL": "https://acme.huducloud.com",
@@ -143,3 +143,46 @@ def test_company_filter_reports_names_that_match_nothing() -> None:
     wanted = CompanyFilter.parse("Acme Corp, Globx, 42, 99")
 
     assert wanted.unmatched([(42, "Globex"), (7, "ACME CORP")]) == ["globx", "99"]
+
+
+def test_customer_access_defaults_to_matched_and_takes_any_case(env: pytest.MonkeyPatch) -> None:
+    assert load_settings().hhsync_customer_access is CustomerAccess.MATCHED
+    assert load_settings().customer_map == {}
+    for raw, expected in (("Strict", CustomerAccess.STRICT), (" off ", CustomerAccess.OFF)):
+        env.setenv("HHSYNC_CUSTOMER_ACCESS", raw)
+        assert load_settings().hhsync_customer_access is expected
+
+
+def test_an_unknown_customer_access_names_the_variable(env: pytest.MonkeyPatch) -> None:
+    env.setenv("HHSYNC_CUSTOMER_ACCESS", "some")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.variable == "HHSYNC_CUSTOMER_ACCESS"
+    assert "'matched', 'strict' or 'off'" in str(caught.value)
+
+
+def test_customer_map_pairs(env: pytest.MonkeyPatch) -> None:
+    env.setenv("HHSYNC_CUSTOMER_MAP", " 12=345, 17 = 346 ,")
+    assert load_settings().customer_map == {12: 345, 17: 346}
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("12", "'12' is not hudu_company_id=halo_client_id"),
+        ("12=acme", "'12=acme' is not"),
+        ("acme=12", "'acme=12' is not"),
+        ("12=3,12=4", "Hudu company 12 is mapped twice"),
+        ("12=-3", "'12=-3' is not"),
+        ("12=0", "Halo client ids start at 1"),
+    ],
+)
+def test_a_bad_customer_map_names_the_variable_and_the_entry(
+    env: pytest.MonkeyPatch, raw: str, problem: str
+) -> None:
+    env.setenv("HHSYNC_CUSTOMER_MAP", raw)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.variable == "HHSYNC_CUSTOMER_MAP"
+    assert problem in str(caught.value)
+    assert "example: HHSYNC_CUSTOMER_MAP=" in str(caught.value)

@@ -573,3 +573,94 @@ async def test_emulator_search_reads_every_page() -> None:
         a["id"] for a in state.articles.values() if a["name"] != "Not ours"
     )
     assert state.log.count("GET", "/api/KBArticle") == 3
+
+
+# ---------------------------------------------------------------- customers, probe verdicts
+def customer_emulator(
+    optional: tuple[str, ...] = ("read:customers",), granted: set[str] | None = None
+) -> tuple[HaloState, HaloClient]:
+    time = FakeTime()
+    state = HaloState(client_id=CLIENT_ID, client_secret=SECRET, clock=time.clock)
+    state.granted_scopes = granted if granted is not None else {"read:kb", "edit:kb"}
+    client = HaloClient(
+        state.base_url,
+        "",
+        CLIENT_ID,
+        SECRET,
+        optional_scopes=optional,
+        transport=httpx.ASGITransport(app=create_halo_app(state)),
+        clock=time.clock,
+        wall_clock=time.clock,
+        sleep=time.sleep,
+        rng=LowJitter(),
+    )
+    return state, client
+
+
+async def test_customers_are_listed_in_one_paged_listing() -> None:
+    state, client = customer_emulator(granted={"read:kb", "edit:kb", "read:customers"})
+    for n in range(230):
+        state.add_client(f"Client {n:03}")
+    state.add_client("Former", inactive=True)
+
+    async with client:
+        assert await client.can_read_customers()
+        customers = await client.list_customers()
+        one = await client.get_customer(5)
+        former = await client.get_customer(231)
+        nobody = await client.get_customer(9999)
+
+    assert len(customers) == 230 and not any(c.inactive for c in customers)
+    listings = [e for e in state.log.matching("GET", "/api/Client") if e.path == "/api/Client"]
+    assert len(listings) == 3  # 100 per page
+    assert one is not None and one.name == "Client 004"
+    assert former is not None and former.inactive
+    assert nobody is None
+
+
+async def test_an_optional_scope_the_application_lacks_is_dropped_once() -> None:
+    state, client = customer_emulator()
+
+    async with client:
+        granted = await client.check_credentials()
+        can_read = await client.can_read_customers()
+        await client.check_credentials()
+
+    assert granted == {"read:kb", "edit:kb"} and not can_read
+    assert client.refused_scopes == ("read:customers",)
+    statuses = [e.status for e in state.log.matching("POST", "/auth/token")]
+    assert statuses == [400, 200, 200]  # refused once, never asked again
+
+
+async def test_an_optional_scope_granted_is_kept() -> None:
+    _state, client = customer_emulator(granted={"read:kb", "edit:kb", "read:customers"})
+    async with client:
+        assert await client.check_credentials() == {"read:kb", "edit:kb", "read:customers"}
+    assert client.refused_scopes == ()
+
+
+async def test_a_missing_required_scope_still_fails_with_the_optional_one_dropped() -> None:
+    _state, client = customer_emulator(granted={"read:kb"})
+    async with client:
+        with pytest.raises(HaloAuthError) as caught:
+            await client.check_credentials()
+    assert "edit:kb" in str(caught.value) and "read:customers" not in str(caught.value)
+
+
+async def test_probe_verdicts_change_urls_removals_and_searches() -> None:
+    state, client = customer_emulator()
+    faq = state.add_faqlist("Hudu", is_group=True)
+    kb = state.add_faqlist("Central KB", group_id=faq["id"])
+    article = state.add_article("Doc", faqlist_ids=[kb["id"]])
+    elsewhere = state.add_article("Doc")
+    client.article_url_template = "https://halo.example/portal/kb?id={id}"
+    client.delete_refused = True
+
+    async with client:
+        in_list = await client.search_articles("Doc", faqlist_id=kb["id"])
+        refused = await client.retire_article(article["id"])
+
+    assert client.article_url(12) == "https://halo.example/portal/kb?id=12"
+    assert [r.id for r in in_list] == [article["id"]] and elsewhere["id"] != article["id"]
+    assert refused == 403 and state.articles[article["id"]]["inactive"] is True
+    assert state.log.count("DELETE") == 0

@@ -784,3 +784,164 @@ async def test_single_object_response_switch(
     assert one.json()["name"] == "Solo"
     two = await post_articles(client, headers, [{"name": "A"}, {"name": "B"}])
     assert isinstance(two.json(), list)
+
+
+# ---------------------------------------------------------------------- customers (/api/Client)
+async def customer_headers(client: httpx.AsyncClient, state: HaloState) -> dict[str, str]:
+    state.granted_scopes |= {"read:customers"}
+    return await auth(client, "read:kb edit:kb read:customers")
+
+
+async def test_clients_are_listed_paged_and_searched(
+    client: httpx.AsyncClient, state: HaloState
+) -> None:
+    for n in range(7):
+        state.add_client(f"Client {n}")
+    gone = state.add_client("Gone Ltd", inactive=True)
+    headers = await customer_headers(client, state)
+
+    everything = (await client.get("/api/Client", headers=headers)).json()
+    page = await client.get(
+        "/api/Client",
+        params={"pageinate": "true", "page_size": 3, "page_no": 3},
+        headers=headers,
+    )
+    found = await client.get("/api/Client", params={"search": "CLIENT 4"}, headers=headers)
+    with_inactive = await client.get(
+        "/api/Client", params={"includeinactive": "true"}, headers=headers
+    )
+
+    assert everything["record_count"] == 7 and len(everything["clients"]) == 7
+    assert page.json() == {"record_count": 7, "clients": [everything["clients"][6]]}
+    assert [c["name"] for c in found.json()["clients"]] == ["Client 4"]
+    assert gone["id"] in {c["id"] for c in with_inactive.json()["clients"]}
+    area = halo_document().document["components"]["schemas"]["Area"]["properties"]
+    for item in everything["clients"]:
+        assert set(item) <= set(area)
+
+
+async def test_one_client_or_404(client: httpx.AsyncClient, state: HaloState) -> None:
+    acme = state.add_client("Acme")
+    headers = await customer_headers(client, state)
+
+    one = await client.get(f"/api/client/{acme['id']}", headers=headers)
+    missing = await client.get("/api/Client/999", headers=headers)
+
+    assert one.status_code == 200 and one.json()["name"] == "Acme"
+    assert missing.status_code == 404
+    assert state.log.count("GET", "/api/Client") == 2  # one spelling in the log
+
+
+async def test_clients_need_the_customers_scope(
+    client: httpx.AsyncClient, headers: dict[str, str], state: HaloState
+) -> None:
+    state.add_client("Acme")
+    response = await client.get("/api/Client", headers=headers)
+    assert response.status_code == 403
+    assert "read:customers" in response.text
+
+
+# ---------------------------------------------------------------------- tenant variants
+PROBE_LIKE = {
+    "name": "Probe",
+    "description": "<p>body</p>",
+    "description_html": "<p>body</p>",
+    "tag_string": "hudu,hudu-article-0",
+    "attachments": [{"filename": "a.txt", "data_base64": "aGk=", "isimage": False}],
+}
+
+
+async def test_a_restriction_to_a_client_is_kept_and_an_unknown_client_refused(
+    client: httpx.AsyncClient, headers: dict[str, str], state: HaloState
+) -> None:
+    acme = state.add_client("Acme")
+    restricted = {**PROBE_LIKE, "kbentryclientaccess": [{"client_id": acme["id"]}]}
+
+    saved = (await post_articles(client, headers, [{**restricted, "showforall": False}])).json()
+    refused = await post_articles(
+        client, headers, [{**PROBE_LIKE, "kbentryclientaccess": [{"client_id": 999}]}]
+    )
+    cleared = await post_articles(
+        client, headers, [{"id": saved[0]["id"], "kbentryclientaccess": []}]
+    )
+
+    (access,) = saved[0]["kbentryclientaccess"]
+    assert (access["client_id"], access["client_name"]) == (acme["id"], "Acme")
+    assert saved[0]["showforall"] is False
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["[0].kbentryclientaccess[0].client_id"]
+    assert cleared.json()[0]["kbentryclientaccess"] == []
+
+
+async def test_tags_written_as_objects_fill_tag_string(
+    client: httpx.AsyncClient, headers: dict[str, str], state: HaloState
+) -> None:
+    body = {"name": "Tagged", "tags": [{"text": "hudu"}, {"text": "hudu-article-5"}]}
+    (saved,) = (await post_articles(client, headers, [body])).json()
+    assert saved["tag_string"] == "hudu,hudu-article-5"
+    assert [a["id"] for a in state.articles_with_tag("hudu-article-5")] == [saved["id"]]
+
+
+@pytest.mark.parametrize(
+    ("switch", "lost"),
+    [
+        ("ignore_tag_string", "tag_string"),
+        ("ignore_description_html", "description_html"),
+        ("drop_post_attachments", "attachments"),
+        ("ignore_client_access", "kbentryclientaccess"),
+    ],
+)
+async def test_each_variant_drops_only_its_field(
+    client: httpx.AsyncClient, headers: dict[str, str], state: HaloState, switch: str, lost: str
+) -> None:
+    acme = state.add_client("Acme")
+    body = {**PROBE_LIKE, "kbentryclientaccess": [{"client_id": acme["id"]}]}
+    setattr(state, switch, True)
+
+    (saved,) = (await post_articles(client, headers, [body])).json()
+    detail = (
+        await client.get(f"/api/KBArticle/{saved['id']}?includedetails=true", headers=headers)
+    ).json()
+
+    kept = {
+        "tag_string": "hudu-article-0" in detail["tag_string"],
+        "description_html": detail["description_html"] == "<p>body</p>",
+        "attachments": len(detail["attachments"]) == 1,
+        "kbentryclientaccess": bool(detail.get("kbentryclientaccess")),
+    }
+    assert kept == {field: field != lost for field in kept}
+    assert detail["description"] == "<p>body</p>"
+
+
+async def test_the_variants_still_refuse_what_the_spec_refuses(
+    client: httpx.AsyncClient, headers: dict[str, str], state: HaloState
+) -> None:
+    for switch in ("ignore_tag_string", "drop_post_attachments", "ignore_client_access"):
+        setattr(state, switch, True)
+    bad = await post_articles(client, headers, [{**PROBE_LIKE, "tag_strnig": "x"}])
+    not_base64 = await post_articles(
+        client,
+        headers,
+        [{"name": "x", "attachments": [{"filename": "x", "data_base64": "!!"}]}],
+    )
+    unknown_client = await post_articles(
+        client, headers, [{"name": "x", "kbentryclientaccess": [{"client_id": 5}]}]
+    )
+    assert bad.status_code == not_base64.status_code == unknown_client.status_code == 400
+    assert state.articles == {}
+
+
+async def test_no_link_and_a_search_that_ignores_tags(
+    client: httpx.AsyncClient, headers: dict[str, str], state: HaloState
+) -> None:
+    state.omit_article_link = True
+    state.search_matches_tags = False
+    (saved,) = (await post_articles(client, headers, [PROBE_LIKE])).json()
+    by_tag = await client.get(
+        "/api/KBArticle", params={"search": "hudu-article-0"}, headers=headers
+    )
+    by_name = await client.get("/api/KBArticle", params={"search": "probe"}, headers=headers)
+
+    assert "link" not in saved
+    assert by_tag.json()["record_count"] == 0
+    assert [a["id"] for a in by_name.json()["articles"]] == [saved["id"]]

@@ -11,7 +11,7 @@ import pytest
 
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.errors import HuduAuthError, HuduError, HuduUnreachableError, MalformedResponseError
-from core.hudu import HuduClient
+from core.hudu import HuduClient, parse_company
 from core.hudu_facts import api_root
 from tests.test_ratelimit import FakeTime, LowJitter
 
@@ -433,3 +433,38 @@ async def test_emulator_wrong_key() -> None:
     assert caught.value.status == 401
     assert "Invalid API key" in str(caught.value)
     assert "wrong-key" not in json.dumps(vars(caught.value))
+
+
+async def test_companies_carry_their_halo_integration() -> None:
+    state = HuduState(api_key="key")
+    acme = state.add_company("Acme")["id"]
+    state.add_integration(acme, "halo", 42, "42")
+    state.add_integration(acme, "cw_manage", 7)
+
+    async with emulator_client(state) as client:
+        (company,) = await client.list_companies()
+
+    assert [(i.integrator_name, i.sync_id, i.identifier) for i in company.integrations] == [
+        ("halo", 42, "42"),
+        ("cw_manage", 7, ""),
+    ]
+
+
+def test_odd_integration_records_do_not_stop_a_pass() -> None:
+    company = parse_company(
+        {
+            "id": 1,
+            "name": "Acme",
+            "integrations": [
+                {"integrator_name": "halo", "sync_id": "17"},
+                {"integrator_name": "halo", "sync_id": None, "identifier": "23"},
+                {"integrator_name": "halo", "sync_id": True},
+                "not an object",
+            ],
+        }
+    )
+    assert [(i.sync_id, i.identifier) for i in company.integrations] == [
+        (17, ""),
+        (None, "23"),
+        (None, ""),
+    ]

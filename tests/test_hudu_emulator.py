@@ -561,3 +561,33 @@ async def test_gate_holds_when_mounted_under_a_prefix() -> None:
         state.html_instead_of_json = True
         page = await c.get("/hudu/api/v1/articles", headers={"x-api-key": "right-key"})
         assert page.headers["content-type"].startswith("text/html")
+
+
+async def test_company_integrations_follow_the_spec(
+    client: httpx.AsyncClient, state: HuduState
+) -> None:
+    acme = state.add_company("Acme")["id"]
+    state.add_company("Plain")
+    state.add_integration(acme, "halo", 42, "42")
+    state.add_integration(acme, "cw_manage", 7)
+
+    companies = (await client.get("/api/v1/companies")).json()["companies"]
+    one = (await client.get(f"/api/v1/companies/{acme}")).json()["company"]
+
+    schema = _schema("Company")
+    integration = schema["definitions"]["Company_Integration"]
+    for prop in integration["properties"].values():
+        if "null" in prop.get("description", "").lower():
+            prop["type"] = [prop["type"], "null"]
+    integration["additionalProperties"] = False
+    integration["required"] = sorted(integration["properties"])
+    for company in companies:
+        jsonschema.validate(company, schema, cls=jsonschema.Draft4Validator)
+    assert [(i["integrator_name"], i["sync_id"]) for i in one["integrations"]] == [
+        ("halo", 42),
+        ("cw_manage", 7),
+    ]
+    assert {i["company_id"] for i in one["integrations"]} == {acme}
+    assert companies[1]["integrations"] == []
+    with pytest.raises(ValueError, match="no Hudu company"):
+        state.add_integration(999, "halo", 1)

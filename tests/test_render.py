@@ -11,7 +11,13 @@ from selectolax.lexbor import LexborHTMLParser
 
 import core.render
 from core.models import HuduArticle, HuduUpload, marker_for
-from core.render import RenderedArticle, render_article
+from core.render import (
+    RenderedArticle,
+    RenderOptions,
+    article_payload,
+    content_hash,
+    render_article,
+)
 
 HUDU = "https://hudu.test"
 MB = 1024 * 1024
@@ -404,3 +410,64 @@ def test_hudu_supplied_urls_outside_the_body_must_be_http() -> None:
     assert hrefs(rendered)[0] == f"{HUDU}/kba/reset-the-vpn"
     assert f"{HUDU}/file/2" in hrefs(rendered)
     assert "javascript" not in rendered.payload["description_html"]
+
+
+# ---------------------------------------------------------------- customers and probe verdicts
+def test_a_company_article_with_a_customer_is_restricted_to_it() -> None:
+    company = article(company_id=3)
+    restricted = render_article(company, hudu_base_url=HUDU, faqlist_id=7, client_id=12)
+    open_ = render_article(company, hudu_base_url=HUDU, faqlist_id=7)
+    sent = article_payload(restricted, halo_id=None)
+
+    assert restricted.payload["kbentryclientaccess"] == [{"client_id": 12}]
+    assert restricted.payload["showforall"] is False
+    assert sent["kbentryclientaccess"] == [{"client_id": 12}]
+    assert restricted.content_hash != open_.content_hash
+
+
+def test_an_unrestricted_company_article_clears_a_restriction_outside_its_hash() -> None:
+    company = render_article(article(company_id=3), hudu_base_url=HUDU, faqlist_id=7)
+    central = render_article(article(), hudu_base_url=HUDU, faqlist_id=7)
+
+    assert "kbentryclientaccess" not in company.payload
+    assert article_payload(company, halo_id=5)["kbentryclientaccess"] == []
+    # The hash is what it was before customers existed: an upgrade re-sends nothing.
+    assert company.content_hash == content_hash(company.payload, [])
+    assert "kbentryclientaccess" not in article_payload(central, halo_id=5)
+
+
+def test_the_central_kb_is_never_restricted() -> None:
+    rendered = render_article(article(), hudu_base_url=HUDU, faqlist_id=7, client_id=12)
+    assert "kbentryclientaccess" not in article_payload(rendered, halo_id=None)
+    assert "showforall" not in rendered.payload
+
+
+@pytest.mark.parametrize(
+    ("options", "present", "absent"),
+    [
+        (RenderOptions(body_fields=("description_html",)), {"description_html"}, {"description"}),
+        (RenderOptions(body_fields=("description",)), {"description"}, {"description_html"}),
+        (RenderOptions(tag_path="tags"), {"tags"}, {"tag_string"}),
+    ],
+)
+def test_the_fields_follow_the_probe(
+    options: RenderOptions, present: set[str], absent: set[str]
+) -> None:
+    default = render()
+    adapted = render_article(article(), hudu_base_url=HUDU, faqlist_id=7, options=options)
+    assert present <= set(adapted.payload) and not absent & set(adapted.payload)
+    assert adapted.content_hash != default.content_hash  # the next pass re-sends it
+    if "tags" in present:
+        assert adapted.payload["tags"] == [{"text": "hudu"}, {"text": marker_for(42)}]
+
+
+def test_files_are_linked_when_halo_drops_them_from_the_post() -> None:
+    options = RenderOptions(attach_in_post=False, files_note="Halo drops files (probe)")
+    rendered = render_article(
+        article(), hudu_base_url=HUDU, faqlist_id=7, files=[upload(1, 1000)], options=options
+    )
+    assert rendered.files_to_attach == ()
+    (skipped,) = rendered.skipped_files
+    assert skipped.reason == "Halo drops files (probe)"
+    assert f"{HUDU}/file/1" in hrefs(rendered)
+    assert "attachments" not in article_payload(rendered, halo_id=None)

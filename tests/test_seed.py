@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.seed import (
     OVERSIZED_BYTES,
     SeedSummary,
+    seed_customers,
     seed_demo,
     seed_from_file,
     seed_small,
@@ -283,3 +285,36 @@ def test_seed_from_file_rejects_malformed(tmp_path: Path, data: Any, message: st
         seed_from_file(HuduState(), path)
     assert message in str(caught.value)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("seeder", [seed_small, seed_demo])
+def test_customers_are_a_mix_of_integration_name_and_none(seeder: Any) -> None:
+    hudu = HuduState(api_key=KEY)
+    halo = HaloState()
+    seeder(hudu)
+
+    customers = seed_customers(hudu, halo)
+
+    assert customers.by_integration and customers.by_name and customers.unmatched
+    assert customers.stale_integration and set(customers.stale_integration) <= set(
+        customers.unmatched
+    )
+    for company_id in customers.by_integration:
+        company = hudu.companies[company_id]
+        (integration,) = company.integrations
+        client = halo.clients[integration["sync_id"]]
+        assert integration["integrator_name"] == "halo"
+        assert client["name"].casefold() != company.name.casefold()  # only the id matches
+        assert customers.client_of[company_id] == client["id"]
+    for company_id in customers.by_name:
+        company = hudu.companies[company_id]
+        client = halo.clients[customers.client_of[company_id]]
+        assert not company.integrations
+        assert client["name"].casefold() == company.name.casefold()
+    for company_id in customers.stale_integration:
+        (integration,) = hudu.companies[company_id].integrations
+        assert integration["sync_id"] not in halo.clients
+    names = {c["name"].casefold() for c in halo.clients.values()}
+    for company_id in customers.unmatched:
+        assert hudu.companies[company_id].name.casefold() not in names
+    assert any(c["inactive"] for c in halo.clients.values())

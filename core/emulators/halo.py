@@ -7,6 +7,12 @@ users meet with the real service (docs/hudu-and-halo.md, section "Halo") are swi
 `HaloState`: the rolling 300-per-5-minutes limit, 403 on KB delete, the FAQ-list 400s, the AI
 duplicate detection 500, the 25 MB attachment limit, and a connection that drops after a write
 was committed. Routes match case-insensitively, as ASP.NET's do.
+
+What no tenant has shown yet (docs/hudu-and-halo.md#to-probe) is a switch too, so tests can
+play every answer the probe may meet: a tenant that ignores `tag_string`, `description_html` or
+`kbentryclientaccess`, drops attachments sent inside the article POST, allows DELETE, leaves the
+article's `link` out, or whose search does not look at tags. Customers (`/api/Client`) are in
+`halo_clients`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.emulators.common import FaultMiddleware, FaultSwitches, RequestLog
+from core.emulators.halo_clients import (
+    READ_CUSTOMERS,
+    client_json,
+    client_listing,
+    new_client,
+)
 from core.emulators.openapi import ModelState, add_error, halo_document
 
 READ_KB = "read:kb"
@@ -45,6 +57,7 @@ API_PREFIX = "/api"
 
 _CANONICAL_PATHS = (
     "/api/KBArticle",
+    "/api/Client",
     "/api/FAQLists",
     "/api/authinfo",
     "/api/Attachment",
@@ -138,8 +151,22 @@ class HaloState:
     max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
     single_object_response: bool = False
     """Answer a one-article KBArticle POST with the object instead of a one-element array."""
+    # The tenant variants the probe tells apart (docs/hudu-and-halo.md#to-probe). A KBArticle
+    # POST is still validated against the spec; the tenant then keeps less of it.
+    ignore_tag_string: bool = False
+    """`tag_string` in a POST is dropped; tags written as `tags: [{text}]` are kept."""
+    ignore_description_html: bool = False
+    ignore_client_access: bool = False
+    """`kbentryclientaccess` in a POST is dropped (the article stays unrestricted)."""
+    drop_post_attachments: bool = False
+    """Attachments inside an article POST are checked, then not kept."""
+    omit_article_link: bool = False
+    """Articles have no `link` field."""
+    search_matches_tags: bool = True
+    """`GET /KBArticle?search=` looks at the tags too (else only the name and description)."""
     articles: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     faqlists: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    clients: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     tokens: dict[str, _Token] = field(default_factory=dict, repr=False)
     _hits: deque[float] = field(default_factory=deque, repr=False)
     _ids: dict[str, int] = field(default_factory=dict, repr=False)
@@ -186,6 +213,16 @@ class HaloState:
             "inactive": inactive,
         }
         return self._save_article(None, fields, list(faqlist_ids), None)
+
+    def add_client(
+        self, name: str, *, inactive: bool = False, toplevel_id: int | None = None
+    ) -> dict[str, Any]:
+        """A Halo customer (an `Area`); its id comes from the tenant's own sequence."""
+        client = new_client(
+            self._next_id("client"), name, inactive=inactive, toplevel_id=toplevel_id
+        )
+        self.clients[client["id"]] = client
+        return client
 
     def issue_token(self, scopes: Iterable[str] | None = None) -> str:
         """A valid bearer token without the HTTP round trip."""
@@ -269,8 +306,27 @@ class HaloState:
                 "faqlists": [],
                 "attachments": [],
             }
+            if self.omit_article_link:
+                del existing["link"]
             self.articles[article_id] = existing
-        existing.update({k: v for k, v in fields.items() if k not in _ARTICLE_SERVER_FIELDS})
+        kept = {k: v for k, v in fields.items() if k not in _ARTICLE_SERVER_FIELDS}
+        tags = kept.pop("tags", None)
+        access = kept.pop("kbentryclientaccess", None)
+        existing.update(kept)
+        if tags is not None:
+            texts = [t["text"] for t in tags if isinstance(t, dict) and t.get("text")]
+            existing["tags"] = [{"id": n, "text": text} for n, text in enumerate(texts, 1)]
+            existing["tag_string"] = ",".join(texts)
+        if access is not None:
+            existing["kbentryclientaccess"] = [
+                {
+                    "id": n,
+                    "client_id": entry["client_id"],
+                    "client_name": self.clients[entry["client_id"]]["name"],
+                    "kb_id": existing["id"],
+                }
+                for n, entry in enumerate(access, 1)
+            ]
         existing.update(date_edited=now, editor_id=1, editor_name="API Application")
         if faqlist_ids is not None:
             existing["faqlists"] = [
@@ -458,6 +514,8 @@ class _HaloApi:
             ("/api/KBArticle", "POST", self.post_articles),
             ("/api/KBArticle/{id:int}", "GET", self.get_article),
             ("/api/KBArticle/{id:int}", "DELETE", self.delete_article),
+            ("/api/Client", "GET", self.list_clients),
+            ("/api/Client/{id:int}", "GET", self.get_client),
         ]
         routes: list[Route] = [
             _CaseInsensitiveRoute(path, _guarded(h), methods=[m]) for path, m, h in table
@@ -576,6 +634,20 @@ class _HaloApi:
         saved = [self.state._save_faqlist(existing, item) for existing, item in plans]
         return JSONResponse([self.state.faqlist_json(f) for f in saved])
 
+    # ------------------------------------------------------------------ customers
+    async def list_clients(self, request: Request) -> Response:
+        self._authorize(request, READ_CUSTOMERS)
+        query = self._query(request, "GET", "/Client")
+        return JSONResponse(client_listing(self.state.clients.values(), query))
+
+    async def get_client(self, request: Request) -> Response:
+        self._authorize(request, READ_CUSTOMERS)
+        self._query(request, "GET", "/Client/{id}")
+        client = self.state.clients.get(request.path_params["id"])
+        if client is None:
+            return _not_found("Area", request.path_params["id"])
+        return JSONResponse(client_json(client))
+
     # ------------------------------------------------------------------ KB articles
     async def list_articles(self, request: Request) -> Response:
         """`count` caps the matches before paging and `record_count` counts what it left;
@@ -588,14 +660,10 @@ class _HaloApi:
         include_active = query.get("includeactive", True)
         items = [a for a in items if (include_inactive if a.get("inactive") else include_active)]
         if search := (query.get("search") or "").lower():
-            items = [
-                a
-                for a in items
-                if any(
-                    search in (a.get(k) or "").lower()
-                    for k in ("name", "description", "tag_string")
-                )
-            ]
+            fields: tuple[str, ...] = ("name", "description", "tag_string")
+            if not self.state.search_matches_tags:
+                fields = ("name", "description")
+            items = [a for a in items if any(search in (a.get(k) or "").lower() for k in fields)]
         if "faqlists" in query:
             wanted = _id_list(query["faqlists"], "faqlists")
             items = [a for a in items if any(f["id"] in wanted for f in a.get("faqlists", ()))]
@@ -659,7 +727,13 @@ class _HaloApi:
         if state.ai_duplicate_detection and plans:
             return _dotnet_error(500, AI_DUPLICATE_MESSAGE)
         saved = [
-            state._save_article(p.existing, p.fields, p.faqlist_ids, p.attachments) for p in plans
+            state._save_article(
+                p.existing,
+                self._kept_fields(p.fields),
+                p.faqlist_ids,
+                None if state.drop_post_attachments else p.attachments,
+            )
+            for p in plans
         ]
         payload: Any = [state.article_detail_json(a) for a in saved]
         if state.single_object_response and len(payload) == 1:
@@ -668,6 +742,16 @@ class _HaloApi:
             state.drop_after_commit -= 1
             return _DroppedResponse(json.dumps(payload).encode(), media_type="application/json")
         return JSONResponse(payload)
+
+    def _kept_fields(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """What of a valid article the tenant keeps, as its variant switches say."""
+        state = self.state
+        dropped = {
+            "tag_string": state.ignore_tag_string,
+            "description_html": state.ignore_description_html,
+            "kbentryclientaccess": state.ignore_client_access,
+        }
+        return {k: v for k, v in fields.items() if not dropped.get(k, False)}
 
     def _plan_article(self, index: int, item: dict[str, Any], errors: ModelState) -> _ArticlePlan:
         """Check one KBEntry of a POST against the tenant's data; nothing is stored yet."""
@@ -686,6 +770,14 @@ class _HaloApi:
         attachments = None
         if item.get("attachments") is not None:
             attachments = self._plan_attachments(at, item["attachments"], existing, errors)
+        for position, entry in enumerate(item.get("kbentryclientaccess") or ()):
+            client_id = entry.get("client_id")
+            if client_id not in state.clients:
+                add_error(
+                    errors,
+                    f"{at}.kbentryclientaccess[{position}].client_id",
+                    f"Client {client_id} does not exist.",
+                )
         return _ArticlePlan(existing, item, faqlist_ids, attachments)
 
     def _plan_faqlists(

@@ -101,6 +101,7 @@ class _Company:
     archived: bool
     created_at: datetime
     updated_at: datetime
+    integrations: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -235,6 +236,35 @@ class HuduState:
         company = _Company(self._new_id("company"), name, slug, archived, now, now)
         self.companies[company.id] = company
         return self.company_json(company)
+
+    def add_integration(
+        self,
+        company_id: int,
+        integrator_name: str,
+        sync_id: int,
+        identifier: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """Link a company to a PSA's record, as Hudu's integrations do (`Company_Integration`):
+        Hudu's Halo PSA integration is `integrator_name` "halo" with the Halo client id in
+        `sync_id`."""
+        company = self.companies.get(company_id)
+        if company is None:
+            raise ValueError(f"no Hudu company {company_id}")
+        integration = {
+            "id": self._new_id("integration"),
+            "integrator_id": self._new_id("integrator"),
+            "integrator_name": integrator_name,
+            "sync_id": sync_id,
+            "identifier": identifier,
+            "name": name if name is not None else company.name,
+            "potential_company_id": None,
+            "company_id": company.id,
+            "company_name": company.name,
+        }
+        company.integrations.append(integration)
+        company.updated_at = self._now()
+        return dict(integration)
 
     def add_folder(
         self, name: str, company_id: int | None = None, parent_folder_id: int | None = None
@@ -434,7 +464,7 @@ class HuduState:
             "knowledge_base_url": f"{self.base_url}{path}/knowledge_base",
             "created_at": format_time(company.created_at),
             "updated_at": format_time(company.updated_at),
-            "integrations": [],
+            "integrations": [dict(i) for i in company.integrations],
         }
 
     def folder_json(self, folder: _Folder) -> dict[str, Any]:

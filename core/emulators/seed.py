@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 
 OVERSIZED_BYTES = 25 * 1024 * 1024
@@ -80,6 +81,56 @@ def _summarize(
         hostile_article_id=hostile,
         oversized_article_id=oversized[0].uploadable_id if oversized else None,
         shared_article_id=shared,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSeed:
+    """How each seeded Hudu company meets a Halo customer (`seed_customers`)."""
+
+    by_integration: tuple[int, ...]
+    """Companies whose Hudu integration "halo" names their Halo client (a different name)."""
+    by_name: tuple[int, ...]
+    """Companies with no integration and a Halo client of the same name (any case)."""
+    unmatched: tuple[int, ...]
+    stale_integration: tuple[int, ...]
+    """Unmatched companies whose integration names a Halo client that does not exist."""
+    client_of: dict[int, int]
+    """Hudu company id → the Halo client id it should be matched to."""
+
+
+def seed_customers(hudu: HuduState, halo: HaloState) -> CustomerSeed:
+    """Halo customers for the Hudu companies: a third matched through Hudu's Halo integration
+    (the PSA sync most Hudu + Halo shops run), a third by name, a third not at all (one of
+    them with an integration pointing at a client Halo no longer has), plus a few clients no
+    company has. Deterministic, for any number of companies."""
+    halo.add_client("Internal IT")
+    by_integration: list[int] = []
+    by_name: list[int] = []
+    unmatched: list[int] = []
+    stale: list[int] = []
+    client_of: dict[int, int] = {}
+    for index, company in enumerate(sorted(hudu.companies.values(), key=lambda c: c.id)):
+        if company.archived:
+            continue
+        kind = index % 3
+        if kind == 0:
+            client = halo.add_client(f"{company.name} Ltd")
+            hudu.add_integration(company.id, "halo", client["id"], str(client["id"]))
+            by_integration.append(company.id)
+            client_of[company.id] = client["id"]
+        elif kind == 1:
+            name = company.name.upper() if len(by_name) % 2 == 0 else company.name
+            client_of[company.id] = halo.add_client(name)["id"]
+            by_name.append(company.id)
+        else:
+            if not stale:
+                hudu.add_integration(company.id, "halo", 90_000 + company.id)
+                stale.append(company.id)
+            unmatched.append(company.id)
+    halo.add_client("Former Customer", inactive=True)
+    return CustomerSeed(
+        tuple(by_integration), tuple(by_name), tuple(unmatched), tuple(stale), client_of
     )
 
 

@@ -16,7 +16,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
-from core.emulators.halo import HaloState, create_halo_app
+from core.emulators.halo import EDIT_KB, READ_KB, HaloState, create_halo_app
+from core.emulators.halo_clients import READ_CUSTOMERS
 from core.emulators.hudu import HuduState, create_hudu_app
 
 DEMO_API_KEY = "demo-hudu-key"
@@ -34,10 +35,14 @@ def create_emulator_app(hudu: HuduState, halo: HaloState) -> ASGIApp:
 
 
 def new_states(base_url: str = "http://127.0.0.1:8000") -> tuple[HuduState, HaloState]:
-    """Emulator states with the demo credentials, their URLs on `base_url`."""
+    """Emulator states with the demo credentials, their URLs on `base_url`; the demo
+    application may also read Halo's customers."""
     hudu = HuduState(api_key=DEMO_API_KEY, base_url=f"{base_url}/hudu")
     halo = HaloState(
-        client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, base_url=f"{base_url}/halo"
+        client_id=DEMO_CLIENT_ID,
+        client_secret=DEMO_CLIENT_SECRET,
+        base_url=f"{base_url}/halo",
+        granted_scopes={READ_KB, EDIT_KB, READ_CUSTOMERS},
     )
     return hudu, halo
 
