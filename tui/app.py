@@ -44,6 +44,7 @@ from tui.messages import (
     UnlinkFinished,
 )
 from tui.model import ArticleModel, TickBatch, TimelineEvent, fold
+from tui.pass_text import pass_summary
 from tui.port import EnginePort
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.dashboard import LOG_TAB, DashboardScreen
@@ -200,6 +201,9 @@ class HhsyncApp(EngineWorkers):
         elif isinstance(event, ServiceAttached):
             was_answering = self.state.service_answering
             self.state.service_attached(event)
+            last = self.engine.last_pass
+            if last is not None and not self.engine.running:
+                status.show_summary(pass_summary(last))  # it may have passed while away
             if not was_answering:
                 self.tell(notices.service_back(event.pid))
             self.refresh_bindings()  # `p` says Pause or Resume as the service has it

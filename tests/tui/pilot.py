@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -98,6 +99,15 @@ def log_text(app: HhsyncApp) -> str:
 def toasts(app: HhsyncApp) -> list[tuple[str, str]]:
     """(title, message) of every notification shown (Textual keeps the list private)."""
     return [(n.title, n.message) for n in app._notifications]
+
+
+async def screen_workers_done(app: HhsyncApp, pilot: Pilot[Any], seconds: float = 5) -> None:
+    """Wait (a while at most) for the workers of the screen shown, e.g. the command palette's
+    search: one still running when the app exits queries widgets already gone."""
+    screen = app.screen
+    async with asyncio.timeout(seconds):
+        while any(w.node is screen and w.is_running for w in app.workers):
+            await pilot.pause(0.02)
 
 
 async def press_one_by_one(pilot: Pilot[Any], *keys: str) -> None:

@@ -25,6 +25,7 @@ from tests.tui.pilot import (
     plain,
     press_one_by_one,
     run_command,
+    screen_workers_done,
     select,
     toasts,
 )
@@ -176,10 +177,10 @@ async def test_progress_bar_follows_the_pass(engine: FakeEngine) -> None:
 async def test_r_resyncs_the_selected_row(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
+        second = ids(app.dashboard.table(Status.PENDING))[1]  # before the tick moves it out
         await press_one_by_one(pilot, "2", "down", "r")
         await commands_done(app)
-        pending = app.dashboard.table(Status.PENDING)
-        assert ("resync", ids(pending)[1]) in engine.calls
+        assert ("resync", second) in engine.calls
 
 
 async def test_a_resync_leaves_the_last_pass_summary_in_place(engine: FakeEngine) -> None:
@@ -495,6 +496,8 @@ async def test_slash_is_text_inside_the_filter_and_the_palette(engine: FakeEngin
         await press_one_by_one(pilot, "escape", "ctrl+p", "slash")
         await pilot.pause()
         assert not app.dashboard.filter_bar.display
+        await screen_workers_done(app, pilot)  # the palette's search, which raises if cut off
+        await pilot.press("escape")
 
 
 async def test_log_names_each_failed_article_with_its_fix_in_order(engine: FakeEngine) -> None:

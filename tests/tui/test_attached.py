@@ -6,11 +6,13 @@ quitting says that automatic syncing stops."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 from textual.clock import MockClock
 from textual.widgets import Static
 
+from core.events import PassFinished
 from core.models import Status
 from tests.tui.fakes import SERVICE, FakeEngine, FakeRemoteEngine, make_record
 from tests.tui.pilot import (
@@ -120,10 +122,13 @@ async def test_when_the_service_is_back_the_rows_are_current_and_keys_work_again
     app = attached_app(engine)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         lose_the_service(app, engine)
+        moment = datetime(2026, 6, 30, 15, 45, 0)
+        engine.last_pass = PassFinished(False, moment, moment, 0, 1, 0, 0, 0)  # passed meanwhile
         engine.service_back(5151, make_record(20, Status.SYNCED), make_record(60, Status.FAILED))
         app.drain()
         await pilot.pause()
         assert "⇄ service pid 5151" in header_text(app)
+        assert app.dashboard.pass_status.summary_text.startswith("Last pass 15:45:00")
         back = notices.service_back(5151)
         assert toasts(app)[-1] == (back.title, back.message)
         assert 20 in ids(app.dashboard.table(Status.SYNCED))

@@ -88,7 +88,7 @@ def test_escape_sequences_in_titles_reach_neither_the_clipboard_nor_the_layout(
         return [line for line in tmux.screen("t") if SCOPE in line]
 
     assert wait_for("the first pass", lambda: len(halo.articles) == len(HOSTILE_TITLES))
-    wait_for("a row per title", lambda: len(rows()) == len(HOSTILE_TITLES), seconds=5)
+    wait_for("a row per title", lambda: len(rows()) == len(HOSTILE_TITLES), seconds=30)
     screen = "\n".join(tmux.screen("t"))
     assert tmux.buffers() == [], f"OSC 52 set a tmux buffer:\n{tmux('show-buffer')}"
     assert len(rows()) == len(HOSTILE_TITLES), f"rows missing from the screen:\n{screen}"

@@ -39,7 +39,7 @@ def render_header(state: HeaderState) -> Table:
             right.append(f"⇄ service pid {state.service_pid}", "bold cyan")
             right.append("  ")
         _append_engine_state(right, state)
-    grid = Table.grid(expand=True)
+    grid = Table.grid(expand=True, padding=(0, 1))  # a space between the hosts and the state
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_column(no_wrap=True, justify="right")
     grid.add_row(left, right)
