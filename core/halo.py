@@ -356,6 +356,23 @@ class HaloClient(ServiceClient):
                 found.setdefault(ref.id, ref)
         return list(found.values())
 
+    async def newest_matches(self, text: str) -> list[HaloArticleRef]:
+        """One page of what the search matches, newest first (`order=id`, `orderdesc`): where
+        a just-written article is found at the cost of one request whatever the tenant holds
+        (a tenant ignoring the order gives some page: look further when it is not there)."""
+        params: dict[str, str | int] = {
+            "search": text,
+            "includeinactive": "true",
+            "order": "id",
+            "orderdesc": "true",
+            "pageinate": "true",
+            "page_size": PAGE_SIZE,
+            "page_no": 1,
+        }
+        response = await self._request("GET", "KBArticle", params=params)
+        records = self._records(response, "articles", single=True)
+        return [self._parse(response, parse_article_ref, record) for record in records]
+
     async def _search_page(
         self, text: str, page_no: int, faqlist_id: int | None = None
     ) -> tuple[list[HaloArticleRef], int | None]:
@@ -421,6 +438,13 @@ class HaloClient(ServiceClient):
             for customer in found:
                 customers.setdefault(customer.id, customer)
         return list(customers.values())
+
+    async def a_customer(self) -> HaloCustomer | None:
+        """Some active Halo client, in one request (the probe restricts its article to it)."""
+        response = await self._request("GET", "Client", params={"count": 1})
+        records = self._records(response, "clients")
+        found = [self._parse(response, parse_customer, record) for record in records]
+        return next((c for c in found if not c.inactive), None)
 
     async def _customer_page(self, page_no: int) -> tuple[list[HaloCustomer], int | None]:
         params: dict[str, str | int] = {

@@ -194,14 +194,13 @@ class HaloProbe:
             if not await self.halo.can_read_customers():
                 seen.client_unchecked_why = "the token lacks read:customers"
                 return None
-            customers = [c for c in await self.halo.list_customers() if not c.inactive]
+            chosen = await self.halo.a_customer()
         except HaloError as exc:
             seen.client_unchecked_why = f"Halo's client list could not be read ({exc})"
             return None
-        if not customers:
+        if chosen is None:
             seen.client_unchecked_why = "Halo has no active customer"
             return None
-        chosen = min(customers, key=lambda c: c.id)
         seen.client = f"{chosen.name} (Halo client {chosen.id})"
         return chosen
 
@@ -263,8 +262,7 @@ class HaloProbe:
         if seen.tag_string_kept or seen.tags_kept:
             seen.marker_found_after = await self._find_by_marker(marker, article_id)
             if seen.marker_found_after is not None:
-                found = await self.halo.search_articles(MARKER_PREFIX)
-                seen.bulk_found = article_id in {r.id for r in found}
+                seen.bulk_found = await self._found_by_prefix(article_id)
         if seen.marker_found_after is None:
             found = await self.halo.search_articles(name, faqlist_id=list_id)
             seen.name_found = any(r.id == article_id and r.name.strip() == name for r in found)
@@ -291,6 +289,13 @@ class HaloProbe:
             if any(r.id == article_id for r in refs):
                 return waited
         return None
+
+    async def _found_by_prefix(self, article_id: int) -> bool:
+        """Whether one search for the marker prefix finds the article, as crash recovery's
+        bulk lookup does: newest first costs one request; every page only when needed."""
+        if any(r.id == article_id for r in await self.halo.newest_matches(MARKER_PREFIX)):
+            return True
+        return article_id in {r.id for r in await self.halo.search_articles(MARKER_PREFIX)}
 
     async def _remove(self, article_id: int, name: str, seen: Observations) -> None:
         """The way removals go: DELETE; refused (403, 405) → archive."""

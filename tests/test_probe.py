@@ -345,3 +345,95 @@ async def test_the_read_only_part_reads_hhsync_articles_already_in_halo(
         "link": Verdict.AS_EXPECTED,
     }
     assert probe_articles(halo) == []
+
+
+# ---------------------------------------------------------------- verdicts no emulator switch makes
+def seen_as_documented(**changes: Any) -> Observations:
+    values: dict[str, Any] = {
+        "body_back": dict.fromkeys(("description", "description_html"), "<p>x</p>"),
+        "sent_body": "<p>x</p>",
+        "tag_string_kept": True,
+        "marker_found_after": 0.0,
+        "bulk_found": True,
+        "file_kept": True,
+        "delete_tried": True,
+        "delete_status": 403,
+        "archive_kept_fields": True,
+        "faqlist_third_party_id": True,
+    }
+    values.update(changes)
+    return Observations(**values)
+
+
+@pytest.mark.parametrize(
+    ("changes", "fact", "verdict", "check"),
+    [
+        (
+            {"bulk_found": False},
+            "bulk_lookup",
+            Verdict.ADAPTED,
+            lambda p: p.marker_lookup and not p.bulk_lookup,
+        ),
+        (
+            {"body_back": {"description": "", "description_html": ""}},
+            "body",
+            Verdict.DEGRADED,
+            lambda p: p.body_fields == ("description", "description_html"),
+        ),
+        (
+            {"body_back": {"description": "<p>x</p>", "description_html": "<p>y</p>"}},
+            "body",
+            Verdict.AS_EXPECTED,
+            lambda p: p.facts[0].seen == "both kept (description_html changed by Halo)",
+        ),
+        (
+            {"faqlist_third_party_id": False},
+            "faqlist_id",
+            Verdict.ADAPTED,
+            lambda p: p.faqlist_third_party_id is False,
+        ),
+        ({"archive_kept_fields": False}, "archive", Verdict.ADAPTED, lambda p: p.delete_refused),
+        (
+            {"marker_found_after": 3.0},
+            "marker_lookup",
+            Verdict.AS_EXPECTED,
+            lambda p: "after 3 s" in p.facts[2].seen,
+        ),
+    ],
+)
+def test_verdicts_the_emulator_cannot_play(
+    changes: dict[str, Any], fact: str, verdict: Verdict, check: Callable[[HaloProfile], bool]
+) -> None:
+    profile = full_profile(seen_as_documented(**changes), "2026-12-01T10:00:00+00:00")
+    assert {f.key: f.verdict for f in profile.facts}[fact] is verdict
+    assert check(profile)
+    assert HaloProfile.from_meta(json.loads(json.dumps(profile.to_meta()))) == profile
+
+
+def test_a_stored_profile_that_cannot_be_read_is_never_probed() -> None:
+    assert HaloProfile.from_meta({"kind": "full", "facts": [{"fact": "x"}]}) == HaloProfile()
+    assert HaloProfile.from_meta("garbage") == HaloProfile()
+
+
+async def test_without_a_bulk_lookup_crash_recovery_searches_each_article(
+    make_engine: Callable[..., Engine], halo: HaloState, seeded: SeedSummary
+) -> None:
+    first = make_engine()
+    await first.open()
+    await first.sync_now()
+    rows = [first.record(i) for i in seeded.published_ids[:6]]
+    for row in rows:  # creates left in flight by a crash
+        assert row is not None
+        row.halo_id, row.intent = None, "create"
+    first.store.commit_batch([r for r in rows if r is not None])
+    await first.close()
+    second = make_engine()
+    await second.open()
+    second.apply_profile(HaloProfile(kind=ProbeKind.FULL, bulk_lookup=False))
+    halo.log.clear()
+
+    await second.sync_now()
+
+    searches = [e.query.get("search") for e in halo.log.matching("GET", "/api/KBArticle")]
+    assert searches[: len(rows)] == [marker_for(i) for i in seeded.published_ids[:6]]
+    assert all(len(active_copies(halo, i)) == 1 for i in seeded.published_ids)
