@@ -259,6 +259,6 @@ async def run_doctor(engine: Engine, show: Show, *, probe: bool) -> tuple[int, P
     show(True, f"probe article {report.article_id} written, read back and removed")
     for fact in report.profile.facts:
         ok = {Verdict.DEGRADED: False, Verdict.UNKNOWN: None}.get(fact.verdict, True)
-        show(ok, f"{fact.key}: expected {fact.expected}; seen {fact.seen} → {fact.action}")
+        show(ok, fact.report_line())
     degraded = any(f.verdict is Verdict.DEGRADED for f in report.profile.facts)
     return (1 if degraded else 0), report

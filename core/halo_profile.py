@@ -30,12 +30,6 @@ class Verdict(StrEnum):
     DEGRADED = "differs: hhsync works around it, less safely"
     UNKNOWN = "not checked"
 
-    @property
-    def symbol(self) -> str:
-        return {"as expected": "✓", "not checked": "?"}.get(
-            self.value, "✗" if self is Verdict.DEGRADED else "~"
-        )
-
 
 class ProbeKind(StrEnum):
     NEVER = ""
@@ -55,7 +49,15 @@ class ProbeFact:
     """What hhsync does about it."""
 
     def line(self) -> str:
-        return f"{self.key}: expected {self.expected}; seen {self.seen} — {self.action}"
+        """For `hhsync doctor`, which shows the stored verdicts."""
+        return f"{self.key}: {self.verdict.value}; seen {self.seen} — {self.action}"
+
+    def report_line(self) -> str:
+        """For the probe's own report: expected, seen, verdict, what hhsync does."""
+        return (
+            f"{self.key}: expected {self.expected}; seen {self.seen}; {self.verdict.value} "
+            f"→ {self.action}"
+        )
 
     def as_json(self) -> dict[str, str]:
         return {

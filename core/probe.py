@@ -49,7 +49,8 @@ PROBE_LIST_NAME = "hhsync probe"
 PROBE_FILE_NAME = "hhsync-probe.txt"
 PROBE_FILE = b"hhsync checks whether Halo keeps a file sent inside the article POST.\n"
 LOOKUP_WAITS = (0.0, 1.0, 2.0, 4.0)
-"""Seconds before each marker search: a search index may lag behind a write (inferred)."""
+"""Seconds before each marker search: a search index may lag behind a write (inferred:
+docs/hudu-and-halo.md#halo-probe)."""
 
 _PROBE_NAME = re.compile(r"^hhsync probe \d{4}-\d\d-\d\d")
 _ARTICLE_MARKER = re.compile(rf"^{re.escape(MARKER_PREFIX)}[1-9]\d*$")
