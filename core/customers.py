@@ -88,6 +88,9 @@ class CustomerDirectory:
         """Why the client list could not be read this pass ("" when it was)."""
         self.lookups = 0
         """Requests to Halo's clients since this object was made (the bench counts them)."""
+        self._matches: dict[int, CustomerMatch] = {}
+        """Each company's match, made once per refresh (the planner asks once per article)."""
+        self._by_name: dict[str, list[HaloCustomer]] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -95,6 +98,7 @@ class CustomerDirectory:
 
     def load(self) -> None:
         raw = self._load()
+        self._forget_matches()
         if not isinstance(raw, Mapping):
             return
         try:
@@ -116,6 +120,7 @@ class CustomerDirectory:
         mapping file is not written."""
         if not self.enabled:
             return
+        self._forget_matches()
         self.problem = ""
         changed = False
         listing = full or not self.fetched_at
@@ -169,8 +174,17 @@ class CustomerDirectory:
         return wanted
 
     # ------------------------------------------------------------ matching (no I/O)
+    def _forget_matches(self) -> None:
+        self._matches, self._by_name = {}, None
+
     def match(self, company: HuduCompany) -> CustomerMatch:
         """The company's Halo customer, in the matching order, from the cache alone."""
+        found = self._matches.get(company.id)
+        if found is None or found.company_name != company.name:
+            found = self._matches[company.id] = self._match(company)
+        return found
+
+    def _match(self, company: HuduCompany) -> CustomerMatch:
         name = company.name
         if self.problem:
             return CustomerMatch(company.id, name, why_not=self.problem, unavailable=True)
@@ -194,11 +208,12 @@ class CustomerDirectory:
                 f"; its Hudu integration 'halo' names Halo client {client_id}, "
                 f"which Halo {self._absence(client_id)}"
             )
-        same_name = [
-            c
-            for c in self.clients.values()
-            if not c.inactive and c.name.strip().casefold() == name.strip().casefold()
-        ]
+        if self._by_name is None:
+            self._by_name = {}
+            for client in self.clients.values():
+                if not client.inactive:
+                    self._by_name.setdefault(client.name.strip().casefold(), []).append(client)
+        same_name = self._by_name.get(name.strip().casefold(), [])
         if len(same_name) == 1:
             return CustomerMatch(company.id, name, same_name[0].id, same_name[0].name, "name")
         if len(same_name) > 1:

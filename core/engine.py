@@ -34,12 +34,12 @@ from core.events import (
 from core.faqlists import FaqListDirectory
 from core.halo import HaloClient
 from core.halo_facts import CUSTOMER_SCOPE
-from core.halo_profile import HaloProfile, ProbeKind
+from core.halo_profile import HaloProfile
 from core.hudu import HuduClient
 from core.models import ArticleRecord
 from core.plan import PassState, PassSummary, Plan
 from core.planner import HuduView, Planner
-from core.probe import HaloProbe, ProbeReport
+from core.probe import NEVER_PROBED, HaloProbe, ProbeReport
 from core.reconciler import Reconciler
 from core.records import RecordBook, iso
 from core.render import LinkedRenderer
@@ -324,17 +324,12 @@ class Engine:
             self._finish(plan, state, error, dry_run=dry_run)
 
     async def _know_halo(self) -> None:
-        """Before a pass: tidy what an interrupted probe left (only if one was), and on a
-        tenant never probed, run the probe's read-only part and say so."""
-        await self.prober.tidy_interrupted()
-        if self.profile.kind is ProbeKind.NEVER:
-            self.apply_profile((await self.prober.read_only()).profile)
-            self.announcer.say(
-                logging.WARNING,
-                "this Halo was never probed: hhsync assumes what Halo's API documents and "
-                "clients infer (tags, search, attachments); run `hhsync doctor --probe` once "
-                "to check (it writes and removes one test article)",
-            )
+        """Before a pass: tidy what an interrupted probe left, and on a tenant never probed,
+        run the probe's read-only part and say so (core.probe)."""
+        learned = await self.prober.before_pass(self.profile)
+        if learned is not None:
+            self.apply_profile(learned)
+            self.announcer.say(logging.WARNING, NEVER_PROBED)
 
     async def _plan(
         self,

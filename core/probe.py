@@ -26,11 +26,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.config import Settings
-from core.errors import HaloError, MalformedResponseError, WriteUncertainError
+from core.errors import (
+    ApiError,
+    AuthError,
+    HaloError,
+    MalformedResponseError,
+    WriteUncertainError,
+)
 from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, FaqListDirectory
 from core.halo import HaloClient
 from core.halo_facts import url_template_from_link
-from core.halo_profile import BODY_FIELDS, META_KEY, HaloProfile
+from core.halo_profile import BODY_FIELDS, META_KEY, HaloProfile, ProbeKind
 from core.models import MARKER_PREFIX, HaloArticleRef, HaloCustomer, HuduArticle, HuduUpload
 from core.probe_facts import Observations, full_profile, read_only_profile
 from core.render import article_payload, render_article
@@ -51,6 +57,12 @@ PROBE_FILE = b"hhsync checks whether Halo keeps a file sent inside the article P
 LOOKUP_WAITS = (0.0, 1.0, 2.0, 4.0)
 """Seconds before each marker search: a search index may lag behind a write (inferred:
 docs/hudu-and-halo.md#halo-probe)."""
+
+NEVER_PROBED = (
+    "this Halo was never probed: hhsync assumes what Halo's API documents and clients infer "
+    "(tags, search, attachments, restrictions); run `hhsync doctor --probe` once to check (it "
+    "writes and removes one test article)"
+)
 
 _PROBE_NAME = re.compile(r"^hhsync probe \d{4}-\d\d-\d\d")
 _ARTICLE_MARKER = re.compile(rf"^{re.escape(MARKER_PREFIX)}[1-9]\d*$")
@@ -105,6 +117,21 @@ class HaloProbe:
 
     def stored(self) -> HaloProfile:
         return HaloProfile.from_meta(self.store.meta(META_KEY))
+
+    # ------------------------------------------------------------ before a pass
+    async def before_pass(self, current: HaloProfile) -> HaloProfile | None:
+        """Tidy what an interrupted probe left (only if one was), and on a tenant never probed,
+        run the read-only part: its profile, or None. A failure here never stops the pass: it
+        is logged and tried again by the next pass."""
+        try:
+            await self.tidy_interrupted()
+            if current.kind is ProbeKind.NEVER:
+                return (await self.read_only()).profile
+        except AuthError:
+            raise
+        except ApiError as exc:
+            log.warning("could not check Halo before the pass (tried again next pass): %s", exc)
+        return None
 
     # ------------------------------------------------------------ leftovers
     async def tidy_interrupted(self) -> int:

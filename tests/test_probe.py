@@ -437,3 +437,36 @@ async def test_without_a_bulk_lookup_crash_recovery_searches_each_article(
     searches = [e.query.get("search") for e in halo.log.matching("GET", "/api/KBArticle")]
     assert searches[: len(rows)] == [marker_for(i) for i in seeded.published_ids[:6]]
     assert all(len(active_copies(halo, i)) == 1 for i in seeded.published_ids)
+
+
+async def test_a_failing_read_only_check_never_stops_the_pass(
+    tmp_path: Path, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    app = create_halo_app(halo)
+
+    async def search_broken(scope: Any, receive: Any, send: Any) -> None:
+        query = scope.get("query_string", b"")
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and b"search=hudu-article-" in query
+        ):
+            body = b'{"Message": "search is down"}'
+            await send({"type": "http.response.start", "status": 400, "headers": []})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+
+    engine = build_engine(
+        make_settings(tmp_path / "db.json"),
+        hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
+        halo_transport=httpx.ASGITransport(app=search_broken),
+        sleep=no_wait,
+    )
+    await engine.open()
+
+    summary = await engine.sync_now()
+    await engine.close()
+
+    assert summary.failed == 0 and summary.created == len(seeded.published_ids)
+    assert engine.profile.kind is ProbeKind.NEVER  # tried again next pass
