@@ -178,7 +178,7 @@ class EngineChaos(RuleBasedStateMachine):
         if not ids:
             return
         article_id = ids[pick % len(ids)]
-        values: dict[str, Any] = {
+        choices: dict[str, dict[str, Any]] = {
             "edit": {"content": f"<p>edit {pick}</p>"},
             "draft": {"draft": True},
             "publish": {"draft": False},
@@ -188,8 +188,8 @@ class EngineChaos(RuleBasedStateMachine):
                 "company_id": [None, *sorted(self.hudu.companies)][pick % 4],
                 "folder_id": None,
             },
-        }[change]
-        self.hudu.update_article(article_id, **values)
+        }
+        self.hudu.update_article(article_id, **choices[change])
 
     @rule(pick=st.integers(0, 10_000))
     def delete_article(self, pick: int) -> None:
