@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import math
 import selectors
 import time
 from collections.abc import Callable, Coroutine
@@ -41,7 +42,8 @@ class _FastForwardSelector(selectors.DefaultSelector):
             return ready
         if timeout is None:  # no timer at all: only real I/O or another thread can wake us
             return super().select(0.05)
-        self.now += timeout
+        # At least one step of the float: a wait shorter than that would never move the clock.
+        self.now = max(self.now + timeout, math.nextafter(self.now, math.inf))
         return []
 
 
