@@ -57,6 +57,16 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def time(self) -> float:
         return self._selector_clock.now
 
+    def call_later(
+        self, delay: float, callback: Callable[..., object], *args: object, context: Any = None
+    ) -> asyncio.TimerHandle:
+        """A positive wait ends at least one step of the float later (else a limiter waiting
+        for a window to slide would wait for nothing, forever)."""
+        when = self.time() + delay
+        if delay > 0:
+            when = max(when, math.nextafter(self.time(), math.inf))
+        return self.call_at(when, callback, *args, context=context)
+
     def wall(self) -> float:
         """Simulated seconds since the Unix epoch."""
         return EPOCH + self._selector_clock.now
