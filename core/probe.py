@@ -156,7 +156,8 @@ class HaloProbe:
 
     # ------------------------------------------------------------ the read-only part
     async def read_only(self) -> ProbeReport:
-        """What hhsync's own articles already in Halo show, without writing any (one search)."""
+        """What hhsync's own articles already in Halo show (one search). It writes nothing but
+        the removal of a probe article a killed probe left, should the search show one."""
         refs = await self.halo.search_articles(MARKER_PREFIX)
         removed = 0
         for ref in refs:
