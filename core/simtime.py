@@ -55,7 +55,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         super().__init__(self._selector_clock)
 
     def time(self) -> float:
-        return self._selector_clock.now
+        # Each reading is a step of the float later, as a real clock would be: code that polls
+        # the clock until a deadline passes (a limiter sleeping 0 s) cannot spin forever.
+        clock = self._selector_clock
+        clock.now = math.nextafter(clock.now, math.inf)
+        return clock.now
 
     def call_later(
         self, delay: float, callback: Callable[..., object], *args: object, context: Any = None
