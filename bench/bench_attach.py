@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from textual.clock import MockClock
 
 from core.attach import EnginePort, open_engine
+from core.build import build_engine
 from core.config import Settings
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.events import ArticleChanged, EngineLogged, ServiceAttached
 from core.models import ArticleRecord, Status
 from core.service import ControlService

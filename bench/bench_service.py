@@ -35,6 +35,7 @@ from pathlib import Path
 
 import httpx
 
+from core.build import build_engine
 from core.config import Settings
 from core.emulators.hudu import HuduState
 from core.emulators.server import (
@@ -46,7 +47,7 @@ from core.emulators.server import (
     new_states,
 )
 from core.emulators.server import run as serve
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.service import ControlService
 from core.wire import PROTOCOL_VERSION
 

@@ -34,13 +34,14 @@ from typing import Any
 
 import httpx
 
+from core.build import build_engine
 from core.config import Settings
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.halo_clients import READ_CUSTOMERS
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.seed import seed_customers
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.halo_facts import PAGE_SIZE
 
 

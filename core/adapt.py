@@ -19,12 +19,11 @@ from core.writer import Writer
 
 def adapt_to(
     profile: HaloProfile,
-    *,
     halo: HaloClient,
-    renderer: LinkedRenderer,
+    writer: Writer,
     reconciler: Reconciler,
     planner: Planner,
-    writer: Writer,
+    renderer: LinkedRenderer,
 ) -> None:
     renderer.options = RenderOptions(
         body_fields=profile.body_fields,

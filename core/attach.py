@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Protocol
 
+from core.build import build_engine
 from core.config import Settings
-from core.engine import build_engine
 from core.events import Event, PassFinished
 from core.models import ArticleRecord
 from core.plan import PassSummary

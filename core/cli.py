@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from core.attach import EnginePort, open_engine
+from core.build import build_engine
 from core.cli_output import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -33,7 +34,7 @@ from core.cli_output import (
     summary_status,
 )
 from core.config import ConfigError, Settings, load_settings, load_store_settings
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.errors import (
     HhsyncError,
 )

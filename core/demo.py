@@ -11,13 +11,14 @@ from pathlib import Path
 
 import httpx
 
+from core.build import build_engine
 from core.config import Settings
 from core.emulators.halo import EDIT_KB, READ_KB, HaloState, create_halo_app
 from core.emulators.halo_clients import READ_CUSTOMERS
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.seed import SeedSummary, seed_customers, seed_demo
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from core.engine import Engine, build_engine
+from core.engine import Engine
 
 HUDU_URL = "https://demo.huducloud.test"
 HALO_URL = "https://demo.halopsa.test"

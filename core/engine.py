@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 
 from core.adapt import adapt_to
-from core.config import CustomerAccess, Settings
+from core.config import Settings
 from core.customers import META_KEY as CUSTOMERS_META
 from core.customers import CustomerDirectory
 from core.errors import AuthError, HhsyncError
@@ -28,28 +27,27 @@ from core.events import (
     PassFinished,
     PassProgressed,
     PassStarted,
-    RateLimitWaited,
     SchedulerChanged,
 )
 from core.faqlists import FaqListDirectory
 from core.halo import HaloClient
-from core.halo_facts import CUSTOMER_SCOPE
 from core.halo_profile import HaloProfile
 from core.hudu import HuduClient
 from core.models import ArticleRecord
 from core.plan import PassState, PassSummary, Plan
 from core.planner import HuduView, Planner
-from core.probe import NEVER_PROBED, HaloProbe, ProbeReport
+from core.probe import HaloProbe, ProbeReport
 from core.reconciler import Reconciler
 from core.records import RecordBook, iso
 from core.render import LinkedRenderer
 from core.store import MappingStore
+from core.tenant import HaloKnowledge
 from core.writer import Sleep, Writer
 
 FULL_PASS_EVERY = 12
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
@@ -63,7 +61,7 @@ class Engine:
         store: MappingStore,
         hudu: HuduClient,
         halo: HaloClient,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = now_utc,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.settings = settings
@@ -84,7 +82,7 @@ class Engine:
             halo, self.book.commit_faqlists, showforall=settings.hhsync_show_for_all_users
         )
         renderer = LinkedRenderer(settings.hudu_base_url, halo.article_url)
-        renderer.client_of = lambda hudu_id: getattr(self.book.get(hudu_id), "halo_client_id", None)
+        renderer.client_of = self.book.halo_client_of
         self.renderer = renderer
         self.customers = CustomerDirectory(
             halo,
@@ -107,7 +105,7 @@ class Engine:
             batch_size=settings.hhsync_batch_size,
             sleep=sleep,
         )
-        self.prober = HaloProbe(
+        prober = HaloProbe(
             halo=halo,
             faqlists=self.faqlists,
             settings=settings,
@@ -115,9 +113,7 @@ class Engine:
             clock=clock,
             sleep=sleep,
         )
-        self.profile = HaloProfile()
-        self.halo_notice = ""
-        """One line for the header when the tenant needs saying ("crash recovery degraded")."""
+        self.tenant = HaloKnowledge(prober, self.announcer, self._adapt)
         self._pass_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -149,34 +145,15 @@ class Engine:
         self.faqlists.load(self.store.faqlists())
         self.paused = bool(self.store.meta("paused", False))
         self.customers.load()
-        self.apply_profile(self.prober.stored())
+        self.tenant.load()
 
-    @property
-    def crash_recovery_degraded(self) -> bool:
-        return self.profile.crash_recovery_degraded
-
-    def apply_profile(self, profile: HaloProfile) -> None:
-        """Adapt to what the probe found (core.adapt); a degraded tenant is said at once."""
-        self.profile = profile
-        adapt_to(
-            profile,
-            halo=self.halo,
-            renderer=self.renderer,
-            reconciler=self.reconciler,
-            planner=self.planner,
-            writer=self.writer,
-        )
-        self.halo_notice = profile.notice()
-        if self.halo_notice:
-            self.announcer.say(logging.WARNING, self.halo_notice)
+    def _adapt(self, profile: HaloProfile) -> None:
+        adapt_to(profile, self.halo, self.writer, self.reconciler, self.planner, self.renderer)
 
     async def probe(self) -> ProbeReport:
-        """`hhsync doctor --probe`: write, check and remove one test article (between passes),
-        then adapt to what it found."""
+        """`hhsync doctor --probe`, between passes (core.tenant)."""
         async with self._pass_lock:
-            report = await self.prober.full()
-            self.apply_profile(report.profile)
-            return report
+            return await self.tenant.probe()
 
     async def close(self) -> None:
         self.stop()
@@ -303,7 +280,7 @@ class Engine:
         error = ""
         try:
             if not dry_run:
-                await self._know_halo()
+                await self.tenant.before_pass()
                 await self.reconciler.settle_intents()
             view = await self.planner.read_hudu(full=full, cursor=self.store.meta("cursor"))
             plan = await self._plan(view, full=full, dry_run=dry_run, force=force)
@@ -322,14 +299,6 @@ class Engine:
         finally:
             self.running = False
             self._finish(plan, state, error, dry_run=dry_run)
-
-    async def _know_halo(self) -> None:
-        """Before a pass: tidy what an interrupted probe left, and on a tenant never probed,
-        run the probe's read-only part and say so (core.probe)."""
-        learned = await self.prober.before_pass(self.profile)
-        if learned is not None:
-            self.apply_profile(learned)
-            self.announcer.say(logging.WARNING, NEVER_PROBED)
 
     async def _plan(
         self,
@@ -371,50 +340,3 @@ class Engine:
             with contextlib.suppress(HhsyncError):
                 self.book.add_run(event)
         self.announcer.emit(event)
-
-
-def build_engine(
-    settings: Settings,
-    db_path: Path | None = None,
-    *,
-    hudu_transport: httpx.AsyncBaseTransport | None = None,
-    halo_transport: httpx.AsyncBaseTransport | None = None,
-    clock: Callable[[], datetime] = _now,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> Engine:
-    """The one way to build an engine (CLI, service, dashboard, demo, tests); `sleep` is every
-    wait: the clients' retries and rate limits, and the engine's settling."""
-    announce: list[Callable[[Event], None]] = []
-
-    def on_wait(service: str) -> Callable[[float, str], None]:
-        def report(seconds: float, reason: str) -> None:
-            if announce and seconds > 0:
-                announce[0](RateLimitWaited(service, seconds, reason))
-
-        return report
-
-    hudu = HuduClient(
-        settings.hudu_base_url,
-        settings.hudu_api_key.get_secret_value(),
-        transport=hudu_transport,
-        on_wait=on_wait("Hudu"),
-        sleep=sleep,
-    )
-    halo = HaloClient(
-        settings.halo_base_url,
-        settings.halo_auth_url,
-        settings.halo_client_id,
-        settings.halo_client_secret.get_secret_value(),
-        tenant=settings.halo_tenant,
-        scope=settings.halo_scope,
-        optional_scopes=(
-            () if settings.hhsync_customer_access is CustomerAccess.OFF else (CUSTOMER_SCOPE,)
-        ),
-        transport=halo_transport,
-        on_wait=on_wait("Halo"),
-        sleep=sleep,
-    )
-    store = MappingStore(db_path or settings.hhsync_db)
-    engine = Engine(settings, store=store, hudu=hudu, halo=halo, clock=clock, sleep=sleep)
-    announce.append(engine.announcer.emit)
-    return engine

@@ -98,6 +98,11 @@ class RecordBook:
         """Hudu slug → Hudu id of every article seen, for rewriting `/kba/` links."""
         return self._slugs
 
+    def halo_client_of(self, hudu_id: int) -> int | None:
+        """The Halo customer the article is restricted to, as last planned."""
+        rec = self._rows.get(hudu_id)
+        return None if rec is None else rec.halo_client_id
+
     def live_halo_id(self, hudu_id: int) -> int | None:
         """The Halo id of the article's copy, unless it has none or it was removed."""
         rec = self._rows.get(hudu_id)

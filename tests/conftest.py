@@ -14,6 +14,7 @@ import pytest
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.build import build_engine
 from core.config import Settings
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
@@ -29,7 +30,7 @@ from core.emulators.server import (
     new_states,
     serve_in_thread,
 )
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.socketpath import socket_path
 from tests.service_helpers import HHSYNC, Services
 

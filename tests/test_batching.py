@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 
 from core.batching import INITIAL_BATCH, META_KEY, PROMPT_SECONDS, BatchSizer
+from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.models import Status
 from core.plan import MAX_BATCH_JSON_BYTES, Write
 from core.render import RenderedArticle

@@ -196,7 +196,7 @@ async def test_restrictions_halo_does_not_keep(
         kind=ProbeKind.FULL, probed_at="2026-12-01T00:00:00+00:00", client_access=False
     )
     matched = await engine_with(make_engine)
-    matched.apply_profile(dropped)
+    matched.tenant.apply(dropped)
     await matched.sync_now()
     await matched.close()
     company = published_of(hudu, seeded, customers.by_integration)[0]
@@ -207,7 +207,7 @@ async def test_restrictions_halo_does_not_keep(
     )
 
     strict = await engine_with(make_engine, hhsync_customer_access="strict")
-    strict.apply_profile(dropped)
+    strict.tenant.apply(dropped)
     await strict.sync_now()
 
     assert all(c["inactive"] for c in halo_copies(halo, company))

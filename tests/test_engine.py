@@ -11,10 +11,11 @@ import httpx
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.seed import SeedSummary
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.errors import HhsyncError
 from core.events import (
     ArticleChanged,

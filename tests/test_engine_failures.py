@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 
+from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.seed import SeedSummary
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.events import Event, PassProgressed
 from core.models import Status
 from tests.conftest import EngineFactory, make_settings, no_wait

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.seed import SeedSummary, seed_customers
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.events import EngineLogged, Event
 from core.halo_profile import HaloProfile, ProbeKind, Verdict
 from core.models import marker_for
@@ -81,7 +82,7 @@ def engine_on(tmp_path: Path, hudu: HuduState, line: HaloLine) -> EngineOn:
 
 
 def facts(engine: Engine) -> dict[str, Verdict]:
-    return {fact.key: fact.verdict for fact in engine.profile.facts}
+    return {fact.key: fact.verdict for fact in engine.tenant.profile.facts}
 
 
 def active_copies(halo: HaloState, hudu_id: int) -> list[dict[str, Any]]:
@@ -121,13 +122,13 @@ async def test_a_tenant_as_documented_confirms_every_assumption(
         "archive",
         "faqlist_id",
     }
-    profile = engine.profile
+    profile = engine.tenant.profile
     assert profile.kind is ProbeKind.FULL and profile.delete_refused
     assert profile.url_template == f"{halo.base_url}/kb?id={{id}}"
     assert probe_articles(halo) == [] and len(probe_articles(halo, active=False)) == 1
     assert engine.store.meta(IN_FLIGHT_KEY) is None
     assert HaloProfile.from_meta(engine.store.meta("halo_probe")) == profile
-    assert not engine.crash_recovery_degraded and engine.halo_notice == ""
+    assert not engine.tenant.crash_recovery_degraded and engine.tenant.notice == ""
 
 
 VARIANTS: list[tuple[str, object, str, Verdict, Callable[[HaloProfile], bool]]] = [
@@ -180,7 +181,7 @@ async def test_each_variant_is_reported_and_a_crash_still_makes_no_duplicate(
     others = {k: v for k, v in facts(first).items() if k != fact}
 
     assert facts(first)[fact] is verdict
-    assert adapted(first.profile)
+    assert adapted(first.tenant.profile)
     assert set(others.values()) <= {Verdict.AS_EXPECTED}, others
     assert probe_articles(halo) == []
 
@@ -230,8 +231,8 @@ async def test_creates_go_one_per_request_where_no_marker_lookup_works(
 
     warnings = [e.message for e in said if isinstance(e, EngineLogged) and e.level == "WARNING"]
     assert any(w.startswith("crash recovery degraded") for w in warnings)
-    assert engine.crash_recovery_degraded
-    assert engine.halo_notice.startswith("crash recovery degraded")
+    assert engine.tenant.crash_recovery_degraded
+    assert engine.tenant.notice.startswith("crash recovery degraded")
     assert line.posted[: summary.created] == [1] * summary.created
 
 
@@ -319,7 +320,7 @@ async def test_a_first_sync_on_a_tenant_never_probed_runs_the_read_only_part(
     writes = len(halo.log.writes())
     await engine.sync_now()
 
-    assert engine.profile.kind is ProbeKind.READ_ONLY
+    assert engine.tenant.profile.kind is ProbeKind.READ_ONLY
     assert facts(engine) == {"tag_string": Verdict.UNKNOWN}
     warnings = [e.message for e in said if isinstance(e, EngineLogged) and e.level == "WARNING"]
     assert len([w for w in warnings if "never probed" in w]) == 1  # the first sync only
@@ -336,7 +337,7 @@ async def test_the_read_only_part_reads_hhsync_articles_already_in_halo(
     await engine.open()
 
     await engine.sync_now(dry_run=True)  # a dry run checks nothing
-    assert engine.profile.kind is ProbeKind.NEVER
+    assert engine.tenant.profile.kind is ProbeKind.NEVER
     await engine.sync_now()
 
     assert facts(engine) == {
@@ -429,7 +430,7 @@ async def test_without_a_bulk_lookup_crash_recovery_searches_each_article(
     await first.close()
     second = make_engine()
     await second.open()
-    second.apply_profile(HaloProfile(kind=ProbeKind.FULL, bulk_lookup=False))
+    second.tenant.apply(HaloProfile(kind=ProbeKind.FULL, bulk_lookup=False))
     halo.log.clear()
 
     await second.sync_now()
@@ -469,4 +470,4 @@ async def test_a_failing_read_only_check_never_stops_the_pass(
     await engine.close()
 
     assert summary.failed == 0 and summary.created == len(seeded.published_ids)
-    assert engine.profile.kind is ProbeKind.NEVER  # tried again next pass
+    assert engine.tenant.profile.kind is ProbeKind.NEVER  # tried again next pass

@@ -19,10 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState
 from core.emulators.seed import SeedSummary
-from core.engine import Engine, build_engine
+from core.engine import Engine
 from core.errors import (
     AuthError,
     HaloAuthError,
