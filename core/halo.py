@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -42,6 +42,14 @@ from core.http import ServiceSpec
 from core.models import HaloArticleRef, HaloCustomer, HaloFaqList, NewFaqList
 from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
 from core.serviceclient import ServiceClient
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+_Item = TypeVar("_Item", bound=_HasId)
 
 SEARCH_CONCURRENCY = 4
 MAX_PAGES = 1_000
@@ -329,68 +337,67 @@ class HaloClient(ServiceClient):
         """Every article (active or not) Halo's search matches `text` with, all pages.
 
         One search for the marker prefix finds all of hhsync's articles in a few requests,
-        which is how a large crash recovery avoids one lookup per article. Once the first page
-        gives `record_count`, the other pages are fetched a few at a time.
+        which is how a large crash recovery avoids one lookup per article.
         """
-        first, total = await self._search_page(text, 1, faqlist_id)
-        pages: list[list[HaloArticleRef]] = [first]
-        if len(first) >= PAGE_SIZE:
-            if total is not None:
-                last = min(MAX_PAGES, -(-total // PAGE_SIZE))
-                gate = asyncio.Semaphore(SEARCH_CONCURRENCY)
-
-                async def page(number: int) -> list[HaloArticleRef]:
-                    async with gate:
-                        return (await self._search_page(text, number, faqlist_id))[0]
-
-                pages += await asyncio.gather(*(page(n) for n in range(2, last + 1)))
-            else:
-                for number in range(2, MAX_PAGES + 1):
-                    refs, _ = await self._search_page(text, number, faqlist_id)
-                    pages.append(refs)
-                    if len(refs) < PAGE_SIZE:
-                        break
-        found: dict[int, HaloArticleRef] = {}
-        for refs in pages:
-            for ref in refs:
-                found.setdefault(ref.id, ref)
-        return list(found.values())
+        params = self._search_params(text, faqlist_id)
+        return await self._every_page("KBArticle", "articles", parse_article_ref, params)
 
     async def newest_matches(self, text: str) -> list[HaloArticleRef]:
         """One page of what the search matches, newest first (`order=id`, `orderdesc`): where
         a just-written article is found at the cost of one request whatever the tenant holds
         (a tenant ignoring the order gives some page: look further when it is not there)."""
-        params: dict[str, str | int] = {
-            "search": text,
-            "includeinactive": "true",
-            "order": "id",
-            "orderdesc": "true",
-            "pageinate": "true",
-            "page_size": PAGE_SIZE,
-            "page_no": 1,
-        }
-        response = await self._request("GET", "KBArticle", params=params)
-        records = self._records(response, "articles", single=True)
-        return [self._parse(response, parse_article_ref, record) for record in records]
+        params = {**self._search_params(text, None), "order": "id", "orderdesc": "true"}
+        return (await self._page("KBArticle", "articles", parse_article_ref, params, 1))[0]
 
-    async def _search_page(
-        self, text: str, page_no: int, faqlist_id: int | None = None
-    ) -> tuple[list[HaloArticleRef], int | None]:
-        params: dict[str, str | int] = {
-            "search": text,
-            "includeinactive": "true",
-            "pageinate": "true",
-            "page_size": PAGE_SIZE,
-            "page_no": page_no,
-        }
+    @staticmethod
+    def _search_params(text: str, faqlist_id: int | None) -> dict[str, str | int]:
+        params: dict[str, str | int] = {"search": text, "includeinactive": "true"}
         if faqlist_id is not None:
             params["faqlists"] = str(int(faqlist_id))
-        response = await self._request("GET", "KBArticle", params=params)
+        return params
+
+    async def _every_page(
+        self, path: str, key: str, parse: Callable[[Any], _Item], params: Mapping[str, str | int]
+    ) -> list[_Item]:
+        """Every page of a listing, each item once. Once the first page gives
+        `record_count`, the other pages are fetched a few at a time."""
+        first, total = await self._page(path, key, parse, params, 1)
+        pages = [first]
+        if len(first) >= PAGE_SIZE and total is not None:
+            gate = asyncio.Semaphore(SEARCH_CONCURRENCY)
+
+            async def page(number: int) -> list[_Item]:
+                async with gate:
+                    return (await self._page(path, key, parse, params, number))[0]
+
+            last = min(MAX_PAGES, -(-total // PAGE_SIZE))
+            pages += await asyncio.gather(*(page(n) for n in range(2, last + 1)))
+        elif len(first) >= PAGE_SIZE:
+            for number in range(2, MAX_PAGES + 1):
+                pages.append((await self._page(path, key, parse, params, number))[0])
+                if len(pages[-1]) < PAGE_SIZE:
+                    break
+        unique: dict[int, _Item] = {}
+        for items in pages:
+            for item in items:
+                unique.setdefault(item.id, item)
+        return list(unique.values())
+
+    async def _page(
+        self,
+        path: str,
+        key: str,
+        parse: Callable[[Any], _Item],
+        params: Mapping[str, str | int],
+        page_no: int,
+    ) -> tuple[list[_Item], int | None]:
+        query = {**params, "pageinate": "true", "page_size": PAGE_SIZE, "page_no": page_no}
+        response = await self._request("GET", path, params=query)
         body = self.session.json(response)
-        records = self._records(response, "articles", single=True)
+        records = self._records(response, key, single=True)
         total = body.get("record_count") if isinstance(body, dict) else None
-        refs = [self._parse(response, parse_article_ref, record) for record in records]
-        return refs, total if isinstance(total, int) else None
+        items = [self._parse(response, parse, record) for record in records]
+        return items, total if isinstance(total, int) else None
 
     async def get_article(self, article_id: int) -> HaloArticleRef | None:
         fields = await self.get_article_fields(article_id)
@@ -412,32 +419,8 @@ class HaloClient(ServiceClient):
 
     # ------------------------------------------------------------------ customers
     async def list_customers(self) -> list[HaloCustomer]:
-        """Every active Halo client, in one paged listing (docs/hudu-and-halo.md#halo-customers).
-
-        Once the first page gives `record_count`, the other pages are fetched a few at a time.
-        """
-        first, total = await self._customer_page(1)
-        pages = [first]
-        if len(first) >= PAGE_SIZE and total is not None:
-            last = min(MAX_PAGES, -(-total // PAGE_SIZE))
-            gate = asyncio.Semaphore(SEARCH_CONCURRENCY)
-
-            async def page(number: int) -> list[HaloCustomer]:
-                async with gate:
-                    return (await self._customer_page(number))[0]
-
-            pages += await asyncio.gather(*(page(n) for n in range(2, last + 1)))
-        elif len(first) >= PAGE_SIZE:
-            for number in range(2, MAX_PAGES + 1):
-                found, _ = await self._customer_page(number)
-                pages.append(found)
-                if len(found) < PAGE_SIZE:
-                    break
-        customers: dict[int, HaloCustomer] = {}
-        for found in pages:
-            for customer in found:
-                customers.setdefault(customer.id, customer)
-        return list(customers.values())
+        """Every active Halo client, in one paged listing (docs/hudu-and-halo.md#halo-customers)."""
+        return await self._every_page("Client", "clients", parse_customer, {})
 
     async def a_customer(self) -> HaloCustomer | None:
         """Some active Halo client, in one request (the probe restricts its article to it)."""
@@ -445,19 +428,6 @@ class HaloClient(ServiceClient):
         records = self._records(response, "clients")
         found = [self._parse(response, parse_customer, record) for record in records]
         return next((c for c in found if not c.inactive), None)
-
-    async def _customer_page(self, page_no: int) -> tuple[list[HaloCustomer], int | None]:
-        params: dict[str, str | int] = {
-            "pageinate": "true",
-            "page_size": PAGE_SIZE,
-            "page_no": page_no,
-        }
-        response = await self._request("GET", "Client", params=params)
-        body = self.session.json(response)
-        records = self._records(response, "clients")
-        total = body.get("record_count") if isinstance(body, dict) else None
-        customers = [self._parse(response, parse_customer, record) for record in records]
-        return customers, total if isinstance(total, int) else None
 
     async def get_customer(self, client_id: int) -> HaloCustomer | None:
         """One Halo client by id (inactive ones too), or None when Halo has none."""

@@ -2,7 +2,7 @@
 
 The body is built in three steps:
 
-1. sanitise with nh3 (Ammonia, an html5ever parser): no script/style, no ``on*`` handlers, no
+1. sanitise with nh3 (`core.html_safety`): no script/style, no ``on*`` handlers, no
    ``javascript:`` (or any scheme but http, https, mailto, tel), ``data:`` only for small raster
    images in ``<img src>``, inline styles reduced to harmless layout and colour properties;
 2. rewrite URLs on the sanitised tree with selectolax (lexbor): relative Hudu URLs become
@@ -25,30 +25,25 @@ by a short note with a link to the article in Hudu instead of being parsed.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import html
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import EllipsisType
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-import nh3
 from selectolax.lexbor import LexborHTMLParser
 
 from core.halo_facts import MAX_ATTACHMENT_BYTES
+from core.html_safety import CLEANER as _CLEANER
+from core.html_safety import MAX_NESTING_WORK, nesting_work, scrub
 from core.hudu_facts import instance_root
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
 from core.text import without_controls
 
 MAX_BODY_CHARS = 20 * 1024 * 1024
-MAX_DATA_IMAGE_CHARS = 256 * 1024
-#: Budget of "sum of open-element depth over all start tags" (what parsers pay for nesting).
-#: A 2,000-deep body costs 2 M; typical articles cost thousands.
-MAX_NESTING_WORK = 30_000_000
 VIDEO_HOSTS = frozenset(
     {
         "www.youtube.com",
@@ -62,27 +57,6 @@ VIDEO_HOSTS = frozenset(
     }
 )
 TAGS = ("hudu",)
-
-_DATA_IMAGE = re.compile(r"data:image/(png|jpe?g|gif|webp);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
-_STYLE_PROPERTIES = {
-    "color",
-    "background-color",
-    "text-align",
-    "vertical-align",
-    "font-weight",
-    "font-style",
-    "text-decoration",
-    "white-space",
-    "width",
-    "height",
-    "max-width",
-    "border",
-    "border-collapse",
-    "padding",
-    "margin",
-    "list-style-type",
-}
-
 
 BODY_FIELDS = ("description", "description_html")
 
@@ -304,8 +278,8 @@ def _attachments_section(linked: Sequence[tuple[HuduUpload, str, str]], base: st
 
 
 def _body(content: str, article_url: str, rewriter: _UrlRewriter) -> str:
-    content = _scrub(content)
-    if len(content) > MAX_BODY_CHARS or _nesting_work(content) > MAX_NESTING_WORK:
+    content = scrub(content)
+    if len(content) > MAX_BODY_CHARS or nesting_work(content) > MAX_NESTING_WORK:
         href = html.escape(article_url, quote=True)
         return (
             "<p><strong>This article is too large or too deeply nested to copy.</strong> "
@@ -375,109 +349,7 @@ class _UrlRewriter:
         return self._halo_links[slug]
 
 
-# ---------------------------------------------------------------- sanitiser
-def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
-    """nh3 callback: ``data:`` URLs survive only as small raster images in ``<img src>``."""
-    if value[:5].lower() != "data:":
-        return value
-    if tag == "img" and attribute == "src" and len(value) <= MAX_DATA_IMAGE_CHARS:
-        return value if _DATA_IMAGE.match(value) else None
-    return None
-
-
-def _cleaner() -> nh3.Cleaner:
-    attributes = copy.deepcopy(nh3.ALLOWED_ATTRIBUTES)
-    for tag, extra in {
-        "*": {"title", "lang", "dir", "style"},
-        "a": {"href", "title"},
-        "img": {"src", "alt", "title", "width", "height"},
-        "iframe": {"src"},
-        "ol": {"start", "type"},
-        "td": {"colspan", "rowspan"},
-        "th": {"colspan", "rowspan"},
-    }.items():
-        attributes.setdefault(tag, set()).update(extra)
-    return nh3.Cleaner(
-        tags=set(nh3.ALLOWED_TAGS) | {"iframe"},
-        clean_content_tags={"script", "style", "object", "embed", "noscript", "template"},
-        attributes=attributes,
-        attribute_filter=_keep_attribute,
-        url_schemes={"http", "https", "mailto", "tel", "data"},
-        filter_style_properties=_STYLE_PROPERTIES,
-        strip_comments=True,
-    )
-
-
-_CLEANER = _cleaner()
-
-#: A tag-name scanner used only to *measure* nesting (never to edit HTML).
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)")
-_VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
-)
-_SELF_CLOSING_SIBLINGS = frozenset(["p", "li", "dt", "dd", "tr", "td", "th", "option"])
-
-
-def _nesting_work(content: str) -> int:
-    """An upper estimate of parser work due to nesting: the sum of depth over start tags.
-
-    Linear in the input. Bodies with few tags cannot be expensive and are not scanned.
-    """
-    tags = content.count("<")
-    if tags * tags // 2 <= MAX_NESTING_WORK:
-        return 0
-    stack: list[str] = []
-    open_count: dict[str, int] = {}
-    work = 0
-    for match in _TAG.finditer(content):
-        name = match.group(2).lower()
-        if name in _VOID:
-            continue
-        if match.group(1):
-            if open_count.get(name):
-                while stack:
-                    top = stack.pop()
-                    open_count[top] -= 1
-                    if top == name:
-                        break
-            continue
-        if name in _SELF_CLOSING_SIBLINGS and stack and stack[-1] == name:
-            stack.pop()
-            open_count[name] -= 1
-        stack.append(name)
-        open_count[name] = open_count.get(name, 0) + 1
-        work += len(stack)
-        if work > MAX_NESTING_WORK:
-            break
-    return work
-
-
 # ---------------------------------------------------------------- small helpers
-def _scrub(text: str) -> str:
-    """Drop NUL bytes and replace lone surrogates (which no UTF-8 encoder accepts)."""
-    text = text.replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-    return text
-
-
 def _title(article: HuduArticle) -> str:
     return halo_title(article.id, article.name)
 
@@ -493,7 +365,7 @@ def _hudu_root(url: str) -> str:
 
 def _absolute(url: str, base: str) -> str:
     """An absolute http(s) URL for a Hudu-supplied URL, or "" (relative is taken on `base`)."""
-    url = _scrub(url or "").strip()
+    url = scrub(url or "").strip()
     if not url:
         return ""
     if url.startswith("//"):
