@@ -22,7 +22,6 @@ titles, hashes, statuses and timestamps.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import threading
 import time
@@ -35,7 +34,6 @@ from core.models import ArticleRecord
 from core.ownerlock import OwnerLock
 from core.rowcodec import ARTICLE_ROWS, BadRow
 from core.storage import (
-    REBUILD_HINT,
     AtomicJSONStorage,
     Journal,
     Tables,
@@ -43,13 +41,24 @@ from core.storage import (
     row_text,
     unreadable_message,
 )
+from core.tables import (
+    ARTICLES,
+    FAQLISTS,
+    META,
+    META_DOC_ID,
+    META_JOURNAL_KEY,
+    META_SCHEMA_KEY,
+    RUNS,
+    SCHEMA_VERSION,
+    append_run,
+    checked_json,
+    merge_faqlists,
+    replay,
+    schema_of,
+    validate,
+    validate_layout,
+)
 
-SCHEMA_VERSION = 2
-MAX_RUNS = 100
-ARTICLES, FAQLISTS, RUNS, META = "articles", "faqlists", "runs", "meta"
-_META_DOC_ID = "1"
-META_SCHEMA_KEY = "schema_version"
-META_JOURNAL_KEY = "journal_seq"
 _MANAGED_META = frozenset({META_SCHEMA_KEY, META_JOURNAL_KEY})
 COMPACT_FROM_BYTES = 8 * 1024 * 1024
 """The journal is folded into the snapshot once it is larger than this and than the snapshot."""
@@ -206,7 +215,7 @@ class MappingStore:
 
     def meta(self, key: str, default: Any = None) -> Any:
         with self._mutex:
-            row = self._raw(META).get(_META_DOC_ID, {})
+            row = self._raw(META).get(META_DOC_ID, {})
             return copy.deepcopy(row[key]) if key in row else default
 
     def runs(self) -> list[dict[str, Any]]:
@@ -241,11 +250,11 @@ class MappingStore:
                 except BadRow as exc:
                     raise TypeError(f"ArticleRecord {record.hudu_id}: {exc}") from None
                 rows[str(record.hudu_id)] = row
-            meta_values = _checked_json(dict(meta or {}), "meta")
+            meta_values = checked_json(dict(meta or {}), "meta")
             if _MANAGED_META & meta_values.keys():
                 raise ValueError(f"{', '.join(sorted(_MANAGED_META))} are managed by the store")
             lists = {str(k): int(v) for k, v in (faqlists or {}).items()}
-            run_row = None if run is None else _checked_json(dict(run), "run")
+            run_row = None if run is None else checked_json(dict(run), "run")
             articles = tables.setdefault(ARTICLES, {})
             gone = sorted(
                 {int(h) for h in removed if str(int(h)) in articles} - set(map(int, rows))
@@ -272,9 +281,9 @@ class MappingStore:
             if meta_values:
                 self._merge_meta(meta_values)
             if lists:
-                _merge_faqlists(tables, lists)
+                merge_faqlists(tables, lists)
             if run_row is not None:
-                _add_run(tables, run_row)
+                append_run(tables, run_row)
             self._seq += 1
             self._persist(
                 journal_line(
@@ -317,7 +326,7 @@ class MappingStore:
         """A new meta document (never changed in place: a snapshot may be reading it)."""
         assert self._tables is not None
         table = self._tables.setdefault(META, {})
-        table[_META_DOC_ID] = {**table.get(_META_DOC_ID, {}), **values}
+        table[META_DOC_ID] = {**table.get(META_DOC_ID, {}), **values}
 
     def _persist(self, line: str) -> None:
         """Append the line; a snapshot of everything instead when the journal cannot be
@@ -341,8 +350,8 @@ class MappingStore:
         assert self._tables is not None
         tables = {name: dict(table) for name, table in self._tables.items()}
         meta = tables.setdefault(META, {})
-        meta[_META_DOC_ID] = {
-            **meta.get(_META_DOC_ID, {}),
+        meta[META_DOC_ID] = {
+            **meta.get(META_DOC_ID, {}),
             META_SCHEMA_KEY: SCHEMA_VERSION,
             META_JOURNAL_KEY: self._seq,
         }
@@ -392,10 +401,10 @@ class MappingStore:
 
     def _load(self) -> None:
         data = self._storage.read()
-        snapshot_schema = None if data is None else _schema_of(data)
+        snapshot_schema = None if data is None else schema_of(data)
         tables: Tables = {} if data is None else data
-        _validate_layout(self.path, tables)
-        meta = (tables.get(META) or {}).get(_META_DOC_ID, {})
+        validate_layout(self.path, tables)
+        meta = (tables.get(META) or {}).get(META_DOC_ID, {})
         base = meta.get(META_JOURNAL_KEY, 0)
         if type(base) is not int:
             raise StoreError(
@@ -407,9 +416,9 @@ class MappingStore:
                 continue
             if entry["seq"] != seq + 1:
                 raise _Gap
-            _replay(self.path, tables, entry)
+            replay(self.path, tables, entry)
             seq += 1
-        _validate(self.path, tables)
+        validate(self.path, tables)
         self._tables, self._seq = tables, seq
         self._snapshot_bytes = self.path.stat().st_size if data is not None else 0
         if not self._read_only:
@@ -418,115 +427,3 @@ class MappingStore:
             # created until there is something to keep (`sync --dry-run` writes nothing).
             self._merge_meta({META_SCHEMA_KEY: SCHEMA_VERSION})
             self._fold_needed = snapshot_schema != SCHEMA_VERSION
-
-
-def _schema_of(data: Tables) -> Any:
-    meta = data.get(META)
-    row = meta.get(_META_DOC_ID) if isinstance(meta, dict) else None
-    return row.get(META_SCHEMA_KEY, 1) if isinstance(row, dict) else 1
-
-
-def _merge_faqlists(tables: Tables, lists: Mapping[str, int]) -> None:
-    table = tables.setdefault(FAQLISTS, {})
-    by_party = {row.get("third_party_id"): doc_id for doc_id, row in table.items()}
-    next_id = max(map(int, table), default=0) + 1
-    for third_party_id, halo_id in lists.items():
-        doc_id = by_party.get(third_party_id)
-        if doc_id is None:
-            doc_id = str(next_id)
-            next_id += 1
-        table[doc_id] = {"third_party_id": third_party_id, "halo_id": halo_id}
-
-
-def _add_run(tables: Tables, run: dict[str, Any]) -> None:
-    table = tables.setdefault(RUNS, {})
-    ids = sorted(map(int, table))
-    table[str((ids[-1] if ids else 0) + 1)] = run
-    for old in ids[: max(0, len(ids) + 1 - MAX_RUNS)]:
-        del table[str(old)]
-
-
-def _replay(path: Path, tables: Tables, entry: dict[str, Any]) -> None:
-    """Apply one journal line to the tables read so far."""
-
-    def bad() -> StoreError:
-        return StoreError(unreadable_message(path, f"has a bad journal line (seq {entry['seq']})"))
-
-    rows, removed = entry.get("articles", {}), entry.get("removed", [])
-    meta, lists, run = entry.get("meta", {}), entry.get("faqlists", {}), entry.get("run")
-    if not (isinstance(rows, dict) and isinstance(removed, list) and isinstance(meta, dict)):
-        raise bad()
-    if not isinstance(lists, dict) or not (run is None or isinstance(run, dict)):
-        raise bad()
-    if not all(type(h) is int for h in removed) or not all(type(v) is int for v in lists.values()):
-        raise bad()
-    articles = tables.setdefault(ARTICLES, {})
-    for doc_id, row in rows.items():
-        if not doc_id.isdigit() or not isinstance(row, dict):
-            raise bad()
-        articles[doc_id] = row
-    for hudu_id in removed:
-        articles.pop(str(hudu_id), None)
-    if meta:
-        table = tables.setdefault(META, {})
-        table[_META_DOC_ID] = {**table.get(_META_DOC_ID, {}), **meta}
-    if lists:
-        _merge_faqlists(tables, lists)
-    if run is not None:
-        _add_run(tables, run)
-
-
-def _checked_json(values: dict[str, Any], what: str) -> dict[str, Any]:
-    try:
-        checked: dict[str, Any] = json.loads(json.dumps(values))
-        return checked
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} values must be plain JSON: {exc}") from None
-
-
-def _validate_layout(path: Path, data: Tables) -> None:
-    """Refuse (with a one-line `StoreError`) a snapshot whose tables are not objects of
-    objects, or that a newer hhsync wrote."""
-
-    def bad(what: str) -> StoreError:
-        return StoreError(unreadable_message(path, what))
-
-    for name in (ARTICLES, FAQLISTS, RUNS, META):
-        table = data.get(name)
-        if table is None:
-            continue
-        if not isinstance(table, dict):
-            raise bad(f"has a {name!r} table that is not an object")
-        for doc_id, row in table.items():
-            if not doc_id.isdigit() or not isinstance(row, dict):
-                raise bad(f"has a malformed row {doc_id!r} in the {name!r} table")
-
-    meta = (data.get(META) or {}).get(_META_DOC_ID, {})
-    version = meta.get(META_SCHEMA_KEY, SCHEMA_VERSION)
-    if type(version) is not int:
-        raise bad(f"has a schema_version that is not a number ({version!r})")
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} was written by a newer hhsync (schema {version}; this one knows "
-            f"{SCHEMA_VERSION}): upgrade hhsync, or {REBUILD_HINT}"
-        )
-
-
-def _validate(path: Path, data: Tables) -> None:
-    """Refuse (with a one-line `StoreError`) anything this version cannot load faithfully."""
-
-    def bad(what: str) -> StoreError:
-        return StoreError(unreadable_message(path, what))
-
-    for doc_id, row in (data.get(ARTICLES) or {}).items():
-        try:
-            record = ARTICLE_ROWS.decode(row)
-        except BadRow as exc:
-            raise bad(f"has a bad article row {doc_id}: {exc}") from None
-        if "hudu_id" in row and record.hudu_id != int(doc_id):
-            raise bad(f"has article row {doc_id} with hudu_id {record.hudu_id}")
-        if "hudu_id" not in row:
-            row["hudu_id"] = int(doc_id)
-    for doc_id, row in (data.get(FAQLISTS) or {}).items():
-        if not isinstance(row.get("third_party_id"), str) or type(row.get("halo_id")) is not int:
-            raise bad(f"has a bad FAQ list row {doc_id}")

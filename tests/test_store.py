@@ -18,7 +18,8 @@ import pytest
 from core.errors import StoreError, StoreLockedError
 from core.models import ArticleRecord, SkippedFile, Status
 from core.storage import AtomicJSONStorage
-from core.store import MAX_RUNS, SCHEMA_VERSION, MappingStore
+from core.store import MappingStore
+from core.tables import MAX_RUNS, SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 
