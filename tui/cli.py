@@ -30,6 +30,7 @@ from core.errors import HhsyncError
 from core.events import ServiceAttached
 from core.logs import configure_logging, mask
 from core.remote import RemoteEngine
+from tui import notices  # plain Python: Textual is imported later, once its knobs are set
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -131,5 +132,5 @@ def main(
     except KeyboardInterrupt:
         fail("interrupted", status=EXIT_INTERRUPTED)
     if farewell:
-        click.echo(farewell)
+        click.echo(notices.DEMO_ENDED if demo else farewell)
     sys.exit(status)

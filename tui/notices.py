@@ -64,6 +64,12 @@ SYNCING_STOPPED = (
     " `hhsync run` as a service (`hhsync run --print-systemd-unit`); hhsync-tui attaches to it."
 )
 
+DEMO_ENDED = (
+    "The demo's Hudu and Halo stopped with the dashboard. To try the service: `hhsync emulate`"
+    " prints .env lines for emulators, `hhsync run` syncs with them, and hhsync-tui in another"
+    " terminal attaches."
+)
+
 
 def service_back(pid: int) -> Notice:
     return Notice("The tables are current again", title=f"Reconnected to the service (pid {pid})")
