@@ -63,7 +63,6 @@ SYNCING_STOPPED = (
     "Automatic syncing stopped with the dashboard. To keep syncing without it, run"
     " `hhsync run` as a service (`hhsync run --print-systemd-unit`); hhsync-tui attaches to it."
 )
-
 DEMO_ENDED = (
     "The demo's Hudu and Halo stopped with the dashboard. To try the service: `hhsync emulate`"
     " prints .env lines for emulators, `hhsync run` syncs with them, and hhsync-tui in another"

@@ -1,6 +1,7 @@
-"""What the dashboard needs from the sync engine (`core.engine.Engine` satisfies it).
+"""What the dashboard needs from the sync engine: an embedded `core.engine.Engine`, or the
+service's, seen through `core.remote.RemoteEngine` (both from `core.attach.open_engine`).
 
-The dashboard is written against this protocol, not the class, so tests and the benchmark can
+The dashboard is written against this protocol, not a class, so tests and the benchmark can
 drive it with a small fake. `command_id` is repeated in the `PassStarted` of the pass a command
 starts, so the dashboard knows which pass answers which key.
 """
