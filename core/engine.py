@@ -150,6 +150,11 @@ class Engine:
     def _adapt(self, profile: HaloProfile) -> None:
         adapt_to(profile, self.halo, self.writer, self.reconciler, self.planner, self.renderer)
 
+    @property
+    def halo_notice(self) -> str:
+        """One line for the header when the tenant needs saying ("crash recovery degraded")."""
+        return self.tenant.notice
+
     async def probe(self) -> ProbeReport:
         """`hhsync doctor --probe`, between passes (core.tenant)."""
         async with self._pass_lock:

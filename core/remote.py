@@ -216,6 +216,8 @@ class RemoteEngine:
         self.next_pass_at: datetime | None = None
         self.last_pass: PassFinished | None = None
         self.service: ServiceInfo | None = None
+        self.halo_notice = ""
+        """What the service's engine says of the tenant ("crash recovery degraded …")."""
         self.connected = asyncio.Event()
         self._article_url = ""
         self._records: dict[int, ArticleRecord] = {}
@@ -357,6 +359,7 @@ class RemoteEngine:
         self.halo_label = str(state.get("halo_label") or "")
         self.interval = float(state.get("interval") or 0)
         self.paused = bool(state.get("paused"))
+        self.halo_notice = str(state.get("halo_notice") or "")
         self.running = bool(state.get("running"))
         self._article_url = str(state.get("halo_article_url") or "")
         nxt = state.get("next_pass_at")

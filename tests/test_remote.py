@@ -76,6 +76,7 @@ async def test_a_remote_engine_mirrors_the_service_and_runs_its_commands(
     assert remote.paused and engine.paused
     assert remote.halo_article_url(7) == engine.halo_article_url(7)
     assert remote.last_pass == engine.last_pass
+    assert remote.halo_notice == engine.halo_notice == ""
 
 
 async def test_a_stopped_service_is_reported_and_followed_again_when_back(

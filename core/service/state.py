@@ -93,6 +93,7 @@ def state_body(engine: Engine, watch: PassWatch, facts: ServiceFacts) -> dict[st
         "halo_article_url": article_url_template(engine),
         "interval": engine.interval,
         "paused": engine.paused,
+        "halo_notice": engine.tenant.notice,
         "running": running,
         "next_pass_at": iso(engine.next_pass_at),
         "last_pass": _dump_or_none(engine.last_pass),
