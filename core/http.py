@@ -18,9 +18,11 @@ The clients build on `ApiSession` through `core.serviceclient.ServiceClient`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -28,7 +30,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from tenacity import AsyncRetrying, RetryCallState
 
 from core.errorbody import HTML_ANSWER, items_named_in, looks_like_html, message_from_body
 from core.errors import ApiError, MalformedResponseError, WriteUncertainError
@@ -89,6 +91,16 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
             when = when.replace(tzinfo=UTC)
         seconds = when.timestamp() - now
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _counted_retry(failures: Counter[bool], state: RetryCallState) -> bool:
+    """Whether to try again (a retryable failure), counting each failure by kind first: tenacity
+    asks this once per attempt, before the stop and the wait, which read the counts."""
+    error = state.outcome.exception() if state.outcome else None
+    if not isinstance(error, _Retryable):
+        return False
+    failures[isinstance(error, _RateLimited)] += 1
+    return True
 
 
 class _Retryable(Exception):
@@ -175,10 +187,11 @@ class ApiSession:
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         path = self.http.build_request(method, url).url.path
+        failures: Counter[bool] = Counter()  # by "was it a 429": each kind has its own budget
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type(_Retryable),
-            stop=self._stop,
-            wait=self._wait,
+            retry=functools.partial(_counted_retry, failures),
+            stop=functools.partial(self._stop, failures),
+            wait=functools.partial(self._wait, failures),
             sleep=self._pause,
             before_sleep=self._before_sleep(method, path),
             reraise=True,
@@ -245,18 +258,17 @@ class ApiSession:
     async def _pause(self, seconds: float) -> None:
         await self._sleep(seconds)
 
-    def _stop(self, state: RetryCallState) -> bool:
+    def _stop(self, failures: Counter[bool], state: RetryCallState) -> bool:
+        """Rate limits and other retryable failures are counted apart: a 503 after a few 429s
+        still gets its own attempts."""
         error = state.outcome.exception() if state.outcome else None
-        limit = (
-            self.spec.rate_limit_attempts
-            if isinstance(error, _RateLimited)
-            else self.spec.max_attempts
-        )
-        return state.attempt_number >= limit or state.idle_for >= self.spec.max_total_wait
+        rate_limited = isinstance(error, _RateLimited)
+        limit = self.spec.rate_limit_attempts if rate_limited else self.spec.max_attempts
+        return failures[rate_limited] >= limit or state.idle_for >= self.spec.max_total_wait
 
-    def _wait(self, state: RetryCallState) -> float:
+    def _wait(self, failures: Counter[bool], state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        attempt = state.attempt_number
+        attempt = failures[isinstance(error, _RateLimited)]
         if isinstance(error, _RateLimited):
             now = self._wall_clock()
             delay = parse_retry_after(error.response.headers.get("retry-after"), now)

@@ -257,6 +257,18 @@ async def test_429_backs_off_exponentially_without_retry_after() -> None:
     assert time.sleeps == [5.0, 10.0, 20.0]
 
 
+async def test_a_503_after_several_429s_still_gets_its_own_retries() -> None:
+    """Rate limits and server errors have separate budgets: four 429s do not use up the
+    attempts a 503 is given (it failed the request at once before)."""
+    time = FakeTime()
+    busy = [httpx.Response(429, text="Rate Limit Reached")] * 4
+    answers = iter([*busy, httpx.Response(503), httpx.Response(503)])
+    fake = FakeHalo(lambda r: next(answers, httpx.Response(200, json=[])))
+    async with mock_client(fake, time) as halo:
+        assert await halo.list_faqlists() == []
+    assert len(time.sleeps) == 6
+
+
 async def test_429_on_a_post_is_retried_and_honours_retry_after() -> None:
     time = FakeTime()
     answers = iter([httpx.Response(429, headers={"Retry-After": "42"})])
