@@ -14,13 +14,12 @@ repaints a second instead of one per event.
 
 from __future__ import annotations
 
-import functools
 import gc
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Concatenate, ParamSpec
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -34,6 +33,7 @@ from core.models import Status
 from tui import notices
 from tui.bindings import APP_BINDINGS, TABLE_ACTIONS, help_sections
 from tui.commands import HhsyncCommands
+from tui.guards import needs_the_engine
 from tui.messages import (
     Command,
     CommandFailed,
@@ -55,24 +55,6 @@ from tui.state import DashboardState, HeaderState, PassCommand
 from tui.untrusted import shown
 from tui.widgets.article_table import ArticleTable
 from tui.workers import EngineWorkers
-
-P = ParamSpec("P")
-
-
-def needs_the_engine(
-    action: Callable[Concatenate[HhsyncApp, P], None],
-) -> Callable[Concatenate[HhsyncApp, P], None]:
-    """An action that sends the engine a command: refused with a notice while the service the
-    engine runs in does not answer (an embedded engine always answers)."""
-
-    @functools.wraps(action)
-    def guarded(app: HhsyncApp, /, *args: P.args, **kwargs: P.kwargs) -> None:
-        if app.state.service_answering:
-            action(app, *args, **kwargs)
-        else:
-            app.tell(notices.SERVICE_NOT_ANSWERING)
-
-    return guarded
 
 
 class HhsyncApp(EngineWorkers):
@@ -240,7 +222,12 @@ class HhsyncApp(EngineWorkers):
         self.tell(notices.resynced(message.record))
 
     def on_unlink_finished(self, message: UnlinkFinished) -> None:
-        self.tell(notices.unlinked(message.record))
+        """The cursor follows the article to Skipped: `r` relinks it, not the row now in its place
+        (its event may come on a later tick: the returned row is applied now)."""
+        record = message.record
+        self.apply_batch(TickBatch(articles={record.hudu_id: record}))
+        followed = not isinstance(self.screen, DetailScreen) and self.dashboard.follow(record)
+        self.tell(notices.unlinked(record, followed=followed))
 
     def on_scheduler_paused(self, message: SchedulerPaused) -> None:
         self.tell(notices.PAUSED)

@@ -144,9 +144,12 @@ def resynced(record: ArticleRecord) -> Notice:
     return Notice(f"“{record.title}” is {record.status}", title="Resynced")
 
 
-def unlinked(record: ArticleRecord) -> Notice:
+def unlinked(record: ArticleRecord, *, followed: bool = True) -> Notice:
+    """`followed`: the cursor is on the article (on its new tab), so `r` acts on it."""
+    where = f"#{record.hudu_id} ({record.scope}) is on the {str(record.status).capitalize()} tab"
+    relink = "r relinks it" if followed else "r on its row there relinks it"
     return Notice(
-        f"“{record.title}” is no longer synced; its Halo copy stays (r relinks it)",
+        f"“{record.title}” is no longer synced: {where}; its Halo copy stays ({relink})",
         title="Unlinked",
     )
 

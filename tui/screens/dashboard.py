@@ -17,7 +17,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane
 
 from core.events import PassFinished
-from core.models import Status
+from core.models import ArticleRecord, Status
 from tui.model import STATUSES, ArticleModel, ModelDiff
 from tui.pass_text import pass_summary
 from tui.settings import TuiSettings
@@ -180,6 +180,19 @@ class DashboardScreen(Screen[None]):
         """Under the Failed table: the error and fix of the article under its cursor."""
         hudu_id = self.table(Status.FAILED).cursor_id
         self.failure_note.show(self.model.get(hudu_id) if hudu_id is not None else None)
+
+    def follow(self, record: ArticleRecord) -> bool:
+        """Show the tab of `record` with the cursor on its row; False if its table does not
+        show it (its filter hides it)."""
+        table = self.table(record.status)
+        key = str(record.hudu_id)
+        if key not in table.rows:
+            return False
+        if table.needs_sort:
+            table.sort_rows()
+        table.move_cursor(row=table.get_row_index(key))
+        self.show_tab(str(record.status))
+        return True
 
     # ------------------------------------------------------------------ tabs
     def show_tab(self, tab: str) -> None:

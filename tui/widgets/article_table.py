@@ -39,6 +39,10 @@ class ArticleTable(FixedLayoutDataTable):
         self._cells: dict[int, tuple[Text, ...]] = {}
         self._order: dict[int, tuple[str, str, int]] = {}
         self.needs_sort = False
+        self._away: tuple[int, int | None] | None = None
+        """(article, stand-in): the cursor's article left the table (a resync shows it pending
+        while Halo takes it) and the cursor moved to the stand-in row; while it stays there, the
+        cursor goes back to the article when it returns."""
 
     def ensure_columns(self) -> None:
         if self.columns:
@@ -55,6 +59,14 @@ class ArticleTable(FixedLayoutDataTable):
         for spec, width in zip(self.specs, widths, strict=True):
             self.columns[ColumnKey(spec.key)].width = width
         self.fit_virtual_size()
+        # A smaller table can leave the cursor row below the view: no row would look selected
+        # while the keys act on it. Once the new size is laid out, scroll to the cursor.
+        self.call_after_refresh(self.show_cursor_row)
+
+    def show_cursor_row(self) -> None:
+        """Scroll so that the cursor row is on screen."""
+        if self.row_count and self.is_mounted:
+            self.move_cursor(row=self.cursor_coordinate.row, scroll=True)
 
     @property
     def cursor_id(self) -> int | None:
@@ -119,13 +131,30 @@ class ArticleTable(FixedLayoutDataTable):
             self.sort_rows()
         if keep is not None and (gone or added):
             self.fit_virtual_size()
-            if before == 0 and scrolled == 0:
+            target = self._returning(keep)
+            if target == keep and before == 0 and scrolled == 0:
                 self._restore_cursor(None)
             else:
-                self._restore_cursor(keep, fallback=before)
+                self._restore_cursor(target, fallback=before)
                 shift = self.cursor_coordinate.row - before
                 if shift:
                     self.scroll_to(y=scrolled + shift, animate=False, immediate=True)
+            if keep not in self._cells:
+                self._away = (keep, self.cursor_id)
+
+    def _returning(self, keep: int) -> int:
+        """The article the cursor should be on: `keep`, or the one that left from under the
+        cursor and is back while the cursor has not moved from its stand-in."""
+        if self._away is None:
+            return keep
+        away, stand_in = self._away
+        if stand_in != keep:
+            self._away = None  # the user moved on
+            return keep
+        if away in self._cells:
+            self._away = None
+            return away
+        return keep
 
     def sort_rows(self) -> None:
         order = self._order

@@ -1,0 +1,86 @@
+"""Pilot tests for issue 13: the dashboard acts on the row the user sees."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.models import ArticleRecord, Status
+from tests.tui.fakes import FakeEngine, make_record
+from tests.tui.pilot import app_for, commands_done, press_one_by_one, run_command, toasts
+from tui.screens.confirm import ConfirmScreen
+
+
+async def test_resize_keeps_the_cursor_row_on_screen_and_keys_act_on_it() -> None:
+    engine = FakeEngine([make_record(i) for i in range(1, 201)])
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        synced = app.dashboard.table(Status.SYNCED)
+        synced.move_cursor(row=25)
+        await pilot.pause()
+        chosen = synced.cursor_id
+        for size in ((80, 24), (60, 15)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await pilot.pause()
+            row = synced.cursor_coordinate.row
+            visible = synced.scrollable_content_region.height - synced.header_height
+            assert synced.cursor_id == chosen
+            assert synced.scroll_y <= row < synced.scroll_y + visible, (size, row, synced.scroll_y)
+        await press_one_by_one(pilot, "u")
+        record = engine.record(chosen or 0)
+        assert isinstance(app.screen, ConfirmScreen) and record is not None
+        assert record.title in app.screen.question
+
+
+class TwoStepEngine(FakeEngine):
+    """Resyncs as the real engine does: the article is pending while its write runs (one tick
+    sees it gone from Synced), then synced again."""
+
+    def __init__(self, records: list[ArticleRecord]) -> None:
+        super().__init__(records)
+        self.written = asyncio.Event()
+
+    async def resync(self, hudu_id: int) -> ArticleRecord:
+        self.change(hudu_id, status=Status.PENDING, reason="resync")
+        await self.written.wait()
+        return await super().resync(hudu_id)
+
+
+async def test_r_keeps_the_cursor_on_its_article_while_it_is_rewritten() -> None:
+    engine = TwoStepEngine([make_record(i) for i in range(1, 60)])
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        synced = app.dashboard.table(Status.SYNCED)
+        await press_one_by_one(pilot, "g", *"jjjjj")
+        chosen = synced.cursor_id
+        await pilot.press("r")
+        await pilot.pause()
+        app.drain()  # the tick that sees the article pending
+        await pilot.pause()
+        engine.written.set()
+        await commands_done(app)
+        app.drain()  # and the one that sees it synced again
+        await pilot.pause()
+        assert synced.cursor_id == chosen
+        engine.written = asyncio.Event()
+        engine.written.set()
+        await run_command(app, pilot, "r")
+        assert [c for c in engine.calls if c[0] == "resync"] == [("resync", chosen)] * 2
+
+
+async def test_after_u_y_the_cursor_stays_on_the_article_and_r_relinks_it() -> None:
+    engine = FakeEngine([make_record(i) for i in range(1, 60)])
+    app = app_for(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        synced = app.dashboard.table(Status.SYNCED)
+        await press_one_by_one(pilot, "g", *"jjjjj")
+        chosen = synced.cursor_id
+        await run_command(app, pilot, "u", "y")
+        assert ("unlink", chosen) in engine.calls
+        _title, message = toasts(app)[-1]
+        assert "r relinks it" in message
+        assert app.selected_id() == chosen
+        await run_command(app, pilot, "r")
+        assert engine.calls[-1] == ("resync", chosen)
+        record = engine.record(chosen or 0)
+        assert record is not None and record.status == Status.SYNCED
