@@ -363,6 +363,10 @@ class HhsyncApp(EngineWorkers):
         if record is None:
             self.tell(notices.SELECT_AN_ARTICLE)
             return
+        refused = notices.unlink_refused(record)
+        if refused is not None:
+            self.tell(refused)
+            return
         self.ask(notices.unlink_question(record), lambda: self.request_unlink(record.hudu_id))
 
     def action_detail(self) -> None:

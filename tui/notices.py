@@ -91,12 +91,30 @@ def retry_queued(failed: int) -> Notice:
 
 
 def unlink_question(record: ArticleRecord) -> Question:
+    """Names the article by title, id and scope: one title can be in many companies."""
     return Question(
-        f"Unlink “{record.title}”?",
-        "hhsync stops syncing it. Its Halo copy stays and becomes Halo's to edit;"
-        " r (resync) links it again.",
+        f"Unlink “{record.title}” #{record.hudu_id} ({record.scope})?",
+        f"hhsync stops syncing it. Its Halo copy (#{record.halo_id}) stays and becomes Halo's"
+        " to edit; r (resync) links it again.",
         yes="Unlink",
     )
+
+
+def unlink_refused(record: ArticleRecord) -> Notice | None:
+    """Why `u` cannot unlink `record`, or None if it can: unlinking needs a Halo copy to hand
+    over, and a skipped article would lose its reason (a draft, archived) for "unlinked"."""
+    what = f"“{record.title}” #{record.hudu_id}"
+    if record.unlinked:
+        return Notice(f"{what} is already unlinked · r relinks it", severity="warning")
+    if record.status == Status.SKIPPED:
+        return Notice(
+            f"{what} is skipped ({record.reason or 'no reason recorded'}): hhsync does not"
+            " write it, so there is nothing to unlink",
+            severity="warning",
+        )
+    if record.halo_id is None:
+        return Notice(f"{what} has no Halo copy: there is nothing to unlink", severity="warning")
+    return None
 
 
 def pass_finished(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from core.models import ArticleRecord, Status
 from tests.tui.fakes import FakeEngine, make_record
-from tests.tui.pilot import app_for, commands_done, press_one_by_one, run_command, toasts
+from tests.tui.pilot import app_for, commands_done, press_one_by_one, run_command, select, toasts
 from tui.screens.confirm import ConfirmScreen
 
 
@@ -84,3 +86,35 @@ async def test_after_u_y_the_cursor_stays_on_the_article_and_r_relinks_it() -> N
         assert engine.calls[-1] == ("resync", chosen)
         record = engine.record(chosen or 0)
         assert record is not None and record.status == Status.SYNCED
+
+
+async def test_the_unlink_dialog_names_the_id_and_scope() -> None:
+    engine = FakeEngine()
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chosen = app.dashboard.table(Status.SYNCED).cursor_id
+        record = engine.record(chosen or 0)
+        assert record is not None
+        await pilot.press("u")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert f"#{record.hudu_id}" in app.screen.question
+        assert record.scope in app.screen.question
+        assert f"#{record.halo_id}" in app.screen.detail
+
+
+@pytest.mark.parametrize(
+    ("tab", "hudu_id", "says"), [("3", 30, "draft"), ("2", 20, "no Halo copy")]
+)
+async def test_unlink_is_not_offered_without_a_halo_copy(tab: str, hudu_id: int, says: str) -> None:
+    engine = FakeEngine()
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_one_by_one(pilot, tab)
+        select(app.dashboard.current_table(), hudu_id)  # type: ignore[arg-type]
+        await pilot.pause()
+        await run_command(app, pilot, "u")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not [c for c in engine.calls if c[0] == "unlink"]
+        assert says in toasts(app)[-1][1]
+        record = engine.record(hudu_id)
+        assert record is not None and not record.unlinked
