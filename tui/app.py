@@ -222,8 +222,8 @@ class HhsyncApp(EngineWorkers):
         self.tell(notices.resynced(message.record))
 
     def on_unlink_finished(self, message: UnlinkFinished) -> None:
-        """The cursor follows the article to Skipped: `r` relinks it, not the row now in its place
-        (its event may come on a later tick: the returned row is applied now)."""
+        """The cursor follows the article to Skipped, so `r` relinks it (applied now: its event
+        may come on a later tick), not the row now in its place."""
         record = message.record
         self.apply_batch(TickBatch(articles={record.hudu_id: record}))
         followed = not isinstance(self.screen, DetailScreen) and self.dashboard.follow(record)
@@ -342,6 +342,7 @@ class HhsyncApp(EngineWorkers):
             self.tell(notices.RETRY_ALREADY_RUNNING)
             return
         request = self.state.requests.ask(PassCommand.RETRY, failed_before=failed)
+        self.log_action(notices.asked("Retry", what=f"{failed:,} failed articles"))
         if self.engine.running:
             self.tell(notices.retry_queued(failed))
         self._retry = self.request_retry(request.command_id)
@@ -354,20 +355,23 @@ class HhsyncApp(EngineWorkers):
             return
         if self.engine.running:
             self.tell(notices.RESYNC_QUEUED)
+        self.log_action(notices.asked("Resync", self.model.get(hudu_id), f"article {hudu_id}"))
         self.request_resync(hudu_id)
 
     @needs_the_engine
     def action_unlink(self) -> None:
         hudu_id = self.selected_id()
         record = self.model.get(hudu_id) if hudu_id is not None else None
-        if record is None:
-            self.tell(notices.SELECT_AN_ARTICLE)
-            return
-        refused = notices.unlink_refused(record)
-        if refused is not None:
+        refused = notices.SELECT_AN_ARTICLE if record is None else notices.unlink_refused(record)
+        if refused is not None or record is None:
             self.tell(refused)
             return
-        self.ask(notices.unlink_question(record), lambda: self.request_unlink(record.hudu_id))
+
+        def unlink() -> None:
+            self.log_action(notices.asked("Unlink", record))
+            self.request_unlink(record.hudu_id)
+
+        self.ask(notices.unlink_question(record), unlink)
 
     def action_detail(self) -> None:
         hudu_id = self.selected_id()
@@ -381,11 +385,17 @@ class HhsyncApp(EngineWorkers):
 
     @needs_the_engine
     def action_pause(self) -> None:
+        self.log_action(notices.asked("Pause", what="automatic passes"))
         self.request_pause()
 
     @needs_the_engine
     def action_resume(self) -> None:
+        self.log_action(notices.asked("Resume", what="automatic passes"))
         self.request_resume()
+
+    def log_action(self, entry: str) -> None:
+        """Record a key's command in the Log tab, with the time: who changed what, and when."""
+        self.dashboard.event_log.write_entry("INFO", entry)
 
     def action_show_tab(self, tab: str) -> None:
         if isinstance(self.screen, DetailScreen):

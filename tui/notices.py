@@ -90,6 +90,14 @@ def retry_queued(failed: int) -> Notice:
     return Notice(f"Retry of {failed:,} queued: it runs as soon as the current pass ends")
 
 
+def asked(command: str, record: ArticleRecord | None = None, what: str = "") -> str:
+    """The Log tab's record of a key: `Resync of “VPN setup” #12 (Acme) asked from the
+    dashboard` (the entry carries the time)."""
+    if record is not None:
+        what = f"“{record.title}” #{record.hudu_id} ({record.scope})"
+    return f"{command} of {what} asked from the dashboard"
+
+
 def unlink_question(record: ArticleRecord) -> Question:
     """Names the article by title, id and scope: one title can be in many companies."""
     return Question(

@@ -5,10 +5,20 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from textual.clock import MockClock
 
 from core.models import ArticleRecord, Status
-from tests.tui.fakes import FakeEngine, make_record
-from tests.tui.pilot import app_for, commands_done, press_one_by_one, run_command, select, toasts
+from tests.tui.fakes import FIXED, FakeEngine, make_record
+from tests.tui.pilot import (
+    app_for,
+    commands_done,
+    log_text,
+    press_one_by_one,
+    run_command,
+    select,
+    toasts,
+)
+from tui.app import make_app
 from tui.screens.confirm import ConfirmScreen
 
 
@@ -118,3 +128,26 @@ async def test_unlink_is_not_offered_without_a_halo_copy(tab: str, hudu_id: int,
         assert says in toasts(app)[-1][1]
         record = engine.record(hudu_id)
         assert record is not None and not record.unlinked
+
+
+async def test_dashboard_actions_are_written_to_the_log_with_time_id_and_title() -> None:
+    engine = FakeEngine()
+    app = make_app(engine, clock=MockClock(), now=lambda: FIXED)
+    async with app.run_test(size=(120, 40)) as pilot:
+        chosen = app.dashboard.table(Status.SYNCED).cursor_id
+        record = engine.record(chosen or 0)
+        assert record is not None
+        failed = app.model.count(Status.FAILED)
+        await run_command(app, pilot, "r")
+        await run_command(app, pilot, "u", "y")
+        await run_command(app, pilot, "R")
+        await run_command(app, pilot, "p")
+        await run_command(app, pilot, "p", "5")
+        text = log_text(app)
+        named = f"“{record.title}” #{chosen} ({record.scope})"
+        assert f"Resync of {named} asked from the dashboard" in text
+        assert f"Unlink of {named} asked from the dashboard" in text
+        assert f"Retry of {failed} failed articles asked from the dashboard" in text
+        assert "Pause of automatic passes asked from the dashboard" in text
+        assert "Resume of automatic passes asked from the dashboard" in text
+        assert "14:02:11" in text  # the time of each entry
