@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from textual.clock import MockClock
 
+from core.events import EngineLogged
 from core.models import ArticleRecord, Status
 from tests.tui.fakes import FIXED, FakeEngine, make_record
 from tests.tui.pilot import (
@@ -151,3 +152,25 @@ async def test_dashboard_actions_are_written_to_the_log_with_time_id_and_title()
         assert "Pause of automatic passes asked from the dashboard" in text
         assert "Resume of automatic passes asked from the dashboard" in text
         assert "14:02:11" in text  # the time of each entry
+
+
+async def test_the_log_tab_wraps_at_its_width_after_hide_show_and_resize() -> None:
+    engine = FakeEngine()
+    app = app_for(engine)
+    long = "word " * 50
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_one_by_one(pilot, "5")
+        engine.emit(EngineLogged("INFO", "before " + long, FIXED))
+        app.drain()
+        await press_one_by_one(pilot, "1")
+        engine.emit(EngineLogged("INFO", "hidden " + long, FIXED))
+        app.drain()
+        await press_one_by_one(pilot, "5")
+        await pilot.pause()
+        lines = log_text(app).splitlines()
+        assert max(len(line.rstrip()) for line in lines if "hidden" in line) > 60, lines
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        lines = log_text(app).splitlines()
+        assert lines and max(len(line.rstrip()) for line in lines) <= 80, lines

@@ -4,11 +4,13 @@ entry per line group, wrapped under its message, every string shown inert."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from rich.table import Table
 from rich.text import Text
+from textual.events import Resize
 from textual.widgets import RichLog
 
 from core.events import (
@@ -60,7 +62,35 @@ class EventLog(RichLog):
             id=id, max_lines=max_lines, wrap=True, min_width=20, markup=False, highlight=False
         )
         self._now = now
+        self._entries: deque[Table] = deque(maxlen=max_lines)
+        """Every entry kept, to wrap them again at a new width (RichLog keeps only lines)."""
+        self._width = 0
+        """The width the lines shown were wrapped at; 0 while the tab is hidden."""
+        self._sized = False
+        """The log has had a size: until then RichLog itself holds writes back."""
         bound_unrendered_writes(self, max_lines)
+
+    def on_resize(self, event: Resize) -> None:
+        self._sized = True
+        self.rewrap()
+
+    def on_show(self) -> None:
+        if self._sized:
+            self.call_after_refresh(self.rewrap)
+
+    def rewrap(self) -> None:
+        """Shown again or resized: wrap every entry at the width there is now."""
+        width = self.scrollable_content_region.width
+        if width == self._width or not self._entries:
+            self._width = width
+            return
+        self._width = width
+        self.clear()
+        for entry in self._entries:
+            self.write(entry, expand=True)
+
+    def on_hide(self) -> None:
+        self._width = 0  # a hidden log must not wrap what is written at a width of 0
 
     def write_entry(self, level: str, message: str | Text, at: datetime | None = None) -> None:
         """One entry: time and level, then the message wrapped under itself. A string is shown
@@ -73,7 +103,9 @@ class EventLog(RichLog):
         line.add_column(no_wrap=True, width=7, style=LEVEL_STYLES.get(level, ""))
         line.add_column(ratio=1, overflow="fold")
         line.add_row(clock_time(at or self._now()), level, message)
-        self.write(line, expand=True)
+        self._entries.append(line)
+        if self._width or not self._sized:
+            self.write(line, expand=True)  # else it is written when the tab is shown again
 
     def write_journal(self, journal: Iterable[Event], failures: dict[int, ArticleRecord]) -> None:
         """A tick's journal, in order; a failed article is written only if it is in
