@@ -34,6 +34,8 @@ class HeaderState:
     """The pid of the service the dashboard is attached to; None when the engine is embedded."""
     service_lost: bool = False
     """The service stopped answering; the engine is reconnecting."""
+    halo_notice: str = ""
+    """What the engine says of the tenant ("crash recovery degraded …"), or ""."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,4 +182,5 @@ class DashboardState:
             stopped=self.stopped,
             service_pid=self.service.pid if self.service is not None else None,
             service_lost=not self.service_answering,
+            halo_notice=engine.halo_notice,
         )

@@ -100,6 +100,7 @@ def sample_records() -> list[ArticleRecord]:
 class FakeEngine:
     hudu_label = "acme.huducloud.com"
     halo_label = "acme.halopsa.com"
+    halo_notice = ""
     interval = 300
 
     def __init__(self, records: list[ArticleRecord] | None = None) -> None:

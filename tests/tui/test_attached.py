@@ -56,6 +56,16 @@ async def test_the_header_and_the_log_name_the_service() -> None:
         assert "Attached to the hhsync service (pid 4242, version 1.4.0)" in log_text(app)
 
 
+async def test_the_header_says_when_crash_recovery_is_degraded() -> None:
+    """What the probe found on the tenant reaches the header, attached or not (issue 9)."""
+    engine = FakeRemoteEngine()
+    engine.halo_notice = "crash recovery degraded: this Halo finds no article by its tag"
+    app = attached_app(engine)
+    async with app.run_test(size=SIZE):
+        assert "⚠ crash recovery degraded" in header_text(app)
+        assert "finds no article" not in header_text(app)  # the headline only
+
+
 async def test_q_leaves_at_once_even_mid_pass_and_the_service_keeps_syncing() -> None:
     engine = FakeRemoteEngine()
     app = attached_app(engine)

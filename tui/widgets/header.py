@@ -38,6 +38,10 @@ def render_header(state: HeaderState) -> Table:
         if state.service_pid is not None:
             right.append(f"⇄ service pid {state.service_pid}", "bold cyan")
             right.append("  ")
+        if state.halo_notice:
+            headline = shown(state.halo_notice).split(":", 1)[0]
+            right.append(f"⚠ {headline}", "bold yellow")
+            right.append("  ")
         _append_engine_state(right, state)
     grid = Table.grid(expand=True, padding=(0, 1))  # a space between the hosts and the state
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
