@@ -45,13 +45,13 @@ from core.emulators.halo_clients import (
     client_json,
     client_listing,
     new_client,
+    one_page,
 )
 from core.emulators.openapi import ModelState, add_error, halo_document
 
 READ_KB = "read:kb"
 EDIT_KB = "edit:kb"
 ALL_SCOPE = "all"
-DEFAULT_PAGE_SIZE = 50
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 API_PREFIX = "/api"
 
@@ -673,13 +673,7 @@ class _HaloApi:
                 key=lambda a: (a.get(order) is None, a.get(order) or 0),
                 reverse=bool(query.get("orderdesc")),
             )
-        if (count := query.get("count")) and count > 0:
-            items = items[:count]
-        record_count = len(items)
-        if query.get("pageinate"):
-            size = max(1, query.get("page_size") or DEFAULT_PAGE_SIZE)
-            page = max(1, query.get("page_no") or 1)
-            items = items[(page - 1) * size : page * size]
+        record_count, items = one_page(items, query)
         return JSONResponse(
             {
                 "record_count": record_count,

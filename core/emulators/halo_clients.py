@@ -71,6 +71,13 @@ def client_listing(clients: Iterable[Mapping[str, Any]], query: Mapping[str, Any
         items = [c for c in items if search in (c.get("name") or "").lower()]
     if "toplevel_id" in query:
         items = [c for c in items if c.get("toplevel_id") == query["toplevel_id"]]
+    record_count, items = one_page(items, query)
+    return {"record_count": record_count, "clients": [client_json(c) for c in items]}
+
+
+def one_page(items: list[Any], query: Mapping[str, Any]) -> tuple[int, list[Any]]:
+    """Halo's listing parameters: `count` caps the list, then `page_size` and `page_no`
+    apply only with `pageinate=true`. Returns the record count and the page."""
     if (count := query.get("count")) and count > 0:
         items = items[:count]
     record_count = len(items)
@@ -78,4 +85,4 @@ def client_listing(clients: Iterable[Mapping[str, Any]], query: Mapping[str, Any
         size = max(1, query.get("page_size") or DEFAULT_PAGE_SIZE)
         page = max(1, query.get("page_no") or 1)
         items = items[(page - 1) * size : page * size]
-    return {"record_count": record_count, "clients": [client_json(c) for c in items]}
+    return record_count, items
