@@ -218,7 +218,6 @@ class RemoteEngine:
         self.service: ServiceInfo | None = None
         self.halo_notice = ""
         """What the service's engine says of the tenant ("crash recovery degraded …")."""
-        self.connected = asyncio.Event()
         self._article_url = ""
         self._records: dict[int, ArticleRecord] = {}
         self._seq = -1
@@ -313,7 +312,6 @@ class RemoteEngine:
                 if not lost and self._seq >= 0 and await self._same_service():
                     continue  # only the stream was dropped (this client fell behind)
                 if not lost:
-                    self.connected.clear()
                     self.running = False
                     self.announcer.emit(ServiceLost(str(exc)))
                 await asyncio.sleep(RECONNECT_WAITS[min(lost, len(RECONNECT_WAITS) - 1)])
@@ -346,7 +344,6 @@ class RemoteEngine:
         for rec in changed:
             self.announcer.emit(ArticleChanged(rec))
         assert self.service is not None
-        self.connected.set()
         self.announcer.emit(
             ServiceAttached(self.service.pid, self.service.version, self.service.socket)
         )
