@@ -81,7 +81,7 @@ async def test_the_dashboard_drives_and_follows_a_real_service_across_a_restart(
                 await until(lambda: target in ids(app.dashboard.table(Status.SKIPPED)))
                 assert target not in ids(synced)
                 back = notices.service_back(service.context.facts.pid)
-                assert toasts(app)[-1][0] == back.title
+                await until(lambda: back.title in [title for title, _ in toasts(app)])
                 await run_command(app, pilot, "s")
                 await until(lambda: toasts(app)[-1][0] == "Sync finished")
     finally:
