@@ -42,10 +42,11 @@ HOSTILE_TITLES = (
 
 
 class Tmux:
-    """A tmux server of its own (its own socket, no user configuration)."""
+    """A tmux server of its own (its own socket, no user configuration). The socket is named
+    by process and folder: parallel test workers each number their folders from 0."""
 
     def __init__(self, folder: Path) -> None:
-        self.name = f"hhsync-test-{folder.name}"
+        self.name = f"hhsync-test-{os.getpid()}-{folder.name}"
         self.config = folder / "tmux.conf"
         self.config.write_text("set-option -g set-clipboard on\nset-option -g remain-on-exit on\n")
 
