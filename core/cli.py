@@ -301,10 +301,16 @@ def run(print_unit: bool) -> None:
     help="Also write one test article to Halo, read it back, look it up and remove it; "
     "hhsync then adapts to what Halo kept (stop the service first).",
 )
+@click.option(
+    "--alert-test",
+    is_flag=True,
+    help="Also send one test message to HHSYNC_ALERT_URL and say whether it was delivered.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks and facts as JSON.")
-def doctor(probe: bool, as_json: bool) -> None:
+def doctor(probe: bool, alert_test: bool, as_json: bool) -> None:
     """Check configuration, reachability, credentials, scopes, FAQ lists, customers and the
-    last probe's verdicts; say what to fix. Only --probe writes to Halo.
+    last probe's verdicts; say what to fix. Only --probe writes to Halo; only --alert-test
+    posts to the alert webhook.
 
     Exit status: 0 fine, 1 the probe found crash recovery degraded, 2 something to fix."""
     checks: list[dict[str, object]] = []
@@ -330,7 +336,7 @@ def doctor(probe: bool, as_json: bool) -> None:
     async def body(engine: Engine) -> int:
         from core.doctor import run_doctor, stored_profile
 
-        status, report = await run_doctor(engine, show, probe=probe)
+        status, report = await run_doctor(engine, show, probe=probe, alert_test=alert_test)
         if as_json:
             profile = report.profile if report is not None else stored_profile(engine)
             facts = [fact.as_json() for fact in profile.facts]

@@ -34,6 +34,7 @@ EXAMPLES: dict[str, str] = {
     "HHSYNC_BATCH_SIZE": "50",
     "HHSYNC_CUSTOMER_ACCESS": "matched  (or strict, or off)",
     "HHSYNC_CUSTOMER_MAP": "12=345,17=346  (Hudu company id=Halo client id)",
+    "HHSYNC_ALERT_URL": "the URL of a Teams workflow or Slack incoming webhook",
 }
 
 
@@ -127,6 +128,8 @@ class Settings(StoreSettings):
     hhsync_batch_size: int = Field(default=50, ge=1, le=100)
     hhsync_customer_access: CustomerAccess = CustomerAccess.MATCHED
     hhsync_customer_map: str = ""
+    hhsync_alert_url: SecretStr | None = None
+    """Where the service posts its alerts (a secret: the URL is the webhook's only key)."""
 
     @field_validator("hudu_base_url", "halo_base_url", "halo_auth_url")
     @classmethod
@@ -142,6 +145,17 @@ class Settings(StoreSettings):
         if parts.query or parts.fragment:
             raise ValueError("must be just the address, without ?query or #fragment")
         return value
+
+    @field_validator("hhsync_alert_url")
+    @classmethod
+    def _alert_url(cls, value: SecretStr | None) -> SecretStr | None:
+        url = "" if value is None else value.get_secret_value().strip()
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be the webhook's whole https:// address")
+        return SecretStr(url)
 
     @field_validator("hhsync_companies")
     @classmethod
@@ -193,9 +207,11 @@ class Settings(StoreSettings):
 
     def secrets(self) -> list[str]:
         """The values that must never be printed, logged or stored."""
+        alert_url = self.hhsync_alert_url
         return [
             self.hudu_api_key.get_secret_value(),
             self.halo_client_secret.get_secret_value(),
+            *([alert_url.get_secret_value()] if alert_url is not None else []),
         ]
 
 

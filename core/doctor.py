@@ -10,21 +10,25 @@ hhsync adapts to on the tenant (FAQ lists, the probe's verdicts, customers) are 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from core.alert_body import Alert, AlertKind, webhook_body
+from core.config import Settings
 from core.doctor_tenant import Check, check_customers, check_faqlists, probe_lines
 from core.engine import Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
 from core.halo_facts import DEFAULT_SCOPE, KB_SCOPES, missing_scopes
 from core.halo_profile import META_KEY, HaloProfile, Verdict
-from core.models import HuduCompany
+from core.models import HuduCompany, Status
 from core.probe import ProbeReport
 from core.remote import ControlClient, ServiceUnavailable, find_service
 from core.socketpath import socket_path
 from core.store import MappingStore
+from core.webhook import Webhook, webhook_host
 from core.wire import WireError
 
 REQUIRED_SCOPES = frozenset(KB_SCOPES)
@@ -194,6 +198,43 @@ async def check_service(socket: Path) -> Check:
     )
 
 
+async def check_alerts(settings: Settings, engine: Engine, *, send_test: bool) -> Check:
+    """Whether alerts are on (the URL masked); with `send_test`, one test message and its fate."""
+    secret = settings.hhsync_alert_url
+    if secret is None:
+        if send_test:
+            return False, (
+                "alert test: HHSYNC_ALERT_URL is not set — set it to the URL of a Teams workflow "
+                "or Slack incoming webhook"
+            )
+        return None, "alerts off (HHSYNC_ALERT_URL is not set)"
+    url = secret.get_secret_value()
+    where = f"the webhook at {webhook_host(url)} (URL masked)"
+    if not send_test:
+        return True, f"alerts go to {where}; hhsync doctor --alert-test sends a test message"
+    webhook = Webhook(url, retry_waits=())
+    try:
+        alert = Alert(AlertKind.TEST, engine.clock(), socket.gethostname(), engine_counts(engine))
+        delivery = await webhook.post(webhook_body(alert))
+    finally:
+        await webhook.aclose()
+    if delivery.ok:
+        return True, f"test alert delivered to {where}: {delivery.detail}"
+    return False, (
+        f"test alert not delivered to {where}: {delivery.detail} — check HHSYNC_ALERT_URL "
+        "(the whole URL the webhook's page gives) and that this host may reach it"
+    )
+
+
+def engine_counts(engine: Engine) -> dict[str, int]:
+    """The mapping file's counts by status, read-only (doctor does not take the file)."""
+    try:
+        records = MappingStore.read_only(engine.settings.hhsync_db).records().values()
+    except HhsyncError:
+        return {}
+    return {s.value: sum(1 for r in records if r.status is s) for s in Status}
+
+
 def stored_profile(engine: Engine) -> HaloProfile:
     """The last probe's verdicts, from the mapping file (read-only, no lock needed)."""
     try:
@@ -204,8 +245,11 @@ def stored_profile(engine: Engine) -> HaloProfile:
         return HaloProfile()
 
 
-async def run_checks(engine: Engine, *, probe_verdicts: bool = True) -> AsyncIterator[Check]:
-    """Every read-only check; with `probe_verdicts`, the last probe's lines too."""
+async def run_checks(
+    engine: Engine, *, probe_verdicts: bool = True, alert_test: bool = False
+) -> AsyncIterator[Check]:
+    """Every read-only check; with `probe_verdicts`, the last probe's lines too; with
+    `alert_test`, a test alert."""
     found = Findings()
     yield await check_service(socket_path(engine.settings.hhsync_db, engine.settings.hhsync_socket))
     async for check in check_hudu(engine, found):
@@ -218,18 +262,21 @@ async def run_checks(engine: Engine, *, probe_verdicts: bool = True) -> AsyncIte
     if probe_verdicts:
         for check in probe_lines(stored_profile(engine), engine.clock()):
             yield check
+    yield await check_alerts(engine.settings, engine, send_test=alert_test)
     yield check_mapping(engine)
 
 
 Show = Callable[[bool | None, str], None]
 
 
-async def run_doctor(engine: Engine, show: Show, *, probe: bool) -> tuple[int, ProbeReport | None]:
+async def run_doctor(
+    engine: Engine, show: Show, *, probe: bool, alert_test: bool = False
+) -> tuple[int, ProbeReport | None]:
     """Every check, shown as it comes; with `probe`, then the probe (which takes the mapping
     file: not while the service or a dashboard holds it). Returns the exit status (0 fine,
     1 the tenant degrades crash recovery, 2 something to fix) and the probe's report."""
     problems = 0
-    async for ok, line in run_checks(engine, probe_verdicts=not probe):
+    async for ok, line in run_checks(engine, probe_verdicts=not probe, alert_test=alert_test):
         show(ok, line)
         problems += ok is False
     if not probe:

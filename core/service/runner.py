@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from core.engine import Engine
+from core.service.alerts import ServiceAlerts
 from core.service.app import create_app
 from core.service.context import ServiceContext
 from core.service.eventlog import DEFAULT_CAPACITY
@@ -171,16 +172,22 @@ async def run_service(
         signals.remove()
         raise
     try:
-        if on_ready is not None:
-            on_ready()
-        scheduler = asyncio.create_task(engine.run_scheduler())
-        await asyncio.sleep(0)  # the scheduler has started: a stop from now on is seen
-        signals.now += [
-            scheduler.cancel,
-            service.context.commands.cancel,
-            lambda: setattr(service.server, "force_exit", True),
-        ]
-        await _until_stop_asked(service, scheduler, signals)
+        async with contextlib.AsyncExitStack() as alerts:
+            alert_url = engine.settings.hhsync_alert_url
+            if alert_url is not None:
+                await alerts.enter_async_context(
+                    ServiceAlerts(engine, alert_url.get_secret_value())
+                )
+            if on_ready is not None:
+                on_ready()
+            scheduler = asyncio.create_task(engine.run_scheduler())
+            await asyncio.sleep(0)  # the scheduler has started: a stop from now on is seen
+            signals.now += [
+                scheduler.cancel,
+                service.context.commands.cancel,
+                lambda: setattr(service.server, "force_exit", True),
+            ]
+            await _until_stop_asked(service, scheduler, signals)
     finally:
         await service.stop()
         signals.remove()
