@@ -67,14 +67,20 @@ class ServiceAlerts:
         if self._unsubscribe is not None:
             self._unsubscribe()
         if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(FLUSH_SECONDS):
-                    while self._queue or self._posting:
-                        await asyncio.sleep(0.05)
+            await self.settled(FLUSH_SECONDS)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.webhook.aclose()
+
+    async def settled(self, timeout: float) -> bool:
+        """Wait until every queued alert was posted (at most `timeout` seconds); whether so."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self._queue or self._posting:
+                    await asyncio.sleep(0.01)
+                return True
+        return False
 
     def _on_event(self, event: Event) -> None:
         if not isinstance(event, PassFinished):
