@@ -33,6 +33,7 @@ from core.emulators.server import (
 from core.engine import Engine
 from core.socketpath import socket_path
 from tests.service_helpers import HHSYNC, Services
+from tests.webhook_receiver import WebhookReceiver
 
 HUDU_URL = "https://hudu.test"
 HALO_URL = "https://halo.test"
@@ -236,3 +237,10 @@ def service_env(loopback: Loopback, tmp_path: Path) -> tuple[dict[str, str], Pat
     seed = seed_small(hudu)
     env = hhsync_env(server, tmp_path, HHSYNC_INTERVAL="3600")
     return env, socket_path(Path(env["HHSYNC_DB"])), seed
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    """A webhook receiver on 127.0.0.1 (alerts)."""
+    with WebhookReceiver() as receiver:
+        yield receiver

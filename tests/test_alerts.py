@@ -5,6 +5,7 @@ Teams or Slack channel would show."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from core.service.alerts import ServiceAlerts
 from core.text import without_controls
 from core.webhook import Webhook
 from tests.conftest import make_settings, no_wait, unused_url
-from tests.webhook_receiver import SECRET_PATH, WebhookReceiver, webhook  # noqa: F401
+from tests.webhook_receiver import SECRET_PATH, WebhookReceiver
 
 MINUTE = timedelta(minutes=1)
 
@@ -70,10 +71,8 @@ class Service:
     async def sync(self) -> None:
         """A full pass (the clock is hours ahead of Hudu's, so no incremental read), then the
         alerts it called for, posted."""
-        try:
+        with contextlib.suppress(HhsyncError):  # the service logs it and carries on
             await self.engine.sync_now(full=True)
-        except HhsyncError:
-            pass  # the service logs it and carries on; the alert is what this file checks
         assert await self.alerts.settled(30)
 
 

@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import pytest
 
 SECRET_PATH = "/webhookb2/T0SECRET/IncomingWebhook/0123456789abcdefSECRET"
 """Like a Teams or Slack webhook: the path is the key, so no output may show it."""
@@ -58,7 +55,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 with receiver._changed:
@@ -76,7 +73,7 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         return Handler
@@ -90,9 +87,3 @@ class WebhookReceiver:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(10)
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
