@@ -28,7 +28,7 @@ from core.service.alerts import ServiceAlerts
 from core.text import without_controls
 from core.webhook import Webhook
 from tests.conftest import make_settings, no_wait, unused_url
-from tests.webhook_receiver import SECRET_PATH, WebhookReceiver
+from tests.webhook_receiver import SECRET_PATH, SECRET_TOKEN, WebhookReceiver
 
 MINUTE = timedelta(minutes=1)
 
@@ -294,7 +294,7 @@ async def test_a_dead_webhook_is_logged_and_never_stops_syncing(
         "trying again in 30 s",
         f"alert not sent (articles_failed) to the webhook at 127.0.0.1: {why} (3 attempts)",
     ]
-    assert all(SECRET_PATH not in line and "SECRET" not in line for line in service.logged)
+    assert all(SECRET_PATH not in line and SECRET_TOKEN not in line for line in service.logged)
 
 
 async def test_a_webhook_that_does_not_answer_holds_no_pass(

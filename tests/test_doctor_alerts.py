@@ -10,7 +10,7 @@ from core.emulators.seed import seed_small
 from tests.cli_helpers import invoke_hhsync
 from tests.conftest import Loopback, hhsync_env, unused_url
 from tests.test_doctor import doctor, only
-from tests.webhook_receiver import SECRET_PATH, WebhookReceiver
+from tests.webhook_receiver import SECRET_PATH, SECRET_TOKEN, WebhookReceiver
 
 MASKED = "the webhook at 127.0.0.1 (URL masked)"
 
@@ -29,7 +29,7 @@ def test_plain_doctor_says_alerts_are_on_and_sends_nothing(
         f"alerts go to {MASKED}; hhsync doctor --alert-test sends a test message"
     )
     assert webhook.requests == 0
-    assert "SECRET" not in "\n".join(good)
+    assert SECRET_TOKEN not in "\n".join(good)
 
 
 def test_plain_doctor_says_alerts_are_off(loopback: Loopback, tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_alert_test_reports_a_refusal_or_no_answer_without_the_url(
     result = invoke_hhsync(["doctor", "--alert-test", "--json"], refused, tmp_path)
     report = json.loads(result.stdout)
     assert report["ok"] is False and result.returncode == 2
-    assert "SECRET" not in result.stdout + result.stderr
+    assert SECRET_TOKEN not in result.stdout + result.stderr
     assert webhook.requests == 2  # one each, never retried: the admin is waiting
 
 

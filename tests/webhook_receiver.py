@@ -9,7 +9,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-SECRET_PATH = "/webhookb2/T0SECRET/IncomingWebhook/0123456789abcdefSECRET"
+SECRET_TOKEN = "0123456789abcdefT0KEN"
+SECRET_PATH = f"/webhookb2/T0SECRET/IncomingWebhook/{SECRET_TOKEN}"
 """Like a Teams or Slack webhook: the path is the key, so no output may show it."""
 
 
