@@ -19,7 +19,7 @@ from core.socketpath import socket_path
 from core.text import without_controls
 from tests.cli_helpers import invoke_hhsync
 from tests.conftest import Loopback, hhsync_env, unused_url
-from tests.service_helpers import Services, answers, wait_for
+from tests.service_helpers import Services, answers, get, wait_for
 from tests.webhook_receiver import SECRET_PATH, SECRET_TOKEN, WebhookReceiver
 
 pytestmark = pytest.mark.slow
@@ -63,6 +63,10 @@ def test_the_service_alerts_once_recovers_once_and_a_restart_repeats_nothing(
     assert invoke_hhsync(["sync"], env, tmp_path).returncode == 2
     webhook.wait_for(2)
     assert webhook.kinds() == ["articles_failed", "pass_failed"]  # in order, one task
+    alerts = (answers(path) or {})["alerts"]
+    assert alerts["webhook_host"] == "127.0.0.1"
+    assert sorted(alerts["last_sent"]) == ["articles_failed", "pass_failed"]
+    assert SECRET_TOKEN not in get(path, "/status").text + get(path, "/v1/snapshot").text
     output = stop(first)
 
     second = services.start(env, tmp_path)  # Halo still refuses: its first pass fails

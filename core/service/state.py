@@ -16,9 +16,11 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from core.alerts import META_KEY as ALERTS_META
 from core.engine import Engine
 from core.events import Event, PassFinished, PassProgressed, PassStarted
 from core.models import ArticleRecord
+from core.webhook import webhook_host
 from core.wire import PROTOCOL_VERSION, dump
 
 _URL_PLACEHOLDER_ID = 987654321
@@ -121,8 +123,23 @@ def status_body(engine: Engine, facts: ServiceFacts) -> dict[str, Any]:
         "running": engine.running,
         "next_pass_at": iso(engine.next_pass_at),
         "last_pass": _dump_or_none(engine.last_pass),
+        "alerts": alerts_body(engine),
         "pid": facts.pid,
         "version": facts.version,
+    }
+
+
+def alerts_body(engine: Engine) -> dict[str, Any] | None:
+    """Where alerts go (the webhook's host: its URL is a secret) and when each kind was last
+    sent; None when `HHSYNC_ALERT_URL` is not set."""
+    url = engine.settings.hhsync_alert_url
+    if url is None:
+        return None
+    memory = engine.store.meta(ALERTS_META)
+    sent = memory.get("sent") if isinstance(memory, dict) else None
+    return {
+        "webhook_host": webhook_host(url.get_secret_value()),
+        "last_sent": sent if isinstance(sent, dict) else {},
     }
 
 
