@@ -8,18 +8,23 @@ bidi character), cut to a bounded length, and escaped for the markup that shows 
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core.logs import mask
 from core.text import displayable
 
 TITLE_CHARS = 120
 ERROR_CHARS = 300
 HOST_CHARS = 64
 LISTED_ARTICLES = 10
+MAX_BODY_BYTES = 24_000
+"""Teams refuses a message over 28 KB; Slack's `text` is cut at 40,000 characters."""
 CARD = "application/vnd.microsoft.card.adaptive"
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
@@ -81,12 +86,12 @@ def _article_line(article: FailedArticle) -> str:
     return f"{title} ({scope}, Hudu article {article.hudu_id}): {error or 'failed'}"
 
 
-def detail_lines(alert: Alert) -> list[str]:
+def detail_lines(alert: Alert, listed_at_most: int = LISTED_ARTICLES) -> list[str]:
     """The lines under the headline, plain (not yet escaped for any markup)."""
     lines: list[str] = []
     if alert.error:
         lines.append(clipped(alert.error, ERROR_CHARS))
-    listed = alert.articles[:LISTED_ARTICLES]
+    listed = alert.articles[:listed_at_most]
     lines += [_article_line(a) for a in listed]
     if len(alert.articles) > len(listed):
         lines.append(f"and {len(alert.articles) - len(listed)} more (hhsync status lists them)")
@@ -132,9 +137,17 @@ def _card(alert: Alert, title: str, lines: list[str]) -> dict[str, Any]:
 def webhook_body(alert: Alert) -> dict[str, Any]:
     """The JSON posted for `alert`: Slack's `text`, a Teams workflow's card in `attachments`
     (with Slack's `fallback`, so Slack accepts the attachment and shows nothing more), and the
-    plain fields."""
+    plain fields; fewer articles listed if that is what keeps it under `MAX_BODY_BYTES`."""
+    for listed in range(LISTED_ARTICLES, 0, -1):
+        body = _body(alert, listed)
+        if len(json.dumps(body, ensure_ascii=False).encode()) <= MAX_BODY_BYTES:
+            return body
+    return _body(alert, 0)
+
+
+def _body(alert: Alert, listed: int) -> dict[str, Any]:
     title = headline(alert)
-    lines = detail_lines(alert)
+    lines = detail_lines(alert, listed)
     text = "\n".join([title, *lines])
     return {
         "text": slack_escaped(text),
@@ -161,7 +174,17 @@ def webhook_body(alert: Alert) -> dict[str, Any]:
                 "scope": clipped(a.scope, TITLE_CHARS),
                 "error": clipped(a.error, ERROR_CHARS),
             }
-            for a in alert.articles[:LISTED_ARTICLES]
+            for a in alert.articles[:listed]
         ],
-        "more_articles": max(0, len(alert.articles) - LISTED_ARTICLES),
+        "more_articles": max(0, len(alert.articles) - listed),
     }
+
+
+def masked(alert: Alert, secrets: Iterable[str]) -> Alert:
+    """`alert` with every known secret in its texts replaced (errors are secret-free by
+    design; this is the belt to those braces)."""
+    keep = [s for s in secrets if s]
+    articles = tuple(
+        replace(a, title=mask(a.title, keep), error=mask(a.error, keep)) for a in alert.articles
+    )
+    return replace(alert, error=mask(alert.error, keep), articles=articles)

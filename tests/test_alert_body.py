@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from core.alert_body import (
     ERROR_CHARS,
     LISTED_ARTICLES,
+    MAX_BODY_BYTES,
     TITLE_CHARS,
     Alert,
     AlertKind,
     FailedArticle,
+    masked,
     webhook_body,
 )
 from core.webhook import Webhook
@@ -74,6 +76,30 @@ def test_many_articles_are_listed_up_to_ten_and_counted() -> None:
     assert len(body["articles"]) == LISTED_ARTICLES and body["more_articles"] == 15
     assert "and 15 more (hhsync status lists them)" in body["text"]
     assert len(json.dumps(body)) < 28_000  # Teams refuses messages over 28 KB
+
+
+def test_the_worst_titles_and_errors_still_fit_a_teams_message() -> None:
+    worst = "<&>\u2028\x1b" * 200  # each grows when escaped for Slack and shown
+    articles = tuple(failed(i, worst, worst) for i in range(1, 40))
+    body = webhook_body(Alert(AlertKind.ARTICLES_FAILED, AT, worst, {"failed": 39}, articles))
+
+    assert len(json.dumps(body, ensure_ascii=False).encode()) <= MAX_BODY_BYTES
+    assert body["articles"] and body["more_articles"] == 39 - len(body["articles"])
+    assert body["summary"].endswith("39 article(s) newly failed to sync to Halo")
+
+
+def test_a_secret_in_a_message_is_masked() -> None:
+    alert = Alert(
+        AlertKind.PASS_FAILED,
+        AT,
+        "h",
+        error="refused client secret s3cr3t at https://hooks.example.com/T0/B0/K",
+        articles=(failed(1, "title s3cr3t", "Halo said s3cr3t"),),
+    )
+    body = webhook_body(masked(alert, ["s3cr3t", "https://hooks.example.com/T0/B0/K", ""]))
+
+    assert "s3cr3t" not in json.dumps(body) and "hooks.example.com" not in json.dumps(body)
+    assert body["error"] == "refused client secret *** at ***"
 
 
 @given(ANY_TEXT, ANY_TEXT | st.text(min_size=300, max_size=600))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 
-from core.alert_body import Alert, webhook_body
+from core.alert_body import Alert, masked, webhook_body
 from core.alerts import META_KEY, AlertMemory, AlertRules
 from core.engine import Engine
 from core.errors import HhsyncError
@@ -102,7 +102,7 @@ class ServiceAlerts:
         if len(self._queue) >= QUEUE_LIMIT:
             dropped = self._queue.popleft()
             self._say(logging.WARNING, f"alert dropped ({dropped.kind.value}): too many waiting")
-        self._queue.append(alert)
+        self._queue.append(masked(alert, self.engine.settings.secrets()))
         self._ready.set()
 
     async def _post_queued(self) -> None:
