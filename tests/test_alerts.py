@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from core.alert_body import AlertKind
+from core.alerts import AlertMemory
 from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
@@ -318,3 +320,14 @@ async def test_a_webhook_that_does_not_answer_holds_no_pass(
         [first],
         [second],
     ]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [None, "garbage", {"sent": {"articles_failed": "not a time"}, "reported": "x", "outage": 1}],
+)
+def test_a_missing_or_damaged_memory_sends_no_backlog_and_no_error(stored: object) -> None:
+    memory = AlertMemory.from_meta(stored, failing=[4, 5])
+
+    assert memory.reported == {4, 5} and memory.outage is False
+    assert not memory.quiet(AlertKind.ARTICLES_FAILED, Clock()())
