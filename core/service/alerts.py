@@ -116,6 +116,8 @@ class ServiceAlerts:
                     delivery = await self.webhook.post(
                         webhook_body(alert), retrying=self._retrying(alert)
                     )
+                except Exception as exc:  # a bug here must not end the alerts to come
+                    delivery = Delivery(False, f"unexpected {type(exc).__name__}")
                 finally:
                     self._posting = False
                 if delivery.ok:
