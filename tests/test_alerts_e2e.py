@@ -8,6 +8,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from core.emulators.halo import HaloState
 from core.emulators.seed import seed_small
 from core.emulators.server import DEMO_CLIENT_SECRET
 from core.socketpath import socket_path
+from core.store import MappingStore
 from core.text import without_controls
 from tests.cli_helpers import invoke_hhsync
 from tests.conftest import Loopback, hhsync_env, unused_url
@@ -83,6 +85,47 @@ def test_the_service_alerts_once_recovers_once_and_a_restart_repeats_nothing(
     for text in (output, log):
         assert webhook.url not in text and SECRET_PATH not in text and SECRET_TOKEN not in text
     assert "alerts go to the webhook at 127.0.0.1" in log
+
+
+def remember_sent(env: dict[str, str], kind: str, ago: timedelta) -> None:
+    """Write in the mapping file (no service running) that an alert of `kind` went out `ago`."""
+    path = Path(env["HHSYNC_DB"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = MappingStore(path).open()
+    try:
+        memory = store.meta("alerts") or {"reported": [], "outage": False}
+        memory["sent"] = {**memory.get("sent", {}), kind: (datetime.now(UTC) - ago).isoformat()}
+        store.set_meta(alerts=memory)
+    finally:
+        store.close()
+
+
+def test_the_hour_rule_holds_with_the_real_clock_and_a_restart(
+    loopback: Loopback, tmp_path: Path, services: Services, webhook: WebhookReceiver
+) -> None:
+    server, hudu, halo = loopback
+    seed = seed_small(hudu)
+    bad = seed.published_ids[0]
+    halo.reject_article_names = {without_controls(hudu.articles[bad].name): 500}
+    env = hhsync_env(server, tmp_path, HHSYNC_INTERVAL="3600", HHSYNC_ALERT_URL=webhook.url)
+    remember_sent(env, "articles_failed", timedelta(minutes=59))
+
+    first = services.start(env, tmp_path)
+    path = socket_path(Path(env["HHSYNC_DB"]))
+    wait_for(lambda: (answers(path) or {}).get("last_pass") is not None, first, "a pass")
+    break_credentials(halo)
+    assert invoke_hhsync(["sync"], env, tmp_path).returncode == 2
+    webhook.wait_for(1)
+    assert webhook.kinds() == ["pass_failed"]  # the failed article waits: 59 minutes ago
+    stop(first)
+
+    remember_sent(env, "articles_failed", timedelta(minutes=61))
+    halo.client_secret = DEMO_CLIENT_SECRET
+    second = services.start(env, tmp_path)
+    webhook.wait_for(3)
+    assert webhook.kinds() == ["pass_failed", "recovered", "articles_failed"]
+    assert [a["hudu_id"] for a in webhook.bodies[2]["articles"]] == [bad]
+    stop(second)
 
 
 def test_a_dead_webhook_never_stops_or_delays_the_service(
