@@ -79,11 +79,12 @@ class AlertRules:
         """The alerts to send after `finished`, and whether the memory changed."""
         if finished.dry_run:
             return [], False
-        before = self.memory.as_meta()
+        memory = self.memory
+        before = (dict(memory.sent), set(memory.reported), memory.outage)
         alerts = [*self._outage(finished, counts, now), *self._articles(rows, counts, now)]
         for alert in alerts:
-            self.memory.sent[alert.kind.value] = now.isoformat()
-        return alerts, self.memory.as_meta() != before
+            memory.sent[alert.kind.value] = now.isoformat()
+        return alerts, (memory.sent, memory.reported, memory.outage) != before
 
     def _outage(self, finished: PassFinished, counts: dict[str, int], now: datetime) -> list[Alert]:
         memory = self.memory
