@@ -50,12 +50,36 @@ class ServiceAlerts:
         self._posting = False
         self._unsubscribe: Callable[[], None] | None = None
 
-    async def __aenter__(self) -> ServiceAlerts:
+    @classmethod
+    def configured(cls, engine: Engine) -> ServiceAlerts | None:
+        """The alerts `HHSYNC_ALERT_URL` asks for, if it is set."""
+        url = engine.settings.hhsync_alert_url
+        return None if url is None else cls(engine, url.get_secret_value())
+
+    async def start(self) -> None:
+        """Listen to the engine's passes and post what they call for, from now on."""
         failing = (r.hudu_id for r in self.engine.book.rows() if r.status is Status.FAILED)
         self.rules.memory = AlertMemory.from_meta(self.engine.store.meta(META_KEY), failing)
         self._unsubscribe = self.engine.subscribe(self._on_event)
         self._task = asyncio.create_task(self._post_queued())
         self._say(logging.INFO, f"alerts go to the webhook at {self.webhook.host}")
+
+    async def stop(self) -> None:
+        """Stop listening; give the alerts still queued `FLUSH_SECONDS` to go out. Never raises."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._task is not None:
+            await self.settled(FLUSH_SECONDS)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):  # the service's own stop comes next, whatever
+            await self.webhook.aclose()
+
+    async def __aenter__(self) -> ServiceAlerts:
+        await self.start()
         return self
 
     async def __aexit__(
@@ -64,14 +88,7 @@ class ServiceAlerts:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        if self._task is not None:
-            await self.settled(FLUSH_SECONDS)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.webhook.aclose()
+        await self.stop()
 
     async def settled(self, timeout: float) -> bool:
         """Wait until every queued alert was posted (at most `timeout` seconds); whether so."""

@@ -171,24 +171,23 @@ async def run_service(
     except BaseException:
         signals.remove()
         raise
+    alerts = ServiceAlerts.configured(engine)
     try:
-        async with contextlib.AsyncExitStack() as alerts:
-            alert_url = engine.settings.hhsync_alert_url
-            if alert_url is not None:
-                await alerts.enter_async_context(
-                    ServiceAlerts(engine, alert_url.get_secret_value())
-                )
-            if on_ready is not None:
-                on_ready()
-            scheduler = asyncio.create_task(engine.run_scheduler())
-            await asyncio.sleep(0)  # the scheduler has started: a stop from now on is seen
-            signals.now += [
-                scheduler.cancel,
-                service.context.commands.cancel,
-                lambda: setattr(service.server, "force_exit", True),
-            ]
-            await _until_stop_asked(service, scheduler, signals)
+        if alerts is not None:
+            await alerts.start()
+        if on_ready is not None:
+            on_ready()
+        scheduler = asyncio.create_task(engine.run_scheduler())
+        await asyncio.sleep(0)  # the scheduler has started: a stop from now on is seen
+        signals.now += [
+            scheduler.cancel,
+            service.context.commands.cancel,
+            lambda: setattr(service.server, "force_exit", True),
+        ]
+        await _until_stop_asked(service, scheduler, signals)
     finally:
+        if alerts is not None:
+            await alerts.stop()
         await service.stop()
         signals.remove()
 
