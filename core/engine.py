@@ -19,6 +19,7 @@ from core.adapt import adapt_to
 from core.config import Settings
 from core.customers import META_KEY as CUSTOMERS_META
 from core.customers import CustomerDirectory
+from core.drift import DriftCheck
 from core.errors import AuthError, HhsyncError
 from core.events import (
     Announcer,
@@ -32,6 +33,7 @@ from core.events import (
 from core.faqlists import FaqListDirectory
 from core.halo import HaloClient
 from core.halo_profile import HaloProfile
+from core.history import PassHistory, PassRecord
 from core.hudu import HuduClient
 from core.models import ArticleRecord
 from core.plan import PassState, PassSummary, Plan
@@ -81,9 +83,8 @@ class Engine:
         self.faqlists = FaqListDirectory(
             halo, self.book.commit_faqlists, showforall=settings.hhsync_show_for_all_users
         )
-        renderer = LinkedRenderer(settings.hudu_base_url, halo.article_url)
+        renderer = self.renderer = LinkedRenderer(settings.hudu_base_url, halo.article_url)
         renderer.client_of = self.book.halo_client_of
-        self.renderer = renderer
         self.customers = CustomerDirectory(
             halo,
             settings,
@@ -95,6 +96,8 @@ class Engine:
             settings, hudu, self.book, renderer, self.announcer, clock, self.customers
         )
         self.reconciler = Reconciler(halo, self.book, self.announcer)
+        self.drift = DriftCheck(halo, self.book, self.announcer, self.planner)
+        self.passes = PassHistory(self.book, self.announcer, halo=halo, hudu=hudu)
         self.writer = Writer(
             halo=halo,
             hudu=hudu,
@@ -133,6 +136,9 @@ class Engine:
 
     def halo_article_url(self, halo_id: int) -> str:
         return self.halo.article_url(halo_id)
+
+    async def history(self, limit: int = 500) -> list[PassRecord]:
+        return self.passes.read(limit)
 
     async def open(self) -> None:
         """Take the store and load the mapping. Opening only reads: creates a crash left in
@@ -318,8 +324,8 @@ class Engine:
         await self.customers.refresh(companies, full=full, persist=not dry_run)
         self.planner.say_unmatched(view.companies)
         await self.faqlists.ensure(self.planner.faqlists_wanted(view), dry_run=dry_run, verify=full)
-        return self.planner.plan(
-            view, self.faqlists.ids, full=full, force=force, forced=forced or ()
+        return await self.drift.planned(
+            view, self.faqlists.ids, full=full, force=force, forced=forced or (), dry_run=dry_run
         )
 
     async def _write(
@@ -339,9 +345,6 @@ class Engine:
         return unchecked | state.uncertain_ids
 
     def _finish(self, plan: Plan, state: PassState, error: str, *, dry_run: bool) -> None:
-        event = state.finished(plan, self.clock(), error, dry_run=dry_run)
-        if not dry_run:
-            self.last_pass = event
-            with contextlib.suppress(HhsyncError):
-                self.book.add_run(event)
+        event = self.passes.finished(state.finished(plan, self.clock(), error, dry_run=dry_run))
+        self.last_pass = self.last_pass if dry_run else event
         self.announcer.emit(event)

@@ -220,6 +220,12 @@ class HaloClient(HaloAuthorized):
         params = self._search_params(text, faqlist_id)
         return await self._every_page("KBArticle", "articles", parse_article_ref, params)
 
+    async def list_articles(self) -> list[HaloArticleRef]:
+        """Every article, active or not, in one paged listing: what drift repair compares with
+        the mapping (core.drift)."""
+        params = {"includeinactive": "true"}
+        return await self._every_page("KBArticle", "articles", parse_article_ref, params)
+
     async def newest_matches(self, text: str) -> list[HaloArticleRef]:
         """One page of what the search matches, newest first (`order=id`, `orderdesc`): where
         a just-written article is found at the cost of one request whatever the tenant holds

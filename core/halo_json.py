@@ -4,6 +4,7 @@ payload, and the check that an answered article is the one that was sent.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,7 +78,19 @@ def parse_article_ref(raw: Mapping[str, Any]) -> HaloArticleRef:
             int(f["id"]) for f in faqlists if isinstance(f, dict) and isinstance(f.get("id"), int)
         ),
         link=raw["link"] if isinstance(raw.get("link"), str) else "",
+        date_edited=raw["date_edited"] if isinstance(raw.get("date_edited"), str) else "",
+        seen_hash=seen_hash(raw),
     )
+
+
+def seen_hash(raw: Mapping[str, Any]) -> str:
+    """A digest of an article's name and `description` as Halo answers them (list items carry
+    both): compared with the one after hhsync's last write, it shows an edit made in Halo."""
+    body = raw.get("description")
+    if not isinstance(body, str):
+        return ""
+    name = raw.get("name") if isinstance(raw.get("name"), str) else ""
+    return hashlib.sha256(f"{name}\0{body}".encode()).hexdigest()[:32]
 
 
 def parse_customer(raw: Mapping[str, Any]) -> HaloCustomer:

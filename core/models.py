@@ -113,6 +113,9 @@ class HaloArticleRef:
     inactive: bool = False
     faqlist_ids: tuple[int, ...] = ()
     link: str = ""
+    date_edited: str = ""
+    seen_hash: str = ""
+    """A digest of the name and body Halo holds (`core.drift`): "" when the answer has no body."""
 
     @property
     def tags(self) -> list[str]:
@@ -173,6 +176,11 @@ class ArticleRecord:
     """Who may see a company article in Halo's portal, in words: the customer and how it was
     matched, or why the article is unrestricted ("" for the Central KB, or with the setting off).
     For the Scope column and the detail pane."""
+    halo_edited_at: str = ""
+    """Halo's `date_edited` of the copy after hhsync's last write ("" when Halo did not say)."""
+    halo_seen_hash: str = ""
+    """`HaloArticleRef.seen_hash` of the copy after hhsync's last write: a later difference is
+    an edit made in Halo (core.drift)."""
 
 
 MARKER_PREFIX = "hudu-article-"

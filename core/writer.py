@@ -22,7 +22,7 @@ from core.events import Announcer, PassProgressed, WritesFailed
 from core.halo import HaloClient
 from core.halo_facts import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
 from core.hudu import HuduClient
-from core.models import SkippedFile, Status
+from core.models import HaloArticleRef, SkippedFile, Status
 from core.plan import PassState, Removal, Write
 from core.reconciler import Reconciler
 from core.records import RecordBook, Synced
@@ -116,7 +116,10 @@ class Writer:
                 if state.reports_progress:
                     self.announcer.emit(
                         PassProgressed(
-                            tally.done, tally.total, tally.created + tally.updated, tally.failed
+                            tally.done,
+                            tally.total,
+                            tally.created + tally.updated + tally.restored,
+                            tally.failed,
                         )
                     )
             finally:
@@ -212,7 +215,7 @@ class Writer:
             await self._rejected(batch, exc, state, outcome)
             return
         state.successes += 1
-        self._synced([(w, ref.id) for w, ref in zip(batch, refs, strict=True)], state)
+        self._synced(list(zip(batch, refs, strict=True)), state)
 
     async def _payload(self, write: Write, state: PassState) -> dict[str, object]:
         """The article's KBArticle object, with its files downloaded from Hudu just now."""
@@ -300,20 +303,29 @@ class Writer:
         self._synced([(w, found[w.article.id]) for w in batch if w.article.id in found], state)
         return [w for w in batch if w.article.id not in found]
 
-    def _synced(self, done: Sequence[tuple[Write, int]], state: PassState) -> None:
-        results = [
-            Synced(
-                write.article.id,
-                halo_id,
-                write.rendered.content_hash,
-                (*write.rendered.skipped_files, *state.late_skips.pop(write.article.id, [])),
-                tuple(u.name for u in write.rendered.files_to_attach),
+    def _synced(self, done: Sequence[tuple[Write, HaloArticleRef | int]], state: PassState) -> None:
+        """Record writes Halo took, with what its answer said of each copy (a ref), or only
+        the id of a copy found by marker."""
+        results = []
+        for write, answer in done:
+            ref = answer if isinstance(answer, HaloArticleRef) else None
+            results.append(
+                Synced(
+                    write.article.id,
+                    answer.id if isinstance(answer, HaloArticleRef) else answer,
+                    write.rendered.content_hash,
+                    (*write.rendered.skipped_files, *state.late_skips.pop(write.article.id, [])),
+                    tuple(u.name for u in write.rendered.files_to_attach),
+                    ref.date_edited if ref else "",
+                    ref.seen_hash if ref else "",
+                )
             )
-            for write, halo_id in done
-        ]
-        created = self.book.mark_synced(results, defer=True)
-        state.tally.created += created
-        state.tally.updated += len(results) - created
+        restored = sum(bool(write.restores) for write, _ in done)
+        new = sum(self.book[w.article.id].halo_id is None for w, _ in done if not w.restores)
+        self.book.mark_synced(results, defer=True)
+        state.tally.created += new
+        state.tally.updated += len(results) - restored - new
+        state.tally.restored += restored
         state.tally.done += len(results)
 
     def _fail(

@@ -224,6 +224,28 @@ class HaloState:
         self.clients[client["id"]] = client
         return client
 
+    def edit_in_halo(self, article_id: int, **fields: Any) -> dict[str, Any]:
+        """An agent edits an article in Halo's own screens (a test switch for drift): the
+        fields are checked against the spec as a KBArticle POST's would be, and `date_edited`
+        and the editor move as for any save."""
+        validator = halo_document().body_validator("POST", "/KBArticle")
+        assert validator is not None
+        errors = validator.errors([{"id": article_id, **fields}])
+        if errors:
+            raise ValueError(f"not a valid KBEntry edit: {errors}")
+        article = self.articles[article_id]
+        article.update({k: v for k, v in fields.items() if k not in _ARTICLE_SERVER_FIELDS})
+        article.update(date_edited=self.now_iso(), editor_id=2, editor_name="Halo Agent")
+        return article
+
+    def archive_in_halo(self, article_id: int) -> dict[str, Any]:
+        """An agent archives an article in Halo (inactive)."""
+        return self.edit_in_halo(article_id, inactive=True)
+
+    def delete_in_halo(self, article_id: int) -> None:
+        """An agent deletes an article in Halo (the agent's role may; the API's may not)."""
+        del self.articles[article_id]
+
     def issue_token(self, scopes: Iterable[str] | None = None) -> str:
         """A valid bearer token without the HTTP round trip."""
         token = secrets.token_urlsafe(32)
