@@ -15,6 +15,7 @@ from typing import Protocol
 from core.build import build_engine
 from core.config import Settings
 from core.events import Event, PassFinished
+from core.history import PassRecord
 from core.models import ArticleRecord
 from core.plan import PassSummary
 from core.remote import ControlClient, RemoteEngine, find_service
@@ -55,6 +56,7 @@ class EnginePort(Protocol):
     async def resync(self, hudu_id: int) -> ArticleRecord: ...
     async def unlink(self, hudu_id: int) -> ArticleRecord: ...
     async def reset(self) -> int: ...
+    async def history(self, limit: int | None = None) -> list[PassRecord]: ...
 
 
 def service_socket(settings: Settings) -> str:

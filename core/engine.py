@@ -137,7 +137,7 @@ class Engine:
     def halo_article_url(self, halo_id: int) -> str:
         return self.halo.article_url(halo_id)
 
-    async def history(self, limit: int = 500) -> list[PassRecord]:
+    async def history(self, limit: int | None = None) -> list[PassRecord]:
         return self.passes.read(limit)
 
     async def open(self) -> None:

@@ -142,6 +142,6 @@ class PassHistory:
                 self.book.add_run(run_row(measured, self.book.counts()))
         return measured
 
-    def read(self, limit: int = MAX_RUNS) -> list[PassRecord]:
-        """The last `limit` passes, newest first."""
-        return read_history(self.book.store.runs(), limit)
+    def read(self, limit: int | None = None) -> list[PassRecord]:
+        """The last `limit` passes (all that are kept when None), newest first."""
+        return read_history(self.book.store.runs(), limit or MAX_RUNS)

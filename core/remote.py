@@ -39,8 +39,10 @@ from core.events import (
     ServiceAttached,
     ServiceLost,
 )
+from core.history import PassRecord
 from core.models import ArticleRecord, Status
 from core.plan import PassSummary
+from core.tables import MAX_RUNS
 from core.wire import PROTOCOL_VERSION, WireError, load, load_event, load_records, load_summary
 
 log = logging.getLogger("hhsync.remote")
@@ -125,6 +127,11 @@ class ControlClient:
                         yield load_event(json.loads(line))
         except (httpx.TransportError, json.JSONDecodeError) as exc:
             raise ServiceUnavailable(f"the service's event stream ended: {exc}") from None
+
+    async def history(self, limit: int) -> list[PassRecord]:
+        """The service's last passes, newest first."""
+        data = await self._call("GET", f"/v1/history?limit={int(limit)}", timeout=5.0)
+        return load(list[PassRecord], _field(data, "passes"))
 
     async def sync(self, *, full: bool, dry_run: bool, force: bool, command_id: str) -> PassSummary:
         body = {"full": full, "dry_run": dry_run, "force": force, "command_id": command_id}
@@ -256,6 +263,9 @@ class RemoteEngine:
 
     async def retry_failed(self, *, command_id: str = "") -> PassSummary:
         return await self.client.retry(command_id=command_id)
+
+    async def history(self, limit: int | None = None) -> list[PassRecord]:
+        return await self.client.history(limit or MAX_RUNS)
 
     async def resync(self, hudu_id: int) -> ArticleRecord:
         return await self.client.resync(hudu_id)

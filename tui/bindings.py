@@ -51,6 +51,7 @@ APP_BINDINGS: list[Binding] = [
     Binding("3", "show_tab('skipped')", "Skipped tab", show=False, id="tab-skipped"),
     Binding("4", "show_tab('failed')", "Failed tab", show=False, id="tab-failed"),
     Binding("5,l", "show_tab('log')", "Log tab", show=False, id="tab-log"),
+    Binding("6,h", "show_tab('history')", "History tab", show=False, id="tab-history"),
     Binding("left_square_bracket", "cycle_tab(-1)", "Previous tab", show=False),
     Binding("right_square_bracket", "cycle_tab(1)", "Next tab", show=False),
     Binding("escape", "clear_filter", "Clear filter", show=False),

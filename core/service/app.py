@@ -5,6 +5,7 @@ GET  /v1/snapshot           {"seq", "records", "state"}: the rows and state afte
 GET  /v1/events?after=SEQ   application/x-ndjson, one event per line from SEQ + 1 on
                             (410 {"error": "resnapshot"} when those are not held any more)
 GET  /status                counts and pass state, for monitoring with curl
+GET  /v1/history?limit=N    {"passes"}: the last N passes (at most 500), newest first
 POST /v1/sync               {"full", "dry_run", "force", "command_id"} → {"summary"}
 POST /v1/retry              {"command_id"} → {"summary"}
 POST /v1/resync/{hudu_id}   → {"record"}
@@ -30,6 +31,7 @@ from core.service.bodies import (
     SyncCommand,
     parse_after,
     parse_hudu_id,
+    parse_limit,
     read_command,
 )
 from core.service.commands import ServiceStopping
@@ -39,6 +41,7 @@ from core.service.guard import ProtocolGuard
 from core.service.replies import engine_error_reply, error_reply, line_reply, reply
 from core.service.state import hello_body, snapshot_json, status_body
 from core.service.stream import ABORT_EXTENSION, MEDIA_TYPE, EventStreamResponse
+from core.tables import MAX_RUNS
 from core.wire import dump, dump_summary
 
 
@@ -75,6 +78,10 @@ class Endpoints:
 
     async def status(self, request: Request) -> Response:
         return reply(status_body(self.engine, self.context.facts))
+
+    async def history(self, request: Request) -> Response:
+        limit = parse_limit(request.query_params.get("limit"), MAX_RUNS)
+        return reply({"passes": [dump(p) for p in await self.engine.history(limit)]})
 
     # ------------------------------------------------------------ commands
     async def sync(self, request: Request) -> Response:
@@ -126,6 +133,7 @@ class Endpoints:
             Route("/v1/snapshot", self.snapshot, methods=get),
             Route("/v1/events", self.events, methods=get),
             Route("/status", self.status, methods=get),
+            Route("/v1/history", self.history, methods=get),
             Route("/v1/sync", self.sync, methods=post),
             Route("/v1/retry", self.retry, methods=post),
             Route("/v1/resync/{hudu_id}", self.resync, methods=post),

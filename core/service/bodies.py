@@ -94,5 +94,14 @@ def parse_after(text: str | None) -> int | None:
     return int(text)
 
 
+def parse_limit(text: str | None, most: int) -> int:
+    """`?limit=N`: how many items, 1 to `most` (`most` when not given)."""
+    if text is None:
+        return most
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text[:6]) <= most:
+        raise RequestRefused(f"limit must be a number from 1 to {most}")
+    return int(text)
+
+
 def _too_large() -> RequestRefused:
     return RequestRefused(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB", status=413)

@@ -20,6 +20,7 @@ from core.events import (
     ServiceAttached,
     ServiceLost,
 )
+from core.history import PassRecord
 from core.models import ArticleRecord, SkippedFile, Status
 from core.remote import ServiceUnavailable
 
@@ -122,6 +123,8 @@ class FakeEngine:
             failed=2,
         )
         self.fail_with: Exception | None = None
+        self.passes: list[PassRecord] = []
+        """What `history` answers, newest first."""
         self.still_failing: set[int] = set()
         """Failed articles that `retry_failed` leaves failed."""
         self.stopped = asyncio.Event()
@@ -187,6 +190,9 @@ class FakeEngine:
                 self.change(record.hudu_id, status=Status.SYNCED, error="", hint="")
                 fixed += 1
         self.finish_pass(updated=fixed, failed=len(self.still_failing))
+
+    async def history(self, limit: int | None = None) -> list[PassRecord]:
+        return list(self.passes[: limit or len(self.passes)])
 
     async def close(self) -> None:
         self.calls.append(("close",))

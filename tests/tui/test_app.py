@@ -393,7 +393,12 @@ async def test_tab_keys(engine: FakeEngine) -> None:
         await pilot.press("right_square_bracket")
         assert tabs.active == "pending"
         await press_one_by_one(pilot, "left_square_bracket", "left_square_bracket")
+        assert tabs.active == "history"
+        assert app.focused is app.dashboard.history_view
+        await pilot.press("left_square_bracket")
         assert tabs.active == "log"
+        await pilot.press("h")
+        assert tabs.active == "history"
         await pilot.press("r")
         assert not [c for c in engine.calls if c[0] == "resync"]
 

@@ -28,16 +28,19 @@ from tui.widgets.event_log import EventLog
 from tui.widgets.failure_note import FailureNote
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.header import SyncHeader
+from tui.widgets.history_view import HistoryView
 from tui.widgets.pass_status import PassStatus
 
 LOG_TAB = "log"
-TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), LOG_TAB)
+HISTORY_TAB = "history"
+TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), LOG_TAB, HISTORY_TAB)
 TAB_TITLES: dict[str, str] = {
     "synced": "Synced",
     "pending": "Pending",
     "skipped": "Skipped",
     "failed": "Failed",
     LOG_TAB: "Log",
+    HISTORY_TAB: "History",
 }
 EMPTY_NOTES: dict[Status, str] = {
     Status.SYNCED: "Nothing synced yet · s starts a pass",
@@ -82,6 +85,7 @@ class DashboardScreen(Screen[None]):
         self.failure_note = FailureNote(id="failure-note")
         self.event_log = EventLog(max_lines=settings.log_max_lines, now=now, id="log-view")
         self.pass_status = PassStatus(clock=clock, id="pass-status")
+        self.history_view = HistoryView(id="history-view")
         if last_pass is not None:
             self.pass_status.summary_text = pass_summary(last_pass)
 
@@ -99,6 +103,8 @@ class DashboardScreen(Screen[None]):
                         yield self.failure_note
             with TabPane(TAB_TITLES[LOG_TAB], id=LOG_TAB):
                 yield self.event_log
+            with TabPane(TAB_TITLES[HISTORY_TAB], id=HISTORY_TAB):
+                yield self.history_view
         yield self.pass_status
         yield Footer(compact=True, show_command_palette=False)
 
@@ -126,9 +132,9 @@ class DashboardScreen(Screen[None]):
         return self.tabbed.active or "synced"
 
     def current_table(self) -> ArticleTable | None:
-        """The table of the tab shown; None on the Log tab."""
+        """The table of the tab shown; None on the Log and History tabs."""
         tab = self.active_tab
-        return self.table(tab) if tab != LOG_TAB else None
+        return self.table(tab) if tab not in (LOG_TAB, HISTORY_TAB) else None
 
     @property
     def filter_open(self) -> bool:
@@ -226,7 +232,7 @@ class DashboardScreen(Screen[None]):
         if table is not None:
             table.focus()
         else:
-            self.event_log.focus()
+            (self.history_view if self.active_tab == HISTORY_TAB else self.event_log).focus()
 
     @on(ArticleTable.RowHighlighted)
     def _row_highlighted(self, event: ArticleTable.RowHighlighted) -> None:
