@@ -83,6 +83,8 @@ def read_history(rows: list[dict[str, Any]], limit: int = MAX_RUNS) -> list[Pass
     for row in reversed(rows):
         if len(passes) >= limit:
             break
+        if not isinstance(row.get("started_at"), str):
+            continue
         try:
             passes.append(RUN_ROWS.decode(row))
         except BadRow:
