@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,9 +43,16 @@ async def test_each_pass_is_kept_with_its_trigger_counts_and_cost(
     assert [p.started_at for p in await engine.history(limit=1)] == [newest.started_at]
 
 
-def test_rows_of_an_older_hhsync_read_with_the_later_fields_empty(tmp_path: Path) -> None:
-    old = {"started_at": "2026-06-30T14:00:00+00:00", "finished_at": "2026-06-30T14:01:00+00:00"}
-    rows = [{**old, "full": True, "created": 3, "error": ""}, {"not": "a pass"}, {**old, "n": 1}]
+def test_rows_of_an_older_hhsync_read_with_the_later_fields_empty() -> None:
+    old: dict[str, Any] = {
+        "started_at": "2026-06-30T14:00:00+00:00",
+        "finished_at": "2026-06-30T14:01:00+00:00",
+    }
+    rows: list[dict[str, Any]] = [
+        {**old, "full": True, "created": 3, "error": ""},
+        {"not": "a pass"},
+        {**old, "n": 1},
+    ]
 
     passes = read_history(rows)
 
