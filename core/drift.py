@@ -3,8 +3,8 @@ again from Hudu (the sync is one-way).
 
 One paged listing of Halo's articles, archived ones included, is compared with the mapping
 (docs/hudu-and-halo.md#halo-drift): a linked copy missing from it was deleted, one listed
-inactive was archived, and one whose `date_edited` is later than, or whose name and body differ
-from, what Halo answered to hhsync's last write was edited. The listing costs one request per
+inactive was archived, and one whose `date_edited` is later than what Halo answered to hhsync's
+last write was edited (where Halo gives no `date_edited`: whose name and body differ from it). The listing costs one request per
 100 articles Halo holds, never one per article. A copy missing from the listing is written as
 an update, not a create: if Halo does hold it (a listing that shifted while it was read), the
 update simply restores it; if not, Halo refuses the id and the writer creates it again after
@@ -120,13 +120,15 @@ def _checked(rec: ArticleRecord) -> bool:
 
 
 def drift_of(rec: ArticleRecord, ref: HaloArticleRef | None) -> str:
-    """How a copy changed in Halo since hhsync's last write ("" when it did not)."""
+    """How a copy changed in Halo since hhsync's last write ("" when it did not). An edit is
+    told by `date_edited` where Halo gives it, else by the name and body digest: a listing may
+    show a body Halo shortened or normalised, which must not look like an edit."""
     if ref is None:
         return "deleted in Halo"
     if ref.inactive:
         return "archived in Halo"
-    if _later(ref.date_edited, rec.halo_edited_at):
-        return "edited in Halo"
+    if ref.date_edited and rec.halo_edited_at:
+        return "edited in Halo" if _later(ref.date_edited, rec.halo_edited_at) else ""
     if ref.seen_hash and rec.halo_seen_hash and ref.seen_hash != rec.halo_seen_hash:
         return "edited in Halo"
     return ""
@@ -135,8 +137,6 @@ def drift_of(rec: ArticleRecord, ref: HaloArticleRef | None) -> str:
 def _later(listed: str, baseline: str) -> bool:
     """Whether Halo's `date_edited` moved past the baseline. Both come from Halo, in its own
     clock and format; one that does not parse counts as moved when it differs."""
-    if not listed or not baseline:
-        return False
     try:
         return _moment(listed) > _moment(baseline)
     except ValueError:

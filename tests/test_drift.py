@@ -157,3 +157,30 @@ def test_the_emulator_checks_a_halo_side_edit_against_the_spec(halo: HaloState) 
     assert halo.articles[article["id"]] == before
     halo.edit_in_halo(article["id"], name="B")
     assert (article["name"], article["editor_name"]) == ("B", "Halo Agent")
+
+
+async def test_a_body_halo_shows_otherwise_is_no_edit_while_date_edited_stays(
+    engine: Engine, halo: HaloState, seeded: SeedSummary
+) -> None:
+    """A tenant that lists a shortened or normalised body: `date_edited` decides."""
+    await engine.sync_now()
+    for article in halo.articles.values():
+        article["description"] = article["description"][:40]
+
+    assert (await engine.sync_now(full=True)).restored == 0
+
+
+async def test_without_date_edited_an_edit_is_told_by_the_body(
+    engine: Engine, halo: HaloState, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    for article in halo.articles.values():
+        del article["date_edited"]  # a tenant whose answers and listings lack it
+    engine.book.note_halo_baselines({r.hudu_id: ("", r.halo_seen_hash) for r in engine.records()})
+    copy = copy_of(halo, seeded.published_ids[0])
+    copy["description"] = "<p>changed without a date</p>"
+
+    summary = await engine.sync_now(full=True)
+
+    assert summary.restored == 1
+    assert copy_of(halo, seeded.published_ids[0])["description"] != "<p>changed without a date</p>"

@@ -28,7 +28,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -235,7 +235,11 @@ class HaloState:
             raise ValueError(f"not a valid KBEntry edit: {errors}")
         article = self.articles[article_id]
         article.update({k: v for k, v in fields.items() if k not in _ARTICLE_SERVER_FIELDS})
-        article.update(date_edited=self.now_iso(), editor_id=2, editor_name="Halo Agent")
+        edited = self.now_iso()
+        if edited <= article.get("date_edited", ""):  # a later save is later, even in one ms
+            previous = datetime.fromisoformat(article["date_edited"])
+            edited = _iso_ms(previous + timedelta(milliseconds=1))
+        article.update(date_edited=edited, editor_id=2, editor_name="Halo Agent")
         return article
 
     def archive_in_halo(self, article_id: int) -> dict[str, Any]:
@@ -257,8 +261,7 @@ class HaloState:
         self.tokens.clear()
 
     def now_iso(self) -> str:
-        moment = datetime.fromtimestamp(self.clock(), UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        return _iso_ms(datetime.fromtimestamp(self.clock(), UTC))
 
     # ------------------------------------------------------------------ internals
     def _next_id(self, kind: str) -> int:
@@ -387,6 +390,12 @@ class HaloState:
             {k: a[k] for k in _ATTACHMENT_OUT_FIELDS if k in a} for a in article["attachments"]
         ]
         return out
+
+
+def _iso_ms(moment: datetime) -> str:
+    """Halo's timestamps as the emulator writes them: UTC, milliseconds, `Z`."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def split_tags(tag_string: str | None) -> set[str]:
