@@ -4,11 +4,12 @@ again from Hudu (the sync is one-way).
 One paged listing of Halo's articles, archived ones included, is compared with the mapping
 (docs/hudu-and-halo.md#halo-drift): a linked copy missing from it was deleted, one listed
 inactive was archived, and one whose `date_edited` is later than what Halo answered to hhsync's
-last write was edited (where Halo gives no `date_edited`: whose name and body differ from it). The listing costs one request per
-100 articles Halo holds, never one per article. A copy missing from the listing is written as
-an update, not a create: if Halo does hold it (a listing that shifted while it was read), the
-update simply restores it; if not, Halo refuses the id and the writer creates it again after
-looking it up (core.writer), so a listing can never cause a second copy.
+last write was edited (where Halo gives no `date_edited`: one whose name and body differ). The
+listing costs one request per 100 articles Halo holds, never one per article. A copy missing
+from the listing is written as an update, not a create: if Halo does hold it (a listing that
+shifted while it was read), the update simply restores it; if not, Halo refuses the id and the
+writer creates it again after looking it up (core.writer), so a listing never makes a second
+copy.
 """
 
 from __future__ import annotations
