@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 
 from core.events import Announcer
 from core.halo import HaloClient
+from core.halo_json import edited_later
 from core.models import ArticleRecord, HaloArticleRef, Status
 from core.plan import Plan
 from core.planner import HuduView, Planner
@@ -129,21 +129,7 @@ def drift_of(rec: ArticleRecord, ref: HaloArticleRef | None) -> str:
     if ref.inactive:
         return "archived in Halo"
     if ref.date_edited and rec.halo_edited_at:
-        return "edited in Halo" if _later(ref.date_edited, rec.halo_edited_at) else ""
+        return "edited in Halo" if edited_later(ref.date_edited, rec.halo_edited_at) else ""
     if ref.seen_hash and rec.halo_seen_hash and ref.seen_hash != rec.halo_seen_hash:
         return "edited in Halo"
     return ""
-
-
-def _later(listed: str, baseline: str) -> bool:
-    """Whether Halo's `date_edited` moved past the baseline. Both come from Halo, in its own
-    clock and format; one that does not parse counts as moved when it differs."""
-    try:
-        return _moment(listed) > _moment(baseline)
-    except ValueError:
-        return listed != baseline
-
-
-def _moment(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

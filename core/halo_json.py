@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from core.models import MARKER_PREFIX, HaloArticleRef, HaloCustomer, HaloFaqList, NewFaqList
@@ -98,3 +99,18 @@ def parse_customer(raw: Mapping[str, Any]) -> HaloCustomer:
     return HaloCustomer(
         id=int(raw["id"]), name=str(raw.get("name") or ""), inactive=bool(raw.get("inactive"))
     )
+
+
+def edited_later(listed: str, baseline: str) -> bool:
+    """Whether Halo's `date_edited` moved past the baseline. Both come from Halo, in its own
+    clock and format (its zone is undocumented: one without is taken as UTC); one that does
+    not parse counts as moved when it differs."""
+    try:
+        return _moment(listed) > _moment(baseline)
+    except ValueError:
+        return listed != baseline
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -265,6 +265,7 @@ class HaloProbe:
         payload = article_payload(rendered, halo_id=None, files=[(PROBE_FILE_NAME, PROBE_FILE)])
         try:
             (ref,) = await self.halo.upsert_articles([payload])
+            seen.answered_edited = ref.date_edited
         except (WriteUncertainError, MalformedResponseError):
             found = [r for r in await self.halo.search_articles(name) if r.name.strip() == name]
             if not found:
@@ -282,6 +283,8 @@ class HaloProbe:
     ) -> None:
         fields = await self.halo.get_article_fields(article_id) or {}
         seen.body_back = {f: _text(fields.get(f)) for f in BODY_FIELDS}
+        listed = [r for r in await self.halo.newest_matches(name) if r.id == article_id]
+        seen.listed_edited = listed[0].date_edited if listed else None
         marker = f"{MARKER_PREFIX}{PROBE_HUDU_ID}"
         seen.tag_string_kept = marker in _tags(fields)
         if not seen.tag_string_kept:
@@ -337,6 +340,7 @@ class HaloProbe:
             seen.delete_status = exc.status
             await self.halo.archive_article(article_id)
             after = await self.halo.get_article_fields(article_id) or {}
+            seen.saved_edited = _text(after.get("date_edited"))
             body = any(_text(after.get(f)) for f in BODY_FIELDS)
             seen.archive_kept_fields = _text(after.get("name")) == name and body
             return

@@ -235,11 +235,7 @@ class HaloState:
             raise ValueError(f"not a valid KBEntry edit: {errors}")
         article = self.articles[article_id]
         article.update({k: v for k, v in fields.items() if k not in _ARTICLE_SERVER_FIELDS})
-        edited = self.now_iso()
-        if edited <= article.get("date_edited", ""):  # a later save is later, even in one ms
-            previous = datetime.fromisoformat(article["date_edited"])
-            edited = _iso_ms(previous + timedelta(milliseconds=1))
-        article.update(date_edited=edited, editor_id=2, editor_name="Halo Agent")
+        article.update(date_edited=self._edit_stamp(article), editor_id=2, editor_name="Halo Agent")
         return article
 
     def archive_in_halo(self, article_id: int) -> dict[str, Any]:
@@ -264,6 +260,13 @@ class HaloState:
         return _iso_ms(datetime.fromtimestamp(self.clock(), UTC))
 
     # ------------------------------------------------------------------ internals
+    def _edit_stamp(self, article: dict[str, Any]) -> str:
+        """`date_edited` for a save: now, and later than the save before, even within one ms."""
+        edited, previous = self.now_iso(), article.get("date_edited")
+        if isinstance(previous, str) and edited <= previous:
+            edited = _iso_ms(datetime.fromisoformat(previous) + timedelta(milliseconds=1))
+        return edited
+
     def _next_id(self, kind: str) -> int:
         self._ids[kind] = self._ids.get(kind, 0) + 1
         return self._ids[kind]
@@ -352,7 +355,9 @@ class HaloState:
                 }
                 for n, entry in enumerate(access, 1)
             ]
-        existing.update(date_edited=now, editor_id=1, editor_name="API Application")
+        existing.update(
+            date_edited=self._edit_stamp(existing), editor_id=1, editor_name="API Application"
+        )
         if faqlist_ids is not None:
             existing["faqlists"] = [
                 {"id": i, "name": self.faqlists[i]["name"]} for i in faqlist_ids
