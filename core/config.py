@@ -82,6 +82,15 @@ class CustomerAccess(StrEnum):
     """Never restricted, as before this setting existed."""
 
 
+class ImageMode(StrEnum):
+    """`HHSYNC_IMAGES`: where an article's images live once it is in Halo."""
+
+    LINK = "link"
+    """Linked to Hudu (absolute Hudu URLs), as before this setting existed."""
+    COPY = "copy"
+    """Copied into Halo once each (content-addressed); the article no longer needs Hudu."""
+
+
 def parse_customer_map(raw: str) -> dict[int, int]:
     """`HHSYNC_CUSTOMER_MAP`: `hudu_company_id=halo_client_id` pairs separated by commas."""
     pairs: dict[int, int] = {}
@@ -130,6 +139,7 @@ class Settings(StoreSettings):
     hhsync_customer_map: str = ""
     hhsync_alert_url: SecretStr | None = None
     """Where the service posts its alerts (a secret: the URL is the webhook's only key)."""
+    hhsync_images: ImageMode = ImageMode.LINK
 
     @field_validator("hudu_base_url", "halo_base_url", "halo_auth_url")
     @classmethod
@@ -169,7 +179,7 @@ class Settings(StoreSettings):
         parse_customer_map(value)
         return value
 
-    @field_validator("hhsync_customer_access", mode="before")
+    @field_validator("hhsync_customer_access", "hhsync_images", mode="before")
     @classmethod
     def _access_in_any_case(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value

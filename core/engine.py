@@ -106,6 +106,7 @@ class Engine:
             renderer=renderer,
             announcer=self.announcer,
             batch_size=settings.hhsync_batch_size,
+            images=settings.hhsync_images,
             sleep=sleep,
         )
         prober = HaloProbe(

@@ -28,6 +28,7 @@ from core.halo_facts import (
     default_auth_url,
     exponential_to_sixty,
     has_scope,
+    on_instance,
 )
 from core.halo_hints import halo_hint
 from core.halo_json import (
@@ -300,6 +301,27 @@ class HaloClient(HaloAuthorized):
             raise self.session.malformed(response, "expected one article")
         self._parse(response, parse_article_ref, records[0])  # the shape a ref needs
         return records[0]
+
+    # ------------------------------------------------------------------ images
+    async def upload_image(self, filename: str, data: bytes, content_type: str) -> str:
+        """Store an image with Halo's editor endpoint (`POST /Attachment/image`, multipart,
+        no ticket): the absolute URL Halo serves it at. A link that is not on this Halo is a
+        MalformedResponseError (it would go into articles as it is)."""
+        response = await self._request(
+            "POST", "Attachment/image", files={"file": (filename, data, content_type)}
+        )
+        body = self.session.json(response)
+        link = body.get("link") if isinstance(body, dict) else None
+        url = on_instance(link, self.instance_url) if isinstance(link, str) else ""
+        if not url:
+            raise self.session.malformed(response, "the image upload answered no link on Halo")
+        return url
+
+    async def image_bytes(self, url: str) -> bytes:
+        """What an image link on this Halo serves (a capability URL: no bearer token)."""
+        if not on_instance(url, self.instance_url):
+            raise ValueError("not a link on this Halo")
+        return (await self.session.send("GET", url)).content
 
     # ------------------------------------------------------------------ customers
     async def list_customers(self) -> list[HaloCustomer]:

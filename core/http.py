@@ -176,6 +176,7 @@ class ApiSession:
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         accept: Collection[int] = (),
         idempotent: bool | None = None,
@@ -206,6 +207,7 @@ class ApiSession:
                         params=params,
                         json_body=json_body,
                         form=form,
+                        files=files,
                         headers=headers,
                         accept=accept,
                         idempotent=idempotent,
@@ -226,6 +228,7 @@ class ApiSession:
         params: Mapping[str, str | int] | None,
         json_body: Any,
         form: Mapping[str, str] | None,
+        files: Mapping[str, tuple[str, bytes, str]] | None,
         headers: Mapping[str, str] | None,
         accept: Collection[int],
         idempotent: bool,
@@ -235,7 +238,7 @@ class ApiSession:
             await self.limiter.acquire()
         try:
             response = await self.http.request(
-                method, url, params=params, json=json_body, data=form, headers=headers
+                method, url, params=params, json=json_body, data=form, files=files, headers=headers
             )
         except NOT_SENT_ERRORS as exc:
             raise _NoAnswer(exc) from None

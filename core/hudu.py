@@ -218,9 +218,21 @@ class HuduClient(ServiceClient):
     async def download_upload(self, upload_id: int) -> bytes:
         """The file's bytes. Redirects to storage are followed; the API key only ever goes to
         Hudu's API itself, never to a redirect target (a signed storage URL needs none)."""
-        api = httpx.URL(self.api_url + "/")
         url = httpx.URL(f"{self.api_url}/uploads/{int(upload_id)}")
-        params: dict[str, str | int] | None = {"download": "true"}
+        return await self._download(url, {"download": "true"}, f"upload {upload_id}")
+
+    async def download_public_photo(self, url: str) -> bytes:
+        """An image embedded in an article (`/public_photo/<slug>` on Hudu's own host: public,
+        so no API key is sent). Any other host is refused before a request."""
+        target = httpx.URL(url)
+        if not _same_origin(target, httpx.URL(self.instance_url + "/")):
+            raise ValueError(f"not on Hudu's host: {url!r}")
+        return await self._download(target, None, "a public photo")
+
+    async def _download(
+        self, url: httpx.URL, params: dict[str, str | int] | None, what: str
+    ) -> bytes:
+        api = httpx.URL(self.api_url + "/")
         for hop in range(MAX_REDIRECTS + 1):
             to_api = _same_origin(url, api) and url.path.startswith(api.path)
             try:
@@ -235,7 +247,7 @@ class HuduClient(ServiceClient):
                 if hop == 0 or isinstance(exc, HuduUnreachableError):
                     raise
                 raise HuduError(
-                    f"the file store Hudu redirected to refused upload {upload_id}: {exc.message}",
+                    f"the file store Hudu redirected to refused {what}: {exc.message}",
                     status=exc.status,
                     hint=STORAGE_HINT,
                     method="GET",
@@ -248,9 +260,9 @@ class HuduClient(ServiceClient):
                 raise self.session.malformed(response, "a redirect without a Location")
             url, params = response.url.join(location), None
         raise HuduError(
-            f"more than {MAX_REDIRECTS} redirects downloading upload {upload_id}",
+            f"more than {MAX_REDIRECTS} redirects downloading {what}",
             method="GET",
-            path=f"{API_PATH}/uploads/{upload_id}",
+            path=url.path,
         )
 
 

@@ -17,6 +17,7 @@ from core.customers import CustomerDirectory
 from core.events import Announcer
 from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, company_third_party_id
 from core.hudu import HuduClient
+from core.images import mode_switched
 from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduUpload, Status
 from core.plan import Action, Plan, Removal, Write
 from core.records import RecordBook, iso, set_skipped
@@ -105,7 +106,7 @@ class Planner:
         retry fetched by id; in a full pass, mapped articles missing from the listing are
         confirmed gone with a 404."""
         companies = await self.companies()
-        if full or not cursor:
+        if full or not cursor or mode_switched(self.book, self.settings.hhsync_images):
             listed = await self.hudu.list_articles()
         else:
             since = datetime.fromisoformat(cursor) - CURSOR_OVERLAP

@@ -17,6 +17,7 @@ hhsync's marker prefix, which sees hhsync's articles already in Halo (their tags
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import re
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core.config import Settings
+from core.config import ImageMode, Settings
 from core.errors import (
     ApiError,
     AuthError,
@@ -54,6 +55,10 @@ PROBE_LIST_KEY = "hudu:probe"
 PROBE_LIST_NAME = "hhsync probe"
 PROBE_FILE_NAME = "hhsync-probe.txt"
 PROBE_FILE = b"hhsync checks whether Halo keeps a file sent inside the article POST.\n"
+PROBE_IMAGE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+"""One pixel: what the probe stores with Halo's image endpoint (HHSYNC_IMAGES=copy)."""
 LOOKUP_WAITS = (0.0, 1.0, 2.0, 4.0)
 """Seconds before each marker search: a search index may lag behind a write (inferred:
 docs/hudu-and-halo.md#halo-probe)."""
@@ -214,6 +219,8 @@ class HaloProbe:
             if not removed_ours:  # an error or an interruption: never leave it active
                 with contextlib.suppress(Exception):
                     await self.halo.retire_article(article_id)
+        if self.settings.hhsync_images is ImageMode.COPY:
+            await self._store_image(seen)
         profile = full_profile(seen, stamp)
         self.store.set_meta(**{IN_FLIGHT_KEY: None, META_KEY: profile.to_meta()})
         return ProbeReport(profile, article_id, removed, tuple(notes))
@@ -347,6 +354,24 @@ class HaloProbe:
         if await self.halo.get_article(article_id) is not None:  # "deleted" but still there
             seen.delete_status = 200
             await self.halo.archive_article(article_id)
+
+    async def _store_image(self, seen: Observations) -> None:
+        """Store one pixel through Halo's image endpoint, without a ticket, and fetch it back
+        by its link. It stays in Halo (the endpoint has no documented delete): 70 bytes."""
+        try:
+            link = await self.halo.upload_image("hhsync-probe.png", PROBE_IMAGE, "image/png")
+            back = await self.halo.image_bytes(link)
+        except AuthError:
+            raise
+        except (HaloError, MalformedResponseError) as exc:
+            seen.image_upload, seen.image_seen = False, f"refused ({exc})"
+            return
+        seen.image_upload = back == PROBE_IMAGE
+        seen.image_seen = (
+            "stored and served back"
+            if seen.image_upload
+            else "stored, but its link serves other bytes"
+        )
 
     def _stamp(self) -> str:
         return self.clock().astimezone(UTC).isoformat(timespec="seconds")

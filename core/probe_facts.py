@@ -50,6 +50,10 @@ class Observations:
     saved_edited: str = ""
     """`date_edited` read back after the probe saved its article again (archiving it)."""
     hhsync_articles_seen: int = 0
+    image_upload: bool | None = None
+    """An image sent to `POST /Attachment/image` without a ticket came back by its link
+    (None: not tried, HHSYNC_IMAGES=link)."""
+    image_seen: str = ""
     """Read-only part: hhsync articles the marker-prefix search found."""
 
 
@@ -69,6 +73,7 @@ def full_profile(seen: Observations, probed_at: str) -> HaloProfile:
         _archive,
         _faqlist_third_party_id,
         _date_edited,
+        _image_upload,
     ):
         fact, profile = decide(seen, profile)
         if fact is not None:
@@ -374,3 +379,24 @@ def _date_edited(seen: Observations, profile: HaloProfile) -> Decision:
         seen_text, verdict = "listed as answered; a save moved it", Verdict.AS_EXPECTED
         action = "restore copies edited in Halo on full passes"
     return ProbeFact("date_edited", expected, seen_text, verdict, action), profile
+
+
+def _image_upload(seen: Observations, profile: HaloProfile) -> Decision:
+    if seen.image_upload is None:
+        return None, profile
+    expected = "POST /Attachment/image stores an image without a ticket and serves it by link"
+    if seen.image_upload:
+        return ProbeFact(
+            "image_upload",
+            expected,
+            seen.image_seen,
+            Verdict.AS_EXPECTED,
+            "copy images into Halo with its image endpoint (HHSYNC_IMAGES=copy)",
+        ), dataclasses.replace(profile, image_upload=True)
+    return ProbeFact(
+        "image_upload",
+        expected,
+        seen.image_seen,
+        Verdict.ADAPTED,
+        "inline small images in the article; larger ones stay linked to Hudu, listed in it",
+    ), dataclasses.replace(profile, image_upload=False)

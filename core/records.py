@@ -65,6 +65,8 @@ class RecordBook:
         self._slugs: dict[str, int] = {}
         self._deferred: dict[int, ArticleRecord] = {}
         self._deferred_meta: dict[str, Any] = {}
+        self.settled_meta: dict[str, Any] = {}
+        """Meta values that hold once a pass completes (written by `finish_pass`)."""
 
     def load(self) -> None:
         self._rows = self.store.records()
@@ -301,6 +303,7 @@ class RecordBook:
                 "cursor": iso(started),
                 "pass_count": int(self.store.meta("pass_count", 0) or 0) + 1,
                 "verify_copies": sorted(verify_copies),
+                **self.settled_meta,
             },
         )
 

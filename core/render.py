@@ -39,6 +39,7 @@ from selectolax.lexbor import LexborHTMLParser
 from core.halo_facts import MAX_ATTACHMENT_BYTES
 from core.html_safety import CLEANER, MAX_NESTING_WORK, nesting_work, scrub
 from core.hudu_facts import instance_root
+from core.image_refs import copyable
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
 from core.text import without_controls
 
@@ -74,6 +75,9 @@ class RenderOptions:
     """Files go inside the article POST; else they are linked to Hudu with `files_note`
     (docs/hudu-and-halo.md#halo-attachments)."""
     files_note: str = ""
+    images: str = "link"
+    """HHSYNC_IMAGES and how copies are stored ("link", "copy", "copy:inline"); in the hash
+    of articles with images, so a change re-sends exactly those (core.images)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,8 @@ class RenderedArticle:
     skipped_files: tuple[SkippedFile, ...]
     content_hash: str
     unhashed: Mapping[str, Any] = field(default_factory=dict)
+    images: tuple[str, ...] = ()
+    """Hudu images in the body that `core.images` copies into Halo before sending."""
 
 
 def article_payload(
@@ -211,11 +217,13 @@ def render_article(
         else:
             attach.append(upload)
 
+    found: list[str] = []
     body = (
         _banner(article_url)
-        + _body(article.content or "", article_url, rewriter)
+        + _body(article.content or "", article_url, rewriter, found)
         + _attachments_section(linked, base)
     )
+    images = tuple(dict.fromkeys(src for src in found if copyable(src, base)))
     payload: dict[str, Any] = {"name": _title(article)}
     for body_field in options.body_fields:
         payload[body_field] = body
@@ -236,16 +244,23 @@ def render_article(
         payload=payload,
         files_to_attach=tuple(attach),
         skipped_files=tuple(skipped),
-        content_hash=content_hash(payload, attach),
+        content_hash=content_hash(
+            payload, attach, images=options.images if images and options.images != "link" else ""
+        ),
         unhashed=unhashed,
+        images=images if options.images != "link" else (),
     )
 
 
-def content_hash(payload: dict[str, Any], files: Sequence[HuduUpload]) -> str:
-    """sha256 of the canonical JSON of the payload and the manifest of files to attach."""
+def content_hash(payload: dict[str, Any], files: Sequence[HuduUpload], *, images: str = "") -> str:
+    """sha256 of the canonical JSON of the payload, the manifest of files to attach and, for
+    an article with images, where they are kept."""
     manifest = [{"id": u.id, "name": u.name, "size": u.size} for u in files]
+    hashed: dict[str, Any] = {"payload": payload, "files": manifest}
+    if images:
+        hashed["images"] = images
     canonical = json.dumps(
-        {"payload": payload, "files": manifest},
+        hashed,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -277,7 +292,7 @@ def _attachments_section(linked: Sequence[tuple[HuduUpload, str, str]], base: st
     return f"<hr><h3>Attachments</h3><ul>{''.join(items)}</ul>"
 
 
-def _body(content: str, article_url: str, rewriter: _UrlRewriter) -> str:
+def _body(content: str, article_url: str, rewriter: _UrlRewriter, images: list[str]) -> str:
     content = scrub(content)
     if len(content) > MAX_BODY_CHARS or nesting_work(content) > MAX_NESTING_WORK:
         href = html.escape(article_url, quote=True)
@@ -307,6 +322,7 @@ def _body(content: str, article_url: str, rewriter: _UrlRewriter) -> str:
             new = rewriter(value)
             if new != value:
                 node.attrs[attr] = new
+    images.extend(node.attrs.get("src") or "" for node in tree.css("img[src]"))
     return tree.html or ""
 
 

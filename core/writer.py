@@ -11,17 +11,20 @@ before it), the last results when the writes end.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from core.batching import META_KEY, BatchSizer
+from core.config import ImageMode
 from core.errors import ApiError, AuthError, MalformedResponseError, WriteUncertainError
 from core.events import Announcer, PassProgressed, WritesFailed
 from core.halo import HaloClient
 from core.halo_facts import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
 from core.hudu import HuduClient
+from core.images import ImageCopier
 from core.models import HaloArticleRef, SkippedFile, Status
 from core.plan import PassState, Removal, Write
 from core.reconciler import Reconciler
@@ -67,6 +70,7 @@ class Writer:
         renderer: LinkedRenderer,
         announcer: Announcer,
         batch_size: int,
+        images: ImageMode = ImageMode.LINK,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.halo = halo
@@ -78,6 +82,7 @@ class Writer:
         self.batch_size = batch_size
         self.sleep = sleep
         self.sizer = BatchSizer(batch_size)
+        self.images = ImageCopier(images, hudu=hudu, halo=halo, book=book, announcer=announcer)
         self.one_create_per_request = False
         """Set where no marker lookup works (core.adapt): a lost answer risks one article."""
 
@@ -183,7 +188,7 @@ class Writer:
         outcome: _Outcome | None = None,
     ) -> None:
         outcome = outcome or _Outcome()
-        batch = self._without_unlinked(batch, state)
+        batch = await self._with_images(self._without_unlinked(batch, state), state)
         if not batch:
             return
         self.book.mark_intents(w.article.id for w in batch)  # on disk before the POST
@@ -275,6 +280,21 @@ class Writer:
             state.single_rejections += 1
         outcome.article_refused = True
         self._fail(batch, exc, state, maybe_applied=maybe_applied)
+
+    async def _with_images(self, batch: list[Write], state: PassState) -> list[Write]:
+        """The writes with their images copied into Halo (HHSYNC_IMAGES=copy); an article
+        whose image could not be copied this time (Hudu or Halo unreachable) fails alone."""
+        ready: list[Write] = []
+        for write in batch:
+            try:
+                rendered = await self.images.localize(write.rendered)
+            except AuthError:
+                raise
+            except ApiError as exc:
+                self._fail([write], exc, state)
+                continue
+            ready.append(dataclasses.replace(write, rendered=rendered))
+        return ready
 
     def _without_unlinked(self, batch: list[Write], state: PassState) -> list[Write]:
         """An article unlinked while its batch waited is not sent."""

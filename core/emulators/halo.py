@@ -11,8 +11,9 @@ was committed. Routes match case-insensitively, as ASP.NET's do.
 What no tenant has shown yet (docs/hudu-and-halo.md#to-probe) is a switch too, so tests can
 play every answer the probe may meet: a tenant that ignores `tag_string`, `description_html` or
 `kbentryclientaccess`, drops attachments sent inside the article POST, allows DELETE, leaves the
-article's `link` out, or whose search does not look at tags. Customers (`/api/Client`) are in
-`halo_clients`.
+article's `link` out, whose search does not look at tags, or whose image endpoint needs a ticket.
+Customers (`/api/Client`) are in `halo_clients`; images (`/api/Attachment/image`) in
+`halo_images`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from core.emulators.halo_clients import (
     new_client,
     one_page,
 )
+from core.emulators.halo_images import ImageFile, read_image_form
 from core.emulators.openapi import ModelState, add_error, halo_document
 
 READ_KB = "read:kb"
@@ -164,6 +166,10 @@ class HaloState:
     """Articles have no `link` field."""
     search_matches_tags: bool = True
     """`GET /KBArticle?search=` looks at the tags too (else only the name and description)."""
+    image_needs_ticket: bool = False
+    """`POST /Attachment/image` without a `ticket_id` is refused (400)."""
+    images: dict[str, ImageFile] = field(default_factory=dict, repr=False)
+    """Images stored by `POST /Attachment/image`, by the token of their link."""
     articles: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     faqlists: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     clients: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -552,6 +558,8 @@ class _HaloApi:
             ("/api/KBArticle/{id:int}", "DELETE", self.delete_article),
             ("/api/Client", "GET", self.list_clients),
             ("/api/Client/{id:int}", "GET", self.get_client),
+            ("/api/Attachment/image", "POST", self.post_image),
+            ("/api/Attachment/image", "GET", self.get_image),
         ]
         routes: list[Route] = [
             _CaseInsensitiveRoute(path, _guarded(h), methods=[m]) for path, m, h in table
@@ -683,6 +691,31 @@ class _HaloApi:
         if client is None:
             return _not_found("Area", request.path_params["id"])
         return JSONResponse(client_json(client))
+
+    # ------------------------------------------------------------------ images
+    async def post_image(self, request: Request) -> Response:
+        self._authorize(request, EDIT_KB)
+        query = self._query(request, "POST", "/Attachment/image")
+        if self.state.image_needs_ticket and not query.get("ticket_id"):
+            return _model_state({"ticket_id": ["The ticket_id field is required."]})
+        image, errors = read_image_form(
+            request.headers.get("content-type", ""),
+            await request.body(),
+            self.state.max_attachment_bytes,
+        )
+        if image is None:
+            return _model_state(errors)
+        token = secrets.token_urlsafe(24)
+        self.state.images[token] = image
+        return JSONResponse({"link": f"/api/attachment/image?token={token}"})
+
+    async def get_image(self, request: Request) -> Response:
+        """A capability URL: the token is the only right needed."""
+        query = self._query(request, "GET", "/Attachment/image")
+        image = self.state.images.get(str(query.get("token") or ""))
+        if image is None:
+            return _not_found("Image", 0)
+        return Response(image[1], media_type=image[2])
 
     # ------------------------------------------------------------------ KB articles
     async def list_articles(self, request: Request) -> Response:

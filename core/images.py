@@ -1,0 +1,207 @@
+"""`HHSYNC_IMAGES=copy`: each Hudu image of an article stored in Halo once, the article's body
+pointing at the copy, so it reads correctly where Hudu cannot be reached.
+
+An image is downloaded from Hudu (a public photo without the API key, an upload through the
+API), checked (real PNG, JPEG, GIF or WebP bytes within Halo's limit) and stored with Halo's
+editor image endpoint (`POST /Attachment/image`: halo-api.md). Copies are content-addressed:
+the mapping file keeps Hudu URL → sha256 and sha256 → Halo link (meta `halo_images`), so an
+image already copied is neither downloaded nor sent again, whichever article shows it.
+
+Whether the endpoint takes an image without a ticket is unverified (fidelity §3): the probe
+checks it (`HaloProfile.image_upload`). Where it is refused, small images go inline as
+`data:` URIs (at most `MAX_INLINE_BYTES`) and larger ones stay linked; a tenant never probed
+tries the endpoint and, refused, says so and inlines for the rest of the run. An image that
+cannot be copied for good (too large, not an image, gone from Hudu) stays linked and the
+article lists it under "Images kept in Hudu"; a passing failure (Hudu or Halo unreachable,
+5xx) fails the article, which is retried like any other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from typing import Any
+
+from core.config import ImageMode
+from core.errors import AuthError, HaloError, HuduError
+from core.events import Announcer
+from core.halo import HaloClient
+from core.halo_facts import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
+from core.html_safety import MAX_DATA_IMAGE_CHARS
+from core.hudu import HuduClient
+from core.image_refs import (
+    data_image_bytes,
+    data_uri,
+    file_name,
+    image_type,
+    upload_id,
+    with_images,
+)
+from core.records import RecordBook
+from core.render import BODY_FIELDS, RenderedArticle
+
+META_KEY = "halo_images"
+MODE_KEY = "images_mode"
+MAX_INLINE_BYTES = MAX_DATA_IMAGE_CHARS * 3 // 4 - 64
+"""An inlined image stays within what the sanitiser lets through as a `data:` image."""
+REFUSED_STATUSES = frozenset({400, 404, 405, 415, 501})
+"""How a tenant without the endpoint (or needing a ticket) may answer (inferred)."""
+GONE_STATUSES = frozenset({401, 403, 404, 410})
+"""Hudu answers that will not change by trying again (a public photo needs no login)."""
+
+
+class _Kept(Exception):
+    """The image stays linked to Hudu, for the reason given."""
+
+
+class ImageCopier:
+    """Copies an article's images into Halo just before it is sent (`localize`)."""
+
+    def __init__(
+        self,
+        mode: ImageMode,
+        *,
+        hudu: HuduClient,
+        halo: HaloClient,
+        book: RecordBook,
+        announcer: Announcer,
+    ) -> None:
+        self.mode = mode
+        self.hudu = hudu
+        self.halo = halo
+        self.book = book
+        self.announcer = announcer
+        self.upload_works: bool | None = None
+        """The probe's verdict on Halo's image endpoint (None: not checked, so tried)."""
+        self._sources: dict[str, str] | None = None
+        self._stored: dict[str, str] = {}
+        book.settled_meta[MODE_KEY] = mode.value
+
+    @property
+    def label(self) -> str:
+        """How images are kept, for the content hash (`RenderOptions.images`)."""
+        if self.mode is ImageMode.LINK:
+            return "link"
+        return "copy:inline" if self.upload_works is False else "copy"
+
+    async def localize(self, rendered: RenderedArticle) -> RenderedArticle:
+        """The article with its images copied into Halo and its body pointing at them. Raises
+        the ApiError of a passing failure (the article then fails and is retried)."""
+        if self.mode is ImageMode.LINK or not rendered.images:
+            return rendered
+        copies: dict[str, str] = {}
+        kept: list[tuple[str, str]] = []
+        for src in rendered.images:
+            try:
+                copies[src] = await self._copy(src)
+            except _Kept as why:
+                if not src.startswith("data:"):  # a pasted image stays inline as it was
+                    kept.append((src, str(why)))
+        payload: dict[str, Any] = dict(rendered.payload)
+        for body_field in BODY_FIELDS:
+            if isinstance(payload.get(body_field), str):
+                payload[body_field] = with_images(payload[body_field], copies, kept)
+        return dataclasses.replace(rendered, payload=payload, images=())
+
+    # ------------------------------------------------------------ one image
+    async def _copy(self, src: str) -> str:
+        self._load()
+        assert self._sources is not None
+        digest = self._sources.get(src)
+        if digest in self._stored and self.upload_works is not False:
+            return self._stored[digest]
+        data = await self._download(src)
+        media = image_type(data)
+        if not media:
+            raise _Kept("not an image Halo can show (PNG, JPEG, GIF or WebP)")
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise _Kept(f"larger than Halo's {MAX_ATTACHMENT_MB} MB limit ({_size(len(data))})")
+        digest = hashlib.sha256(data).hexdigest()
+        if not src.startswith("data:"):
+            self._sources[src] = digest
+            self._remember()
+        if self.upload_works is not False:
+            if digest in self._stored:
+                return self._stored[digest]
+            link = await self._upload(data, media, digest)
+            if link:
+                return link
+        if len(data) > MAX_INLINE_BYTES:
+            raise _Kept(
+                f"Halo refuses image uploads and the image is over the "
+                f"{_size(MAX_INLINE_BYTES)} hhsync inlines ({_size(len(data))})"
+            )
+        return data_uri(data, media)
+
+    async def _download(self, src: str) -> bytes:
+        if src.startswith("data:"):
+            data = data_image_bytes(src)
+            if data is None:
+                raise _Kept("not a readable data image")
+            return data
+        upload = upload_id(src)
+        try:
+            if upload is not None:
+                return await self.hudu.download_upload(upload)
+            return await self.hudu.download_public_photo(src)
+        except AuthError as exc:
+            if upload is None:  # a public photo asks for no login: Hudu refused this one
+                raise _Kept(f"Hudu refused it ({exc.status})") from None
+            raise
+        except HuduError as exc:
+            if exc.status in GONE_STATUSES:
+                raise _Kept(f"Hudu answered {exc.status}") from None
+            raise
+
+    async def _upload(self, data: bytes, media: str, digest: str) -> str:
+        """The Halo link of the stored image; "" when the tenant refuses the endpoint."""
+        try:
+            link = await self.halo.upload_image(file_name(digest, media), data, media)
+        except HaloError as exc:
+            if exc.status not in REFUSED_STATUSES:
+                raise
+            if self.upload_works is True:  # the endpoint works: Halo refused this image
+                raise _Kept(f"Halo refused it ({exc.status}: {exc.message})") from None
+            self.upload_works = False
+            self.announcer.say(
+                logging.WARNING,
+                f"Halo refused an image upload ({exc.status}: {exc.message}): images up to "
+                f"{_size(MAX_INLINE_BYTES)} go inline in the article, larger ones stay in Hudu "
+                "(run `hhsync doctor --probe` to check the image endpoint)",
+            )
+            return ""
+        self._stored[digest] = link
+        self._remember()
+        return link
+
+    # ------------------------------------------------------------ the mapping file
+    def _load(self) -> None:
+        if self._sources is not None:
+            return
+        raw = self.book.meta(META_KEY)
+        raw = raw if isinstance(raw, dict) else {}
+        self._sources = _strings(raw.get("sources"))
+        self._stored = _strings(raw.get("stored"))
+
+    def _remember(self) -> None:
+        """Kept with the next store write (the intents of the batch these images are for)."""
+        assert self._sources is not None
+        copied = {"sources": dict(self._sources), "stored": dict(self._stored)}
+        self.book.remember(**{META_KEY: copied})
+
+
+def mode_switched(book: RecordBook, mode: ImageMode) -> bool:
+    """HHSYNC_IMAGES changed since the last complete pass: every article is read again, so
+    those with images are sent again the new way."""
+    return str(book.meta(MODE_KEY) or ImageMode.LINK.value) != mode.value
+
+
+def _strings(raw: object) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): str(v) for k, v in raw.items() if isinstance(v, str)}
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
