@@ -35,6 +35,7 @@ EXAMPLES: dict[str, str] = {
     "HHSYNC_CUSTOMER_ACCESS": "matched  (or strict, or off)",
     "HHSYNC_CUSTOMER_MAP": "12=345,17=346  (Hudu company id=Halo client id)",
     "HHSYNC_ALERT_URL": "the URL of a Teams workflow or Slack incoming webhook",
+    "HHSYNC_IMAGES": "link  (or copy)",
 }
 
 

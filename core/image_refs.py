@@ -45,20 +45,29 @@ def file_name(digest: str, media: str) -> str:
 
 def copyable(src: str, hudu_root: str) -> bool:
     """Whether `src` (as the renderer left it: absolute) is an image hhsync may copy."""
-    if _DATA_IMAGE.match(src):
-        return True
-    parts, home = urlsplit(src), urlsplit(hudu_root)
-    if parts.scheme not in ("http", "https") or parts.netloc.lower() != home.netloc.lower():
-        return False
-    if parts.scheme != home.scheme or parts.query or parts.fragment:
-        return False
-    return parts.path.startswith("/public_photo/") or bool(_UPLOAD_PATH.match(parts.path))
+    return bool(_DATA_IMAGE.match(src)) or _hudu_path(src, hudu_root) is not None
 
 
-def upload_id(src: str) -> int | None:
+def upload_id(src: str, hudu_root: str) -> int | None:
     """The Hudu upload a `/file/<id>` image is (None for a public photo or a data image)."""
-    match = _UPLOAD_PATH.match(urlsplit(src).path) if not src.startswith("data:") else None
+    match = _UPLOAD_PATH.match(_hudu_path(src, hudu_root) or "")
     return int(match.group(1)) if match else None
+
+
+def _hudu_path(src: str, hudu_root: str) -> str | None:
+    """The image's path below Hudu's root when it is one of Hudu's own images, else None."""
+    parts, home = urlsplit(src), urlsplit(hudu_root)
+    if parts.scheme not in ("http", "https") or parts.scheme != home.scheme:
+        return None
+    if parts.netloc.lower() != home.netloc.lower() or parts.query or parts.fragment:
+        return None
+    prefix = home.path.rstrip("/")
+    if not parts.path.startswith(prefix + "/"):
+        return None
+    path = parts.path[len(prefix) :]
+    if path.startswith("/public_photo/") or _UPLOAD_PATH.match(path):
+        return path
+    return None
 
 
 def data_image_bytes(src: str) -> bytes | None:

@@ -38,6 +38,7 @@ from core.image_refs import (
     upload_id,
     with_images,
 )
+from core.models import SkippedFile
 from core.records import RecordBook
 from core.render import BODY_FIELDS, RenderedArticle
 
@@ -53,6 +54,10 @@ GONE_STATUSES = frozenset({401, 403, 404, 410})
 
 class _Kept(Exception):
     """The image stays linked to Hudu, for the reason given."""
+
+    def __init__(self, reason: str, size: int = 0) -> None:
+        super().__init__(reason)
+        self.size = size
 
 
 class ImageCopier:
@@ -76,6 +81,8 @@ class ImageCopier:
         """The probe's verdict on Halo's image endpoint (None: not checked, so tried)."""
         self._sources: dict[str, str] | None = None
         self._stored: dict[str, str] = {}
+        self.tally = {"stored": 0, "inlined": 0, "kept": 0}
+        """What this run of writes did with images (said once the writes end)."""
         book.settled_meta[MODE_KEY] = mode.value
 
     @property
@@ -92,17 +99,33 @@ class ImageCopier:
             return rendered
         copies: dict[str, str] = {}
         kept: list[tuple[str, str]] = []
+        unsent: list[SkippedFile] = []
         for src in rendered.images:
             try:
                 copies[src] = await self._copy(src)
             except _Kept as why:
                 if not src.startswith("data:"):  # a pasted image stays inline as it was
                     kept.append((src, str(why)))
+                    self.tally["kept"] += 1
+                    name = src.rsplit("/", 1)[-1]
+                    unsent.append(SkippedFile(0, f"image {name}", why.size, f"kept in Hudu: {why}"))
         payload: dict[str, Any] = dict(rendered.payload)
         for body_field in BODY_FIELDS:
             if isinstance(payload.get(body_field), str):
                 payload[body_field] = with_images(payload[body_field], copies, kept)
-        return dataclasses.replace(rendered, payload=payload, images=())
+        skipped = (*rendered.skipped_files, *unsent)
+        return dataclasses.replace(rendered, payload=payload, images=(), skipped_files=skipped)
+
+    def say_what_was_done(self) -> None:
+        """One log line for the writes just ended, when they copied or kept any image."""
+        stored, inlined, kept = self.tally["stored"], self.tally["inlined"], self.tally["kept"]
+        self.tally = dict.fromkeys(self.tally, 0)
+        if stored or inlined or kept:
+            self.announcer.say(
+                logging.INFO,
+                f"images: {stored} stored in Halo, {inlined} inlined, {kept} kept in Hudu "
+                "(listed in their articles)",
+            )
 
     # ------------------------------------------------------------ one image
     async def _copy(self, src: str) -> str:
@@ -114,9 +137,10 @@ class ImageCopier:
         data = await self._download(src)
         media = image_type(data)
         if not media:
-            raise _Kept("not an image Halo can show (PNG, JPEG, GIF or WebP)")
+            raise _Kept("not an image Halo can show (PNG, JPEG, GIF or WebP)", len(data))
         if len(data) > MAX_ATTACHMENT_BYTES:
-            raise _Kept(f"larger than Halo's {MAX_ATTACHMENT_MB} MB limit ({_size(len(data))})")
+            limit = f"Halo's {MAX_ATTACHMENT_MB} MB limit"
+            raise _Kept(f"larger than {limit} ({_size(len(data))})", len(data))
         digest = hashlib.sha256(data).hexdigest()
         if not src.startswith("data:"):
             self._sources[src] = digest
@@ -130,8 +154,10 @@ class ImageCopier:
         if len(data) > MAX_INLINE_BYTES:
             raise _Kept(
                 f"Halo refuses image uploads and the image is over the "
-                f"{_size(MAX_INLINE_BYTES)} hhsync inlines ({_size(len(data))})"
+                f"{_size(MAX_INLINE_BYTES)} hhsync inlines ({_size(len(data))})",
+                len(data),
             )
+        self.tally["inlined"] += 1
         return data_uri(data, media)
 
     async def _download(self, src: str) -> bytes:
@@ -140,7 +166,7 @@ class ImageCopier:
             if data is None:
                 raise _Kept("not a readable data image")
             return data
-        upload = upload_id(src)
+        upload = upload_id(src, self.hudu.instance_url)
         try:
             if upload is not None:
                 return await self.hudu.download_upload(upload)
@@ -172,6 +198,7 @@ class ImageCopier:
             )
             return ""
         self._stored[digest] = link
+        self.tally["stored"] += 1
         self._remember()
         return link
 

@@ -102,6 +102,7 @@ class Writer:
             if worked is not None and worked != remembered:
                 self.book.remember(**{META_KEY: worked})
             self.book.flush()
+            self.images.say_what_was_done()
 
     async def _send_all(self, writes: list[Write], state: PassState) -> None:
         """Send the writes in batches, a few in flight at once, each batch packed when a

@@ -22,6 +22,7 @@ from core.emulators.hudu import HuduState
 OVERSIZED_BYTES = 25 * 1024 * 1024
 """Halo's attachment limit: files above it are never uploaded."""
 OVERSIZED_FILE_SIZE = 30 * 1024 * 1024
+NOT_AN_IMAGE = b"<!DOCTYPE html><html><body>Moved to SharePoint</body></html>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -666,6 +667,10 @@ def seed_demo(
     if pending:
         hostile = rng.choice(pending)[0]
         hudu.articles[hostile].content = HOSTILE_HTML + hudu.articles[hostile].content
+    if pending:  # a "photo" that is no image: HHSYNC_IMAGES=copy keeps it in Hudu, and says so
+        odd = pending[len(pending) // 2][0]
+        slug = hudu.add_public_photo(odd, "network-diagram.png", data=NOT_AN_IMAGE)["id"]
+        hudu.articles[odd].content += f'<p><img src="/public_photo/{slug}" alt="Diagram"></p>'
     shared = next((i for i in ids if hudu.articles[i].enable_sharing), None)
     return _summarize(hudu, company_ids, ids, hostile=hostile, shared=shared)
 
