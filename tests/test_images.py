@@ -16,11 +16,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 import core.images
 from core.build import build_engine
+from core.demo import build_demo
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app, tiny_png
 from core.engine import Engine
+from core.errors import MalformedResponseError
 from core.events import EngineLogged, Event
-from core.models import Status
+from core.halo import HaloClient
+from core.image_refs import with_images
+from core.models import HuduArticle, Status
+from core.render import RenderOptions, content_hash, render_article
 from tests.cli_helpers import invoke_hhsync
 from tests.conftest import (
     HALO_URL,
@@ -355,17 +360,22 @@ async def test_an_image_hudu_cannot_serve_now_fails_its_article_until_it_can(
     assert sources(halo, article)[0].startswith(HALO_URL)
 
 
-def test_doctor_reports_the_setting_and_the_probe_checks_the_endpoint(
-    loopback: Loopback, tmp_path: Path
-) -> None:
-    server, hudu, _halo = loopback
-    photo_article(hudu, "Badge printer", tiny_png(11, size=4))
+def test_doctor_reports_the_setting(loopback: Loopback, tmp_path: Path) -> None:
+    server, _hudu, _halo = loopback
     linked = invoke_hhsync(["doctor"], hhsync_env(server, tmp_path), tmp_path)
     assert "✓ HHSYNC_IMAGES=link: images stay in Hudu" in linked.stdout
 
     env = hhsync_env(server, tmp_path, HHSYNC_IMAGES="copy")
     unchecked = invoke_hhsync(["doctor"], env, tmp_path)
     assert "! HHSYNC_IMAGES=copy: Halo's image endpoint is not checked yet" in unchecked.stdout
+
+
+def test_doctor_probe_checks_the_image_endpoint_and_doctor_shows_the_verdict(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    server, hudu, _halo = loopback
+    photo_article(hudu, "Badge printer", tiny_png(11, size=4))
+    env = hhsync_env(server, tmp_path, HHSYNC_IMAGES="copy")
 
     probed = invoke_hhsync(["doctor", "--probe"], env, tmp_path)
     assert "✓ image_upload: expected POST /Attachment/image stores an image" in probed.stdout
@@ -389,3 +399,65 @@ async def test_an_upload_shown_in_the_body_is_copied_through_hudus_api(
     assert src.startswith(f"{HALO_URL}/api/attachment/image")
     assert await served_by_halo(halo, src) == png
     assert hudu.log.count("GET", f"/api/v1/uploads/{upload['id']}") >= 1
+
+
+async def test_the_demo_copies_its_images_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HHSYNC_IMAGES", "copy")
+    demo = build_demo(tmp_path / "hhsync.json", articles=120, companies=4, latency=False)
+    await demo.engine.open()
+    try:
+        await demo.engine.sync_now()
+    finally:
+        await demo.engine.close()
+
+    assert demo.halo.images  # the demo's screenshots are in Halo
+    odd = [r for r in demo.engine.records() if "not an image Halo can show" in r.reason]
+    assert len(odd) == 1 and odd[0].status is Status.SKIPPED
+    assert odd[0].reason.startswith("synced without image ")
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["javascript:alert(1)", "https://evil.test/x.png", "//evil.test/x.png", "", None],
+)
+async def test_an_image_link_not_on_halo_is_never_put_in_an_article(link: str | None) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(200, json={"link": link})
+
+    halo = HaloClient(HALO_URL, "", "id", "secret", transport=httpx.MockTransport(answer))
+    with pytest.raises(MalformedResponseError):
+        await halo.upload_image("a.png", tiny_png(1), "image/png")
+
+
+async def test_an_image_link_on_halo_is_made_absolute() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        assert b'name="file"; filename="a.png"' in request.content
+        return httpx.Response(200, json={"link": '/api/attachment/image?token=a"b'})
+
+    halo = HaloClient(HALO_URL, "", "id", "secret", transport=httpx.MockTransport(answer))
+    url = await halo.upload_image("a.png", tiny_png(1), "image/png")
+
+    assert url == f'{HALO_URL}/api/attachment/image?token=a"b'
+    replaced = with_images('<img src="https://hudu.test/p">', {"https://hudu.test/p": url}, ())
+    assert replaced == f'<img src="{HALO_URL}/api/attachment/image?token=a&quot;b">'
+
+
+def test_link_mode_hashes_what_it_always_did() -> None:
+    """Upgrading hhsync with the default setting re-sends nothing."""
+    content = '<p><img src="/public_photo/abc"></p>'
+    article = HuduArticle(1, "A", content, "s", "", None, None, False, False, False, "", None, None)
+    rendered = render_article(article, hudu_base_url=HUDU_URL, faqlist_id=3)
+    copied = render_article(
+        article, hudu_base_url=HUDU_URL, faqlist_id=3, options=RenderOptions(images="copy")
+    )
+
+    assert rendered.content_hash == content_hash(rendered.payload, ())
+    assert rendered.images == ()
+    assert copied.images == (f"{HUDU_URL}/public_photo/abc",)
+    assert copied.content_hash != rendered.content_hash
