@@ -215,22 +215,27 @@ class HuduClient(ServiceClient):
                 by_article.setdefault(upload.uploadable_id, []).append(upload)
         return by_article
 
-    async def download_upload(self, upload_id: int) -> bytes:
+    async def download_upload(self, upload_id: int, *, max_bytes: int | None = None) -> bytes:
         """The file's bytes. Redirects to storage are followed; the API key only ever goes to
-        Hudu's API itself, never to a redirect target (a signed storage URL needs none)."""
+        Hudu's API itself, never to a redirect target (a signed storage URL needs none). Past
+        `max_bytes`, the download stops with `TooLargeError`."""
         url = httpx.URL(f"{self.api_url}/uploads/{int(upload_id)}")
-        return await self._download(url, {"download": "true"}, f"upload {upload_id}")
+        return await self._download(url, {"download": "true"}, f"upload {upload_id}", max_bytes)
 
-    async def download_public_photo(self, url: str) -> bytes:
+    async def download_public_photo(self, url: str, *, max_bytes: int | None = None) -> bytes:
         """An image embedded in an article (`/public_photo/<slug>` on Hudu's own host: public,
         so no API key is sent). Any other host is refused before a request."""
         target = httpx.URL(url)
         if not _same_origin(target, httpx.URL(self.instance_url + "/")):
             raise ValueError(f"not on Hudu's host: {url!r}")
-        return await self._download(target, None, "a public photo")
+        return await self._download(target, None, "a public photo", max_bytes)
 
     async def _download(
-        self, url: httpx.URL, params: dict[str, str | int] | None, what: str
+        self,
+        url: httpx.URL,
+        params: dict[str, str | int] | None,
+        what: str,
+        max_bytes: int | None,
     ) -> bytes:
         api = httpx.URL(self.api_url + "/")
         for hop in range(MAX_REDIRECTS + 1):
@@ -242,6 +247,7 @@ class HuduClient(ServiceClient):
                     params=params,
                     headers=self._auth if to_api else None,
                     throttle=_same_origin(url, api),
+                    max_bytes=max_bytes,
                 )
             except HuduError as exc:
                 if hop == 0 or isinstance(exc, HuduUnreachableError):

@@ -24,7 +24,7 @@ import logging
 from typing import Any
 
 from core.config import ImageMode
-from core.errors import AuthError, HaloError, HuduError
+from core.errors import AuthError, HaloError, HuduError, TooLargeError
 from core.events import Announcer
 from core.halo import HaloClient
 from core.halo_facts import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
@@ -169,8 +169,11 @@ class ImageCopier:
         upload = upload_id(src, self.hudu.instance_url)
         try:
             if upload is not None:
-                return await self.hudu.download_upload(upload)
-            return await self.hudu.download_public_photo(src)
+                return await self.hudu.download_upload(upload, max_bytes=MAX_ATTACHMENT_BYTES)
+            return await self.hudu.download_public_photo(src, max_bytes=MAX_ATTACHMENT_BYTES)
+        except TooLargeError as exc:
+            limit = f"Halo's {MAX_ATTACHMENT_MB} MB limit"
+            raise _Kept(f"larger than {limit} (over {_size(exc.limit)})", exc.size) from None
         except AuthError as exc:
             if upload is None:  # a public photo asks for no login: Hudu refused this one
                 raise _Kept(f"Hudu refused it ({exc.status})") from None

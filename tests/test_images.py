@@ -20,9 +20,10 @@ from core.demo import build_demo
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app, tiny_png
 from core.engine import Engine
-from core.errors import MalformedResponseError
+from core.errors import MalformedResponseError, TooLargeError
 from core.events import EngineLogged, Event
 from core.halo import HaloClient
+from core.hudu import HuduClient
 from core.image_refs import with_images
 from core.models import HuduArticle, Status
 from core.render import RenderOptions, content_hash, render_article
@@ -461,3 +462,20 @@ def test_link_mode_hashes_what_it_always_did() -> None:
     assert rendered.images == ()
     assert copied.images == (f"{HUDU_URL}/public_photo/abc",)
     assert copied.content_hash != rendered.content_hash
+
+
+async def test_a_download_stops_once_past_its_cap_whatever_hudu_declares() -> None:
+    pulled: list[int] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        for n in range(10_000):
+            pulled.append(n)
+            yield b"\x89PNG" + bytes(1020)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())  # no Content-Length
+
+    hudu = HuduClient(HUDU_URL, "key", transport=httpx.MockTransport(answer))
+    with pytest.raises(TooLargeError):
+        await hudu.download_public_photo(f"{HUDU_URL}/public_photo/x", max_bytes=10_000)
+    assert len(pulled) < 20
