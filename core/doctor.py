@@ -23,7 +23,7 @@ from core.engine import Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
 from core.halo_facts import DEFAULT_SCOPE, KB_SCOPES, missing_scopes
 from core.halo_profile import META_KEY, HaloProfile, Verdict
-from core.images import META_KEY as IMAGES_META_KEY
+from core.images import COUNT_KEY as IMAGES_COUNT_KEY
 from core.models import HuduCompany, Status
 from core.probe import ProbeReport
 from core.remote import ControlClient, ServiceUnavailable, find_service
@@ -249,11 +249,10 @@ def stored_profile(engine: Engine) -> HaloProfile:
 def stored_images(engine: Engine) -> int:
     """How many images hhsync stored in Halo (the mapping file's content-addressed copies)."""
     try:
-        raw = MappingStore.read_only(engine.settings.hhsync_db).meta(IMAGES_META_KEY)
+        count = MappingStore.read_only(engine.settings.hhsync_db).meta(IMAGES_COUNT_KEY)
     except HhsyncError:
         return 0
-    stored = raw.get("stored") if isinstance(raw, dict) else None
-    return len(stored) if isinstance(stored, dict) else 0
+    return count if isinstance(count, int) else 0
 
 
 async def run_checks(

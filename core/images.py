@@ -4,8 +4,9 @@ pointing at the copy, so it reads correctly where Hudu cannot be reached.
 An image is downloaded from Hudu (a public photo without the API key, an upload through the
 API), checked (real PNG, JPEG, GIF or WebP bytes within Halo's limit) and stored with Halo's
 editor image endpoint (`POST /Attachment/image`: halo-api.md). Copies are content-addressed:
-the mapping file keeps Hudu URL → sha256 and sha256 → Halo link (meta `halo_images`), so an
-image already copied is neither downloaded nor sent again, whichever article shows it.
+the mapping file keeps Hudu URL → sha256 and sha256 → Halo link (meta `image_source:<url>`,
+`image_stored:<sha256>`), so an image already copied is neither downloaded nor sent again,
+whichever article shows it.
 
 Whether the endpoint takes an image without a ticket is unverified (fidelity §3): the probe
 checks it (`HaloProfile.image_upload`). Where it is refused, small images go inline as
@@ -18,6 +19,7 @@ article lists it under "Images kept in Hudu"; a passing failure (Hudu or Halo un
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
@@ -42,7 +44,12 @@ from core.models import SkippedFile
 from core.records import RecordBook
 from core.render import BODY_FIELDS, RenderedArticle
 
-META_KEY = "halo_images"
+SOURCE_KEY = "image_source:"
+"""Meta `image_source:<Hudu URL>`: the sha256 of the image there."""
+STORED_KEY = "image_stored:"
+"""Meta `image_stored:<sha256>`: its Halo link. One key per entry, so a store write carries
+only the copies it adds (a whole table would be written again each time)."""
+COUNT_KEY = "images_stored"
 MODE_KEY = "images_mode"
 MAX_INLINE_BYTES = MAX_DATA_IMAGE_CHARS * 3 // 4 - 64
 """An inlined image stays within what the sanitiser lets through as a `data:` image."""
@@ -79,8 +86,7 @@ class ImageCopier:
         self.announcer = announcer
         self.upload_works: bool | None = None
         """The probe's verdict on Halo's image endpoint (None: not checked, so tried)."""
-        self._sources: dict[str, str] | None = None
-        self._stored: dict[str, str] = {}
+        self._in_flight: dict[str, asyncio.Future[str]] = {}
         self.tally = {"stored": 0, "inlined": 0, "kept": 0}
         """What this run of writes did with images (said once the writes end)."""
         book.settled_meta[MODE_KEY] = mode.value
@@ -102,7 +108,7 @@ class ImageCopier:
         unsent: list[SkippedFile] = []
         for src in rendered.images:
             try:
-                copies[src] = await self._copy(src)
+                copies[src] = await self._copy_once(src)
             except _Kept as why:
                 if not src.startswith("data:"):  # a pasted image stays inline as it was
                     kept.append((src, str(why)))
@@ -128,12 +134,26 @@ class ImageCopier:
             )
 
     # ------------------------------------------------------------ one image
+    async def _copy_once(self, src: str) -> str:
+        """`_copy`, shared by the batches in flight that show the same image at once."""
+        task = self._in_flight.get(src)
+        if task is None:
+            task = asyncio.ensure_future(self._copy(src))
+            self._in_flight[src] = task
+            task.add_done_callback(lambda done: self._landed(src, done))
+        return await asyncio.shield(task)
+
+    def _landed(self, src: str, done: asyncio.Future[str]) -> None:
+        """A copy ended: forgotten as in flight, its error read (its callers may be gone)."""
+        self._in_flight.pop(src, None)
+        if not done.cancelled():
+            done.exception()
+
     async def _copy(self, src: str) -> str:
-        self._load()
-        assert self._sources is not None
-        digest = self._sources.get(src)
-        if digest in self._stored and self.upload_works is not False:
-            return self._stored[digest]
+        digest = self._known(SOURCE_KEY + src)
+        link = self._known(STORED_KEY + digest) if digest else ""
+        if link and self.upload_works is not False:
+            return link
         data = await self._download(src)
         media = image_type(data)
         if not media:
@@ -143,11 +163,11 @@ class ImageCopier:
             raise _Kept(f"larger than {limit} ({_size(len(data))})", len(data))
         digest = hashlib.sha256(data).hexdigest()
         if not src.startswith("data:"):
-            self._sources[src] = digest
-            self._remember()
+            self.book.remember(**{SOURCE_KEY + src: digest})
         if self.upload_works is not False:
-            if digest in self._stored:
-                return self._stored[digest]
+            link = self._known(STORED_KEY + digest)
+            if link:
+                return link
             link = await self._upload(data, media, digest)
             if link:
                 return link
@@ -200,37 +220,22 @@ class ImageCopier:
                 "(run `hhsync doctor --probe` to check the image endpoint)",
             )
             return ""
-        self._stored[digest] = link
         self.tally["stored"] += 1
-        self._remember()
+        count = int(self.book.meta(COUNT_KEY, 0) or 0) + 1
+        self.book.remember(**{STORED_KEY + digest: link, COUNT_KEY: count})
         return link
 
     # ------------------------------------------------------------ the mapping file
-    def _load(self) -> None:
-        if self._sources is not None:
-            return
-        raw = self.book.meta(META_KEY)
-        raw = raw if isinstance(raw, dict) else {}
-        self._sources = _strings(raw.get("sources"))
-        self._stored = _strings(raw.get("stored"))
-
-    def _remember(self) -> None:
-        """Kept with the next store write (the intents of the batch these images are for)."""
-        assert self._sources is not None
-        copied = {"sources": dict(self._sources), "stored": dict(self._stored)}
-        self.book.remember(**{META_KEY: copied})
+    def _known(self, key: str) -> str:
+        """A copy the mapping file knows (kept with the next store write when just made)."""
+        value = self.book.meta(key)
+        return value if isinstance(value, str) else ""
 
 
 def mode_switched(book: RecordBook, mode: ImageMode) -> bool:
     """HHSYNC_IMAGES changed since the last complete pass: every article is read again, so
     those with images are sent again the new way."""
     return str(book.meta(MODE_KEY) or ImageMode.LINK.value) != mode.value
-
-
-def _strings(raw: object) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        return {}
-    return {str(k): str(v) for k, v in raw.items() if isinstance(v, str)}
 
 
 def _size(size: int) -> str:

@@ -479,3 +479,21 @@ async def test_a_download_stops_once_past_its_cap_whatever_hudu_declares() -> No
     with pytest.raises(TooLargeError):
         await hudu.download_public_photo(f"{HUDU_URL}/public_photo/x", max_bytes=10_000)
     assert len(pulled) < 20
+
+
+async def test_batches_in_flight_showing_the_same_new_image_copy_it_once(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState
+) -> None:
+    photo = tiny_png(13, size=4)
+    first = photo_article(hudu, "Lobby kiosk", photo)
+    slug = hudu.articles[first].content.split("/public_photo/")[1].split('"')[0]
+    shared = f'<p><img src="/public_photo/{slug}"></p>'
+    others = [int(hudu.add_article(f"Kiosk {n}", shared)["id"]) for n in range(7)]
+    engine = make_engine(hhsync_images="copy", hhsync_batch_size=1)  # 4 batches at once
+    await engine.open()
+    hudu.switches.latency = 0.02  # the downloads overlap
+
+    await engine.sync_now()
+
+    assert photo_requests(hudu) == 1 and halo.log.count(*IMAGE_POST) == 1
+    assert {sources(halo, i)[0] for i in (first, *others)} == {sources(halo, first)[0]}
