@@ -191,6 +191,8 @@ class ImageCopier:
             if upload is not None:
                 return await self.hudu.download_upload(upload, max_bytes=MAX_ATTACHMENT_BYTES)
             return await self.hudu.download_public_photo(src, max_bytes=MAX_ATTACHMENT_BYTES)
+        except ValueError:  # not on Hudu's host after all: never fetched
+            raise _Kept("not on Hudu's host") from None
         except TooLargeError as exc:
             limit = f"Halo's {MAX_ATTACHMENT_MB} MB limit"
             raise _Kept(f"larger than {limit} (over {_size(exc.limit)})", exc.size) from None
