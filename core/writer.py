@@ -294,7 +294,9 @@ class Writer:
             except ApiError as exc:
                 self._fail([write], exc, state)
                 continue
-            ready.append(dataclasses.replace(write, rendered=rendered))
+            if rendered is not write.rendered:
+                write = dataclasses.replace(write, rendered=rendered)
+            ready.append(write)
         return ready
 
     def _without_unlinked(self, batch: list[Write], state: PassState) -> list[Write]:
