@@ -23,6 +23,7 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from core.config import ImageMode
@@ -43,6 +44,7 @@ from core.image_refs import (
 from core.models import SkippedFile
 from core.records import RecordBook
 from core.render import BODY_FIELDS, RenderedArticle
+from core.text import without_controls
 
 SOURCE_KEY = "image_source:"
 """Meta `image_source:<Hudu URL>`: the sha256 of the image there."""
@@ -98,9 +100,12 @@ class ImageCopier:
             return "link"
         return "copy:inline" if self.upload_works is False else "copy"
 
-    async def localize(self, rendered: RenderedArticle) -> RenderedArticle:
+    async def localize(
+        self, rendered: RenderedArticle, names: Mapping[str, str] | None = None
+    ) -> RenderedArticle:
         """The article with its images copied into Halo and its body pointing at them. Raises
-        the ApiError of a passing failure (the article then fails and is retried)."""
+        the ApiError of a passing failure (the article then fails and is retried). `names`:
+        Hudu's file name of a public photo, by slug (for the row of an image kept in Hudu)."""
         if self.mode is ImageMode.LINK or not rendered.images:
             return rendered
         copies: dict[str, str] = {}
@@ -113,7 +118,8 @@ class ImageCopier:
                 if not src.startswith("data:"):  # a pasted image stays inline as it was
                     kept.append((src, str(why)))
                     self.tally["kept"] += 1
-                    name = src.rsplit("/", 1)[-1]
+                    slug = src.rsplit("/", 1)[-1]
+                    name = without_controls((names or {}).get(slug, "")) or slug
                     unsent.append(SkippedFile(0, f"image {name}", why.size, f"kept in Hudu: {why}"))
         payload: dict[str, Any] = dict(rendered.payload)
         for body_field in BODY_FIELDS:

@@ -288,7 +288,8 @@ class Writer:
         ready: list[Write] = []
         for write in batch:
             try:
-                rendered = await self.images.localize(write.rendered)
+                names = {p.slug: p.file_name for p in write.article.public_photos}
+                rendered = await self.images.localize(write.rendered, names)
             except AuthError:
                 raise
             except ApiError as exc:

@@ -416,7 +416,7 @@ async def test_the_demo_copies_its_images_when_asked(
     assert demo.halo.images  # the demo's screenshots are in Halo
     odd = [r for r in demo.engine.records() if "not an image Halo can show" in r.reason]
     assert len(odd) == 1 and odd[0].status is Status.SKIPPED
-    assert odd[0].reason.startswith("synced without image ")
+    assert odd[0].reason.startswith("synced without image network-diagram.png: kept in Hudu")
 
 
 @pytest.mark.parametrize(
