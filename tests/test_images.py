@@ -497,3 +497,15 @@ async def test_batches_in_flight_showing_the_same_new_image_copy_it_once(
 
     assert photo_requests(hudu) == 1 and halo.log.count(*IMAGE_POST) == 1
     assert {sources(halo, i)[0] for i in (first, *others)} == {sources(halo, first)[0]}
+
+
+async def test_a_dry_run_fetches_and_stores_no_image(
+    copying: Engine, hudu: HuduState, halo: HaloState
+) -> None:
+    photo_article(hudu, "Dock setup", tiny_png(14, size=4))
+
+    planned = await copying.sync_now(dry_run=True)
+
+    assert [change.action for change in planned.plan] == ["create"]
+    assert halo.articles == {}
+    assert photo_requests(hudu) == 0 and halo.log.count(*IMAGE_POST) == 0
