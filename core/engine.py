@@ -105,8 +105,7 @@ class Engine:
             reconciler=self.reconciler,
             renderer=renderer,
             announcer=self.announcer,
-            batch_size=settings.hhsync_batch_size,
-            images=settings.hhsync_images,
+            settings=settings,
             sleep=sleep,
         )
         prober = HaloProbe(

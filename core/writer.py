@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from core.batching import META_KEY, BatchSizer
-from core.config import ImageMode
+from core.config import Settings
 from core.errors import ApiError, AuthError, MalformedResponseError, WriteUncertainError
 from core.events import Announcer, PassProgressed, WritesFailed
 from core.halo import HaloClient
@@ -69,8 +69,7 @@ class Writer:
         reconciler: Reconciler,
         renderer: LinkedRenderer,
         announcer: Announcer,
-        batch_size: int,
-        images: ImageMode = ImageMode.LINK,
+        settings: Settings,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.halo = halo
@@ -79,10 +78,12 @@ class Writer:
         self.reconciler = reconciler
         self.renderer = renderer
         self.announcer = announcer
-        self.batch_size = batch_size
+        self.batch_size = settings.hhsync_batch_size
         self.sleep = sleep
-        self.sizer = BatchSizer(batch_size)
-        self.images = ImageCopier(images, hudu=hudu, halo=halo, book=book, announcer=announcer)
+        self.sizer = BatchSizer(self.batch_size)
+        self.images = ImageCopier(
+            settings.hhsync_images, hudu=hudu, halo=halo, book=book, announcer=announcer
+        )
         self.one_create_per_request = False
         """Set where no marker lookup works (core.adapt): a lost answer risks one article."""
 
