@@ -80,9 +80,7 @@ class Engine:
         self.last_pass: PassFinished | None = None
         self.announcer = Announcer(clock)
         self.book = RecordBook(store, self.announcer.emit, clock)
-        self.faqlists = FaqListDirectory(
-            halo, self.book.commit_faqlists, showforall=settings.hhsync_show_for_all_users
-        )
+        self.faqlists = FaqListDirectory.for_settings(halo, self.book, settings)
         renderer = self.renderer = LinkedRenderer(settings.hudu_base_url, halo.article_url)
         renderer.client_of = self.book.halo_client_of
         self.customers = CustomerDirectory(
@@ -230,6 +228,7 @@ class Engine:
             pass_count = int(self.store.meta("pass_count", 0) or 0)
             first = not self.store.meta("cursor")
             full = full or first or pass_count % FULL_PASS_EVERY == FULL_PASS_EVERY - 1
+            full = full or self.faqlists.layout_changed()  # HHSYNC_FOLDERS: every article moves
             return await self._run_pass(
                 full=full, dry_run=dry_run, force=force, cause=cause, command_id=command_id
             )
@@ -338,6 +337,7 @@ class Engine:
         await self.writer.write(plan.writes, state)
         if removals and not self._stopping:
             await self.writer.remove(plan.removals, state)
+            await self.faqlists.retire()
         self.faqlists.suspect |= state.faqlists_suspect
         if self._stopping:
             return None

@@ -160,13 +160,14 @@ class HaloClient(HaloAuthorized):
         showforall: bool,
         third_party_id: str,
     ) -> HaloFaqList:
-        (created,) = await self.create_faqlists(
+        (created,) = await self.save_faqlists(
             [NewFaqList(name, is_group, group_id, showforall, third_party_id)]
         )
         return created
 
-    async def create_faqlists(self, lists: Sequence[NewFaqList]) -> list[HaloFaqList]:
-        """Create several FAQ lists in ONE request; the answer is checked by position and name."""
+    async def save_faqlists(self, lists: Sequence[NewFaqList]) -> list[HaloFaqList]:
+        """Create (or, with an id, rename or move) several FAQ lists in ONE request; the
+        answer is checked by position, id and name."""
         if not lists:
             return []
         payloads = [faqlist_payload(new) for new in lists]
@@ -178,9 +179,9 @@ class HaloClient(HaloAuthorized):
             )
         created = [self._parse(response, parse_faqlist, r) for r in records]
         for new, got in zip(lists, created, strict=True):
-            if got.name.strip() != new.name.strip():
+            if got.name.strip() != new.name.strip() or new.id not in (None, got.id):
                 raise self.session.malformed(
-                    response, f"creating FAQ list {new.name!r} returned {got.name!r}"
+                    response, f"saving FAQ list {new.name!r} returned {got.name!r} ({got.id})"
                 )
         return created
 

@@ -13,12 +13,13 @@ from core.models import MARKER_PREFIX, HaloArticleRef, HaloCustomer, HaloFaqList
 
 
 def faqlist_payload(new: NewFaqList) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "name": new.name,
-        "is_group": new.is_group,
-        "showforall": new.showforall,
-        "third_party_id": new.third_party_id,
-    }
+    """A list to create; with an id, only its name, group and third-party id change (its
+    "Show for all users" stays whatever an admin chose)."""
+    payload: dict[str, Any] = {"id": new.id} if new.id is not None else {}
+    payload["name"] = new.name
+    if new.id is None:
+        payload.update(is_group=new.is_group, showforall=new.showforall)
+    payload["third_party_id"] = new.third_party_id
     if new.group_id is not None:
         payload["group_id"] = new.group_id
     return payload

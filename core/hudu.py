@@ -28,7 +28,14 @@ from core.hudu_facts import (
     next_reset,
     query_time,
 )
-from core.models import HuduArticle, HuduCompany, HuduIntegration, HuduPublicPhoto, HuduUpload
+from core.models import (
+    HuduArticle,
+    HuduCompany,
+    HuduFolder,
+    HuduIntegration,
+    HuduPublicPhoto,
+    HuduUpload,
+)
 from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
 from core.serviceclient import ServiceClient
 
@@ -198,6 +205,16 @@ class HuduClient(ServiceClient):
                 companies.setdefault(company.id, company)
         return list(companies.values())
 
+    async def list_folders(self) -> dict[int, HuduFolder]:
+        """Every article folder (Central and companies' ones), by id."""
+        folders: dict[int, HuduFolder] = {}
+        async for page in self._pages(
+            "folders", "folders", parse_folder, {"folder_type": "article"}
+        ):
+            for folder in page:
+                folders.setdefault(folder.id, folder)
+        return folders
+
     async def uploads_by_article(self) -> dict[int, list[HuduUpload]]:
         """Every article's current (not archived) uploads, by article id, from one listing of
         all the account's uploads (Hudu has no filter by record)."""
@@ -339,6 +356,15 @@ def parse_company(raw: Mapping[str, Any]) -> HuduCompany:
         integrations=tuple(
             parse_integration(i) for i in raw.get("integrations") or () if isinstance(i, dict)
         ),
+    )
+
+
+def parse_folder(raw: Mapping[str, Any]) -> HuduFolder:
+    return HuduFolder(
+        id=int(raw["id"]),
+        name=_text(raw.get("name")),
+        company_id=_opt_int(raw.get("company_id")),
+        parent_folder_id=_opt_int(raw.get("parent_folder_id")),
     )
 
 

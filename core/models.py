@@ -39,6 +39,16 @@ class HuduArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class HuduFolder:
+    """A folder of articles in a knowledge base (Central when `company_id` is None)."""
+
+    id: int
+    name: str
+    company_id: int | None
+    parent_folder_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class HuduIntegration:
     """One of a company's links to another system (`Company_Integration` in Hudu's spec)."""
 
@@ -94,13 +104,15 @@ class HaloCustomer:
 
 @dataclass(frozen=True, slots=True)
 class NewFaqList:
-    """A FAQ list to create (`HaloClient.create_faqlists` sends several in one POST)."""
+    """A FAQ list to create, or with `id` to rename or move (`HaloClient.save_faqlists`
+    sends several in one POST)."""
 
     name: str
     is_group: bool
     group_id: int | None
     showforall: bool
     third_party_id: str
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core.config import CustomerAccess, Settings
+from core.config import CustomerAccess, FolderLayout, Settings
 from core.customers import CustomerDirectory
 from core.events import Announcer
-from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, company_third_party_id
+from core.faqlists import (
+    CENTRAL_SCOPE,
+    CENTRAL_THIRD_PARTY_ID,
+    FaqListSpec,
+    company_third_party_id,
+)
+from core.folders import Placement, place
 from core.hudu import HuduClient
 from core.images import mode_switched
-from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduUpload, Status
+from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduFolder, HuduUpload, Status
 from core.plan import Action, Plan, Removal, Write
 from core.records import RecordBook, iso, set_skipped
 from core.render import LinkedRenderer
@@ -38,6 +44,8 @@ class HuduView:
     uploads: dict[int, list[HuduUpload]]
     gone: set[int] = field(default_factory=set)
     """Mapped articles Hudu answered 404 for."""
+    folders: dict[int, HuduFolder] = field(default_factory=dict)
+    """Hudu's folders, read only when HHSYNC_FOLDERS=lists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +120,7 @@ class Planner:
             since = datetime.fromisoformat(cursor) - CURSOR_OVERLAP
             listed = await self.hudu.list_articles(updated_since=since)
         view = HuduView({a.id: a for a in listed}, companies, await self.hudu.uploads_by_article())
+        view.folders = await self._folders()
         now = self.clock()
         for rec in self.book.rows():
             if rec.hudu_id in view.articles or rec.unlinked:
@@ -128,7 +137,14 @@ class Planner:
         """One article for a resync (empty when Hudu has none)."""
         article = await self.hudu.get_article(hudu_id)
         articles = {} if article is None else {article.id: article}
-        return HuduView(articles, await self.companies(), await self.hudu.uploads_by_article())
+        view = HuduView(articles, await self.companies(), await self.hudu.uploads_by_article())
+        view.folders = await self._folders()
+        return view
+
+    async def _folders(self) -> dict[int, HuduFolder]:
+        if self.settings.hhsync_folders is FolderLayout.FLAT:
+            return {}
+        return await self.hudu.list_folders()
 
     # ------------------------------------------------------------ deciding
     def scope_of(self, article: HuduArticle, companies: Mapping[int, HuduCompany]) -> Scope:
@@ -151,9 +167,21 @@ class Planner:
             if not c.archived and self.settings.company_filter.includes(c.id, c.name)
         ]
 
-    def faqlists_wanted(self, view: HuduView) -> dict[str, str]:
-        """The FAQ lists the pass's articles go to: third-party id → list name."""
-        wanted: dict[str, str] = {}
+    def placement(self, article: HuduArticle, view: HuduView) -> Placement:
+        """The FAQ list the article goes to (HHSYNC_FOLDERS), and the group above it."""
+        scope = self.scope_of(article, view.companies)
+        return place(
+            self.settings.hhsync_folders,
+            scope_name=scope.name,
+            scope_key=scope.faqlist_key,
+            company_id=article.company_id,
+            folder_id=article.folder_id,
+            folders=view.folders,
+        )
+
+    def faqlists_wanted(self, view: HuduView) -> dict[str, FaqListSpec]:
+        """The FAQ lists the pass's articles go to, and their groups: third-party id → spec."""
+        wanted: dict[str, FaqListSpec] = {}
         for article in view.articles.values():
             scope = self.scope_of(article, view.companies)
             published = not article.draft and not article.archived
@@ -162,7 +190,7 @@ class Planner:
                 and published
                 and not self.audience_of(article, view.companies).refusal
             ):
-                wanted[scope.faqlist_key] = scope.name
+                wanted.update(self.placement(article, view).lists)
         return wanted
 
     def audience_of(self, article: HuduArticle, companies: Mapping[int, HuduCompany]) -> Audience:
@@ -294,7 +322,7 @@ class Planner:
                 set_skipped(rec, reason)
                 plan.touched.append(rec.hudu_id)
             return
-        faqlist_id = faqlist_ids.get(scope.faqlist_key, 0)
+        faqlist_id = faqlist_ids.get(self.placement(article, view).key, 0)
         files = view.uploads.get(article.id, ())
         rendered, waiting = self.renderer.render(
             article,

@@ -34,7 +34,8 @@ from core.errors import (
     MalformedResponseError,
     WriteUncertainError,
 )
-from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, FaqListDirectory
+from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, FaqListDirectory, FaqListSpec
+from core.folders import root_placement
 from core.halo import HaloClient
 from core.halo_facts import url_template_from_link
 from core.halo_profile import BODY_FIELDS, META_KEY, HaloProfile, ProbeKind
@@ -195,7 +196,12 @@ class HaloProbe:
             else (PROBE_LIST_KEY, PROBE_LIST_NAME)
         )
         known = list_key in self.faqlists.ids
-        await self.faqlists.ensure({list_key: list_name}, dry_run=False)
+        lists = (
+            root_placement(self.settings.hhsync_folders, list_name, list_key).lists
+            if self.settings.hhsync_sync_central
+            else {list_key: FaqListSpec(list_name)}
+        )
+        await self.faqlists.ensure(lists, dry_run=False)
         list_id = self.faqlists.id_for(list_key)
         if not known:
             notes.append(f"FAQ list {list_name!r} (id {list_id}) is ready under the Hudu group")
