@@ -21,6 +21,7 @@ from core.config import Settings
 from core.doctor_tenant import Check, check_customers, check_faqlists, images_line, probe_lines
 from core.engine import Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
+from core.folders import describe_layout
 from core.halo_facts import DEFAULT_SCOPE, KB_SCOPES, missing_scopes
 from core.halo_profile import META_KEY, HaloProfile, Verdict
 from core.images import COUNT_KEY as IMAGES_COUNT_KEY
@@ -274,6 +275,7 @@ async def run_checks(
             yield check
     yield images_line(engine.settings, stored_profile(engine), stored_images(engine))
     yield await check_alerts(engine.settings, engine, send_test=alert_test)
+    yield True, describe_layout(engine.settings.hhsync_folders)
     yield check_mapping(engine)
 
 

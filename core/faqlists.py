@@ -32,6 +32,10 @@ CENTRAL_THIRD_PARTY_ID = "hudu:central"
 LAYOUT_META = "faqlist_layout"
 """The `HHSYNC_FOLDERS` value the last complete full pass arranged the lists for."""
 ATTEMPTS = 3
+FAQLIST_REQUESTS_PER_PASS = 7
+"""At most, whatever the number of scopes and folders (no write answer lost): a listing, the
+`Hudu` group and one POST per depth of the layout (two), then to retire, a listing and one
+POST per depth (`Hudu / Retired`, the lists in it)."""
 
 
 def company_third_party_id(company_id: int) -> str:

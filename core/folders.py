@@ -38,6 +38,16 @@ def folder_path(folder: HuduFolder, folders: Mapping[int, HuduFolder]) -> str:
     return PATH_SEPARATOR.join(reversed(names))
 
 
+def describe_layout(layout: FolderLayout) -> str:
+    """`hhsync doctor`'s line about HHSYNC_FOLDERS."""
+    if layout is FolderLayout.LISTS:
+        return (
+            "HHSYNC_FOLDERS=lists: a FAQ list per Hudu folder, named by its path, in a group "
+            "per knowledge base (articles outside folders: a list named after it)"
+        )
+    return "HHSYNC_FOLDERS=flat: one FAQ list per knowledge base (Hudu folders not shown)"
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
     key: str

@@ -100,6 +100,12 @@ _FAQLIST_SERVER_FIELDS = frozenset(
     | {"grandparent_name", "greatgrandparent_name", "greatgreatgrandparent_name"}
     | {"greatgreatgreatgrandparent_name"}
 )
+_ANCESTOR_FIELDS = (
+    "grandparent_name",
+    "greatgrandparent_name",
+    "greatgreatgrandparent_name",
+    "greatgreatgreatgrandparent_name",
+)
 _ATTACHMENT_OUT_FIELDS = ("id", "filename", "filesize", "isimage", "datecreated", "type")
 _DATA_URL = re.compile(r"^data:[^,]*;base64,", re.IGNORECASE)
 _TAG_SPLIT = re.compile(r"[,;\s]+")
@@ -170,6 +176,8 @@ class HaloState:
     """`POST /Attachment/image` without a `ticket_id` is refused (400)."""
     images: dict[str, ImageFile] = field(default_factory=dict, repr=False)
     """Images stored by `POST /Attachment/image`, by the token of their link."""
+    ignore_faqlist_third_party_id: bool = False
+    """`third_party_id` in a FAQ list POST is dropped (lists are found by name then)."""
     articles: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     faqlists: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     clients: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -294,6 +302,8 @@ class HaloState:
         self, existing: dict[str, Any] | None, fields: dict[str, Any]
     ) -> dict[str, Any]:
         kept = {k: v for k, v in fields.items() if k not in _FAQLIST_SERVER_FIELDS}
+        if self.ignore_faqlist_third_party_id:
+            kept.pop("third_party_id", None)
         if existing is None:
             existing = {
                 "id": self._next_id("faqlist"),
@@ -375,12 +385,25 @@ class HaloState:
             existing["attachments"] = attachments
         return existing
 
+    def faqlist_groups(self, faq: dict[str, Any]) -> list[dict[str, Any]]:
+        """The groups a list is in, its own group first (a loop cannot be saved)."""
+        groups: list[dict[str, Any]] = []
+        group = self.faqlists.get(faq.get("group_id") or 0)
+        while group is not None and group not in groups:
+            groups.append(group)
+            group = self.faqlists.get(group.get("group_id") or 0)
+        return groups
+
     def faqlist_json(self, faq: dict[str, Any]) -> dict[str, Any]:
         out = dict(faq)
-        group = self.faqlists.get(faq["group_id"]) if faq.get("group_id") else None
-        out["level"] = 1 if group else 0
-        out["group_name"] = group["name"] if group else None
-        out["full_name"] = f"{group['name']}/{faq['name']}" if group else faq["name"]
+        groups = self.faqlist_groups(faq)
+        names = [g["name"] for g in groups]
+        out["level"] = len(groups)
+        out["group_name"] = names[0] if names else None
+        for depth, field_name in enumerate(_ANCESTOR_FIELDS, start=1):
+            out[field_name] = names[depth] if len(names) > depth else None
+        out["fullgroup_name"] = "/".join(reversed(names)) or None
+        out["full_name"] = "/".join([*reversed(names), faq["name"]])
         out["article_count"] = sum(
             1
             for a in self.articles.values()
@@ -649,7 +672,8 @@ class _HaloApi:
     async def post_faqlists(self, request: Request) -> Response:
         self._authorize(request, EDIT_KB)
         body = await self._json_body(request, "POST", "/FAQLists")
-        faqlists = self.state.faqlists
+        state = self.state
+        faqlists = state.faqlists
         errors: ModelState = {}
         plans: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
         for index, item in enumerate(body):
@@ -670,7 +694,7 @@ class _HaloApi:
                         f"FAQ list {group_id} is not a group: 'Use this FAQ list for grouping "
                         "other FAQ lists' is off or the list does not exist.",
                     )
-                elif existing is not None and group_id == existing["id"]:
+                elif existing is not None and existing in [group, *state.faqlist_groups(group)]:
                     add_error(errors, f"[{index}].group_id", "A FAQ list cannot group itself.")
             plans.append((existing, item))
         if errors:

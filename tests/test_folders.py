@@ -1,0 +1,277 @@
+"""HHSYNC_FOLDERS end to end: Hudu's folders as Halo FAQ lists (flat, lists, and switching)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.emulators.halo import HaloState
+from core.emulators.hudu import HuduState
+from core.engine import Engine
+from core.faqlists import FAQLIST_REQUESTS_PER_PASS
+from tests.conftest import EngineFactory, halo_copies
+
+ARTICLES = ("welcome", "vlans", "rules", "contacts", "backups")
+FLAT_LISTS = {"Hudu/", "Hudu/Central KB", "Hudu/Acme"}
+LISTS = {
+    "Hudu/",
+    "Hudu/Central KB/",
+    "Hudu/Central KB/Central KB",
+    "Hudu/Central KB/Network",
+    "Hudu/Central KB/Network / Firewalls",
+    "Hudu/Acme/",
+    "Hudu/Acme/Acme",
+    "Hudu/Acme/Procedures",
+}
+
+
+@pytest.fixture
+def kb(hudu: HuduState) -> dict[str, int]:
+    """A Central KB with nested folders and a company with one folder; the Hudu ids."""
+    acme = hudu.add_company("Acme")["id"]
+    network = hudu.add_folder("Network")["id"]
+    firewalls = hudu.add_folder("Firewalls", parent_folder_id=network)["id"]
+    procedures = hudu.add_folder("Procedures", acme)["id"]
+    return {
+        "acme": acme,
+        "network": network,
+        "firewalls": firewalls,
+        "procedures": procedures,
+        "welcome": hudu.add_article("Welcome")["id"],
+        "vlans": hudu.add_article("VLANs", folder_id=network)["id"],
+        "rules": hudu.add_article("Firewall rules", folder_id=firewalls)["id"],
+        "contacts": hudu.add_article("Acme contacts", company_id=acme)["id"],
+        "backups": hudu.add_article("Backups", company_id=acme, folder_id=procedures)["id"],
+    }
+
+
+def tree(halo: HaloState) -> set[str]:
+    """Every FAQ list by its path; a group ends with "/"."""
+    return {_path(halo, f) for f in halo.faqlists.values()}
+
+
+def _path(halo: HaloState, faqlist: dict[str, Any]) -> str:
+    shown = halo.faqlist_json(faqlist)
+    return str(shown["full_name"]) + ("/" if faqlist["is_group"] else "")
+
+
+def list_of(halo: HaloState, hudu_id: int) -> str:
+    """The path of the one FAQ list the article's one Halo copy is in."""
+    (copy,) = halo_copies(halo, hudu_id)
+    (entry,) = copy["faqlists"]
+    return _path(halo, halo.faqlists[entry["id"]])
+
+
+def list_id(halo: HaloState, third_party_id: str) -> int:
+    (found,) = [f["id"] for f in halo.faqlists.values() if f["third_party_id"] == third_party_id]
+    return int(found)
+
+
+def faqlist_requests(halo: HaloState) -> int:
+    return halo.log.count(path="/api/FAQLists")
+
+
+async def engine_with(make_engine: EngineFactory, **settings: Any) -> Engine:
+    engine = make_engine(**settings)
+    await engine.open()
+    return engine
+
+
+async def test_flat_is_the_default_one_list_per_knowledge_base(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState, kb: dict[str, int]
+) -> None:
+    engine = await engine_with(make_engine)
+
+    summary = await engine.sync_now()
+
+    assert summary.created == 5
+    assert tree(halo) == FLAT_LISTS
+    assert list_of(halo, kb["rules"]) == "Hudu/Central KB"
+    assert list_of(halo, kb["backups"]) == "Hudu/Acme"
+    assert not hudu.log.count(path="/api/v1/folders")  # folders are not read when flat
+
+
+async def test_lists_gives_each_folder_a_list_named_by_its_path(
+    make_engine: EngineFactory, halo: HaloState, kb: dict[str, int]
+) -> None:
+    engine = await engine_with(make_engine, hhsync_folders="lists")
+
+    summary = await engine.sync_now()
+
+    assert summary.created == 5
+    assert tree(halo) == LISTS
+    assert list_of(halo, kb["welcome"]) == "Hudu/Central KB/Central KB"
+    assert list_of(halo, kb["vlans"]) == "Hudu/Central KB/Network"
+    assert list_of(halo, kb["rules"]) == "Hudu/Central KB/Network / Firewalls"
+    assert list_of(halo, kb["contacts"]) == "Hudu/Acme/Acme"
+    assert list_of(halo, kb["backups"]) == "Hudu/Acme/Procedures"
+    firewalls = halo.faqlist_json(halo.faqlists[list_id(halo, f"hudu:folder:{kb['firewalls']}")])
+    assert (firewalls["level"], firewalls["group_name"], firewalls["grandparent_name"]) == (
+        2,
+        "Central KB",
+        "Hudu",
+    )
+
+    halo.log.clear()
+    again = await engine.sync_now()
+
+    assert (again.created, again.updated, faqlist_requests(halo)) == (0, 0, 0)
+
+
+async def test_a_folder_renamed_or_moved_in_hudu_renames_its_list_and_keeps_its_articles(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState, kb: dict[str, int]
+) -> None:
+    engine = await engine_with(make_engine, hhsync_folders="lists")
+    await engine.sync_now()
+    network = list_id(halo, f"hudu:folder:{kb['network']}")
+    firewalls = list_id(halo, f"hudu:folder:{kb['firewalls']}")
+    articles = len(halo.articles)
+
+    hudu.update_folder(kb["network"], name="Networking")
+    halo.log.clear()
+    renamed = await engine.sync_now()
+
+    assert (renamed.full, renamed.created, renamed.updated) == (False, 0, 0)
+    assert list_of(halo, kb["vlans"]) == "Hudu/Central KB/Networking"
+    assert list_of(halo, kb["rules"]) == "Hudu/Central KB/Networking / Firewalls"
+    assert list_id(halo, f"hudu:folder:{kb['network']}") == network
+    assert halo.log.count("POST", "/api/FAQLists") == 1  # both renamed in one request
+
+    hudu.update_folder(kb["firewalls"], parent_folder_id=None)
+    await engine.sync_now()
+
+    assert list_of(halo, kb["rules"]) == "Hudu/Central KB/Firewalls"
+    assert list_id(halo, f"hudu:folder:{kb['firewalls']}") == firewalls
+    assert len(halo.articles) == articles
+
+
+async def test_an_article_moved_between_folders_moves_between_lists(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState, kb: dict[str, int]
+) -> None:
+    engine = await engine_with(make_engine, hhsync_folders="lists")
+    await engine.sync_now()
+    (copy,) = halo_copies(halo, kb["vlans"])
+
+    hudu.update_article(kb["vlans"], folder_id=kb["firewalls"])
+    moved = await engine.sync_now()
+
+    assert (moved.full, moved.updated) == (False, 1)
+    assert list_of(halo, kb["vlans"]) == "Hudu/Central KB/Network / Firewalls"
+    assert halo_copies(halo, kb["vlans"])[0]["id"] == copy["id"]
+    assert "Hudu/Central KB/Network" in tree(halo)  # an incremental pass retires nothing
+
+    full = await engine.sync_now(full=True)
+
+    assert full.updated == 0
+    assert "Hudu/Central KB/Network" not in tree(halo)
+    assert "Hudu/Retired/Network" in tree(halo)  # left empty: retired, not deleted
+
+
+async def test_switching_either_way_moves_every_article_and_retires_empty_lists(
+    make_engine: EngineFactory, halo: HaloState, kb: dict[str, int]
+) -> None:
+    flat = await engine_with(make_engine)
+    await flat.sync_now()
+    central = list_id(halo, "hudu:central")
+    copies = {kb[key]: halo_copies(halo, kb[key])[0]["id"] for key in ARTICLES}
+    await flat.close()
+
+    lists = await engine_with(make_engine, hhsync_folders="lists")
+    to_lists = await lists.sync_now()  # asked for incremental: the layout changed, so full
+
+    assert (to_lists.full, to_lists.created, to_lists.updated) == (True, 0, 3)
+    assert tree(halo) == LISTS
+    assert list_id(halo, "hudu:central") == central  # moved into its group, articles kept
+    assert list_of(halo, kb["rules"]) == "Hudu/Central KB/Network / Firewalls"
+    made = {f["id"] for f in halo.faqlists.values()}
+    await lists.close()
+
+    back = await engine_with(make_engine, hhsync_folders="flat")
+    to_flat = await back.sync_now()
+
+    assert (to_flat.full, to_flat.created, to_flat.updated) == (True, 0, 3)
+    made.add(list_id(halo, "hudu:retired"))
+    assert {f["id"] for f in halo.faqlists.values()} == made  # retired, never deleted
+    assert tree(halo) == FLAT_LISTS | {
+        "Hudu/Retired/",
+        "Hudu/Retired/Central KB/",
+        "Hudu/Retired/Network",
+        "Hudu/Retired/Network / Firewalls",
+        "Hudu/Retired/Acme/",
+        "Hudu/Retired/Procedures",
+    }
+    assert list_of(halo, kb["rules"]) == "Hudu/Central KB"
+    assert list_of(halo, kb["backups"]) == "Hudu/Acme"
+    assert (await back.sync_now()).full is False  # the switch is done
+    await back.close()
+
+    again = await engine_with(make_engine, hhsync_folders="lists")
+    await again.sync_now()
+
+    assert {f["id"] for f in halo.faqlists.values()} == made  # the retired lists come back
+    assert tree(halo) - {"Hudu/Retired/"} == LISTS
+    assert {h: halo_copies(halo, h)[0]["id"] for h in copies} == copies
+
+
+async def test_a_list_holding_an_article_is_not_retired(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState, kb: dict[str, int]
+) -> None:
+    """An unlinked article's copy stays where it is, and so does its list."""
+    engine = await engine_with(make_engine, hhsync_folders="lists")
+    await engine.sync_now()
+    await engine.unlink(kb["vlans"])
+
+    hudu.update_article(kb["vlans"], folder_id=None)
+    await engine.sync_now(full=True)
+
+    assert list_of(halo, kb["vlans"]) == "Hudu/Central KB/Network"
+    assert "Hudu/Central KB/Network" in tree(halo)
+
+
+@pytest.mark.parametrize("third_party_id_kept", [True, False])
+async def test_a_lost_mapping_file_finds_the_lists_again(
+    make_engine: EngineFactory,
+    halo: HaloState,
+    kb: dict[str, int],
+    tmp_path: Path,
+    third_party_id_kept: bool,
+) -> None:
+    halo.ignore_faqlist_third_party_id = not third_party_id_kept
+    first = await engine_with(make_engine, hhsync_folders="lists")
+    await first.sync_now()
+    made = {f["id"] for f in halo.faqlists.values()}
+    await first.close()
+
+    fresh = await engine_with(make_engine, hhsync_folders="lists", hhsync_db=tmp_path / "new.json")
+    await fresh.sync_now()
+
+    assert {f["id"] for f in halo.faqlists.values()} == made
+    assert tree(halo) == LISTS
+    assert fresh.faqlists.ids == first.faqlists.ids  # every folder's list is the one it had
+
+
+async def test_faqlist_requests_per_pass_stay_bounded_however_many_folders(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState
+) -> None:
+    for company in range(4):
+        company_id = hudu.add_company(f"Company {company}")["id"]
+        for top in range(5):
+            parent = hudu.add_folder(f"Folder {top}", company_id)["id"]
+            child = hudu.add_folder("Sub", company_id, parent_folder_id=parent)["id"]
+            for folder in (parent, child, None):
+                hudu.add_article(f"Article {top} {folder}", company_id=company_id, folder_id=folder)
+    lists = await engine_with(make_engine, hhsync_folders="lists")
+
+    halo.log.clear()
+    await lists.sync_now()
+    assert len(halo.faqlists) == 1 + 4 * (1 + 1 + 10)
+    assert faqlist_requests(halo) <= FAQLIST_REQUESTS_PER_PASS
+    await lists.close()
+
+    flat = await engine_with(make_engine)
+    halo.log.clear()
+    await flat.sync_now()
+    assert faqlist_requests(halo) <= FAQLIST_REQUESTS_PER_PASS
+    assert len([f for f in halo.faqlists.values() if _path(halo, f).startswith("Hudu/Retired")])
