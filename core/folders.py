@@ -55,6 +55,16 @@ class Placement:
     lists: dict[str, FaqListSpec]
     """That list and the group above it (below `Hudu`), parents first."""
 
+    @property
+    def label(self) -> str:
+        """The list for people: "Central KB / Network / Firewalls", or "Acme" (its own name
+        where its group has the same one)."""
+        spec = self.lists[self.key]
+        group = self.lists.get(spec.parent)
+        if group is None or group.name == spec.name:
+            return spec.name
+        return f"{group.name}{PATH_SEPARATOR}{spec.name}"
+
 
 def root_placement(layout: FolderLayout, scope_name: str, scope_key: str) -> Placement:
     """Where an article outside any folder goes: the list named after its knowledge base (in

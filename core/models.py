@@ -167,6 +167,8 @@ class ArticleRecord:
     hudu_updated_at: str = ""
     halo_id: int | None = None
     faqlist_id: int | None = None
+    faqlist: str = ""
+    """The FAQ list's name, after its group's when that is not `Hudu` ("Acme / Procedures")."""
     content_hash: str = ""
     reason: str = ""
     error: str = ""

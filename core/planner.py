@@ -322,7 +322,11 @@ class Planner:
                 set_skipped(rec, reason)
                 plan.touched.append(rec.hudu_id)
             return
-        faqlist_id = faqlist_ids.get(self.placement(article, view).key, 0)
+        placement = self.placement(article, view)
+        faqlist_id = faqlist_ids.get(placement.key, 0)
+        if rec.faqlist != placement.label:
+            rec.faqlist = placement.label
+            plan.touched.append(rec.hudu_id)
         files = view.uploads.get(article.id, ())
         rendered, waiting = self.renderer.render(
             article,

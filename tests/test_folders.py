@@ -107,6 +107,14 @@ async def test_lists_gives_each_folder_a_list_named_by_its_path(
     assert list_of(halo, kb["rules"]) == "Hudu/Central KB/Network / Firewalls"
     assert list_of(halo, kb["contacts"]) == "Hudu/Acme/Acme"
     assert list_of(halo, kb["backups"]) == "Hudu/Acme/Procedures"
+    shown = {key: getattr(engine.record(kb[key]), "faqlist", None) for key in ARTICLES}
+    assert shown == {
+        "welcome": "Central KB",
+        "vlans": "Central KB / Network",
+        "rules": "Central KB / Network / Firewalls",
+        "contacts": "Acme",
+        "backups": "Acme / Procedures",
+    }
     firewalls = halo.faqlist_json(halo.faqlists[list_id(halo, f"hudu:folder:{kb['firewalls']}")])
     assert (firewalls["level"], firewalls["group_name"], firewalls["grandparent_name"]) == (
         2,

@@ -62,7 +62,8 @@ def render_record(record: ArticleRecord, halo_url: str) -> RenderableType:
     if record.halo_id is not None:
         halo = Text.assemble((f"#{record.halo_id}  ", ""), _link(halo_url))
         if record.faqlist_id is not None:
-            halo.append(f"  FAQ list {record.faqlist_id}", style="dim")
+            named = f"{record.faqlist} (id {record.faqlist_id})" if record.faqlist else ""
+            halo.append(f"  FAQ list {named or record.faqlist_id}", style="dim")
         rows.append(("Halo", halo))
     else:
         rows.append(("Halo", Text("not in Halo", style="dim")))
