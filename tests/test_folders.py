@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
+from core.demo import build_demo
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.engine import Engine
 from core.faqlists import FAQLIST_REQUESTS_PER_PASS
-from tests.conftest import EngineFactory, halo_copies
+from tests.cli_helpers import invoke_hhsync
+from tests.conftest import EngineFactory, Loopback, halo_copies, hhsync_env
 
 ARTICLES = ("welcome", "vlans", "rules", "contacts", "backups")
 FLAT_LISTS = {"Hudu/", "Hudu/Central KB", "Hudu/Acme"}
@@ -283,3 +285,44 @@ async def test_faqlist_requests_per_pass_stay_bounded_however_many_folders(
     await flat.sync_now()
     assert faqlist_requests(halo) <= FAQLIST_REQUESTS_PER_PASS
     assert len([f for f in halo.faqlists.values() if _path(halo, f).startswith("Hudu/Retired")])
+
+
+async def test_the_demo_shows_nested_folders_as_faq_lists(tmp_path: Path) -> None:
+    demo = build_demo(tmp_path / "demo.json", articles=150, companies=3, latency=False)
+    try:
+        await demo.engine.open()
+        await demo.engine.sync_now()
+        shown = {r.faqlist for r in demo.engine.records() if r.faqlist}
+    finally:
+        await demo.engine.close()
+
+    nested = {path for path in shown if path.count(" / ") == 2}  # a folder in a folder
+    assert {"Central KB", "Central KB / Networking"} <= shown
+    assert any(path.startswith("Central KB / ") for path in nested)
+    assert any(not path.startswith("Central KB / ") for path in nested)  # in a company
+
+
+@pytest.mark.parametrize(("value", "layout"), [("", "flat"), ("Lists", "lists"), ("flat", "flat")])
+def test_doctor_reports_the_setting(
+    loopback: Loopback, tmp_path: Path, value: str, layout: str
+) -> None:
+    server, _hudu, _halo = loopback
+    env = hhsync_env(server, tmp_path, **({"HHSYNC_FOLDERS": value} if value else {}))
+
+    result = invoke_hhsync(["doctor"], env, tmp_path)
+
+    assert f"✓ HHSYNC_FOLDERS={layout}: " in result.stdout
+
+
+def test_an_unknown_layout_stops_hhsync_naming_the_variable(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    server, _hudu, halo = loopback
+    env = hhsync_env(server, tmp_path, HHSYNC_FOLDERS="tree")
+
+    result = invoke_hhsync(["sync"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert "HHSYNC_FOLDERS" in result.stderr + result.stdout
+    assert "HHSYNC_FOLDERS=flat  (or lists)" in result.stderr + result.stdout
+    assert not halo.log.entries
