@@ -10,6 +10,7 @@ stay in it. After a full pass, lists no article copy is in any more are retired 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ class FaqListSpec:
     name: str
     parent: str = GROUP_THIRD_PARTY_ID
     is_group: bool = False
+    follow: bool = False
+    """Kept in step (renamed, moved) only where it exists and is not retired: no article of
+    this pass needs it, but its Hudu folder may have been renamed or moved."""
 
 
 RETIRED_GROUP = FaqListSpec(RETIRED_LIST_NAME, is_group=True)
@@ -109,12 +113,10 @@ class FaqListDirectory:
         listed again, lists deleted there since are made again, and `retire` may follow. A
         write whose answer was lost is settled by listing again: what it made is found.
         """
-        self._complete = set(wanted) if verify and not dry_run else None
+        needed = {key for key, spec in wanted.items() if not spec.follow}
+        self._complete = needed if verify and not dry_run else None
         verify, self.suspect = verify or self.suspect, False
-        settled = all(
-            key in self.ids and self.placed.get(key) == spec for key, spec in wanted.items()
-        )
-        if settled and not verify:
+        if not verify and all(self._settled(key, spec) for key, spec in wanted.items()):
             return
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -153,9 +155,25 @@ class FaqListDirectory:
             names = ", ".join(repr(spec.name) for spec in unused.values())
             log.info("retired %d FAQ list(s) no article is in any more: %s", len(unused), names)
 
+    def _settled(self, key: str, spec: FaqListSpec) -> bool:
+        """Whether the list is where `spec` says, as far as this process saw."""
+        placed = self.placed.get(key)
+        if spec.follow and (key not in self.ids or self._retired(key)):
+            return True
+        return key in self.ids and placed == dataclasses.replace(spec, follow=False)
+
+    def _retired(self, key: str) -> bool:
+        placed = self.placed.get(key)
+        return placed is not None and placed.parent == RETIRED_THIRD_PARTY_ID
+
     async def _arrange(self, wanted: Mapping[str, FaqListSpec], *, dry_run: bool) -> None:
         existing = await self.halo.list_faqlists()
         self._note(existing)
+        wanted = {
+            key: dataclasses.replace(spec, follow=False)
+            for key, spec in wanted.items()
+            if not spec.follow or (key in self.placed and not self._retired(key))
+        }
         group = await self._group(existing, dry_run=dry_run)
         if group is None:
             return

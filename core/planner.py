@@ -148,16 +148,19 @@ class Planner:
 
     # ------------------------------------------------------------ deciding
     def scope_of(self, article: HuduArticle, companies: Mapping[int, HuduCompany]) -> Scope:
-        if article.company_id is None:
+        return self.scope_for(article.company_id, companies)
+
+    def scope_for(self, company_id: int | None, companies: Mapping[int, HuduCompany]) -> Scope:
+        if company_id is None:
             return Scope(CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, self.settings.hhsync_sync_central)
-        company = companies.get(article.company_id)
+        company = companies.get(company_id)
         included = (
             company is not None
             and not company.archived
             and self.settings.company_filter.includes(company.id, company.name)
         )
-        name = company.name if company else f"company {article.company_id}"
-        return Scope(name, company_third_party_id(article.company_id), included)
+        name = company.name if company else f"company {company_id}"
+        return Scope(name, company_third_party_id(company_id), included)
 
     def included_companies(self, companies: Mapping[int, HuduCompany]) -> list[HuduCompany]:
         """The companies whose articles the sync's scope takes."""
@@ -191,6 +194,19 @@ class Planner:
                 and not self.audience_of(article, view.companies).refusal
             ):
                 wanted.update(self.placement(article, view).lists)
+        for folder in view.folders.values():  # renamed or moved while its articles were not
+            scope = self.scope_for(folder.company_id, view.companies)
+            if scope.included:
+                placement = place(
+                    self.settings.hhsync_folders,
+                    scope_name=scope.name,
+                    scope_key=scope.faqlist_key,
+                    company_id=folder.company_id,
+                    folder_id=folder.id,
+                    folders=view.folders,
+                )
+                for key, spec in placement.lists.items():
+                    wanted.setdefault(key, dataclasses.replace(spec, follow=True))
         return wanted
 
     def audience_of(self, article: HuduArticle, companies: Mapping[int, HuduCompany]) -> Audience:

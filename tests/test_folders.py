@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from core.faqlists import FAQLIST_REQUESTS_PER_PASS
 from tests.cli_helpers import invoke_hhsync
 from tests.conftest import EngineFactory, Loopback, halo_copies, hhsync_env
 
+LONG_AGO = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 ARTICLES = ("welcome", "vlans", "rules", "contacts", "backups")
 FLAT_LISTS = {"Hudu/", "Hudu/Central KB", "Hudu/Acme"}
 LISTS = {
@@ -31,22 +33,25 @@ LISTS = {
 
 @pytest.fixture
 def kb(hudu: HuduState) -> dict[str, int]:
-    """A Central KB with nested folders and a company with one folder; the Hudu ids."""
+    """A Central KB with nested folders (and an empty one) and a company with one folder; the
+    Hudu ids. The articles were last edited long ago: an incremental pass does not list them."""
     acme = hudu.add_company("Acme")["id"]
     network = hudu.add_folder("Network")["id"]
     firewalls = hudu.add_folder("Firewalls", parent_folder_id=network)["id"]
     procedures = hudu.add_folder("Procedures", acme)["id"]
-    return {
-        "acme": acme,
-        "network": network,
-        "firewalls": firewalls,
-        "procedures": procedures,
-        "welcome": hudu.add_article("Welcome")["id"],
-        "vlans": hudu.add_article("VLANs", folder_id=network)["id"],
-        "rules": hudu.add_article("Firewall rules", folder_id=firewalls)["id"],
-        "contacts": hudu.add_article("Acme contacts", company_id=acme)["id"],
-        "backups": hudu.add_article("Backups", company_id=acme, folder_id=procedures)["id"],
-    }
+    hudu.add_folder("Empty", parent_folder_id=network)
+    ids = {"acme": acme, "network": network, "firewalls": firewalls, "procedures": procedures}
+    for key, name, company_id, folder_id in (
+        ("welcome", "Welcome", None, None),
+        ("vlans", "VLANs", None, network),
+        ("rules", "Firewall rules", None, firewalls),
+        ("contacts", "Acme contacts", acme, None),
+        ("backups", "Backups", acme, procedures),
+    ):
+        ids[key] = hudu.add_article(
+            name, "<p>…</p>", company_id, folder_id, created_at=LONG_AGO, updated_at=LONG_AGO
+        )["id"]
+    return ids
 
 
 def tree(halo: HaloState) -> set[str]:
