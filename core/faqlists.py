@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from core.config import FolderLayout, Settings
-from core.errors import WriteUncertainError
+from core.errors import ApiError, WriteUncertainError
 from core.halo import HaloClient
 from core.models import HaloFaqList, NewFaqList, Status
 from core.records import RecordBook
@@ -32,6 +32,10 @@ CENTRAL_SCOPE = "Central KB"
 CENTRAL_THIRD_PARTY_ID = "hudu:central"
 LAYOUT_META = "faqlist_layout"
 """The `HHSYNC_FOLDERS` value the last complete full pass arranged the lists for."""
+NESTING_META = "faqlist_groups_nest"
+"""False once Halo refused a group list inside another group."""
+TOP = ""
+"""The `parent` of a list at the top level (no group)."""
 ATTEMPTS = 3
 FAQLIST_REQUESTS_PER_PASS = 7
 """At most, whatever the number of scopes and folders (no write answer lost): a listing, the
@@ -81,6 +85,9 @@ class FaqListDirectory:
         stored lists still exist."""
         self._complete: set[str] | None = None
         """Every list a full pass wants, until `retire` retires the others."""
+        self.groups_nest = True
+        """Whether Halo takes a group list inside another group (inferred; learnt from its
+        refusal): if not, each knowledge base's group is at the top level, "Hudu: <name>"."""
 
     @classmethod
     def for_settings(cls, halo: HaloClient, book: RecordBook, settings: Settings) -> Self:
@@ -93,6 +100,7 @@ class FaqListDirectory:
 
     def load(self, ids: Mapping[str, int]) -> None:
         self.ids = dict(ids)
+        self.groups_nest = self.book.meta(NESTING_META) is not False
 
     def id_for(self, third_party_id: str) -> int:
         """The Halo id of a scope's list; 0 when it is not known yet (a dry run)."""
@@ -113,6 +121,7 @@ class FaqListDirectory:
         listed again, lists deleted there since are made again, and `retire` may follow. A
         write whose answer was lost is settled by listing again: what it made is found.
         """
+        wanted = self._shaped(wanted)
         needed = {key for key, spec in wanted.items() if not spec.follow}
         self._complete = needed if verify and not dry_run else None
         verify, self.suspect = verify or self.suspect, False
@@ -149,6 +158,7 @@ class FaqListDirectory:
             and key not in (GROUP_THIRD_PARTY_ID, RETIRED_THIRD_PARTY_ID)
             and spec.parent != RETIRED_THIRD_PARTY_ID
             and self.ids.get(key) not in in_use
+            and (self.groups_nest or not spec.is_group)  # an empty group then stays put
         }
         if unused:
             await self.ensure({RETIRED_THIRD_PARTY_ID: RETIRED_GROUP, **unused}, dry_run=False)
@@ -161,6 +171,39 @@ class FaqListDirectory:
         if spec.follow and (key not in self.ids or self._retired(key)):
             return True
         return key in self.ids and placed == dataclasses.replace(spec, follow=False)
+
+    def _shaped(self, wanted: Mapping[str, FaqListSpec]) -> dict[str, FaqListSpec]:
+        """`wanted` as this Halo takes it: groups in `Hudu` go to the top level, renamed
+        "Hudu: <name>", where groups do not nest."""
+        if self.groups_nest:
+            return dict(wanted)
+        return {
+            key: dataclasses.replace(spec, parent=TOP, name=f"{GROUP_LIST_NAME}: {spec.name}")
+            if spec.is_group and spec.parent == GROUP_THIRD_PARTY_ID
+            else spec
+            for key, spec in wanted.items()
+        }
+
+    def _nesting_refused(self, exc: ApiError, changes: list[NewFaqList]) -> bool:
+        """Whether Halo refused these lists because groups do not nest; if so, remember it."""
+        named = [changes[i] for i in exc.items if i < len(changes)]
+        if not (
+            self.groups_nest
+            and exc.status == 400
+            and ".group_id" in exc.message
+            and named
+            and all(new.is_group and new.group_id is not None for new in named)
+        ):
+            return False
+        log.warning(
+            "Halo refuses a group FAQ list inside another group: each knowledge base's "
+            "group goes to the top level, named %r",
+            f"{GROUP_LIST_NAME}: <name>",
+        )
+        self.groups_nest = False
+        self.book.remember(**{NESTING_META: False})
+        self.book.flush()
+        return True
 
     def _retired(self, key: str) -> bool:
         placed = self.placed.get(key)
@@ -181,8 +224,8 @@ class FaqListDirectory:
         for level in _levels(wanted):
             changes: list[NewFaqList] = []
             for key, spec in level:
-                parent_id = resolved.get(spec.parent)
-                if parent_id is None:  # a dry run: its group is not made
+                parent_id = None if spec.parent == TOP else resolved.get(spec.parent)
+                if parent_id is None and spec.parent != TOP:  # a dry run: its group is not made
                     continue
                 match = self._match(existing, key, spec, parent_id, taken=resolved.values())
                 if match is not None:
@@ -199,7 +242,13 @@ class FaqListDirectory:
                         )
                     )
             if changes and not dry_run:
-                for new, saved in zip(changes, await self.halo.save_faqlists(changes), strict=True):
+                try:
+                    saved_lists = await self.halo.save_faqlists(changes)
+                except ApiError as exc:
+                    if not self._nesting_refused(exc, changes):
+                        raise
+                    return await self._arrange(self._shaped(wanted), dry_run=dry_run)
+                for new, saved in zip(changes, saved_lists, strict=True):
                     resolved[new.third_party_id] = saved.id
                     _say_saved(new, existing)
         if dry_run:
@@ -228,7 +277,7 @@ class FaqListDirectory:
         existing: list[HaloFaqList],
         key: str,
         spec: FaqListSpec,
-        parent_id: int,
+        parent_id: int | None,
         *,
         taken: Iterable[int],
     ) -> HaloFaqList | None:

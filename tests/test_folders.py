@@ -331,3 +331,38 @@ def test_an_unknown_layout_stops_hhsync_naming_the_variable(
     assert "HHSYNC_FOLDERS" in result.stderr + result.stdout
     assert "HHSYNC_FOLDERS=flat  (or lists)" in result.stderr + result.stdout
     assert not halo.log.entries
+
+
+async def test_where_groups_do_not_nest_each_knowledge_base_group_is_at_the_top(
+    make_engine: EngineFactory, halo: HaloState, kb: dict[str, int]
+) -> None:
+    halo.faqlist_groups_nest = False
+    first = await engine_with(make_engine, hhsync_folders="lists")
+
+    summary = await first.sync_now()
+
+    assert (summary.created, summary.failed) == (5, 0)
+    posts = halo.log.matching("POST", "/api/FAQLists")
+    assert [r.status for r in posts].count(400) == 1  # refused once, then adapted
+    assert tree(halo) == {
+        "Hudu/",
+        "Hudu: Central KB/",
+        "Hudu: Central KB/Central KB",
+        "Hudu: Central KB/Network",
+        "Hudu: Central KB/Network / Firewalls",
+        "Hudu: Acme/",
+        "Hudu: Acme/Acme",
+        "Hudu: Acme/Procedures",
+    }
+    assert list_of(halo, kb["rules"]) == "Hudu: Central KB/Network / Firewalls"
+    await first.close()
+
+    halo.log.clear()
+    flat = await engine_with(make_engine, hhsync_folders="flat")  # it remembers: no new refusal
+    await flat.sync_now()
+
+    statuses = [r.status for r in halo.log.matching("POST", "/api/FAQLists")]
+    assert statuses and set(statuses) == {200}
+    assert list_of(halo, kb["rules"]) == "Hudu/Central KB"
+    assert {"Hudu: Retired/", "Hudu: Retired/Network / Firewalls"} <= tree(halo)
+    assert "Hudu: Central KB/" in tree(halo)  # an empty group stays where it is

@@ -178,6 +178,9 @@ class HaloState:
     """Images stored by `POST /Attachment/image`, by the token of their link."""
     ignore_faqlist_third_party_id: bool = False
     """`third_party_id` in a FAQ list POST is dropped (lists are found by name then)."""
+    faqlist_groups_nest: bool = True
+    """A group list may be inside another group (the spec's `level` and ancestor names say
+    lists nest); off, such a POST is refused on `group_id`."""
     articles: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     faqlists: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     clients: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -696,6 +699,12 @@ class _HaloApi:
                     )
                 elif existing is not None and existing in [group, *state.faqlist_groups(group)]:
                     add_error(errors, f"[{index}].group_id", "A FAQ list cannot group itself.")
+                elif not state.faqlist_groups_nest and (
+                    item.get("is_group") or (existing or {}).get("is_group")
+                ):
+                    add_error(
+                        errors, f"[{index}].group_id", "A FAQ group cannot be in another group."
+                    )
             plans.append((existing, item))
         if errors:
             return _model_state(errors)
