@@ -32,6 +32,9 @@ CENTRAL_SCOPE = "Central KB"
 CENTRAL_THIRD_PARTY_ID = "hudu:central"
 LAYOUT_META = "faqlist_layout"
 """The `HHSYNC_FOLDERS` value the last complete full pass arranged the lists for."""
+PLACED_META = "faqlist_placed"
+"""Where each list was when hhsync last listed or saved it: `{key: [name, parent, is_group]}`,
+so a new process (`hhsync sync` from cron) needs no listing while nothing changed."""
 NESTING_META = "faqlist_groups_nest"
 """False once Halo refused a group list inside another group."""
 TOP = ""
@@ -79,7 +82,7 @@ class FaqListDirectory:
         self.layout = layout
         self.ids: dict[str, int] = {}
         self.placed: dict[str, FaqListSpec] = {}
-        """Where each known list was in Halo when last listed or saved (this process)."""
+        """Where each known list was in Halo when last listed or saved."""
         self.suspect = False
         """Set when Halo refused an article over its FAQ list: the next `ensure` checks the
         stored lists still exist."""
@@ -101,6 +104,11 @@ class FaqListDirectory:
     def load(self, ids: Mapping[str, int]) -> None:
         self.ids = dict(ids)
         self.groups_nest = self.book.meta(NESTING_META) is not False
+        stored = self.book.meta(PLACED_META)
+        self.placed = {}
+        for key, where in (stored if isinstance(stored, dict) else {}).items():
+            if key in self.ids and _is_where(where):
+                self.placed[key] = FaqListSpec(where[0], where[1], where[2])
 
     def id_for(self, third_party_id: str) -> int:
         """The Halo id of a scope's list; 0 when it is not known yet (a dry run)."""
@@ -253,10 +261,13 @@ class FaqListDirectory:
                     _say_saved(new, existing)
         if dry_run:
             return
+        placed = {**self.placed, **{k: s for k, s in wanted.items() if k in resolved}}
         changed = any(self.ids.get(key) != list_id for key, list_id in resolved.items())
         self.ids.update(resolved)
-        self.placed.update({key: spec for key, spec in wanted.items() if key in resolved})
-        if changed:
+        if changed or placed != self.placed or self.book.meta(PLACED_META) is None:
+            self.placed = placed
+            where = {k: [s.name, s.parent, s.is_group] for k, s in sorted(placed.items())}
+            self.book.remember(**{PLACED_META: where})
             self.book.commit_faqlists(self.ids)
 
     def _note(self, existing: list[HaloFaqList]) -> None:
@@ -307,6 +318,16 @@ class FaqListDirectory:
             showforall=self.showforall,
             third_party_id=GROUP_THIRD_PARTY_ID,
         )
+
+
+def _is_where(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and isinstance(value[1], str)
+        and isinstance(value[2], bool)
+    )
 
 
 def _levels(wanted: Mapping[str, FaqListSpec]) -> list[list[tuple[str, FaqListSpec]]]:

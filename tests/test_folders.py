@@ -366,3 +366,24 @@ async def test_where_groups_do_not_nest_each_knowledge_base_group_is_at_the_top(
     assert list_of(halo, kb["rules"]) == "Hudu/Central KB"
     assert {"Hudu: Retired/", "Hudu: Retired/Network / Firewalls"} <= tree(halo)
     assert "Hudu: Central KB/" in tree(halo)  # an empty group stays where it is
+
+
+async def test_a_new_process_asks_nothing_while_nothing_changed_and_follows_a_rename(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState, kb: dict[str, int]
+) -> None:
+    """What the lists look like is kept in the mapping file: `hhsync sync` from cron."""
+    first = await engine_with(make_engine, hhsync_folders="lists")
+    await first.sync_now()
+    await first.close()
+
+    halo.log.clear()
+    second = await engine_with(make_engine, hhsync_folders="lists")
+    await second.sync_now()
+    await second.close()
+    assert faqlist_requests(halo) == 0
+
+    hudu.update_folder(kb["firewalls"], name="Perimeter")
+    third = await engine_with(make_engine, hhsync_folders="lists")
+    await third.sync_now()
+
+    assert list_of(halo, kb["rules"]) == "Hudu/Central KB/Network / Perimeter"
