@@ -15,6 +15,7 @@ from core.config import CustomerAccess, ImageMode, Settings
 from core.customers import CustomerDirectory
 from core.errors import ApiError
 from core.faqlists import GROUP_LIST_NAME, GROUP_THIRD_PARTY_ID, find_faqlist
+from core.folders import SCOPE_GROUP_PREFIX
 from core.halo import HaloClient
 from core.halo_hints import SCOPES_HINT
 from core.halo_profile import HaloProfile, ProbeKind, Verdict
@@ -44,7 +45,8 @@ async def check_faqlists(halo: HaloClient, settings: Settings) -> AsyncIterator[
     yield True, f"found the FAQ group list {GROUP_LIST_NAME!r} in Halo (id {group.id})"
     if settings.hhsync_customer_access is CustomerAccess.OFF:
         return
-    shown = [f for f in lists if f.group_id == group.id and f.showforall]
+    groups = {group.id} | {f.id for f in lists if f.third_party_id.startswith(SCOPE_GROUP_PREFIX)}
+    shown = [f for f in lists if f.group_id in groups and not f.is_group and f.showforall]
     for faqlist in sorted(shown, key=lambda f: f.id):
         yield (
             None,

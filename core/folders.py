@@ -20,9 +20,12 @@ def folder_third_party_id(folder_id: int) -> str:
     return f"hudu:folder:{folder_id}"
 
 
+SCOPE_GROUP_PREFIX = "hudu:group:"
+
+
 def scope_group_third_party_id(scope_key: str) -> str:
     """The group of a knowledge base's lists: `hudu:group:central`, `hudu:group:company:<id>`."""
-    return "hudu:group:" + scope_key.removeprefix("hudu:")
+    return SCOPE_GROUP_PREFIX + scope_key.removeprefix("hudu:")
 
 
 def folder_path(folder: HuduFolder, folders: Mapping[int, HuduFolder]) -> str:

@@ -11,6 +11,7 @@ import pytest
 from core.demo import build_demo
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
+from core.emulators.seed import seed_small
 from core.engine import Engine
 from core.faqlists import FAQLIST_REQUESTS_PER_PASS
 from tests.cli_helpers import invoke_hhsync
@@ -387,3 +388,36 @@ async def test_a_new_process_asks_nothing_while_nothing_changed_and_follows_a_re
     await third.sync_now()
 
     assert list_of(halo, kb["rules"]) == "Hudu/Central KB/Network / Perimeter"
+
+
+@pytest.mark.parametrize(
+    ("layout", "path"), [("flat", "Hudu/Central KB"), ("lists", "Hudu/Central KB/Central KB")]
+)
+async def test_the_probe_puts_its_list_where_the_layout_wants_it(
+    make_engine: EngineFactory, halo: HaloState, kb: dict[str, int], layout: str, path: str
+) -> None:
+    engine = await engine_with(make_engine, hhsync_folders=layout)
+
+    await engine.probe()
+    central = list_id(halo, "hudu:central")
+    assert _path(halo, halo.faqlists[central]) == path
+
+    await engine.sync_now()
+
+    assert list_of(halo, kb["welcome"]) == path
+    assert list_id(halo, "hudu:central") == central
+
+
+def test_doctor_warns_about_folder_lists_shown_to_all_users(
+    loopback: Loopback, tmp_path: Path
+) -> None:
+    server, hudu, _halo = loopback
+    seed_small(hudu)
+    env = hhsync_env(server, tmp_path, HHSYNC_FOLDERS="lists", HHSYNC_SHOW_FOR_ALL_USERS="true")
+    assert invoke_hhsync(["sync"], env, tmp_path).returncode == 0
+
+    doctor = invoke_hhsync(["doctor"], env, tmp_path).stdout
+
+    assert "! FAQ list 'Networking / Remote access' has 'Show for all users'" in doctor
+    assert "! FAQ list 'Procedures' has 'Show for all users'" in doctor
+    assert "! FAQ list 'Central KB' has 'Show for all users'" in doctor
