@@ -421,3 +421,14 @@ def test_doctor_warns_about_folder_lists_shown_to_all_users(
     assert "! FAQ list 'Networking / Remote access' has 'Show for all users'" in doctor
     assert "! FAQ list 'Procedures' has 'Show for all users'" in doctor
     assert "! FAQ list 'Central KB' has 'Show for all users'" in doctor
+
+
+async def test_a_folder_name_reaches_halo_without_control_characters(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState, kb: dict[str, int]
+) -> None:
+    hudu.update_folder(kb["network"], name="Net\x1b[2J\u202eworks\n")
+    engine = await engine_with(make_engine, hhsync_folders="lists")
+
+    await engine.sync_now()
+
+    assert list_of(halo, kb["rules"]) == "Hudu/Central KB/Net [2Jworks / Firewalls"
