@@ -194,15 +194,18 @@ class Planner:
                 and not self.audience_of(article, view.companies).refusal
             ):
                 wanted.update(self.placement(article, view).lists)
-        for folder in view.folders.values():  # renamed or moved while its articles were not
-            scope = self.scope_for(folder.company_id, view.companies)
+        places: list[tuple[int | None, int | None]] = [(None, None)]
+        places += [(c, None) for c in view.companies]
+        places += [(f.company_id, f.id) for f in view.folders.values()]
+        for company_id, folder_id in places:  # renamed or moved while their articles were not
+            scope = self.scope_for(company_id, view.companies)
             if scope.included:
                 placement = place(
                     self.settings.hhsync_folders,
                     scope_name=scope.name,
                     scope_key=scope.faqlist_key,
-                    company_id=folder.company_id,
-                    folder_id=folder.id,
+                    company_id=company_id,
+                    folder_id=folder_id,
                     folders=view.folders,
                 )
                 for key, spec in placement.lists.items():

@@ -432,3 +432,27 @@ async def test_a_folder_name_reaches_halo_without_control_characters(
     await engine.sync_now()
 
     assert list_of(halo, kb["rules"]) == "Hudu/Central KB/Net [2Jworks / Firewalls"
+
+
+@pytest.mark.parametrize(
+    ("layout", "lists"),
+    [("flat", {"Hudu/Acme Ltd"}), ("lists", {"Hudu/Acme Ltd/", "Hudu/Acme Ltd/Acme Ltd"})],
+)
+async def test_a_company_renamed_in_hudu_renames_its_lists(
+    make_engine: EngineFactory,
+    hudu: HuduState,
+    halo: HaloState,
+    kb: dict[str, int],
+    layout: str,
+    lists: set[str],
+) -> None:
+    engine = await engine_with(make_engine, hhsync_folders=layout)
+    await engine.sync_now()
+    made = len(halo.faqlists)
+
+    hudu.companies[kb["acme"]].name = "Acme Ltd"
+    summary = await engine.sync_now()
+
+    assert (summary.full, summary.updated, len(halo.faqlists)) == (False, 0, made)
+    assert lists <= tree(halo)
+    assert not {path for path in tree(halo) if "Acme/" in path or path.endswith("Acme")}
