@@ -123,7 +123,8 @@ class FaqListDirectory:
         self, wanted: Mapping[str, FaqListSpec], *, dry_run: bool, verify: bool = False
     ) -> None:
         """Make every list in `wanted` (third-party id → spec) exist where it should: create,
-        rename or move what differs. Costs nothing when this process already saw them so.
+        rename or move what differs. Costs nothing where hhsync last saw them so (kept in
+        the mapping file).
 
         With `verify` (a full pass: `wanted` is then every list the articles need), Halo is
         listed again, lists deleted there since are made again, and `retire` may follow. A
