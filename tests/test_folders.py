@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -411,16 +412,20 @@ async def test_the_probe_puts_its_list_where_the_layout_wants_it(
 def test_doctor_warns_about_folder_lists_shown_to_all_users(
     loopback: Loopback, tmp_path: Path
 ) -> None:
-    server, hudu, _halo = loopback
-    seed_small(hudu)
-    env = hhsync_env(server, tmp_path, HHSYNC_FOLDERS="lists", HHSYNC_SHOW_FOR_ALL_USERS="true")
-    assert invoke_hhsync(["sync"], env, tmp_path).returncode == 0
+    server, _hudu, halo = loopback
+    hudu_group = halo.add_faqlist("Hudu", is_group=True, third_party_id="hudu:group")["id"]
+    central = halo.add_faqlist(
+        "Central KB", is_group=True, group_id=hudu_group, third_party_id="hudu:group:central"
+    )["id"]
+    for name, shown in (("Central KB", True), ("Network / Firewalls", True), ("VPN", False)):
+        halo.add_faqlist(name, group_id=central, showforall=shown)
+    env = hhsync_env(server, tmp_path, HHSYNC_FOLDERS="lists")
 
     doctor = invoke_hhsync(["doctor"], env, tmp_path).stdout
 
-    assert "! FAQ list 'Networking / Remote access' has 'Show for all users'" in doctor
-    assert "! FAQ list 'Procedures' has 'Show for all users'" in doctor
+    assert "! FAQ list 'Network / Firewalls' has 'Show for all users'" in doctor
     assert "! FAQ list 'Central KB' has 'Show for all users'" in doctor
+    assert "'VPN' has" not in doctor
 
 
 async def test_a_folder_name_reaches_halo_without_control_characters(
@@ -456,3 +461,28 @@ async def test_a_company_renamed_in_hudu_renames_its_lists(
     assert (summary.full, summary.updated, len(halo.faqlists)) == (False, 0, made)
     assert lists <= tree(halo)
     assert not {path for path in tree(halo) if "Acme/" in path or path.endswith("Acme")}
+
+
+@pytest.mark.slow
+def test_switching_with_the_headless_command(loopback: Loopback, tmp_path: Path) -> None:
+    """`hhsync sync` after the setting changed: a dry run says what would move and writes
+    nothing; the real pass moves the folder articles and says so."""
+    server, hudu, halo = loopback
+    seed = seed_small(hudu)
+    flat = hhsync_env(server, tmp_path)
+    assert invoke_hhsync(["sync"], flat, tmp_path).returncode == 0
+    in_folders = {i for i in seed.published_ids if hudu.articles[i].folder_id is not None}
+    lists = {**flat, "HHSYNC_FOLDERS": "lists"}
+
+    writes = len(halo.log.writes("/api"))
+    dry = json.loads(invoke_hhsync(["sync", "--dry-run", "--json"], lists, tmp_path).stdout)
+    assert len(halo.log.writes("/api")) == writes
+
+    done = invoke_hhsync(["sync", "--json"], lists, tmp_path)
+    summary = json.loads(done.stdout)
+
+    assert done.returncode == 0, done.stderr
+    assert (summary["full"], summary["created"], summary["failed"]) == (True, 0, 0)
+    assert summary["updated"] == dry["updated"] >= len(in_folders) > 0
+    vpn = next(i for i in in_folders if hudu.articles[i].name.startswith("VPN setup"))
+    assert list_of(halo, vpn) == "Hudu/Central KB/Networking / Remote access"
