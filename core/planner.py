@@ -183,7 +183,8 @@ class Planner:
         )
 
     def faqlists_wanted(self, view: HuduView) -> dict[str, FaqListSpec]:
-        """The FAQ lists the pass's articles go to, and their groups: third-party id → spec."""
+        """The FAQ lists the pass's articles go to, and their groups: third-party id → spec;
+        and, to follow where they exist, every synced scope's and folder's (`follow`)."""
         wanted: dict[str, FaqListSpec] = {}
         for article in view.articles.values():
             scope = self.scope_of(article, view.companies)
