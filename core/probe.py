@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core.config import ImageMode, Settings
+from core.config import FolderLayout, ImageMode, Settings
 from core.errors import (
     ApiError,
     AuthError,
@@ -205,6 +205,8 @@ class HaloProbe:
         list_id = self.faqlists.id_for(list_key)
         if not known:
             notes.append(f"FAQ list {list_name!r} (id {list_id}) is ready under the Hudu group")
+        if self.settings.hhsync_folders is FolderLayout.LISTS:  # its list is in a nested group
+            seen.faqlist_groups_nest = self.faqlists.groups_nest
         seen.faqlist_third_party_id = any(
             f.id == list_id and f.third_party_id == list_key
             for f in await self.halo.list_faqlists()

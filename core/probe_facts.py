@@ -49,6 +49,8 @@ class Observations:
     """`date_edited` of the probe article's list item; None when no listing showed it."""
     saved_edited: str = ""
     """`date_edited` read back after the probe saved its article again (archiving it)."""
+    faqlist_groups_nest: bool | None = None
+    """Checked with HHSYNC_FOLDERS=lists only (its list is in a group inside `Hudu`)."""
     hhsync_articles_seen: int = 0
     image_upload: bool | None = None
     """An image sent to `POST /Attachment/image` without a ticket came back by its link
@@ -74,6 +76,7 @@ def full_profile(seen: Observations, probed_at: str) -> HaloProfile:
         _faqlist_third_party_id,
         _date_edited,
         _image_upload,
+        _faqlist_groups_nest,
     ):
         fact, profile = decide(seen, profile)
         if fact is not None:
@@ -400,3 +403,17 @@ def _image_upload(seen: Observations, profile: HaloProfile) -> Decision:
         Verdict.ADAPTED,
         "inline small images in the article; larger ones stay linked to Hudu, listed in it",
     ), dataclasses.replace(profile, image_upload=False)
+
+
+def _faqlist_groups_nest(seen: Observations, profile: HaloProfile) -> Decision:
+    """Told only: the FAQ-list directory keeps this verdict itself (meta faqlist_groups_nest)."""
+    if seen.faqlist_groups_nest is None:
+        return None, profile
+    expected = "a group FAQ list may be inside another group"
+    if seen.faqlist_groups_nest:
+        action = "each knowledge base's group is inside Hudu"
+        return ProbeFact(
+            "faqlist_nesting", expected, "accepted", Verdict.AS_EXPECTED, action
+        ), profile
+    action = "each knowledge base's group is at the top level, named 'Hudu: <name>'"
+    return ProbeFact("faqlist_nesting", expected, "refused", Verdict.ADAPTED, action), profile

@@ -486,3 +486,20 @@ def test_switching_with_the_headless_command(loopback: Loopback, tmp_path: Path)
     assert summary["updated"] == dry["updated"] >= len(in_folders) > 0
     vpn = next(i for i in in_folders if hudu.articles[i].name.startswith("VPN setup"))
     assert list_of(halo, vpn) == "Hudu/Central KB/Networking / Remote access"
+
+
+@pytest.mark.parametrize(
+    ("layout", "nest", "seen"),
+    [("flat", True, None), ("lists", True, "accepted"), ("lists", False, "refused")],
+)
+async def test_the_probe_tells_whether_groups_nest_with_lists(
+    make_engine: EngineFactory, halo: HaloState, layout: str, nest: bool, seen: str | None
+) -> None:
+    halo.faqlist_groups_nest = nest
+    engine = await engine_with(make_engine, hhsync_folders=layout)
+
+    report = await engine.probe()
+
+    facts = {fact.key: fact for fact in report.profile.facts}
+    assert (facts["faqlist_nesting"].seen if "faqlist_nesting" in facts else None) == seen
+    assert not [f for f in halo.faqlists.values() if halo.faqlist_json(f)["level"] > 2]
