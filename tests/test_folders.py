@@ -14,9 +14,13 @@ from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.emulators.seed import seed_small
 from core.engine import Engine
+from core.errors import ApiError
 from core.faqlists import FAQLIST_REQUESTS_PER_PASS
+from core.models import NewFaqList
 from tests.cli_helpers import invoke_hhsync
 from tests.conftest import EngineFactory, Loopback, halo_copies, hhsync_env
+from tests.test_halo_client import emulator as halo_emulator
+from tests.test_hudu_client import emulator_client
 
 LONG_AGO = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 ARTICLES = ("welcome", "vlans", "rules", "contacts", "backups")
@@ -503,3 +507,42 @@ async def test_the_probe_tells_whether_groups_nest_with_lists(
     facts = {fact.key: fact for fact in report.profile.facts}
     assert (facts["faqlist_nesting"].seen if "faqlist_nesting" in facts else None) == seen
     assert not [f for f in halo.faqlists.values() if halo.faqlist_json(f)["level"] > 2]
+
+
+async def test_the_hudu_client_lists_every_article_folder_over_pages(hudu: HuduState) -> None:
+    acme = hudu.add_company("Acme")["id"]
+    parent = hudu.add_folder("Network", acme)["id"]
+    for n in range(120):
+        hudu.add_folder(f"Site {n}", acme if n % 2 else None)
+    async with emulator_client(hudu) as client:
+        folders = await client.list_folders()
+
+    assert len(folders) == 121
+    assert hudu.log.count("GET", "/api/v1/folders") == 2
+    assert all(r.query.get("folder_type") == "article" for r in hudu.log.matching("GET"))
+    child = hudu.add_folder("Core", acme, parent_folder_id=parent)["id"]
+    async with emulator_client(hudu) as client:
+        (core,) = [f for f in (await client.list_folders()).values() if f.id == child]
+    assert (core.name, core.company_id, core.parent_folder_id) == ("Core", acme, parent)
+
+
+async def test_the_halo_emulator_refuses_a_group_inside_itself() -> None:
+    state, client = halo_emulator()
+    async with client as halo:
+        outer = await halo.create_faqlist(
+            "Outer", is_group=True, group_id=None, showforall=False, third_party_id="a"
+        )
+        inner = await halo.create_faqlist(
+            "Inner", is_group=True, group_id=outer.id, showforall=False, third_party_id="b"
+        )
+        with pytest.raises(ApiError) as refused:
+            await halo.save_faqlists([NewFaqList("Outer", True, inner.id, False, "a", id=outer.id)])
+        (moved,) = await halo.save_faqlists([NewFaqList("Inside", False, inner.id, False, "c")])
+
+    assert refused.value.status == 400 and "[0].group_id" in refused.value.message
+    shown = state.faqlist_json(state.faqlists[moved.id])
+    assert (shown["level"], shown["full_name"], shown["fullgroup_name"]) == (
+        2,
+        "Outer/Inner/Inside",
+        "Outer/Inner",
+    )
