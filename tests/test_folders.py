@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from core.config import FolderLayout
 from core.demo import build_demo
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
@@ -16,7 +17,8 @@ from core.emulators.seed import seed_small
 from core.engine import Engine
 from core.errors import ApiError
 from core.faqlists import FAQLIST_REQUESTS_PER_PASS
-from core.models import NewFaqList
+from core.folders import place
+from core.models import HuduFolder, NewFaqList
 from tests.cli_helpers import invoke_hhsync
 from tests.conftest import EngineFactory, Loopback, halo_copies, hhsync_env
 from tests.test_halo_client import emulator as halo_emulator
@@ -546,3 +548,28 @@ async def test_the_halo_emulator_refuses_a_group_inside_itself() -> None:
         "Outer/Inner/Inside",
         "Outer/Inner",
     )
+
+
+def test_placement_falls_back_to_the_knowledge_base_list_and_survives_a_folder_loop() -> None:
+    folders = {
+        1: HuduFolder(1, "Network", None, None),
+        2: HuduFolder(2, "Acme only", 7, None),
+        3: HuduFolder(3, "Loop A", None, 4),
+        4: HuduFolder(4, "Loop B", None, 3),
+    }
+
+    def key_and_name(company_id: int | None, folder_id: int | None) -> tuple[str, str]:
+        placed = place(
+            FolderLayout.LISTS,
+            scope_name="Central KB",
+            scope_key="hudu:central",
+            company_id=company_id,
+            folder_id=folder_id,
+            folders=folders,
+        )
+        return placed.key, placed.lists[placed.key].name
+
+    assert key_and_name(None, 1) == ("hudu:folder:1", "Network")
+    assert key_and_name(None, 2) == ("hudu:central", "Central KB")  # another knowledge base's
+    assert key_and_name(None, 99) == ("hudu:central", "Central KB")  # not in Hudu's listing
+    assert key_and_name(None, 3) == ("hudu:folder:3", "Loop B / Loop A")
