@@ -19,7 +19,7 @@ import click
 
 from core.attach import EnginePort, open_engine
 from core.build import build_engine
-from core.cli_history import print_history
+from core.cli_history import passes_kept, print_history
 from core.cli_output import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -189,11 +189,16 @@ async def service_records(socket: Path) -> list[ArticleRecord] | None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the passes as JSON.")
 @click.option("--limit", type=click.IntRange(1, MAX_RUNS), default=MAX_RUNS, show_default=True)
-@engine_command
-async def history(engine: EnginePort, as_json: bool, limit: int) -> int:
-    """Show the last passes, newest first: trigger, counts, requests, rate-limit waits."""
-    print_history(await engine.history(limit), as_json)
-    return EXIT_OK
+def history(as_json: bool, limit: int) -> None:
+    """Show the last passes, newest first: trigger, counts, requests, rate-limit waits (the
+    service's when one runs, else the mapping file's; needs only HHSYNC_DB)."""
+    try:
+        print_history(asyncio.run(passes_kept(load_store_settings(), limit)), as_json)
+    except ConfigError as exc:
+        fail(str(exc))
+    except HhsyncError as exc:
+        fail(str(exc), exc.hint)
+    sys.exit(EXIT_OK)
 
 
 @main.command()

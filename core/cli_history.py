@@ -8,12 +8,29 @@ from datetime import datetime
 import click
 
 from core.cli_output import echo
-from core.history import RUN_ROWS, PassRecord
+from core.config import StoreSettings
+from core.history import RUN_ROWS, PassRecord, read_history
+from core.remote import ControlClient, find_service
+from core.socketpath import socket_path
+from core.store import MappingStore
 
 HEADER = (
     f"{'started (UTC)':19}  {'took':>7}  {'trigger':9}  {'kind':4}  {'created':>7}  "
     f"{'updated':>7}  {'removed':>7}  {'restored':>8}  {'failed':>6}  {'Halo/Hudu req':>13}  waits"
 )
+
+
+async def passes_kept(settings: StoreSettings, limit: int) -> list[PassRecord]:
+    """The service's passes when one runs for the mapping file, else the file's own (read
+    without its lock, so a dashboard or a pass running meanwhile is no obstacle)."""
+    socket = socket_path(settings.hhsync_db, settings.hhsync_socket)
+    if await find_service(socket) is None:
+        return read_history(MappingStore.read_only(settings.hhsync_db).runs(), limit)
+    client = ControlClient(socket)
+    try:
+        return await client.history(limit)
+    finally:
+        await client.aclose()
 
 
 def print_history(passes: list[PassRecord], as_json: bool) -> None:

@@ -14,7 +14,7 @@ from core.emulators.seed import SeedSummary, seed_small
 from core.engine import Engine
 from core.history import PassRecord, read_history
 from tests.cli_helpers import invoke_hhsync
-from tests.conftest import Loopback, halo_copies, hhsync_env, run_hhsync
+from tests.conftest import Loopback, clean_env, halo_copies, hhsync_env, run_hhsync
 from tests.service_helpers import Services, answers, get, wait_for
 
 
@@ -59,6 +59,21 @@ def test_rows_of_an_older_hhsync_read_with_the_later_fields_empty() -> None:
     assert passes[1] == PassRecord(old["started_at"], old["finished_at"], full=True, created=3)
     assert passes[0].cause == "sync" and passes[0].restored == 0
     assert len(passes) == 2  # the row that is no pass is left out
+
+
+@pytest.mark.slow
+async def test_history_reads_the_mapping_file_while_another_process_holds_it(
+    engine: Engine, seeded: SeedSummary, tmp_path: Path
+) -> None:
+    await engine.sync_now()
+    env = clean_env(HHSYNC_DB=str(engine.store.path))
+
+    listed = run_hhsync(["history", "--json"], env, tmp_path)  # the real command: a process
+
+    assert listed.returncode == 0, listed.stderr
+    (only,) = json.loads(listed.stdout)["passes"]
+    assert only["full"] is True and only["cause"] == "sync"
+    assert only["created"] == len(seeded.published_ids)
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ COLUMNS = (
     "Waits",
     "Note",
 )
-NUMBERS = frozenset(range(4, 12))
+NUMBERS = frozenset(COLUMNS[4:12])
 """The columns of counts, right-aligned."""
 
 
@@ -41,36 +41,34 @@ def history_cells(record: PassRecord) -> list[Text]:
     """One pass as the row's cells, every one inert (the note may quote Halo)."""
     started, finished = parse_time(record.started_at), parse_time(record.finished_at)
     took = duration((finished - started).total_seconds()) if started and finished else ""
-    waits = f"{record.waits} ({duration(record.waited_seconds)})" if record.waits else "0"
+    counts = (
+        record.created,
+        record.updated,
+        record.removed,
+        record.restored,
+        record.failed,
+        record.halo_requests,
+        record.hudu_requests,
+    )
     values = (
         short_time(record.started_at),
         took,
         record.cause,
         "full" if record.full else "incr",
-        *(
-            f"{n:,}"
-            for n in (
-                record.created,
-                record.updated,
-                record.removed,
-                record.restored,
-                record.failed,
-                record.halo_requests,
-                record.hudu_requests,
-            )
-        ),
-        waits,
+        *(f"{n:,}" for n in counts),
+        f"{record.waits} ({duration(record.waited_seconds)})" if record.waits else "0",
         f"stopped: {record.error}" if record.error else "",
     )
+    alarming = {"Failed": record.failed > 0, "Note": bool(record.error)}
     return [
         Text(
             shown(value),
-            style="red" if (index == 8 and record.failed) or index == 12 else "",
-            justify="right" if index in NUMBERS else "left",
+            style="red" if alarming.get(column) else "",
+            justify="right" if column in NUMBERS else "left",
             no_wrap=True,
             overflow="ellipsis",
         )
-        for index, value in enumerate(values)
+        for column, value in zip(COLUMNS, values, strict=True)
     ]
 
 
