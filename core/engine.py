@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from core.adapt import adapt_to
+from core.bulk import mapped_ids, read_for_resync
 from core.config import Settings
 from core.customers import META_KEY as CUSTOMERS_META
 from core.customers import CustomerDirectory
@@ -242,33 +243,31 @@ class Engine:
             )
 
     async def resync(self, hudu_id: int) -> ArticleRecord:
-        """Push one article even if unchanged, relinking it and re-adopting its Halo copy."""
+        (record,) = await self.resync_many([hudu_id])
+        return record
+
+    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        """Push articles even if unchanged, relinking them and re-adopting their Halo copies:
+        one read of Hudu, one marker search and batched writes for any number (core.bulk)."""
         async with self._pass_lock:
-            view = await self.planner.read_article(hudu_id)
-            if hudu_id not in view.articles:
-                raise HhsyncError(
-                    f"Hudu has no article {hudu_id}",
-                    hint="it was deleted in Hudu: a full sync (S, or hhsync sync --full) "
-                    "removes its Halo copy",
-                )
-            if hudu_id in self.book:
-                self.book.prepare_resync(hudu_id, await self.reconciler.find_copy(hudu_id))
-            plan = await self._plan(view, full=False, dry_run=False, forced=[hudu_id])
+            view, found = await read_for_resync(
+                hudu_ids, self.planner, self.reconciler, self.book, self.announcer
+            )
+            plan = await self._plan(view, full=False, dry_run=False, forced=found)
             state = PassState(self.clock(), stopping=lambda: self._stopping, reports_progress=False)
             self.book.apply_plan(plan.rows, plan.touched, (), plan.slugs, store_pending=True)
             to_verify = await self._write(plan, state)
             if to_verify is not None and to_verify != self.book.verify_copies():
                 self.book.set_verify_copies(to_verify)
-            final = self.book.snapshot(hudu_id)
-            assert final is not None
-            return final
+            return [r for i in found if (r := self.book.snapshot(i)) is not None]
 
     async def unlink(self, hudu_id: int) -> ArticleRecord:
-        """Stop syncing one article; its Halo copy stays and becomes Halo's to edit."""
-        if hudu_id not in self.book:
-            raise HhsyncError(f"article {hudu_id} is not in the mapping")
-        (rec,) = self.book.unlink([hudu_id])
-        return rec
+        (record,) = await self.unlink_many([hudu_id])
+        return record
+
+    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        """Stop syncing articles (one store write); their Halo copies stay, Halo's to edit."""
+        return self.book.unlink(mapped_ids(hudu_ids, self.book))
 
     async def reset(self) -> int:
         """Unlink every article with a Halo copy (the caller asks the user to confirm)."""

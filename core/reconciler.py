@@ -67,6 +67,25 @@ class Reconciler:
         found = (await self.copies_of([hudu_id]))[hudu_id]
         return min((ref.id for ref in found), default=None)
 
+    async def copies_to_relink(self, hudu_ids: list[int]) -> dict[int, int | None]:
+        """`find_copy` for many articles: one marker search for all, then a read only for a
+        mapped copy the search did not find (its marker tag may have been edited away)."""
+        if len(hudu_ids) <= BULK_LOOKUP_FROM or not (self.marker_lookup and self.bulk_lookup):
+            return {i: await self.find_copy(i) for i in hudu_ids}
+        found = await self.copies_of(hudu_ids)
+        copies: dict[int, int | None] = {}
+        for hudu_id in hudu_ids:
+            marked = {ref.id for ref in found[hudu_id]}
+            rec = self.book.get(hudu_id)
+            mapped = None if rec is None else rec.halo_id
+            if mapped is not None and (
+                mapped in marked or await self.halo.get_article(mapped) is not None
+            ):
+                copies[hudu_id] = mapped
+            else:
+                copies[hudu_id] = min(marked, default=None)
+        return copies
+
     async def copies_of(self, hudu_ids: list[int]) -> dict[int, list[HaloArticleRef]]:
         """The Halo articles carrying each article's marker: one search each, or one in all."""
         if not hudu_ids:

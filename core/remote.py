@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -150,6 +150,14 @@ class ControlClient:
         data = await self._call("POST", f"/v1/unlink/{int(hudu_id)}")
         return load(ArticleRecord, _field(data, "record"))
 
+    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        data = await self._call("POST", "/v1/resync", json={"ids": list(hudu_ids)})
+        return load_records(_field(data, "records"))
+
+    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        data = await self._call("POST", "/v1/unlink", json={"ids": list(hudu_ids)})
+        return load_records(_field(data, "records"))
+
     async def reset(self) -> int:
         return int(_field(await self._call("POST", "/v1/reset"), "unlinked"))
 
@@ -272,6 +280,12 @@ class RemoteEngine:
 
     async def unlink(self, hudu_id: int) -> ArticleRecord:
         return await self.client.unlink(hudu_id)
+
+    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        return await self.client.resync_many(hudu_ids)
+
+    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        return await self.client.unlink_many(hudu_ids)
 
     async def reset(self) -> int:
         return await self.client.reset()

@@ -10,6 +10,7 @@ POST /v1/sync               {"full", "dry_run", "force", "command_id"} → {"sum
 POST /v1/retry              {"command_id"} → {"summary"}
 POST /v1/resync/{hudu_id}   → {"record"}
 POST /v1/unlink/{hudu_id}   → {"record"}
+POST /v1/resync, /v1/unlink {"ids": [...]} → {"records"}: many articles as one command
 POST /v1/reset              → {"unlinked"}
 POST /v1/pause, /v1/resume  → {"paused"}
 """
@@ -25,6 +26,7 @@ from starlette.routing import Route
 
 from core.errors import HhsyncError
 from core.service.bodies import (
+    ArticleIds,
     NoArguments,
     RequestRefused,
     RetryCommand,
@@ -42,7 +44,7 @@ from core.service.replies import engine_error_reply, error_reply, line_reply, re
 from core.service.state import hello_body, snapshot_json, status_body
 from core.service.stream import ABORT_EXTENSION, MEDIA_TYPE, EventStreamResponse
 from core.tables import MAX_RUNS
-from core.wire import dump, dump_summary
+from core.wire import dump, dump_records, dump_summary
 
 
 class Endpoints:
@@ -112,6 +114,16 @@ class Endpoints:
         record = await self.context.commands.run(lambda: self.engine.unlink(hudu_id))
         return reply({"record": dump(record)})
 
+    async def resync_many(self, request: Request) -> Response:
+        body = await read_command(request, ArticleIds)
+        records = await self.context.commands.run(lambda: self.engine.resync_many(body.ids))
+        return reply({"records": dump_records(records)})
+
+    async def unlink_many(self, request: Request) -> Response:
+        body = await read_command(request, ArticleIds)
+        records = await self.context.commands.run(lambda: self.engine.unlink_many(body.ids))
+        return reply({"records": dump_records(records)})
+
     async def reset(self, request: Request) -> Response:
         await read_command(request, NoArguments)
         return reply({"unlinked": await self.context.commands.run(self.engine.reset)})
@@ -138,6 +150,8 @@ class Endpoints:
             Route("/v1/retry", self.retry, methods=post),
             Route("/v1/resync/{hudu_id}", self.resync, methods=post),
             Route("/v1/unlink/{hudu_id}", self.unlink, methods=post),
+            Route("/v1/resync", self.resync_many, methods=post),
+            Route("/v1/unlink", self.unlink_many, methods=post),
             Route("/v1/reset", self.reset, methods=post),
             Route("/v1/pause", self.pause, methods=post),
             Route("/v1/resume", self.resume, methods=post),

@@ -6,7 +6,7 @@ Anything else is refused with `RequestRefused`, answered as `400` or `413`.
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -38,6 +38,14 @@ class SyncCommand(Command):
 
 class RetryCommand(Command):
     command_id: str = Field(default="", max_length=200)
+
+
+MAX_IDS = 5000
+"""Articles in one command: 5,000 ids fit the body limit with room to spare."""
+
+
+class ArticleIds(Command):
+    ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=MAX_IDS)
 
 
 class NoArguments(Command):

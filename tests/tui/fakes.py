@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -179,6 +179,24 @@ class FakeEngine:
         self.calls.append(("unlink", hudu_id))
         await self._maybe_fail()
         return self.change(hudu_id, status=Status.SKIPPED, reason="unlinked", unlinked=True)
+
+    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        self.calls.append(("resync_many", tuple(hudu_ids)))
+        await self._maybe_fail()
+        records = [
+            self.change(i, status=Status.SYNCED, reason="", unlinked=False, halo_id=5000 + i)
+            for i in hudu_ids
+        ]
+        self.progress(len(records), len(records))
+        return records
+
+    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        self.calls.append(("unlink_many", tuple(hudu_ids)))
+        await self._maybe_fail()
+        return [
+            self.change(i, status=Status.SKIPPED, reason="unlinked", unlinked=True)
+            for i in hudu_ids
+        ]
 
     async def retry_failed(self, *, command_id: str = "") -> None:
         self.calls.append(("retry_failed",))
