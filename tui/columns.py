@@ -173,10 +173,6 @@ def share_width(specs: Sequence[ColumnSpec], available: int, padding: int = 2) -
     return widths
 
 
-def sort_key(record: ArticleRecord) -> tuple[str, str, int]:
-    return (record.scope.casefold(), record.title.casefold(), record.hudu_id)
-
-
 def matches(record: ArticleRecord, words: Sequence[str]) -> bool:
     """Every word of the filter appears in the id, the title, the scope, or the reason/error."""
     if not words:

@@ -29,19 +29,21 @@ from tui.widgets.failure_note import FailureNote
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.header import SyncHeader
 from tui.widgets.history_view import HistoryView
+from tui.widgets.log_search import LogSearch
 from tui.widgets.pass_status import PassStatus
 
 LOG_TAB = "log"
 HISTORY_TAB = "history"
 TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), LOG_TAB, HISTORY_TAB)
 TAB_TITLES: dict[str, str] = {
-    "synced": "Synced",
-    "pending": "Pending",
-    "skipped": "Skipped",
-    "failed": "Failed",
-    LOG_TAB: "Log",
-    HISTORY_TAB: "History",
+    "synced": "1 Synced",
+    "pending": "2 Pending",
+    "skipped": "3 Skipped",
+    "failed": "4 Failed",
+    LOG_TAB: "5 Log",
+    HISTORY_TAB: "6 History",
 }
+"""Each with the number key that shows it."""
 EMPTY_NOTES: dict[Status, str] = {
     Status.SYNCED: "Nothing synced yet · s starts a pass",
     Status.PENDING: "Nothing waiting: every change is in Halo",
@@ -84,6 +86,7 @@ class DashboardScreen(Screen[None]):
         }  # a note may quote the filter text
         self.failure_note = FailureNote(id="failure-note")
         self.event_log = EventLog(max_lines=settings.log_max_lines, now=now, id="log-view")
+        self.log_search = LogSearch(self.event_log, id="log-search")
         self.pass_status = PassStatus(clock=clock, id="pass-status")
         self.history_view = HistoryView(id="history-view")
         if last_pass is not None:
@@ -102,6 +105,7 @@ class DashboardScreen(Screen[None]):
                     if status == Status.FAILED:
                         yield self.failure_note
             with TabPane(TAB_TITLES[LOG_TAB], id=LOG_TAB):
+                yield self.log_search
                 yield self.event_log
             with TabPane(TAB_TITLES[HISTORY_TAB], id=HISTORY_TAB):
                 yield self.history_view

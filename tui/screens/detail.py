@@ -103,6 +103,7 @@ class DetailScreen(ModalScreen[None]):
         Binding("escape,q,enter", "dismiss", "Close"),
         Binding("r", "app.resync", "Resync"),
         Binding("u", "app.unlink", "Unlink"),
+        Binding("y", "app.copy", "Copy"),
     ]
 
     def __init__(self, record: ArticleRecord, halo_url: str) -> None:
@@ -115,7 +116,7 @@ class DetailScreen(ModalScreen[None]):
         with VerticalScroll(id="detail-box") as box:
             box.border_title = f"Article {self.hudu_id}"
             yield Static(render_record(self.record, self.halo_url), id="detail-body")
-            yield Label("r resync · u unlink · esc close", id="detail-keys")
+            yield Label("r resync · u unlink · y copy · esc close", id="detail-keys")
         yield Footer(compact=True, show_command_palette=False)
 
     def show(self, record: ArticleRecord, halo_url: str) -> None:
