@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -34,12 +33,15 @@ class CopyScreen(ModalScreen[CopyChoice | None]):
         self.choices = {c.key: c for c in copy_choices(record, halo_url)}
 
     def compose(self) -> ComposeResult:
-        menu = Table.grid(padding=(0, 2))
-        menu.add_column(style="bold", no_wrap=True)
-        menu.add_column(no_wrap=True)
-        menu.add_column(style="dim", no_wrap=True, overflow="ellipsis")
-        for choice in self.choices.values():
-            menu.add_row(choice.key, choice.what, shown(choice.value) or Text("none", "italic"))
+        lines = [
+            Text.assemble(
+                (f" {c.key} ", "bold reverse"),
+                f"  {c.what:<10} ",
+                (shown(c.value), "dim") if c.value else ("none", "dim italic"),
+            )
+            for c in self.choices.values()
+        ]
+        menu = Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
         record = self.record
         with Vertical(id="copy-box"):
             yield Label(
