@@ -68,22 +68,18 @@ class Reconciler:
         return min((ref.id for ref in found), default=None)
 
     async def copies_to_relink(self, hudu_ids: list[int]) -> dict[int, int | None]:
-        """`find_copy` for many articles: one marker search for all, then a read only for a
-        mapped copy the search did not find (its marker tag may have been edited away)."""
-        if len(hudu_ids) <= BULK_LOOKUP_FROM or not (self.marker_lookup and self.bulk_lookup):
+        """`find_copy` for many articles, without a request per article: a mapped copy is kept
+        (if Halo lost it, the write says so and the writer makes it again); the others are
+        looked up by marker, in one search when many."""
+        if len(hudu_ids) <= BULK_LOOKUP_FROM:
             return {i: await self.find_copy(i) for i in hudu_ids}
-        found = await self.copies_of(hudu_ids)
         copies: dict[int, int | None] = {}
         for hudu_id in hudu_ids:
-            marked = {ref.id for ref in found[hudu_id]}
             rec = self.book.get(hudu_id)
-            mapped = None if rec is None else rec.halo_id
-            if mapped is not None and (
-                mapped in marked or await self.halo.get_article(mapped) is not None
-            ):
-                copies[hudu_id] = mapped
-            else:
-                copies[hudu_id] = min(marked, default=None)
+            copies[hudu_id] = None if rec is None else rec.halo_id
+        unmapped = [i for i, halo_id in copies.items() if halo_id is None]
+        if unmapped:
+            copies.update(await self.find_copies(unmapped))
         return copies
 
     async def copies_of(self, hudu_ids: list[int]) -> dict[int, list[HaloArticleRef]]:

@@ -122,3 +122,21 @@ async def test_unlink_of_many_with_an_unknown_id_changes_nothing(
         await engine.unlink_many([*synced[:3], 999999])
 
     assert not any(engine.record(i).unlinked for i in synced[:3])  # type: ignore[union-attr]
+
+
+async def test_resync_of_many_makes_again_a_copy_deleted_in_halo_and_adopts_unmapped_ones(
+    engine: Engine, halo: HaloState, synced: list[int]
+) -> None:
+    deleted, unmapped = synced[3], synced[9]
+    (gone,) = halo_copies(halo, deleted)
+    del halo.articles[gone["id"]]
+    (kept,) = halo_copies(halo, unmapped)
+    engine.book[unmapped].halo_id = None  # as after a crash between Halo's answer and the file
+
+    records = {r.hudu_id: r for r in await engine.resync_many(synced)}
+
+    (again,) = halo_copies(halo, deleted)
+    assert records[deleted].halo_id == again["id"] != gone["id"]
+    assert records[unmapped].halo_id == kept["id"]
+    assert len(halo_copies(halo, unmapped)) == 1
+    assert all(r.status is Status.SYNCED for r in records.values())

@@ -55,25 +55,27 @@ def _when(status: Status) -> Callable[[ArticleRecord], str]:
     return lambda r: r.last_attempt_at or r.last_synced_at or r.hudu_updated_at
 
 
-def sort_key(
-    order: SortOrder, status: Status, record: ArticleRecord, cells: Sequence[Text], index: int
-) -> SortKey:
-    """The row's key for `order`; `cells` are the row's cells and `index` the sorted column's
-    place among them (columns with no better key sort by what they show). The Hudu id breaks
-    ties, so equal keys keep one order."""
-    column, hudu_id = order.column, record.hudu_id
+RowKeyMaker = Callable[[ArticleRecord, Sequence[Text]], SortKey]
+
+
+def key_maker(order: SortOrder, status: Status, specs: Sequence[ColumnSpec]) -> RowKeyMaker:
+    """A row's key for `order`, from its record and its cells (columns with no better key sort
+    by what they show). The Hudu id breaks ties, so equal keys keep one order."""
+    column = order.column
     if column == "id":
-        return (hudu_id,)
+        return lambda r, _: (r.hudu_id,)
     if column == "title":
-        return (record.title.casefold(), hudu_id)
+        return lambda r, _: (r.title.casefold(), r.hudu_id)
     if column == "scope":
-        return (record.scope.casefold(), record.title.casefold(), hudu_id)
+        return lambda r, _: (r.scope.casefold(), r.title.casefold(), r.hudu_id)
     if column == "halo":
-        return (record.halo_id is None, record.halo_id or 0, hudu_id)
+        return lambda r, _: (r.halo_id is None, r.halo_id or 0, r.hudu_id)
     if column == "when":
-        return (_moment(_when(status)(record)), hudu_id)
+        when = _when(status)
+        return lambda r, _: (_moment(when(r)), r.hudu_id)
     if column == "http":
-        return (record.http_status or 0, hudu_id)
+        return lambda r, _: (r.http_status or 0, r.hudu_id)
     if column == "tries":
-        return (record.attempts, hudu_id)
-    return (cells[index].plain.casefold(), hudu_id)
+        return lambda r, _: (r.attempts, r.hudu_id)
+    index = next((i for i, spec in enumerate(specs) if spec.key == column), 0)
+    return lambda r, cells: (cells[index].plain.casefold(), r.hudu_id)

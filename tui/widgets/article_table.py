@@ -21,7 +21,7 @@ from textual.widgets.data_table import ColumnKey, RowKey
 from core.models import ArticleRecord, Status
 from tui.bindings import TABLE_BINDINGS
 from tui.columns import cells_for, columns_for, filter_words, matches, share_width
-from tui.sorting import SortKey, SortOrder, sort_key
+from tui.sorting import SortKey, SortOrder, key_maker
 from tui.textual_private import FixedLayoutDataTable
 
 
@@ -43,6 +43,7 @@ class ArticleTable(FixedLayoutDataTable):
         """The cells shown, the mark included."""
         self._order: dict[int, SortKey] = {}
         self.order = SortOrder()
+        self._key = key_maker(self.order, status, self.specs)
         self.marked: set[int] = set()
         """Rows marked with space (a row that leaves the table loses its mark)."""
         self._title = next(i for i, spec in enumerate(self.specs) if spec.key == "title")
@@ -168,7 +169,7 @@ class ArticleTable(FixedLayoutDataTable):
 
     def sort_rows(self) -> None:
         order = self._order
-        self.sort("id", key=lambda cell: order[int(cell.plain)], reverse=self.order.descending)
+        self.sort_by_row_key(lambda key: order[int(key.value or 0)], reverse=self.order.descending)
         self.needs_sort = False
 
     def sort_by(self, order: SortOrder, records: Iterable[ArticleRecord]) -> None:
@@ -176,21 +177,17 @@ class ArticleTable(FixedLayoutDataTable):
         the table's articles (their keys for the new order)."""
         keep = self.cursor_id
         self.order = order
-        cells = self._cells
+        self._key = make = key_maker(order, self.status, self.specs)
+        cells, keys = self._cells, self._order
         for record in records:
-            if record.hudu_id in cells:
-                self._order[record.hudu_id] = self._key(record, cells[record.hudu_id])
+            hudu_id = record.hudu_id
+            if hudu_id in cells:
+                keys[hudu_id] = make(record, cells[hudu_id])
         for spec in self.specs:
             self.columns[ColumnKey(spec.key)].label = Text(order.label(spec), justify=spec.justify)
         self.sort_rows()
-        self._restore_cursor(keep)
-        self.show_cursor_row()
-        self.refresh()
-
-    def _key(self, record: ArticleRecord, cells: tuple[Text, ...]) -> SortKey:
-        order = self.order
-        index = next((i for i, s in enumerate(self.specs) if s.key == order.column), 0)
-        return sort_key(order, self.status, record, cells, index)
+        if keep is not None:
+            self.move_cursor(row=self.get_row_index(str(keep)), scroll=True)
 
     # ------------------------------------------------------------------ marks
     def toggle_mark(self, record: ArticleRecord) -> None:
