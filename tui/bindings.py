@@ -90,7 +90,7 @@ APP_BINDINGS: list[Binding] = [
         "Sort by the previous column",
         show=False,
         id="sort-previous",
-        tooltip="The header shows ▲ or ▼ on the sorted column",
+        tooltip="Or click a column's header (again: the other way)",
     ),
     Binding(
         "I",

@@ -5,7 +5,10 @@ and half pages. A base class of the app (which keeps the keys on one article).""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from textual import on
 
 from core.models import ArticleRecord
 from tui import bulk_text
@@ -74,6 +77,15 @@ class TableActions(EngineWorkers):
         table = self._table()
         if table is not None:
             table.sort_by(table.order.flipped(), self._records(table))
+
+    @on(ArticleTable.HeaderSelected)
+    def _header_clicked(self, event: ArticleTable.HeaderSelected) -> None:
+        """A click on a column's header sorts by it; a second click reverses the order."""
+        table = event.data_table
+        if isinstance(table, ArticleTable):
+            order, column = table.order, str(event.column_key.value)
+            chosen = order.flipped() if order.column == column else replace(order, column=column)
+            table.sort_by(chosen, self._records(table))
 
     def action_cycle_tab(self, step: int) -> None:
         self.dashboard.cycle_tab(step)

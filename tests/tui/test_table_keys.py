@@ -323,3 +323,16 @@ def test_times_sort_by_the_moment_not_by_how_they_are_written() -> None:
     key = key_maker(order, Status.SYNCED, columns_for(Status.SYNCED))
     keyed = sorted(records, key=lambda r: key(r, cells_for(Status.SYNCED, r)))
     assert [r.hudu_id for r in keyed] == [4, 2, 1, 3]
+
+
+async def test_a_click_on_a_header_sorts_by_it_and_a_second_reverses(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.dashboard.table(Status.SYNCED)
+        x = synced.ordered_columns[0].get_render_width(synced) // 2  # the Hudu column
+        await pilot.click(synced, offset=(x, 0))
+        assert "Hudu ▲" in header(app)
+        assert ids(synced) == sorted(ids(synced))
+        await pilot.click(synced, offset=(x, 0))
+        assert "Hudu ▼" in header(app)
+        assert ids(synced) == sorted(ids(synced), reverse=True)
