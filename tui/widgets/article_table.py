@@ -20,7 +20,7 @@ from textual.widgets.data_table import ColumnKey, RowKey
 
 from core.models import ArticleRecord, Status
 from tui.bindings import TABLE_BINDINGS
-from tui.columns import cells_for, columns_for, filter_words, matches, share_width
+from tui.columns import cells_for, columns_for, filter_words, matches, share_width, title_cell
 from tui.sorting import SortKey, SortOrder, key_maker
 from tui.textual_private import FixedLayoutDataTable
 
@@ -98,6 +98,7 @@ class ArticleTable(FixedLayoutDataTable):
         self._cells.clear()
         self._order.clear()
         self._add_all(r for r in records if matches(r, self._words))
+        self.marked &= self._cells.keys()  # a row the filter hides loses its mark
         self.sort_rows()
         self._restore_cursor(keep)
         self.show_position()
@@ -191,34 +192,38 @@ class ArticleTable(FixedLayoutDataTable):
 
     # ------------------------------------------------------------------ marks
     def toggle_mark(self, record: ArticleRecord) -> None:
-        hudu_id = record.hudu_id
-        if hudu_id not in self._cells:
-            return
-        self.marked ^= {hudu_id}
-        self._show_mark(record)
+        if record.hudu_id in self._cells:
+            self.set_marks(self.marked ^ {record.hudu_id}, [record])
 
     def set_marks(self, hudu_ids: set[int], records: Iterable[ArticleRecord]) -> None:
-        """Mark exactly `hudu_ids` (of the rows shown); `records` are the rows that change."""
+        """Mark exactly `hudu_ids` (of the rows shown); `records` are the rows that change. Only
+        their title cells are made again, in one update of the table (10,000 rows at once)."""
         self.marked = hudu_ids & self._cells.keys()
+        column = self.specs[self._title].key
+        titles: dict[str, Text] = {}
         for record in records:
-            if record.hudu_id in self._cells:
-                self._show_mark(record)
+            hudu_id = record.hudu_id
+            cells = self._cells.get(hudu_id)
+            if cells is not None:
+                title = self._title_cell(record)
+                self._cells[hudu_id] = (*cells[: self._title], title, *cells[self._title + 1 :])
+                titles[str(hudu_id)] = title
+        self.replace_cells(column, titles)
         self.show_position()
 
-    def _show_mark(self, record: ArticleRecord) -> None:
-        cells = self._shown_cells(record)
-        title = self.specs[self._title].key
-        self.update_cell(str(record.hudu_id), title, cells[self._title])
-        self._cells[record.hudu_id] = cells
-        self.show_position()
+    def _title_cell(self, record: ArticleRecord) -> Text:
+        title = title_cell(self.status, record)
+        if record.hudu_id not in self.marked:
+            return title
+        marked = Text.assemble(("● ", "bold reverse"), title)
+        marked.no_wrap, marked.overflow = True, "ellipsis"
+        return marked
 
     def _shown_cells(self, record: ArticleRecord) -> tuple[Text, ...]:
         cells = cells_for(self.status, record)
         if record.hudu_id not in self.marked:
             return cells
-        title = Text.assemble(("● ", "bold reverse"), cells[self._title])
-        title.no_wrap, title.overflow = True, "ellipsis"
-        return (*cells[: self._title], title, *cells[self._title + 1 :])
+        return (*cells[: self._title], self._title_cell(record), *cells[self._title + 1 :])
 
     # ------------------------------------------------------------------ position
     def show_position(self) -> None:
