@@ -336,3 +336,13 @@ async def test_a_click_on_a_header_sorts_by_it_and_a_second_reverses(engine: Fak
         await pilot.click(synced, offset=(x, 0))
         assert "Hudu ▼" in header(app)
         assert ids(synced) == sorted(ids(synced), reverse=True)
+
+
+async def test_a_row_the_filter_hides_loses_its_mark(engine: FakeEngine) -> None:
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        synced = app.dashboard.table(Status.SYNCED)
+        await press_one_by_one(pilot, "M", "slash", *"vpn", "enter")
+        shown = set(ids(synced))
+        assert synced.marked == shown and len(shown) < 12
+        assert synced.border_subtitle.endswith(f"· {len(shown)} marked ")
