@@ -45,6 +45,7 @@ class TableActions(EngineWorkers):
         def ask(self, question: Question, answered: Callable[[], object]) -> None: ...
         def log_action(self, entry: str) -> None: ...
         def selected_id(self) -> int | None: ...
+        def apply_batch(self, batch: TickBatch) -> None: ...
 
     def table_action_allowed(self, action: str) -> bool | None:
         """`check_action` for this class's actions (None: shown, but not now)."""
@@ -178,10 +179,6 @@ class TableActions(EngineWorkers):
         """Show unlinked rows now (their events may come on a later tick) and keep them for `z`."""
         self.last_unlinked = tuple(records)
         self.apply_batch(TickBatch(articles={r.hudu_id: r for r in records}))
-
-    if TYPE_CHECKING:
-
-        def apply_batch(self, batch: TickBatch) -> None: ...
 
     @needs_the_engine
     def action_undo_unlink(self) -> None:
