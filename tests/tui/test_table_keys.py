@@ -345,4 +345,4 @@ async def test_a_row_the_filter_hides_loses_its_mark(engine: FakeEngine) -> None
         await press_one_by_one(pilot, "M", "slash", *"vpn", "enter")
         shown = set(ids(synced))
         assert synced.marked == shown and len(shown) < 12
-        assert synced.border_subtitle.endswith(f"· {len(shown)} marked ")
+        assert str(synced.border_subtitle).endswith(f"· {len(shown)} marked ")
