@@ -171,8 +171,14 @@ def halo_copies(halo: HaloState, hudu_id: int) -> list[dict[str, Any]]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any HUDU_*, HALO_* or HHSYNC_* variable, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUDU_", "HALO_", "HHSYNC_"))}
+    """This process's environment without any HUDU_*, HALO_* or HHSYNC_* variable, plus `extra`.
+    COLUMNS and LINES go too: pytest-xdist exports 80 and 24 to its workers, and a dashboard
+    started in a tmux pane would take them over the pane's real size."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HUDU_", "HALO_", "HHSYNC_")) and k not in ("COLUMNS", "LINES")
+    }
     env.update(extra)
     return env
 
