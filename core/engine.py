@@ -24,11 +24,13 @@ from core.errors import AuthError, HhsyncError
 from core.events import (
     Announcer,
     Event,
+    Origin,
     PassCause,
     PassFinished,
     PassProgressed,
     PassStarted,
     SchedulerChanged,
+    UserAction,
 )
 from core.faqlists import FaqListDirectory
 from core.halo import HaloClient
@@ -200,18 +202,20 @@ class Engine:
         self._stopping = True
         self._wake.set()
 
-    async def pause(self) -> None:
+    async def pause(self, origin: Origin = Origin.COMMAND) -> None:
         """No scheduled pass until `resume`, across restarts; a pass in flight finishes."""
         self.paused = True
         self.next_pass_at = None
         self.store.set_meta(paused=True)
+        self.announcer.acted(UserAction.PAUSE, origin)
         self.announcer.emit(SchedulerChanged(True, None))
 
-    async def resume(self) -> None:
+    async def resume(self, origin: Origin = Origin.COMMAND) -> None:
         """Scheduled passes again, the next one now."""
         self.paused = False
         self.store.set_meta(paused=False)
         self._wake.set()
+        self.announcer.acted(UserAction.RESUME, origin)
         self.announcer.emit(SchedulerChanged(False, self.next_pass_at))
 
     async def sync_now(
@@ -233,24 +237,20 @@ class Engine:
                 full=full, dry_run=dry_run, force=force, cause=cause, command_id=command_id
             )
 
-    async def retry_failed(self, *, command_id: str = "") -> PassSummary:
+    async def retry_failed(
+        self, *, command_id: str = "", origin: Origin = Origin.COMMAND
+    ) -> PassSummary:
         """Retry every failed article now, whatever its back-off says."""
         async with self._pass_lock:
-            self.book.clear_backoff()
+            self.announcer.acted(UserAction.RETRY, origin, count=self.book.clear_backoff())
             return await self._run_pass(
                 full=False, dry_run=False, force=False, cause=PassCause.RETRY, command_id=command_id
             )
 
-    async def resync(self, hudu_id: int) -> ArticleRecord:
+    async def resync(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
         """Push one article even if unchanged, relinking it and re-adopting its Halo copy."""
         async with self._pass_lock:
             view = await self.planner.read_article(hudu_id)
-            if hudu_id not in view.articles:
-                raise HhsyncError(
-                    f"Hudu has no article {hudu_id}",
-                    hint="it was deleted in Hudu: a full sync (S, or hhsync sync --full) "
-                    "removes its Halo copy",
-                )
             if hudu_id in self.book:
                 self.book.prepare_resync(hudu_id, await self.reconciler.find_copy(hudu_id))
             plan = await self._plan(view, full=False, dry_run=False, forced=[hudu_id])
@@ -261,24 +261,23 @@ class Engine:
                 self.book.set_verify_copies(to_verify)
             final = self.book.snapshot(hudu_id)
             assert final is not None
+            self.announcer.acted(UserAction.RESYNC, origin, final)
             return final
 
-    async def unlink(self, hudu_id: int) -> ArticleRecord:
+    async def unlink(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
         """Stop syncing one article; its Halo copy stays and becomes Halo's to edit."""
         if hudu_id not in self.book:
             raise HhsyncError(f"article {hudu_id} is not in the mapping")
         (rec,) = self.book.unlink([hudu_id])
+        self.announcer.acted(UserAction.UNLINK, origin, rec)
         return rec
 
-    async def reset(self) -> int:
+    async def reset(self, origin: Origin = Origin.COMMAND) -> int:
         """Unlink every article with a Halo copy (the caller asks the user to confirm)."""
         async with self._pass_lock:
-            linked = [
-                r.hudu_id
-                for r in self.book.rows()
-                if r.halo_id is not None and not r.unlinked and not r.removed
-            ]
-            return len(self.book.unlink(linked))
+            unlinked = len(self.book.unlink(self.book.linked_ids()))
+            self.announcer.acted(UserAction.RESET, origin, count=unlinked)
+            return unlinked
 
     async def _run_pass(
         self, *, full: bool, dry_run: bool, force: bool, cause: PassCause, command_id: str

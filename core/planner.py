@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from core.config import CustomerAccess, FolderLayout, Settings
 from core.customers import CustomerDirectory
+from core.errors import HhsyncError
 from core.events import Announcer
 from core.faqlists import (
     CENTRAL_SCOPE,
@@ -134,9 +135,15 @@ class Planner:
         return view
 
     async def read_article(self, hudu_id: int) -> HuduView:
-        """One article for a resync (empty when Hudu has none)."""
+        """One article for a resync; an error when Hudu has none."""
         article = await self.hudu.get_article(hudu_id)
-        articles = {} if article is None else {article.id: article}
+        if article is None:
+            raise HhsyncError(
+                f"Hudu has no article {hudu_id}",
+                hint="it was deleted in Hudu: a full sync (S, or hhsync sync --full) "
+                "removes its Halo copy",
+            )
+        articles = {article.id: article}
         view = HuduView(articles, await self.companies(), await self.hudu.uploads_by_article())
         view.folders = await self._folders()
         return view

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 from pydantic import TypeAdapter, ValidationError
 
 from core.events import (
+    ActionTaken,
     ArticleChanged,
     ArticleRemoved,
     EngineLogged,
@@ -31,6 +32,7 @@ PROTOCOL_VERSION = 1
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
+        ActionTaken,
         ArticleChanged,
         ArticleRemoved,
         EngineLogged,

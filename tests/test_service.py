@@ -234,12 +234,15 @@ def test_an_event_line_is_the_wire_form_of_the_event() -> None:
     from datetime import UTC, datetime
 
     from core.events import (
+        ActionTaken,
         ArticleRemoved,
+        Origin,
         PassCause,
         PassProgressed,
         PassStarted,
         RateLimitWaited,
         SchedulerChanged,
+        UserAction,
         WritesFailed,
     )
     from core.models import Status
@@ -261,6 +264,8 @@ def test_an_event_line_is_the_wire_form_of_the_event() -> None:
         SchedulerChanged(False, moment),
         RateLimitWaited("Halo", 1.5e-7, "window"),
         EngineLogged("INFO", "ünïcode \u2028 line", moment),
+        ActionTaken(UserAction.UNLINK, Origin.DASHBOARD, moment, 7, "Café", "Acme"),
+        ActionTaken(UserAction.RESET, Origin.SERVICE_CLIENT, moment, count=12),
     ]
     assert {type(e).__name__ for e in samples} >= set(EVENT_TYPES)
     for seq, event in enumerate(samples, start=1):

@@ -342,7 +342,6 @@ class HhsyncApp(EngineWorkers):
             self.tell(notices.RETRY_ALREADY_RUNNING)
             return
         request = self.state.requests.ask(PassCommand.RETRY, failed_before=failed)
-        self.log_action(notices.asked("Retry", what=f"{failed:,} failed articles"))
         if self.engine.running:
             self.tell(notices.retry_queued(failed))
         self._retry = self.request_retry(request.command_id)
@@ -355,7 +354,6 @@ class HhsyncApp(EngineWorkers):
             return
         if self.engine.running:
             self.tell(notices.RESYNC_QUEUED)
-        self.log_action(notices.asked("Resync", self.model.get(hudu_id), f"article {hudu_id}"))
         self.request_resync(hudu_id)
 
     @needs_the_engine
@@ -367,11 +365,7 @@ class HhsyncApp(EngineWorkers):
             self.tell(refused)
             return
 
-        def unlink() -> None:
-            self.log_action(notices.asked("Unlink", record))
-            self.request_unlink(record.hudu_id)
-
-        self.ask(notices.unlink_question(record), unlink)
+        self.ask(notices.unlink_question(record), lambda: self.request_unlink(record.hudu_id))
 
     def action_detail(self) -> None:
         hudu_id = self.selected_id()
@@ -385,17 +379,11 @@ class HhsyncApp(EngineWorkers):
 
     @needs_the_engine
     def action_pause(self) -> None:
-        self.log_action(notices.asked("Pause", what="automatic passes"))
         self.request_pause()
 
     @needs_the_engine
     def action_resume(self) -> None:
-        self.log_action(notices.asked("Resume", what="automatic passes"))
         self.request_resume()
-
-    def log_action(self, entry: str) -> None:
-        """Record a key's command in the Log tab, with the time: who changed what, and when."""
-        self.dashboard.event_log.write_entry("INFO", entry)
 
     def action_show_tab(self, tab: str) -> None:
         if isinstance(self.screen, DetailScreen):

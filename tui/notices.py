@@ -90,14 +90,6 @@ def retry_queued(failed: int) -> Notice:
     return Notice(f"Retry of {failed:,} queued: it runs as soon as the current pass ends")
 
 
-def asked(command: str, record: ArticleRecord | None = None, what: str = "") -> str:
-    """The Log tab's record of a key: `Resync of “VPN setup” #12 (Acme) asked from the
-    dashboard` (the entry carries the time)."""
-    if record is not None:
-        what = f"“{record.title}” #{record.hudu_id} ({record.scope})"
-    return f"{command} of {what} asked from the dashboard"
-
-
 def unlink_question(record: ArticleRecord) -> Question:
     """Names the article by title, id and scope: one title can be in many companies."""
     return Question(
@@ -109,19 +101,19 @@ def unlink_question(record: ArticleRecord) -> Question:
 
 
 def unlink_refused(record: ArticleRecord) -> Notice | None:
-    """Why `u` cannot unlink `record`, or None if it can: unlinking needs a Halo copy to hand
-    over, and a skipped article would lose its reason (a draft, archived) for "unlinked"."""
+    """Why `u` cannot unlink `record`, or None if it can: unlinking hands a Halo copy over, so
+    it needs one. A skipped article with a copy (synced without a file) can be unlinked: it
+    keeps its reason."""
     what = f"“{record.title}” #{record.hudu_id}"
     if record.unlinked:
         return Notice(f"{what} is already unlinked · r relinks it", severity="warning")
-    if record.status == Status.SKIPPED:
+    if record.halo_id is None or record.removed:
+        skipped = ""
+        if record.status == Status.SKIPPED:
+            skipped = f" is skipped ({record.reason or 'no reason recorded'}) and"
         return Notice(
-            f"{what} is skipped ({record.reason or 'no reason recorded'}): hhsync does not"
-            " write it, so there is nothing to unlink",
-            severity="warning",
+            f"{what}{skipped} has no Halo copy: there is nothing to unlink", severity="warning"
         )
-    if record.halo_id is None:
-        return Notice(f"{what} has no Halo copy: there is nothing to unlink", severity="warning")
     return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import App
 
+from core.events import Origin
 from tui.messages import (
     Command,
     CommandFailed,
@@ -47,14 +48,14 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_retry(self, command_id: str) -> None:
         try:
-            await self.engine.retry_failed(command_id=command_id)
+            await self.engine.retry_failed(command_id=command_id, origin=Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.RETRY, error, command_id=command_id))
 
     @work(exit_on_error=False, group="commands")
     async def request_resync(self, hudu_id: int) -> None:
         try:
-            record = await self.engine.resync(hudu_id)
+            record = await self.engine.resync(hudu_id, Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.RESYNC, error, target=hudu_id))
         else:
@@ -63,7 +64,7 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_unlink(self, hudu_id: int) -> None:
         try:
-            record = await self.engine.unlink(hudu_id)
+            record = await self.engine.unlink(hudu_id, Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.UNLINK, error, target=hudu_id))
         else:
@@ -72,7 +73,7 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_pause(self) -> None:
         try:
-            await self.engine.pause()
+            await self.engine.pause(Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.PAUSE, error))
         else:
@@ -81,7 +82,7 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_resume(self) -> None:
         try:
-            await self.engine.resume()
+            await self.engine.resume(Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.RESUME, error))
         else:

@@ -25,10 +25,10 @@ from starlette.routing import Route
 
 from core.errors import HhsyncError
 from core.service.bodies import (
-    NoArguments,
     RequestRefused,
     RetryCommand,
     SyncCommand,
+    UserCommand,
     parse_after,
     parse_hudu_id,
     parse_limit,
@@ -96,34 +96,35 @@ class Endpoints:
     async def retry(self, request: Request) -> Response:
         body = await read_command(request, RetryCommand)
         summary = await self.context.commands.run(
-            lambda: self.engine.retry_failed(command_id=body.command_id)
+            lambda: self.engine.retry_failed(command_id=body.command_id, origin=body.origin)
         )
         return reply({"summary": dump_summary(summary)})
 
     async def resync(self, request: Request) -> Response:
         hudu_id = parse_hudu_id(request.path_params["hudu_id"])
-        await read_command(request, NoArguments)
-        record = await self.context.commands.run(lambda: self.engine.resync(hudu_id))
+        body = await read_command(request, UserCommand)
+        record = await self.context.commands.run(lambda: self.engine.resync(hudu_id, body.origin))
         return reply({"record": dump(record)})
 
     async def unlink(self, request: Request) -> Response:
         hudu_id = parse_hudu_id(request.path_params["hudu_id"])
-        await read_command(request, NoArguments)
-        record = await self.context.commands.run(lambda: self.engine.unlink(hudu_id))
+        body = await read_command(request, UserCommand)
+        record = await self.context.commands.run(lambda: self.engine.unlink(hudu_id, body.origin))
         return reply({"record": dump(record)})
 
     async def reset(self, request: Request) -> Response:
-        await read_command(request, NoArguments)
-        return reply({"unlinked": await self.context.commands.run(self.engine.reset)})
+        body = await read_command(request, UserCommand)
+        unlinked = await self.context.commands.run(lambda: self.engine.reset(body.origin))
+        return reply({"unlinked": unlinked})
 
     async def pause(self, request: Request) -> Response:
-        await read_command(request, NoArguments)
-        await self.context.commands.run(self.engine.pause)
+        body = await read_command(request, UserCommand)
+        await self.context.commands.run(lambda: self.engine.pause(body.origin))
         return reply({"paused": self.engine.paused})
 
     async def resume(self, request: Request) -> Response:
-        await read_command(request, NoArguments)
-        await self.context.commands.run(self.engine.resume)
+        body = await read_command(request, UserCommand)
+        await self.context.commands.run(lambda: self.engine.resume(body.origin))
         return reply({"paused": self.engine.paused})
 
     def routes(self) -> list[Route]:

@@ -1,6 +1,7 @@
-"""The Log tab: the engine's log lines, rate-limit waits, pass starts and ends, each failed
-article with its fix, and the service the dashboard is attached to leaving and coming back; one
-entry per line group, wrapped under its message, every string shown inert."""
+"""The Log tab: the engine's log lines, users' commands (what, on which article, from where),
+rate-limit waits, pass starts and ends, each failed article with its fix, and the service the
+dashboard is attached to leaving and coming back; one entry per line group, wrapped under its
+message, every string shown inert."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textual.events import Resize
 from textual.widgets import RichLog
 
 from core.events import (
+    ActionTaken,
     ArticleChanged,
     EngineLogged,
     Event,
@@ -118,6 +120,9 @@ class EventLog(RichLog):
                 if record is not None:
                     at = parse_time(record.last_attempt_at) or None
                     self.write_entry("WARNING", failure_message(record), at)
+            elif isinstance(event, ActionTaken):
+                said = event.describe()
+                self.write_entry("INFO", said[:1].upper() + said[1:], event.at)
             elif isinstance(event, RateLimitWaited):
                 wait = f"{event.service}: {event.reason}, waiting {event.seconds:.0f}s"
                 self.write_entry("INFO", wait)
