@@ -10,6 +10,7 @@ from rich.console import JustifyMethod
 from rich.text import Text
 
 from core.models import ArticleRecord, Status
+from tui.times import age
 from tui.untrusted import shown
 
 
@@ -26,35 +27,6 @@ class ColumnSpec:
     justify: JustifyMethod = "left"
 
 
-def parse_time(value: str | datetime | None) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return moment.astimezone() if moment.tzinfo is not None else moment
-
-
-def short_time(value: str | datetime | None) -> str:
-    """`06-30 14:02`: short enough for a table cell, local time when the value has a zone."""
-    moment = parse_time(value)
-    return moment.strftime("%m-%d %H:%M") if moment else ""
-
-
-def clock_time(value: str | datetime | None) -> str:
-    moment = parse_time(value)
-    return moment.strftime("%H:%M:%S") if moment else ""
-
-
-def long_time(value: str | datetime | None) -> str:
-    moment = parse_time(value)
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
-
-
 def _text(value: str, style: str = "", justify: JustifyMethod = "left") -> Text:
     """One cell: every cell of every table is made here, so each is shown inert, on one line."""
     return Text(shown(value), style=style, overflow="ellipsis", no_wrap=True, justify=justify)
@@ -64,7 +36,7 @@ def _id(value: int | None) -> Text:
     return _text("" if value is None else str(value), "dim" if value is None else "", "right")
 
 
-def _synced_note(record: ArticleRecord) -> Text:
+def _synced_note(record: ArticleRecord, now: datetime) -> Text:
     if record.skipped_files:
         count = len(record.skipped_files)
         return _text(f"{count} unsent", "yellow")
@@ -74,9 +46,9 @@ def _synced_note(record: ArticleRecord) -> Text:
     return _text("")
 
 
-def _pending_state(record: ArticleRecord) -> Text:
+def _pending_state(record: ArticleRecord, now: datetime) -> Text:
     if record.next_retry_at:
-        return _text(f"retry {clock_time(record.next_retry_at)}", "yellow")
+        return _text(f"retry {age(record.next_retry_at, now)}", "yellow")
     if record.intent:
         return _text(f"{record.intent} in flight", "cyan")
     if record.reason:
@@ -84,14 +56,14 @@ def _pending_state(record: ArticleRecord) -> Text:
     return _text("new" if record.halo_id is None else "changed")
 
 
-def _failed_fix(record: ArticleRecord) -> Text:
+def _failed_fix(record: ArticleRecord, now: datetime) -> Text:
     """The hint is what the user acts on; the error stands in when there is none."""
     if record.hint:
         return _text(record.hint, "yellow")
     return _text(record.error or record.reason or "failed", "red")
 
 
-def _http(record: ArticleRecord) -> Text:
+def _http(record: ArticleRecord, now: datetime) -> Text:
     return _text(str(record.http_status) if record.http_status else "—", "red", "right")
 
 
@@ -99,44 +71,56 @@ ID = ColumnSpec("id", "Hudu", 6, justify="right")
 TITLE = ColumnSpec("title", "Title", 16, flex=5)
 SCOPE = ColumnSpec("scope", "Scope", 10, flex=2, limit=24)
 HALO = ColumnSpec("halo", "Halo", 6, justify="right")
-WHEN = ColumnSpec("when", "When", 11)
 
-CellMaker = Callable[[ArticleRecord], Text]
+CellMaker = Callable[[ArticleRecord, datetime], Text]
+AGED = ("when", "state")
+"""The columns whose cells depend on the time now (ages, `retry in 3m`)."""
+
+
+def _age(*values: str) -> CellMaker:
+    """The age of the first of the record's `values` (field names) that is set."""
+
+    def cell(record: ArticleRecord, now: datetime) -> Text:
+        moment = next((v for v in (getattr(record, f) for f in values) if v), "")
+        return _text(age(moment, now), justify="right")
+
+    return cell
+
 
 TABLES: dict[Status, tuple[tuple[ColumnSpec, CellMaker], ...]] = {
     Status.SYNCED: (
-        (ID, lambda r: _id(r.hudu_id)),
-        (TITLE, lambda r: _text(r.title)),
-        (SCOPE, lambda r: _text(r.scope)),
-        (HALO, lambda r: _id(r.halo_id)),
-        (ColumnSpec("when", "Synced", 11), lambda r: _text(short_time(r.last_synced_at))),
+        (ID, lambda r, _: _id(r.hudu_id)),
+        (TITLE, lambda r, _: _text(r.title)),
+        (SCOPE, lambda r, _: _text(r.scope)),
+        (HALO, lambda r, _: _id(r.halo_id)),
+        (ColumnSpec("when", "Synced", 6, justify="right"), _age("last_synced_at")),
         (ColumnSpec("note", "Files", 8), _synced_note),
     ),
     Status.PENDING: (
-        (ID, lambda r: _id(r.hudu_id)),
-        (TITLE, lambda r: _text(r.title)),
-        (SCOPE, lambda r: _text(r.scope)),
-        (HALO, lambda r: _id(r.halo_id)),
-        (ColumnSpec("when", "Edited", 11), lambda r: _text(short_time(r.hudu_updated_at))),
+        (ID, lambda r, _: _id(r.hudu_id)),
+        (TITLE, lambda r, _: _text(r.title)),
+        (SCOPE, lambda r, _: _text(r.scope)),
+        (HALO, lambda r, _: _id(r.halo_id)),
+        (ColumnSpec("when", "Edited", 6, justify="right"), _age("hudu_updated_at")),
         (ColumnSpec("state", "State", 8, flex=1, limit=24), _pending_state),
     ),
     Status.SKIPPED: (
-        (ID, lambda r: _id(r.hudu_id)),
-        (TITLE, lambda r: _text(r.title)),
-        (SCOPE, lambda r: _text(r.scope)),
-        (HALO, lambda r: _id(r.halo_id)),
+        (ID, lambda r, _: _id(r.hudu_id)),
+        (TITLE, lambda r, _: _text(r.title)),
+        (SCOPE, lambda r, _: _text(r.scope)),
+        (HALO, lambda r, _: _id(r.halo_id)),
         (
-            WHEN,
-            lambda r: _text(short_time(r.last_attempt_at or r.last_synced_at or r.hudu_updated_at)),
+            ColumnSpec("when", "Age", 5, justify="right"),
+            _age("last_attempt_at", "last_synced_at", "hudu_updated_at"),
         ),
-        (ColumnSpec("reason", "Reason", 10, flex=3), lambda r: _text(r.reason, "dim")),
+        (ColumnSpec("reason", "Reason", 10, flex=3), lambda r, _: _text(r.reason, "dim")),
     ),
     Status.FAILED: (
-        (ID, lambda r: _id(r.hudu_id)),
-        (ColumnSpec("title", "Title", 16, flex=3), lambda r: _text(r.title)),
-        (ColumnSpec("scope", "Scope", 8, flex=1, limit=20), lambda r: _text(r.scope)),
+        (ID, lambda r, _: _id(r.hudu_id)),
+        (ColumnSpec("title", "Title", 16, flex=3), lambda r, _: _text(r.title)),
+        (ColumnSpec("scope", "Scope", 8, flex=1, limit=20), lambda r, _: _text(r.scope)),
         (ColumnSpec("http", "HTTP", 4, justify="right"), _http),
-        (ColumnSpec("tries", "Tries", 5, justify="right"), lambda r: _id(r.attempts)),
+        (ColumnSpec("tries", "Tries", 5, justify="right"), lambda r, _: _id(r.attempts)),
         (ColumnSpec("fix", "Fix", 14, flex=5), _failed_fix),
     ),
 }
@@ -146,8 +130,17 @@ def columns_for(status: Status) -> tuple[ColumnSpec, ...]:
     return tuple(spec for spec, _ in TABLES[status])
 
 
-def cells_for(status: Status, record: ArticleRecord) -> tuple[Text, ...]:
-    return tuple(make(record) for _, make in TABLES[status])
+def cells_for(status: Status, record: ArticleRecord, now: datetime) -> tuple[Text, ...]:
+    return tuple(make(record, now) for _, make in TABLES[status])
+
+
+def aged_makers(status: Status) -> list[tuple[int, str, CellMaker]]:
+    """(position, column key, cell maker) of the columns whose cells age."""
+    return [
+        (index, spec.key, make)
+        for index, (spec, make) in enumerate(TABLES[status])
+        if spec.key in AGED
+    ]
 
 
 def share_width(specs: Sequence[ColumnSpec], available: int, padding: int = 2) -> list[int]:

@@ -33,7 +33,11 @@ class Question:
     yes: str
 
 
-PASS_ALREADY_RUNNING = Notice("A pass is already running", severity="warning")
+FULL_SYNC_QUEUED = Notice("Full sync queued: it runs as soon as the current pass ends")
+PAUSED_AFTER_THIS_PASS = Notice(
+    "The pass running finishes first; no automatic pass after it · s still syncs now · p resumes",
+    title="Paused after this pass",
+)
 RETRY_ALREADY_RUNNING = Notice("A retry is already running", severity="warning")
 SELECT_AN_ARTICLE = Notice("Select an article first", severity="warning")
 NO_FAILED_ARTICLES = Notice("No failed articles")
@@ -68,6 +72,29 @@ DEMO_ENDED = (
     " prints .env lines for emulators, `hhsync run` syncs with them, and hhsync-tui in another"
     " terminal attaches."
 )
+
+
+def sync_refused(*, full: bool, queued: bool) -> Notice:
+    """Why `s` or `S` does not start a pass now."""
+    if queued:
+        return Notice("A full sync is already queued: it runs when this pass ends")
+    if full:
+        return Notice("A full pass is already running", severity="warning")
+    return Notice(
+        "A pass is already running; the next one picks up what changes meanwhile"
+        " · S queues a full sync",
+        severity="warning",
+    )
+
+
+def empty_table(tab: str, filter_text: str) -> Notice:
+    """Why a key for the selected article cannot act: the table shown has no row."""
+    if filter_text:
+        return Notice(
+            f"No row on the {tab.capitalize()} tab matches “{filter_text}” · esc clears the filter",
+            severity="warning",
+        )
+    return Notice(f"The {tab.capitalize()} tab is empty: no article to act on", severity="warning")
 
 
 def service_back(pid: int) -> Notice:
@@ -152,6 +179,12 @@ def pass_finished(
 
 
 def resynced(record: ArticleRecord) -> Notice:
+    if record.status == Status.SKIPPED:
+        return Notice(
+            f"hhsync does not write it: {record.reason or 'no reason recorded'}",
+            title=f"“{record.title}” #{record.hudu_id} is skipped",
+            severity="warning",
+        )
     if record.status == Status.FAILED:
         return Notice(
             record.hint or record.error or "it failed again",

@@ -8,7 +8,8 @@ shown is sorted when it is next shown (`needs_sort`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -18,7 +19,15 @@ from textual.widgets.data_table import ColumnKey, RowKey
 
 from core.models import ArticleRecord, Status
 from tui.bindings import TABLE_BINDINGS
-from tui.columns import cells_for, columns_for, filter_words, matches, share_width, sort_key
+from tui.columns import (
+    aged_makers,
+    cells_for,
+    columns_for,
+    filter_words,
+    matches,
+    share_width,
+    sort_key,
+)
 from tui.textual_private import FixedLayoutDataTable
 
 
@@ -28,11 +37,19 @@ class ArticleTable(FixedLayoutDataTable):
 
     BINDINGS: ClassVar[list[BindingType]] = [*TABLE_BINDINGS]
 
-    def __init__(self, status: Status, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        status: Status,
+        *,
+        now: Callable[[], datetime] = datetime.now,
+        id: str | None = None,
+    ) -> None:
         super().__init__(
             id=id, cursor_type="row", zebra_stripes=False, cell_padding=1, show_row_labels=False
         )
         self.status = status
+        self.now = now
+        """The time ages are counted to (the app's clock)."""
         self.specs = columns_for(status)
         self.filter_text = ""
         self._words: list[str] = []
@@ -68,6 +85,13 @@ class ArticleTable(FixedLayoutDataTable):
         if self.row_count and self.is_mounted:
             self.move_cursor(row=self.cursor_coordinate.row, scroll=True)
 
+    def action_select_cursor(self) -> None:
+        """`enter`: the row's detail; on an empty table the app says why there is none."""
+        if self.row_count:
+            super().action_select_cursor()
+        else:
+            self.call_next(self.run_action, "app.detail")
+
     @property
     def cursor_id(self) -> int | None:
         if not self.row_count:
@@ -99,6 +123,7 @@ class ArticleTable(FixedLayoutDataTable):
         before = self.cursor_coordinate.row
         scrolled = self.scroll_y
         gone = {i for i in removals if i in self._cells}
+        now = self.now()
         new: list[ArticleRecord] = []
         added = False
         for record in upserts:
@@ -113,7 +138,7 @@ class ArticleTable(FixedLayoutDataTable):
                 new.append(record)
                 added = True
                 continue
-            cells = cells_for(self.status, record)
+            cells = cells_for(self.status, record, now)
             for spec, before_cell, cell in zip(self.specs, old, cells, strict=True):
                 if before_cell != cell:
                     self.update_cell(str(hudu_id), spec.key, cell)
@@ -156,6 +181,23 @@ class ArticleTable(FixedLayoutDataTable):
             return away
         return keep
 
+    def refresh_ages(self, records: Iterable[ArticleRecord]) -> None:
+        """Ages grow: recompute the cells that depend on the time, update those that differ."""
+        now = self.now()
+        makers = aged_makers(self.status)
+        for record in records:
+            hudu_id = record.hudu_id
+            old = self._cells.get(hudu_id)
+            if old is None:
+                continue
+            cells = list(old)
+            for index, key, make in makers:
+                cell = make(record, now)
+                if cell != old[index]:
+                    cells[index] = cell
+                    self.update_cell(str(hudu_id), key, cell)
+            self._cells[hudu_id] = tuple(cells)
+
     def sort_rows(self) -> None:
         order = self._order
         self.sort("id", key=lambda cell: order[int(cell.plain)])
@@ -171,12 +213,12 @@ class ArticleTable(FixedLayoutDataTable):
 
     def _add_all(self, records: Iterable[ArticleRecord]) -> None:
         """Add rows at the bottom, with one cursor update for all (`add_rows_at_once`)."""
-        status, cells, order = self.status, self._cells, self._order
+        status, cells, order, now = self.status, self._cells, self._order, self.now()
 
         def rows() -> Iterator[tuple[str, tuple[Text, ...]]]:
             for record in records:
                 hudu_id = record.hudu_id
-                cells[hudu_id] = row = cells_for(status, record)
+                cells[hudu_id] = row = cells_for(status, record, now)
                 order[hudu_id] = sort_key(record)
                 yield str(hudu_id), row
 

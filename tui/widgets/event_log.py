@@ -26,9 +26,9 @@ from core.events import (
     ServiceLost,
 )
 from core.models import ArticleRecord
-from tui.columns import clock_time, parse_time
 from tui.pass_text import pass_log_line
 from tui.textual_private import bound_unrendered_writes
+from tui.times import clock_time, parse_time
 from tui.untrusted import NO_KNOWN_FIX, shown, shown_record
 
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}

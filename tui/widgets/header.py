@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.columns import parse_time
 from tui.state import HeaderState
+from tui.times import hour_minute
 from tui.untrusted import shown
-
-
-def hour_minute(moment: datetime) -> str:
-    local = parse_time(moment)
-    return local.strftime("%H:%M") if local else ""
 
 
 def render_header(state: HeaderState) -> Table:
@@ -60,6 +53,11 @@ def _append_engine_state(right: Text, state: HeaderState) -> None:
         right.append("● full pass" if state.full else "● syncing", "bold green")
         if state.percent is not None:
             right.append(f" {state.percent}%", "bold")
+        if state.paused or state.pausing:
+            after = "paused after this pass" if state.paused else "pausing…"
+            right.append(f" · ⏸ {after}", "bold yellow")
+    elif state.pausing:
+        right.append("⏸ pausing…", "bold yellow")
     else:
         times = []
         if state.last_pass_at:
