@@ -25,6 +25,8 @@ class ColumnSpec:
     limit: int = 0
     """Flexible columns stop growing here (0: no limit)."""
     justify: JustifyMethod = "left"
+    gives_way: int = 0
+    """When the minimums do not fit, columns are hidden in this order (1 first; 0: never)."""
 
 
 def _text(value: str, style: str = "", justify: JustifyMethod = "left") -> Text:
@@ -68,9 +70,8 @@ def _http(record: ArticleRecord, now: datetime) -> Text:
 
 
 ID = ColumnSpec("id", "Hudu", 6, justify="right")
-TITLE = ColumnSpec("title", "Title", 16, flex=5)
-SCOPE = ColumnSpec("scope", "Scope", 10, flex=2, limit=24)
-HALO = ColumnSpec("halo", "Halo", 6, justify="right")
+SCOPE = ColumnSpec("scope", "Scope", 10, flex=2, limit=24, gives_way=4)
+HALO = ColumnSpec("halo", "Halo", 6, justify="right", gives_way=1)
 
 CellMaker = Callable[[ArticleRecord, datetime], Text]
 AGED = ("when", "state")
@@ -90,38 +91,47 @@ def _age(*values: str) -> CellMaker:
 TABLES: dict[Status, tuple[tuple[ColumnSpec, CellMaker], ...]] = {
     Status.SYNCED: (
         (ID, lambda r, _: _id(r.hudu_id)),
-        (TITLE, lambda r, _: _text(r.title)),
+        (ColumnSpec("title", "Title", 32, flex=5), lambda r, _: _text(r.title)),
         (SCOPE, lambda r, _: _text(r.scope)),
-        (HALO, lambda r, _: _id(r.halo_id)),
-        (ColumnSpec("when", "Synced", 6, justify="right"), _age("last_synced_at")),
-        (ColumnSpec("note", "Files", 8), _synced_note),
+        (ColumnSpec("halo", "Halo", 6, justify="right", gives_way=2), lambda r, _: _id(r.halo_id)),
+        (ColumnSpec("when", "Synced", 6, justify="right", gives_way=3), _age("last_synced_at")),
+        (ColumnSpec("note", "Files", 8, gives_way=1), _synced_note),
     ),
     Status.PENDING: (
         (ID, lambda r, _: _id(r.hudu_id)),
-        (TITLE, lambda r, _: _text(r.title)),
+        (ColumnSpec("title", "Title", 26, flex=5), lambda r, _: _text(r.title)),
         (SCOPE, lambda r, _: _text(r.scope)),
         (HALO, lambda r, _: _id(r.halo_id)),
-        (ColumnSpec("when", "Edited", 6, justify="right"), _age("hudu_updated_at")),
-        (ColumnSpec("state", "State", 8, flex=1, limit=24), _pending_state),
+        (ColumnSpec("when", "Edited", 6, justify="right", gives_way=2), _age("hudu_updated_at")),
+        (ColumnSpec("state", "State", 8, flex=1, limit=24, gives_way=3), _pending_state),
     ),
     Status.SKIPPED: (
         (ID, lambda r, _: _id(r.hudu_id)),
-        (TITLE, lambda r, _: _text(r.title)),
-        (SCOPE, lambda r, _: _text(r.scope)),
+        (ColumnSpec("title", "Title", 20, flex=5), lambda r, _: _text(r.title)),
+        (
+            ColumnSpec("scope", "Scope", 10, flex=2, limit=24, gives_way=3),
+            lambda r, _: _text(r.scope),
+        ),
         (HALO, lambda r, _: _id(r.halo_id)),
         (
-            ColumnSpec("when", "Age", 5, justify="right"),
+            ColumnSpec("when", "Age", 5, justify="right", gives_way=2),
             _age("last_attempt_at", "last_synced_at", "hudu_updated_at"),
         ),
-        (ColumnSpec("reason", "Reason", 10, flex=3), lambda r, _: _text(r.reason, "dim")),
+        (ColumnSpec("reason", "Reason", 24, flex=3), lambda r, _: _text(r.reason, "dim")),
     ),
     Status.FAILED: (
         (ID, lambda r, _: _id(r.hudu_id)),
-        (ColumnSpec("title", "Title", 16, flex=3), lambda r, _: _text(r.title)),
-        (ColumnSpec("scope", "Scope", 8, flex=1, limit=20), lambda r, _: _text(r.scope)),
-        (ColumnSpec("http", "HTTP", 4, justify="right"), _http),
-        (ColumnSpec("tries", "Tries", 5, justify="right"), lambda r, _: _id(r.attempts)),
-        (ColumnSpec("fix", "Fix", 14, flex=5), _failed_fix),
+        (ColumnSpec("title", "Title", 18, flex=3), lambda r, _: _text(r.title)),
+        (
+            ColumnSpec("scope", "Scope", 8, flex=1, limit=20, gives_way=3),
+            lambda r, _: _text(r.scope),
+        ),
+        (ColumnSpec("http", "HTTP", 4, justify="right", gives_way=2), _http),
+        (
+            ColumnSpec("tries", "Tries", 5, justify="right", gives_way=1),
+            lambda r, _: _id(r.attempts),
+        ),
+        (ColumnSpec("fix", "Fix", 28, flex=5), _failed_fix),
     ),
 }
 
@@ -144,10 +154,15 @@ def aged_makers(status: Status) -> list[tuple[int, str, CellMaker]]:
 
 
 def share_width(specs: Sequence[ColumnSpec], available: int, padding: int = 2) -> list[int]:
-    """Widths that fill `available` cells: minimums first, then the rest by flex weight."""
+    """Widths that fill `available` cells: while the minimums do not fit, columns give way in
+    their order (hidden: width 0); then the rest goes by flex weight."""
     widths = [spec.width for spec in specs]
-    spare = available - sum(widths) - padding * len(specs)
-    growing = [i for i, spec in enumerate(specs) if spec.flex]
+    for spec in sorted((s for s in specs if s.gives_way), key=lambda s: s.gives_way):
+        if sum(w + padding for w in widths if w) <= available:
+            break
+        widths[specs.index(spec)] = 0
+    spare = available - sum(w + padding for w in widths if w)
+    growing = [i for i, spec in enumerate(specs) if spec.flex and widths[i]]
     while spare > 0 and growing:
         weight = sum(specs[i].flex for i in growing)
         given = 0

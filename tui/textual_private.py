@@ -11,6 +11,8 @@ Two things the dashboard needs that Textual offers no public way to do:
   paint. And it removes many rows with one rebuild of the row index (`remove_row_keys`): the
   stock `remove_row` rebuilds it once per row, which turns a tick that moves thousands of rows
   out of a table into seconds.
+- `KeyFooter`: Textual's footer with the keys of some actions (help, quit) docked at its right
+  end, so a narrow terminal cuts the others; it marks the footer's private `FooterKey` widgets.
 - `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
   it keeps every write in an unbounded private deque; a dashboard left open for days would grow
   and then stall when the tab is opened.
@@ -26,8 +28,11 @@ from collections.abc import Iterable, Sequence
 
 import textual
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.geometry import Size
-from textual.widgets import DataTable, RichLog
+from textual.widgets import DataTable, Footer, RichLog
+from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import DuplicateKey, Row, RowKey
 
 try:
@@ -113,6 +118,30 @@ class FixedLayoutDataTable(DataTable[Text]):
         self._update_count += 1
         self.refresh(layout=True)
         self.check_idle()
+
+
+class KeyFooter(Footer):
+    """The footer, with the keys of `PINNED` kept together at the right end."""
+
+    PINNED = ("help", "quit")
+    DEFAULT_CSS = """
+    KeyFooter #pinned-keys {
+        dock: right;
+        width: auto;
+        height: 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        pinned: dict[str, FooterKey] = {}
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and widget.action in self.PINNED:
+                pinned[widget.action] = widget
+            else:
+                yield widget
+        keys = [pinned[action] for action in self.PINNED if action in pinned]
+        if keys:
+            yield Horizontal(*keys, id="pinned-keys")
 
 
 def bound_unrendered_writes(log: RichLog, max_writes: int) -> None:

@@ -264,6 +264,7 @@ async def test_enter_shows_the_detail(engine: FakeEngine) -> None:
         synced = app.dashboard.table(Status.SYNCED)
         target = synced.cursor_id
         await pilot.press("enter")
+        await pilot.pause()  # the row's selection reaches the app as a message
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.hudu_id == target
         text = plain(app.screen.query_one("#detail-body", Static).content)
@@ -388,6 +389,7 @@ async def test_tab_keys(engine: FakeEngine) -> None:
         tabs = app.query_one(TabbedContent)
         for key, tab in [("2", "pending"), ("3", "skipped"), ("4", "failed"), ("1", "synced")]:
             await pilot.press(key)
+            await pilot.pause()  # the table takes the focus when the tab's activation arrives
             assert tabs.active == tab
             assert app.focused is app.dashboard.table(tab)
         await pilot.press("right_square_bracket")

@@ -14,7 +14,7 @@ import pytest
 import textual
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, RichLog
+from textual.widgets import DataTable, Footer, RichLog
 from textual.widgets.data_table import DuplicateKey, RowKey
 
 from tui.textual_private import (
@@ -119,3 +119,12 @@ async def test_rows_added_at_once_are_what_add_row_makes() -> None:
         assert table.cursor_coordinate.row == 10
         with pytest.raises(DuplicateKey):
             table.add_rows_at_once([("3", (Text("3"), Text("again")))])
+
+
+def test_the_footer_still_builds_its_keys_as_footer_key_widgets_naming_their_action() -> None:
+    from textual.widgets._footer import FooterKey
+
+    key = FooterKey("q", "q", "Quit", "quit")
+    assert key.action == "quit", f"{CHANGED}: FooterKey no longer keeps its action"
+    source = inspect.getsource(Footer.compose)
+    assert "FooterKey(" in source, f"{CHANGED}: Footer.compose no longer yields FooterKey widgets"

@@ -12,9 +12,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.clock import Clock
 from textual.containers import Horizontal
+from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Input, Label, Static, TabbedContent, TabPane
 
 from core.events import PassFinished
 from core.models import ArticleRecord, Status
@@ -23,6 +24,7 @@ from tui.model import STATUSES, ArticleModel, ModelDiff
 from tui.pass_text import pass_summary
 from tui.settings import TuiSettings
 from tui.state import HeaderState
+from tui.textual_private import KeyFooter
 from tui.untrusted import shown
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.event_log import EventLog
@@ -109,7 +111,7 @@ class DashboardScreen(Screen[None]):
             with TabPane(TAB_TITLES[HISTORY_TAB], id=HISTORY_TAB):
                 yield self.history_view
         yield self.pass_status
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         try:
@@ -123,6 +125,10 @@ class DashboardScreen(Screen[None]):
             self.set_interval(AGES_EVERY_SECONDS, self.refresh_ages)
         finally:
             self.filled.set()  # also on an error, so the app does not wait forever
+
+    def on_resize(self, event: Resize) -> None:
+        """A short terminal gives the Failed table's rows the room, the note under it less."""
+        self.failure_note.styles.max_height = max(3, min(6, event.size.height // 4))
 
     # ------------------------------------------------------------------ lookups
     def tables(self) -> list[ArticleTable]:

@@ -56,29 +56,51 @@ class ArticleTable(FixedLayoutDataTable):
         self._cells: dict[int, tuple[Text, ...]] = {}
         self._order: dict[int, tuple[str, str, int]] = {}
         self.needs_sort = False
+        self.shown_keys: tuple[str, ...] = ()
+        """The columns shown, in order; the others gave way to a narrow terminal."""
+        self._mask: tuple[bool, ...] = ()
         self._away: tuple[int, int | None] | None = None
         """(article, stand-in): the cursor's article left the table (a resync shows it pending
         while Halo takes it) and the cursor moved to the stand-in row; while it stays there, the
         cursor goes back to the article when it returns."""
 
     def ensure_columns(self) -> None:
-        if self.columns:
-            return
-        for spec, width in zip(self.specs, share_width(self.specs, 80), strict=True):
-            label = Text(spec.label, justify=spec.justify)
-            self.add_column(label, width=width, key=spec.key)
+        if not self.columns:
+            self._lay_out(share_width(self.specs, 80))
 
     def on_resize(self, event: Resize) -> None:
         """Share the new width among the columns (Textual's own resize handling follows)."""
-        self.ensure_columns()
         available = self.scrollable_content_region.width or self.size.width
-        widths = share_width(self.specs, max(available - 1, 40))
-        for spec, width in zip(self.specs, widths, strict=True):
-            self.columns[ColumnKey(spec.key)].width = width
+        self._lay_out(share_width(self.specs, max(available - 1, 20)))
         self.fit_virtual_size()
         # A smaller table can leave the cursor row below the view: no row would look selected
         # while the keys act on it. Once the new size is laid out, scroll to the cursor.
         self.call_after_refresh(self.show_cursor_row)
+
+    def _lay_out(self, widths: list[int]) -> None:
+        """Set the column widths (0: hidden). When the columns shown change, they are added
+        again and the rows refilled in their order, the cursor and scroll kept."""
+        shown = tuple(spec.key for spec, width in zip(self.specs, widths, strict=True) if width)
+        if shown == self.shown_keys:
+            for spec, width in zip(self.specs, widths, strict=True):
+                if width:
+                    self.columns[ColumnKey(spec.key)].width = width
+            return
+        order = [int(row.key.value or 0) for row in self.ordered_rows]
+        row, scrolled = self.cursor_coordinate.row, self.scroll_y
+        self.clear(columns=True)
+        self.shown_keys = shown
+        self._mask = tuple(bool(width) for width in widths)
+        for spec, width in zip(self.specs, widths, strict=True):
+            if width:
+                self.add_column(Text(spec.label, justify=spec.justify), width=width, key=spec.key)
+        self.add_rows_at_once((str(i), self._visible(self._cells[i])) for i in order)
+        if self.row_count:
+            self.move_cursor(row=min(row, self.row_count - 1), scroll=False)
+            self.scroll_to(y=scrolled, animate=False, immediate=True)
+
+    def _visible(self, cells: tuple[Text, ...]) -> tuple[Text, ...]:
+        return tuple(cell for cell, shown in zip(cells, self._mask, strict=True) if shown)
 
     def show_cursor_row(self) -> None:
         """Scroll so that the cursor row is on screen."""
@@ -140,7 +162,7 @@ class ArticleTable(FixedLayoutDataTable):
                 continue
             cells = cells_for(self.status, record, now)
             for spec, before_cell, cell in zip(self.specs, old, cells, strict=True):
-                if before_cell != cell:
+                if before_cell != cell and spec.key in self.shown_keys:
                     self.update_cell(str(hudu_id), spec.key, cell)
             self._cells[hudu_id] = cells
             order = sort_key(record)
@@ -195,7 +217,8 @@ class ArticleTable(FixedLayoutDataTable):
                 cell = make(record, now)
                 if cell != old[index]:
                     cells[index] = cell
-                    self.update_cell(str(hudu_id), key, cell)
+                    if key in self.shown_keys:
+                        self.update_cell(str(hudu_id), key, cell)
             self._cells[hudu_id] = tuple(cells)
 
     def sort_rows(self) -> None:
@@ -220,7 +243,7 @@ class ArticleTable(FixedLayoutDataTable):
                 hudu_id = record.hudu_id
                 cells[hudu_id] = row = cells_for(status, record, now)
                 order[hudu_id] = sort_key(record)
-                yield str(hudu_id), row
+                yield str(hudu_id), self._visible(row)
 
         self.add_rows_at_once(rows())
 

@@ -15,7 +15,8 @@ from tui.untrusted import NO_KNOWN_FIX, shown_record
 
 
 def render_failure(record: ArticleRecord, now: datetime) -> Table:
-    """The title and facts, Halo's error, then the fix (or that hhsync knows none)."""
+    """The fix (or that hhsync knows none) first, as a short terminal shows only the top,
+    then Halo's error, then the title and facts."""
     record = shown_record(record)
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(no_wrap=True, style="bold", width=5)
@@ -28,12 +29,12 @@ def render_failure(record: ArticleRecord, now: datetime) -> Table:
         facts.append(f"next retry {age(record.next_retry_at, now)}")
     elif record.last_attempt_at:
         facts.append(f"last try {age(record.last_attempt_at, now)} ago")
-    grid.add_row("", Text.assemble((record.title, "bold"), (" · " + " · ".join(facts), "dim")))
-    grid.add_row("Error", Text(record.error or record.reason or "no error recorded", "red"))
     if record.hint:
         grid.add_row(Text("Fix", "bold yellow"), Text(record.hint, "bold yellow"))
     else:
         grid.add_row("Fix", Text(f"{NO_KNOWN_FIX} · enter shows everything hhsync knows", "dim"))
+    grid.add_row("Error", Text(record.error or record.reason or "no error recorded", "red"))
+    grid.add_row("", Text.assemble((record.title, "bold"), (" · " + " · ".join(facts), "dim")))
     return grid
 
 
