@@ -7,9 +7,9 @@ app's handlers, which own every widget, show the result. No worker touches a wid
 from __future__ import annotations
 
 from textual import work
-from textual.app import App
 
 from core.events import Origin
+from tui.colours import ColourFilters
 from tui.messages import (
     Command,
     CommandFailed,
@@ -22,7 +22,7 @@ from tui.messages import (
 from tui.port import EnginePort
 
 
-class EngineWorkers(App[int]):
+class EngineWorkers(ColourFilters):
     """The app's workers; the app sets `engine` (embedded, or the service's)."""
 
     engine: EnginePort
