@@ -7,11 +7,13 @@ GET  /v1/events?after=SEQ   application/x-ndjson, one event per line from SEQ + 
 GET  /status                counts and pass state, for monitoring with curl
 GET  /v1/history?limit=N    {"passes"}: the last N passes (at most 500), newest first
 POST /v1/sync               {"full", "dry_run", "force", "command_id"} → {"summary"}
-POST /v1/retry              {"command_id"} → {"summary"}
-POST /v1/resync/{hudu_id}   → {"record"}
-POST /v1/unlink/{hudu_id}   → {"record"}
-POST /v1/reset              → {"unlinked"}
-POST /v1/pause, /v1/resume  → {"paused"}
+POST /v1/retry              {"command_id", "origin"} → {"summary"}
+POST /v1/resync/{hudu_id}   {"origin"} → {"record"}
+POST /v1/unlink/{hudu_id}   {"origin"} → {"record"}
+POST /v1/reset              {"origin"} → {"unlinked"}
+POST /v1/pause, /v1/resume  {"origin"} → {"paused"}
+
+`origin` says where the log records a command came from (a body without one: a service client).
 """
 
 from __future__ import annotations
