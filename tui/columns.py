@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.console import JustifyMethod
@@ -34,11 +34,39 @@ def _text(value: str, style: str = "", justify: JustifyMethod = "left") -> Text:
     return Text(shown(value), style=style, overflow="ellipsis", no_wrap=True, justify=justify)
 
 
+Now = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class TimedCell:
+    """A cell whose text depends on the time now (an age, `retry in 3m`): its text is made
+    when the table paints it, so ages grow by painting the rows shown again, none rebuilt."""
+
+    template: str
+    moment: str
+    style: str = ""
+    justify: JustifyMethod = "left"
+    now: Now = field(default=datetime.now, compare=False, repr=False)
+
+    @property
+    def plain(self) -> str:
+        return self.template.format(age(self.moment, self.now()))
+
+    def __rich__(self) -> Text:
+        return _text(self.plain, self.style, self.justify)
+
+    def __str__(self) -> str:
+        return self.plain
+
+
+Cell = Text | TimedCell
+
+
 def _id(value: int | None) -> Text:
     return _text("" if value is None else str(value), "dim" if value is None else "", "right")
 
 
-def _synced_note(record: ArticleRecord, now: datetime) -> Text:
+def _synced_note(record: ArticleRecord, now: Now) -> Cell:
     if record.skipped_files:
         count = len(record.skipped_files)
         return _text(f"{count} unsent", "yellow")
@@ -48,9 +76,9 @@ def _synced_note(record: ArticleRecord, now: datetime) -> Text:
     return _text("")
 
 
-def _pending_state(record: ArticleRecord, now: datetime) -> Text:
+def _pending_state(record: ArticleRecord, now: Now) -> Cell:
     if record.next_retry_at:
-        return _text(f"retry {age(record.next_retry_at, now)}", "yellow")
+        return TimedCell("retry {}", record.next_retry_at, "yellow", now=now)
     if record.intent:
         return _text(f"{record.intent} in flight", "cyan")
     if record.reason:
@@ -58,14 +86,14 @@ def _pending_state(record: ArticleRecord, now: datetime) -> Text:
     return _text("new" if record.halo_id is None else "changed")
 
 
-def _failed_fix(record: ArticleRecord, now: datetime) -> Text:
+def _failed_fix(record: ArticleRecord, now: Now) -> Cell:
     """The hint is what the user acts on; the error stands in when there is none."""
     if record.hint:
         return _text(record.hint, "yellow")
     return _text(record.error or record.reason or "failed", "red")
 
 
-def _http(record: ArticleRecord, now: datetime) -> Text:
+def _http(record: ArticleRecord, now: Now) -> Cell:
     return _text(str(record.http_status) if record.http_status else "—", "red", "right")
 
 
@@ -73,17 +101,15 @@ ID = ColumnSpec("id", "Hudu", 6, justify="right")
 SCOPE = ColumnSpec("scope", "Scope", 10, flex=2, limit=24, gives_way=4)
 HALO = ColumnSpec("halo", "Halo", 6, justify="right", gives_way=1)
 
-CellMaker = Callable[[ArticleRecord, datetime], Text]
-AGED = ("when", "state")
-"""The columns whose cells depend on the time now (ages, `retry in 3m`)."""
+CellMaker = Callable[[ArticleRecord, "Now"], "Cell"]
 
 
 def _age(*values: str) -> CellMaker:
     """The age of the first of the record's `values` (field names) that is set."""
 
-    def cell(record: ArticleRecord, now: datetime) -> Text:
+    def cell(record: ArticleRecord, now: Now) -> Cell:
         moment = next((v for v in (getattr(record, f) for f in values) if v), "")
-        return _text(age(moment, now), justify="right")
+        return TimedCell("{}", moment, justify="right", now=now)
 
     return cell
 
@@ -140,17 +166,8 @@ def columns_for(status: Status) -> tuple[ColumnSpec, ...]:
     return tuple(spec for spec, _ in TABLES[status])
 
 
-def cells_for(status: Status, record: ArticleRecord, now: datetime) -> tuple[Text, ...]:
+def cells_for(status: Status, record: ArticleRecord, now: Now) -> tuple[Cell, ...]:
     return tuple(make(record, now) for _, make in TABLES[status])
-
-
-def aged_makers(status: Status) -> list[tuple[int, str, CellMaker]]:
-    """(position, column key, cell maker) of the columns whose cells age."""
-    return [
-        (index, spec.key, make)
-        for index, (spec, make) in enumerate(TABLES[status])
-        if spec.key in AGED
-    ]
 
 
 def share_width(specs: Sequence[ColumnSpec], available: int, padding: int = 2) -> list[int]:

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 import textual
-from rich.text import Text
+from rich.console import RenderableType
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.geometry import Size
@@ -53,16 +53,22 @@ DATA_TABLE_ATTRIBUTES = (
 )
 """Private `DataTable` instance attributes `add_rows_at_once` and `remove_row_keys` read or
 write."""
-DATA_TABLE_HOOKS = ("_update_dimensions", "_on_idle", "_highlight_cursor")
-"""Private `DataTable` methods: the one overridden, the one that calls it, and the one
-`add_rows_at_once` calls as `add_row` does."""
+DATA_TABLE_HOOKS = ("_update_dimensions", "_on_idle", "_highlight_cursor", "_clear_caches")
+"""Private `DataTable` methods: the one overridden, the one that calls it, the one
+`add_rows_at_once` calls as `add_row` does, and the one `repaint_cells` calls."""
 RICH_LOG_ATTRIBUTES = ("_deferred_renders",)
 """Private `RichLog` instance attributes `bound_unrendered_writes` replaces."""
 
 
-class FixedLayoutDataTable(DataTable[Text]):
+class FixedLayoutDataTable(DataTable[RenderableType]):
     """A `DataTable` with fixed column widths and one-line rows, which can drop many rows at
     once. Subclasses must keep every column's width fixed (`add_column(width=...)`)."""
+
+    def repaint_cells(self) -> None:
+        """Paint the rows shown again from their cells (a cell whose text depends on the time
+        makes it again): the stock table keeps what it painted until a cell is updated."""
+        self._clear_caches()
+        self.refresh()
 
     def fit_virtual_size(self) -> None:
         """Size the scrollable area from the row count and the fixed column widths."""
@@ -74,7 +80,7 @@ class FixedLayoutDataTable(DataTable[Text]):
         """Replaces the stock method: no cell needs measuring (see the module docstring)."""
         self.fit_virtual_size()
 
-    def add_rows_at_once(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+    def add_rows_at_once(self, rows: Iterable[tuple[str, Sequence[RenderableType]]]) -> None:
         """Add one-line rows (key, cells) at the bottom, as `add_row` does for each, with one
         cursor update and one refresh for all."""
         was_empty = not self.rows

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from core.models import Status
 from tests.tui.fakes import FIXED, FakeEngine, make_record, sample_records
-from tests.tui.pilot import plain, press_one_by_one, select
+from tests.tui.pilot import plain, press_one_by_one, rendered_lines, select
 from tui.app import make_app
 from tui.screens.detail import DetailScreen
 from tui.times import age, full_time, span
@@ -68,7 +68,10 @@ async def test_tables_show_ages_that_grow_and_the_detail_shows_iso(london: None)
         assert pending.get_cell("50", "when").plain == "1y"
         clock["now"] = FIXED + timedelta(minutes=5)
         app.dashboard.refresh_ages()
+        await pilot.pause()
         assert synced.get_cell("1", "when").plain == "5m"
+        row = synced.get_row_index("1") + synced.header_height
+        assert rendered_lines(synced)[row].rstrip().endswith("5m")  # painted again
         select(synced, 1)
         await press_one_by_one(pilot, "enter")
         await pilot.pause()

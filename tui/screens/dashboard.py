@@ -170,7 +170,7 @@ class DashboardScreen(Screen[None]):
     def refresh_ages(self) -> None:
         with self.app.batch_update():
             for table in self.tables():
-                table.refresh_ages(self.model.by_status[table.status].values())
+                table.refresh_ages()
         self.failure_note.refresh_age()
 
     def update_tab_labels(self) -> None:

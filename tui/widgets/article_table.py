@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from rich.text import Text
 from textual.binding import BindingType
@@ -20,7 +20,7 @@ from textual.widgets.data_table import ColumnKey, RowKey
 from core.models import ArticleRecord, Status
 from tui.bindings import TABLE_BINDINGS
 from tui.columns import (
-    aged_makers,
+    Cell,
     cells_for,
     columns_for,
     filter_words,
@@ -53,7 +53,7 @@ class ArticleTable(FixedLayoutDataTable):
         self.specs = columns_for(status)
         self.filter_text = ""
         self._words: list[str] = []
-        self._cells: dict[int, tuple[Text, ...]] = {}
+        self._cells: dict[int, tuple[Cell, ...]] = {}
         self._order: dict[int, tuple[str, str, int]] = {}
         self.needs_sort = False
         self.shown_keys: tuple[str, ...] = ()
@@ -99,7 +99,7 @@ class ArticleTable(FixedLayoutDataTable):
             self.move_cursor(row=min(row, self.row_count - 1), scroll=False)
             self.scroll_to(y=scrolled, animate=False, immediate=True)
 
-    def _visible(self, cells: tuple[Text, ...]) -> tuple[Text, ...]:
+    def _visible(self, cells: tuple[Cell, ...]) -> tuple[Cell, ...]:
         return tuple(cell for cell, shown in zip(cells, self._mask, strict=True) if shown)
 
     def show_cursor_row(self) -> None:
@@ -113,6 +113,9 @@ class ArticleTable(FixedLayoutDataTable):
             super().action_select_cursor()
         else:
             self.call_next(self.run_action, "app.detail")
+
+    def get_cell(self, row_key: RowKey | str, column_key: ColumnKey | str) -> Cell:
+        return cast(Cell, super().get_cell(row_key, column_key))
 
     @property
     def cursor_id(self) -> int | None:
@@ -145,7 +148,7 @@ class ArticleTable(FixedLayoutDataTable):
         before = self.cursor_coordinate.row
         scrolled = self.scroll_y
         gone = {i for i in removals if i in self._cells}
-        now = self.now()
+        now = self.now
         new: list[ArticleRecord] = []
         added = False
         for record in upserts:
@@ -203,27 +206,13 @@ class ArticleTable(FixedLayoutDataTable):
             return away
         return keep
 
-    def refresh_ages(self, records: Iterable[ArticleRecord]) -> None:
-        """Ages grow: recompute the cells that depend on the time, update those that differ."""
-        now = self.now()
-        makers = aged_makers(self.status)
-        for record in records:
-            hudu_id = record.hudu_id
-            old = self._cells.get(hudu_id)
-            if old is None:
-                continue
-            cells = list(old)
-            for index, key, make in makers:
-                cell = make(record, now)
-                if cell != old[index]:
-                    cells[index] = cell
-                    if key in self.shown_keys:
-                        self.update_cell(str(hudu_id), key, cell)
-            self._cells[hudu_id] = tuple(cells)
+    def refresh_ages(self) -> None:
+        """Ages grow: paint the rows shown again (their `TimedCell`s make their text then)."""
+        self.repaint_cells()
 
     def sort_rows(self) -> None:
         order = self._order
-        self.sort("id", key=lambda cell: order[int(cell.plain)])
+        self.sort("id", key=lambda cell: order[int(str(cell))])
         self.needs_sort = False
 
     def remove_rows(self, hudu_ids: Iterable[int]) -> None:
@@ -236,9 +225,9 @@ class ArticleTable(FixedLayoutDataTable):
 
     def _add_all(self, records: Iterable[ArticleRecord]) -> None:
         """Add rows at the bottom, with one cursor update for all (`add_rows_at_once`)."""
-        status, cells, order, now = self.status, self._cells, self._order, self.now()
+        status, cells, order, now = self.status, self._cells, self._order, self.now
 
-        def rows() -> Iterator[tuple[str, tuple[Text, ...]]]:
+        def rows() -> Iterator[tuple[str, tuple[Cell, ...]]]:
             for record in records:
                 hudu_id = record.hudu_id
                 cells[hudu_id] = row = cells_for(status, record, now)
