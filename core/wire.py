@@ -27,7 +27,8 @@ from core.events import (
 from core.models import ArticleRecord
 from core.plan import PassSummary
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+"""2: commands say where they came from (`origin`), and `ActionTaken` events."""
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
