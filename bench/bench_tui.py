@@ -28,7 +28,7 @@ from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from core.engine import Engine
-from core.events import ArticleChanged, Event
+from core.events import ArticleChanged, Event, Origin
 from core.models import ArticleRecord, Status
 from tests.tui.fakes import FakeEngine, make_record
 from tui.app import HhsyncApp, make_app
@@ -160,9 +160,11 @@ async def measure_bulk() -> dict[str, float]:
     commands: list[str] = []
     resync_many = engine.resync_many
 
-    async def counted(hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+    async def counted(
+        hudu_ids: Sequence[int], origin: Origin = Origin.COMMAND
+    ) -> list[ArticleRecord]:
         commands.append("resync_many")
-        return await resync_many(hudu_ids)
+        return await resync_many(hudu_ids, origin)
 
     engine.resync_many = counted  # type: ignore[method-assign]
     app = make_app(engine, clock=MockClock(), autostart=False)

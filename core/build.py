@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 
 from core.config import CustomerAccess, Settings
-from core.engine import Engine, now_utc
+from core.engine import Engine
 from core.events import Event, RateLimitWaited
 from core.halo import HaloClient
 from core.halo_facts import CUSTOMER_SCOPE
 from core.hudu import HuduClient
+from core.records import now_utc
 from core.store import MappingStore
 
 

@@ -39,6 +39,7 @@ from core.engine import Engine
 from core.errors import (
     HhsyncError,
 )
+from core.events import Origin
 from core.logs import configure_logging, mask
 from core.models import ArticleRecord, Status
 from core.remote import ControlClient, find_service
@@ -206,7 +207,7 @@ def history(as_json: bool, limit: int) -> None:
 @engine_command
 async def resync(engine: EnginePort, hudu_id: int) -> int:
     """Push one article now, even if unchanged (relinks an unlinked one)."""
-    rec = await engine.resync(hudu_id)
+    rec = await engine.resync(hudu_id, Origin.COMMAND)
     echo(describe(rec))
     return EXIT_FAILED if rec.status is Status.FAILED else EXIT_OK
 
@@ -216,7 +217,7 @@ async def resync(engine: EnginePort, hudu_id: int) -> int:
 @engine_command
 async def unlink(engine: EnginePort, hudu_id: int) -> int:
     """Stop syncing one article; its Halo copy stays and becomes Halo's to edit."""
-    echo(describe(await engine.unlink(hudu_id)))
+    echo(describe(await engine.unlink(hudu_id, Origin.COMMAND)))
     return EXIT_OK
 
 
@@ -226,7 +227,7 @@ async def retry(engine: EnginePort) -> int:
     """Retry every failed article now."""
     command_id = new_command_id()
     engine.subscribe(ProgressReporter(stderr, command_id))
-    summary = await engine.retry_failed(command_id=command_id)
+    summary = await engine.retry_failed(command_id=command_id, origin=Origin.COMMAND)
     print_summary(summary, as_json=False)
     return summary_status(summary)
 
@@ -240,7 +241,7 @@ def reset(yes: bool) -> None:
         click.confirm("Unlink every synced article?", abort=True, err=True)
 
     async def body(engine: EnginePort) -> int:
-        echo(f"unlinked {await engine.reset()} article(s)")
+        echo(f"unlinked {await engine.reset(Origin.COMMAND)} article(s)")
         return EXIT_OK
 
     sys.exit(run_command(settings, body))
@@ -250,7 +251,7 @@ def reset(yes: bool) -> None:
 @engine_command
 async def pause(engine: EnginePort) -> int:
     """Stop scheduled passes until `hhsync resume` (commands still work)."""
-    await engine.pause()
+    await engine.pause(Origin.COMMAND)
     echo("scheduled passes paused")
     return EXIT_OK
 
@@ -259,7 +260,7 @@ async def pause(engine: EnginePort) -> int:
 @engine_command
 async def resume(engine: EnginePort) -> int:
     """Start scheduled passes again, the next one now."""
-    await engine.resume()
+    await engine.resume(Origin.COMMAND)
     echo("scheduled passes resumed")
     return EXIT_OK
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from core.config import CustomerAccess, Settings
@@ -27,6 +28,8 @@ from core.errors import ApiError, AuthError
 from core.halo import HaloClient
 from core.halo_facts import CUSTOMER_SCOPE
 from core.models import HaloCustomer, HuduCompany
+from core.records import iso
+from core.store import MappingStore
 
 log = logging.getLogger("hhsync.customers")
 
@@ -91,6 +94,23 @@ class CustomerDirectory:
         self._matches: dict[int, CustomerMatch] = {}
         """Each company's match, made once per refresh (the planner asks once per article)."""
         self._by_name: dict[str, list[HaloCustomer]] | None = None
+
+    @classmethod
+    def kept_in(
+        cls,
+        store: MappingStore,
+        halo: HaloClient,
+        settings: Settings,
+        clock: Callable[[], datetime],
+    ) -> CustomerDirectory:
+        """A directory whose client cache lives in the mapping file's meta."""
+        return cls(
+            halo,
+            settings,
+            load=lambda: store.meta(META_KEY),
+            save=lambda clients: store.set_meta(**{META_KEY: clients}),
+            now=lambda: iso(clock()),
+        )
 
     @property
     def enabled(self) -> bool:

@@ -11,25 +11,26 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
 from core.adapt import adapt_to
 from core.bulk import mapped_ids, read_for_resync
 from core.config import Settings
-from core.customers import META_KEY as CUSTOMERS_META
 from core.customers import CustomerDirectory
 from core.drift import DriftCheck
 from core.errors import AuthError, HhsyncError
 from core.events import (
     Announcer,
     Event,
+    Origin,
     PassCause,
     PassFinished,
     PassProgressed,
     PassStarted,
     SchedulerChanged,
+    UserAction,
 )
 from core.faqlists import FaqListDirectory
 from core.halo import HaloClient
@@ -41,17 +42,13 @@ from core.plan import PassState, PassSummary, Plan
 from core.planner import HuduView, Planner
 from core.probe import HaloProbe, ProbeReport
 from core.reconciler import Reconciler
-from core.records import RecordBook, iso
+from core.records import RecordBook, now_utc
 from core.render import LinkedRenderer
 from core.store import MappingStore
 from core.tenant import HaloKnowledge
 from core.writer import Sleep, Writer
 
 FULL_PASS_EVERY = 12
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 class Engine:
@@ -84,13 +81,7 @@ class Engine:
         self.faqlists = FaqListDirectory.for_settings(halo, self.book, settings)
         renderer = self.renderer = LinkedRenderer(settings.hudu_base_url, halo.article_url)
         renderer.client_of = self.book.halo_client_of
-        self.customers = CustomerDirectory(
-            halo,
-            settings,
-            load=lambda: store.meta(CUSTOMERS_META),
-            save=lambda clients: store.set_meta(**{CUSTOMERS_META: clients}),
-            now=lambda: iso(clock()),
-        )
+        self.customers = CustomerDirectory.kept_in(store, halo, settings, clock)
         self.planner = Planner(
             settings, hudu, self.book, renderer, self.announcer, clock, self.customers
         )
@@ -201,18 +192,20 @@ class Engine:
         self._stopping = True
         self._wake.set()
 
-    async def pause(self) -> None:
+    async def pause(self, origin: Origin = Origin.COMMAND) -> None:
         """No scheduled pass until `resume`, across restarts; a pass in flight finishes."""
         self.paused = True
         self.next_pass_at = None
         self.store.set_meta(paused=True)
+        self.announcer.acted(UserAction.PAUSE, origin)
         self.announcer.emit(SchedulerChanged(True, None))
 
-    async def resume(self) -> None:
+    async def resume(self, origin: Origin = Origin.COMMAND) -> None:
         """Scheduled passes again, the next one now."""
         self.paused = False
         self.store.set_meta(paused=False)
         self._wake.set()
+        self.announcer.acted(UserAction.RESUME, origin)
         self.announcer.emit(SchedulerChanged(False, self.next_pass_at))
 
     async def sync_now(
@@ -234,19 +227,23 @@ class Engine:
                 full=full, dry_run=dry_run, force=force, cause=cause, command_id=command_id
             )
 
-    async def retry_failed(self, *, command_id: str = "") -> PassSummary:
+    async def retry_failed(
+        self, *, command_id: str = "", origin: Origin = Origin.COMMAND
+    ) -> PassSummary:
         """Retry every failed article now, whatever its back-off says."""
         async with self._pass_lock:
-            self.book.clear_backoff()
+            self.announcer.acted(UserAction.RETRY, origin, count=self.book.clear_backoff())
             return await self._run_pass(
                 full=False, dry_run=False, force=False, cause=PassCause.RETRY, command_id=command_id
             )
 
-    async def resync(self, hudu_id: int) -> ArticleRecord:
-        (record,) = await self.resync_many([hudu_id])
+    async def resync(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
+        (record,) = await self.resync_many([hudu_id], origin)
         return record
 
-    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+    async def resync_many(
+        self, hudu_ids: Sequence[int], origin: Origin = Origin.COMMAND
+    ) -> list[ArticleRecord]:
         """Push articles even if unchanged, relinking them and re-adopting their Halo copies:
         one read of Hudu, one marker search and batched writes for any number (core.bulk)."""
         async with self._pass_lock:
@@ -259,25 +256,28 @@ class Engine:
             to_verify = await self._write(plan, state)
             if to_verify is not None and to_verify != self.book.verify_copies():
                 self.book.set_verify_copies(to_verify)
-            return [r for i in found if (r := self.book.snapshot(i)) is not None]
+            records = [r for i in found if (r := self.book.snapshot(i)) is not None]
+            self.announcer.acted_on(UserAction.RESYNC, origin, records)
+            return records
 
-    async def unlink(self, hudu_id: int) -> ArticleRecord:
-        (record,) = await self.unlink_many([hudu_id])
+    async def unlink(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
+        (record,) = await self.unlink_many([hudu_id], origin)
         return record
 
-    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+    async def unlink_many(
+        self, hudu_ids: Sequence[int], origin: Origin = Origin.COMMAND
+    ) -> list[ArticleRecord]:
         """Stop syncing articles (one store write); their Halo copies stay, Halo's to edit."""
-        return self.book.unlink(mapped_ids(hudu_ids, self.book))
+        records = self.book.unlink(mapped_ids(hudu_ids, self.book))
+        self.announcer.acted_on(UserAction.UNLINK, origin, records)
+        return records
 
-    async def reset(self) -> int:
+    async def reset(self, origin: Origin = Origin.COMMAND) -> int:
         """Unlink every article with a Halo copy (the caller asks the user to confirm)."""
         async with self._pass_lock:
-            linked = [
-                r.hudu_id
-                for r in self.book.rows()
-                if r.halo_id is not None and not r.unlinked and not r.removed
-            ]
-            return len(self.book.unlink(linked))
+            unlinked = len(self.book.unlink(self.book.linked_ids()))
+            self.announcer.acted(UserAction.RESET, origin, count=unlinked)
+            return unlinked
 
     async def _run_pass(
         self, *, full: bool, dry_run: bool, force: bool, cause: PassCause, command_id: str

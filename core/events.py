@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +16,7 @@ from enum import StrEnum
 from core.models import ArticleRecord
 
 log = logging.getLogger("hhsync.engine")
+actions_log = logging.getLogger("hhsync.actions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,52 @@ class EngineLogged(Event):
     at: datetime = field(default_factory=datetime.now)
 
 
+class Origin(StrEnum):
+    """Where a user's command came from, as the log names it."""
+
+    DASHBOARD = "dashboard"
+    COMMAND = "command"
+    """The `hhsync` command line."""
+    SERVICE_CLIENT = "service client"
+    """A request to the service's socket that did not say (curl, a script)."""
+
+
+class UserAction(StrEnum):
+    """A user's command that changes what the engine does or holds."""
+
+    RESYNC = "resync"
+    UNLINK = "unlink"
+    RETRY = "retry"
+    RESET = "reset"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionTaken(Event):
+    """The engine carried out a user's command: what, on which article, from where, when.
+    `count` is how many articles a retry or reset concerned."""
+
+    action: UserAction
+    origin: Origin
+    at: datetime
+    hudu_id: int | None = None
+    title: str = ""
+    scope: str = ""
+    count: int | None = None
+
+    def describe(self) -> str:
+        """`unlink of “VPN setup” #12 (Acme) from the dashboard` (untrusted title: the log's
+        filter and the dashboard make it displayable)."""
+        if self.hudu_id is not None:
+            what = f" of “{self.title}” #{self.hudu_id} ({self.scope})"
+        elif self.count is not None:
+            what = f" of {self.count:,} article{'' if self.count == 1 else 's'}"
+        else:
+            what = ""
+        return f"{self.action}{what} from the {self.origin}"
+
+
 Listener = Callable[[Event], None]
 
 
@@ -162,3 +209,27 @@ class Announcer:
         """A line for the log file and for every listener (the dashboard's Log tab)."""
         log.log(level, message)
         self.emit(EngineLogged(logging.getLevelName(level), message, self._clock()))
+
+    def acted(
+        self,
+        action: UserAction,
+        origin: Origin,
+        record: ArticleRecord | None = None,
+        *,
+        count: int | None = None,
+    ) -> None:
+        """Record a user's command in the log file and tell every listener (the Log tab)."""
+        at = self._clock()
+        if record is None:
+            event = ActionTaken(action, origin, at, count=count)
+        else:
+            event = ActionTaken(action, origin, at, record.hudu_id, record.title, record.scope)
+        actions_log.info(event.describe())
+        self.emit(event)
+
+    def acted_on(
+        self, action: UserAction, origin: Origin, records: Iterable[ArticleRecord]
+    ) -> None:
+        """One record per article of a command that took several."""
+        for record in records:
+            self.acted(action, origin, record)

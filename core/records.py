@@ -45,6 +45,10 @@ class Synced:
     baseline drift repair compares with ("" when the answer did not say)."""
 
 
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
@@ -274,19 +278,35 @@ class RecordBook:
         rec.content_hash = ""
         rec.halo_id = halo_id
 
-    def clear_backoff(self) -> None:
-        """Every failed article is due for retry now."""
+    def clear_backoff(self) -> int:
+        """Every failed article is due for retry now; returns how many there are."""
+        failed = 0
         for rec in self._rows.values():
             if rec.status is Status.FAILED:
                 rec.next_retry_at = ""
+                failed += 1
+        return failed
 
     # ------------------------------------------------------------ user commands
+    def linked_ids(self) -> list[int]:
+        """The articles with a live Halo copy that hhsync keeps in sync."""
+        return [
+            r.hudu_id
+            for r in self._rows.values()
+            if r.halo_id is not None and not r.unlinked and not r.removed
+        ]
+
     def unlink(self, hudu_ids: Iterable[int]) -> list[ArticleRecord]:
+        """A skipped article keeps its reason (`unlinked; draft in Hudu`): it says why the
+        article would not be written even once relinked."""
         changed = []
         for hudu_id in hudu_ids:
             rec = self._rows[hudu_id]
             rec.unlinked = True
-            set_skipped(rec, "unlinked")
+            reason = rec.reason if rec.status is Status.SKIPPED else ""
+            if not reason.startswith("unlinked"):
+                reason = f"unlinked; {reason}" if reason else "unlinked"
+            set_skipped(rec, reason)
             changed.append(rec)
         self._commit(changed)
         return changed

@@ -32,6 +32,7 @@ from core.events import (
     ArticleChanged,
     ArticleRemoved,
     Event,
+    Origin,
     PassFinished,
     PassProgressed,
     PassStarted,
@@ -138,34 +139,42 @@ class ControlClient:
         data = await self._call("POST", "/v1/sync", json=body)
         return load_summary(_field(data, "summary"))
 
-    async def retry(self, *, command_id: str) -> PassSummary:
-        data = await self._call("POST", "/v1/retry", json={"command_id": command_id})
+    async def retry(self, *, command_id: str, origin: Origin = Origin.COMMAND) -> PassSummary:
+        data = await self._command("/v1/retry", origin, command_id=command_id)
         return load_summary(_field(data, "summary"))
 
-    async def resync(self, hudu_id: int) -> ArticleRecord:
-        data = await self._call("POST", f"/v1/resync/{int(hudu_id)}")
+    async def resync(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
+        data = await self._command(f"/v1/resync/{int(hudu_id)}", origin)
         return load(ArticleRecord, _field(data, "record"))
 
-    async def unlink(self, hudu_id: int) -> ArticleRecord:
-        data = await self._call("POST", f"/v1/unlink/{int(hudu_id)}")
+    async def unlink(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
+        data = await self._command(f"/v1/unlink/{int(hudu_id)}", origin)
         return load(ArticleRecord, _field(data, "record"))
 
-    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
-        data = await self._call("POST", "/v1/resync", json={"ids": list(hudu_ids)})
+    async def resync_many(
+        self, hudu_ids: Sequence[int], origin: Origin = Origin.COMMAND
+    ) -> list[ArticleRecord]:
+        data = await self._command("/v1/resync", origin, ids=list(hudu_ids))
         return load_records(_field(data, "records"))
 
-    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
-        data = await self._call("POST", "/v1/unlink", json={"ids": list(hudu_ids)})
+    async def unlink_many(
+        self, hudu_ids: Sequence[int], origin: Origin = Origin.COMMAND
+    ) -> list[ArticleRecord]:
+        data = await self._command("/v1/unlink", origin, ids=list(hudu_ids))
         return load_records(_field(data, "records"))
 
-    async def reset(self) -> int:
-        return int(_field(await self._call("POST", "/v1/reset"), "unlinked"))
+    async def reset(self, origin: Origin = Origin.COMMAND) -> int:
+        return int(_field(await self._command("/v1/reset", origin), "unlinked"))
 
-    async def pause(self) -> bool:
-        return bool(_field(await self._call("POST", "/v1/pause"), "paused"))
+    async def pause(self, origin: Origin = Origin.COMMAND) -> bool:
+        return bool(_field(await self._command("/v1/pause", origin), "paused"))
 
-    async def resume(self) -> bool:
-        return bool(_field(await self._call("POST", "/v1/resume"), "paused"))
+    async def resume(self, origin: Origin = Origin.COMMAND) -> bool:
+        return bool(_field(await self._command("/v1/resume", origin), "paused"))
+
+    async def _command(self, path: str, origin: Origin, **fields: object) -> Any:
+        """A user's command, saying where it came from (the service's log records it)."""
+        return await self._call("POST", path, json={**fields, "origin": str(origin)})
 
     async def _call(
         self, method: str, path: str, *, json: object = None, timeout: float | None = None
@@ -269,32 +278,38 @@ class RemoteEngine:
             full=full, dry_run=dry_run, force=force, command_id=command_id
         )
 
-    async def retry_failed(self, *, command_id: str = "") -> PassSummary:
-        return await self.client.retry(command_id=command_id)
+    async def retry_failed(
+        self, *, command_id: str = "", origin: Origin = Origin.COMMAND
+    ) -> PassSummary:
+        return await self.client.retry(command_id=command_id, origin=origin)
 
     async def history(self, limit: int | None = None) -> list[PassRecord]:
         return await self.client.history(limit or MAX_RUNS)
 
-    async def resync(self, hudu_id: int) -> ArticleRecord:
-        return await self.client.resync(hudu_id)
+    async def resync(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
+        return await self.client.resync(hudu_id, origin)
 
-    async def unlink(self, hudu_id: int) -> ArticleRecord:
-        return await self.client.unlink(hudu_id)
+    async def unlink(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
+        return await self.client.unlink(hudu_id, origin)
 
-    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
-        return await self.client.resync_many(hudu_ids)
+    async def resync_many(
+        self, hudu_ids: Sequence[int], origin: Origin = Origin.COMMAND
+    ) -> list[ArticleRecord]:
+        return await self.client.resync_many(hudu_ids, origin)
 
-    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
-        return await self.client.unlink_many(hudu_ids)
+    async def unlink_many(
+        self, hudu_ids: Sequence[int], origin: Origin = Origin.COMMAND
+    ) -> list[ArticleRecord]:
+        return await self.client.unlink_many(hudu_ids, origin)
 
-    async def reset(self) -> int:
-        return await self.client.reset()
+    async def reset(self, origin: Origin = Origin.COMMAND) -> int:
+        return await self.client.reset(origin)
 
-    async def pause(self) -> None:
-        self.paused = await self.client.pause()
+    async def pause(self, origin: Origin = Origin.COMMAND) -> None:
+        self.paused = await self.client.pause(origin)
 
-    async def resume(self) -> None:
-        self.paused = await self.client.resume()
+    async def resume(self, origin: Origin = Origin.COMMAND) -> None:
+        self.paused = await self.client.resume(origin)
 
     def stop(self) -> None:
         """Stop following the service (the service itself goes on)."""

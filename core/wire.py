@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 from pydantic import TypeAdapter, ValidationError
 
 from core.events import (
+    ActionTaken,
     ArticleChanged,
     ArticleRemoved,
     EngineLogged,
@@ -26,11 +27,13 @@ from core.events import (
 from core.models import ArticleRecord
 from core.plan import PassSummary
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+"""2: commands say where they came from (`origin`), and `ActionTaken` events."""
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
+        ActionTaken,
         ArticleChanged,
         ArticleRemoved,
         EngineLogged,

@@ -255,6 +255,36 @@ def test_reset_asks_first(cli: Cli, answer: str) -> None:
     assert cli.status()["synced"] == summary["synced"]
 
 
+def test_commands_are_written_to_the_log_file_with_the_article_and_where_they_came_from(
+    cli: Cli,
+) -> None:
+    synced(cli)
+    target = cli.seed.published_ids[0]
+    row = cli.status()["rows"][target]
+    cli.ok("unlink", str(target))
+    cli.ok("resync", str(target))
+    cli.ok("pause")
+    cli.ok("resume")
+
+    log = (Path(cli.env["XDG_STATE_HOME"]) / "hhsync" / "hhsync.log").read_text()
+    named = f"“{row['title']}” #{target} ({row['scope']}) from the command"
+    assert f"INFO hhsync.actions: unlink of {named}" in log
+    assert f"INFO hhsync.actions: resync of {named}" in log
+    assert "INFO hhsync.actions: pause from the command" in log
+    assert "INFO hhsync.actions: resume from the command" in log
+
+
+def test_unlinking_a_skipped_article_keeps_why_it_is_skipped(cli: Cli) -> None:
+    synced(cli)
+    draft = cli.seed.draft_ids[0]
+    assert cli.status()["rows"][draft]["reason"] == "draft in Hudu"
+
+    cli.ok("unlink", str(draft))
+
+    row = cli.status()["rows"][draft]
+    assert (row["status"], row["reason"]) == ("skipped", "unlinked; draft in Hudu")
+
+
 def test_reset_yes_unlinks_everything_and_resync_relinks(cli: Cli) -> None:
     synced(cli)
     copies = dict(cli.halo.articles)

@@ -10,13 +10,22 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from core.attach import open_engine
 from core.emulators.seed import SeedSummary
 from core.engine import Engine
 from core.errors import HhsyncError
-from core.events import ArticleChanged, Event, ServiceAttached, ServiceLost
+from core.events import (
+    ActionTaken,
+    ArticleChanged,
+    Event,
+    Origin,
+    ServiceAttached,
+    ServiceLost,
+    UserAction,
+)
 from core.models import Status
 from core.remote import ControlClient, RemoteEngine, find_service
 from core.service import ControlService
@@ -84,6 +93,40 @@ async def test_a_remote_engine_mirrors_the_service_and_runs_its_commands(
     assert remote.halo_article_url(7) == engine.halo_article_url(7)
     assert remote.last_pass == engine.last_pass
     assert remote.halo_notice == engine.halo_notice == ""
+
+
+async def test_the_service_records_each_command_with_where_it_came_from(
+    engine: Engine, seeded: SeedSummary, short_dir: Path, remote: RemoteEngine
+) -> None:
+    """The dashboard says it is the dashboard; a request that says nothing (curl) is a
+    service client's; every follower sees the record."""
+    socket = short_dir / "s.sock"
+    async with serve(engine, socket):
+        await remote.attach()
+        events: list[Event] = []
+        remote.subscribe(events.append)
+        following = asyncio.create_task(remote.run_scheduler())
+        await remote.sync_now(full=True)
+        target, other = seeded.published_ids[:2]
+        await remote.unlink(target, Origin.DASHBOARD)
+        transport = httpx.AsyncHTTPTransport(uds=str(socket))
+        async with httpx.AsyncClient(transport=transport) as curl:
+            reply = await curl.post(f"http://hhsync/v1/resync/{other}")
+            refused = await curl.post("http://hhsync/v1/pause", json={"origin": 7})
+        await until(lambda: sum(isinstance(e, ActionTaken) for e in events) == 2)
+        remote.stop()
+        following.cancel()
+
+    assert reply.status_code == 200 and refused.status_code == 400
+    taken = [e for e in events if isinstance(e, ActionTaken)]
+    unlinked = engine.record(target)
+    assert unlinked is not None
+    assert [(e.action, e.origin, e.hudu_id) for e in taken] == [
+        (UserAction.UNLINK, Origin.DASHBOARD, target),
+        (UserAction.RESYNC, Origin.SERVICE_CLIENT, other),
+    ]
+    assert (taken[0].title, taken[0].scope) == (unlinked.title, unlinked.scope)
+    assert not engine.paused
 
 
 async def test_a_stopped_service_is_reported_and_followed_again_when_back(

@@ -234,12 +234,15 @@ def test_an_event_line_is_the_wire_form_of_the_event() -> None:
     from datetime import UTC, datetime
 
     from core.events import (
+        ActionTaken,
         ArticleRemoved,
+        Origin,
         PassCause,
         PassProgressed,
         PassStarted,
         RateLimitWaited,
         SchedulerChanged,
+        UserAction,
         WritesFailed,
     )
     from core.models import Status
@@ -261,6 +264,8 @@ def test_an_event_line_is_the_wire_form_of_the_event() -> None:
         SchedulerChanged(False, moment),
         RateLimitWaited("Halo", 1.5e-7, "window"),
         EngineLogged("INFO", "ünïcode \u2028 line", moment),
+        ActionTaken(UserAction.UNLINK, Origin.DASHBOARD, moment, 7, "Café", "Acme"),
+        ActionTaken(UserAction.RESET, Origin.SERVICE_CLIENT, moment, count=12),
     ]
     assert {type(e).__name__ for e in samples} >= set(EVENT_TYPES)
     for seq, event in enumerate(samples, start=1):
@@ -398,14 +403,14 @@ def test_each_engine_error_has_a_kind_and_status(
 async def test_another_protocol_gets_426_and_one_line(
     client: httpx.AsyncClient, context: ServiceContext
 ) -> None:
-    for asked in ("2", "0", "junk"):
+    for asked in ("1", "3", "0", "junk"):
         reply = await client.get("/v1/hello", headers={"X-Hhsync-Protocol": asked})
         assert reply.status_code == 426
-        assert reply.headers["x-hhsync-protocol"] == "1"
+        assert reply.headers["x-hhsync-protocol"] == "2"
         line = reply.json()["error"]
-        assert line.startswith("hhsync protocol ") and "is not 1" in line
+        assert line.startswith("hhsync protocol ") and "is not 2" in line
         assert f"(pid {context.facts.pid})" in line and "\n" not in line
-    reply = await client.post("/v1/pause", headers={"X-Hhsync-Protocol": "2"})
+    reply = await client.post("/v1/pause", headers={"X-Hhsync-Protocol": "1"})
     assert reply.status_code == 426 and not context.engine.paused
 
 
@@ -413,7 +418,7 @@ async def test_no_protocol_header_is_served(context: ServiceContext) -> None:
     transport = httpx.ASGITransport(app=create_app(context))
     async with httpx.AsyncClient(transport=transport, base_url="http://hhsync") as plain:
         reply = await plain.get("/status")
-    assert reply.status_code == 200 and reply.headers["x-hhsync-protocol"] == "1"
+    assert reply.status_code == 200 and reply.headers["x-hhsync-protocol"] == "2"
 
 
 @pytest.mark.parametrize(
@@ -447,7 +452,7 @@ async def test_bad_requests_get_a_json_error(
 ) -> None:
     reply = await client.request(method, path, content=body)
     assert reply.status_code == status, reply.text
-    assert reply.headers["x-hhsync-protocol"] == "1"
+    assert reply.headers["x-hhsync-protocol"] == "2"
     error = reply.json()["error"]
     assert error["kind"] == "request" and error["message"] and "Traceback" not in reply.text
     if status == 405:

@@ -35,7 +35,7 @@ def test_run_serves_status_and_stops_on_sigterm(
     assert status["counts"]["failed"] == status["counts"]["pending"] == 0
     assert status["pid"] == process.pid and status["running"] is False
     hello = get(path, "/v1/hello")
-    assert hello.headers["x-hhsync-protocol"] == "1"
+    assert hello.headers["x-hhsync-protocol"] == "2"
     assert hello.json()["db"] == str(Path(env["HHSYNC_DB"]).resolve())
 
     process.send_signal(signal.SIGTERM)

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
-from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.clock import Clock
+from textual.command import Provider
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -60,7 +60,8 @@ from tui.widgets.article_table import ArticleTable
 class HhsyncApp(TableActions):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: a subclass elsewhere finds it
     TITLE = "hhsync"
-    COMMANDS = App.COMMANDS | {HhsyncCommands}
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {HhsyncCommands}
+    """Not Textual's own: its Screenshot writes a file on the host hhsync runs on."""
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
 
@@ -91,6 +92,7 @@ class HhsyncApp(TableActions):
         """Engine events not yet applied; the tick empties it."""
         self._unsubscribe: Callable[[], None] | None = None
         self._retry: Worker[None] | None = None
+        self._queued_sync: Worker[None] | None = None
         if not self.settings.animations:
             self.animation_level = "none"
         self.dashboard = DashboardScreen(
@@ -230,7 +232,8 @@ class HhsyncApp(TableActions):
         self.tell(notices.unlinked(record, followed=followed))
 
     def on_scheduler_paused(self, message: SchedulerPaused) -> None:
-        self.tell(notices.PAUSED)
+        self.state.pause_asked = False
+        self.tell(notices.PAUSED_AFTER_THIS_PASS if self.engine.running else notices.PAUSED)
         self._after_pause_toggle()
 
     def on_scheduler_resumed(self, message: SchedulerResumed) -> None:
@@ -252,6 +255,9 @@ class HhsyncApp(TableActions):
         record = self.model.get(target) if target is not None else None
         notice = notices.command_failed(message.command.label, message.error, target, record)
         self.dashboard.event_log.write_entry("ERROR", f"{notice.title}: {notice.message}")
+        if message.command is Command.PAUSE:
+            self.state.pause_asked = False
+            self._refresh_header()
         if message.command is Command.SCHEDULER:
             self.state.stopped = "engine stopped"
             self._refresh_header()
@@ -291,12 +297,6 @@ class HhsyncApp(TableActions):
     def _halo_url(self, halo_id: int | None) -> str:
         return self.engine.halo_article_url(halo_id) if halo_id is not None else ""
 
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Textual's own commands, minus the two this app has better versions of."""
-        for command in super().get_system_commands(screen):
-            if command.title not in ("Keys", "Quit"):  # our Help (?) and Quit (asks first)
-                yield command
-
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         dashboard = self.dashboard
@@ -309,9 +309,7 @@ class HhsyncApp(TableActions):
         if action in TABLE_ACTIONS:
             if isinstance(self.screen, DetailScreen):
                 return True
-            if dashboard.active_tab == LOG_TAB:
-                return False
-            return None if self.selected_id() is None else True
+            return dashboard.current_table() is not None  # an empty one's keys say why not
         if action == "filter":
             return (
                 dashboard.active_tab != LOG_TAB
@@ -326,10 +324,17 @@ class HhsyncApp(TableActions):
 
     @needs_the_engine
     def action_sync(self, full: bool = False) -> None:
-        if self.engine.running:
-            self.tell(notices.PASS_ALREADY_RUNNING)
+        """During a pass, a full sync is queued (it runs next); an incremental one is not
+        needed: the next pass starts from where the running one began."""
+        queued = self._queued_sync is not None and not self._queued_sync.is_finished
+        if self.engine.running and (queued or not full or self.state.pass_full):
+            self.tell(notices.sync_refused(full=full, queued=queued))
             return
         request = self.state.requests.ask(PassCommand.SYNC)
+        if self.engine.running:
+            self.tell(notices.FULL_SYNC_QUEUED)
+            self._queued_sync = self.request_sync(full, request.command_id)
+            return
         self.request_sync(full, request.command_id)
 
     @needs_the_engine
@@ -342,7 +347,6 @@ class HhsyncApp(TableActions):
             self.tell(notices.RETRY_ALREADY_RUNNING)
             return
         request = self.state.requests.ask(PassCommand.RETRY, failed_before=failed)
-        self.log_action(notices.asked("Retry", what=f"{failed:,} failed articles"))
         if self.engine.running:
             self.tell(notices.retry_queued(failed))
         self._retry = self.request_retry(request.command_id)
@@ -353,11 +357,10 @@ class HhsyncApp(TableActions):
             return
         hudu_id = self.selected_id()
         if hudu_id is None:
-            self.tell(notices.SELECT_AN_ARTICLE)
+            self.tell(self.dashboard.why_no_row())
             return
         if self.engine.running:
             self.tell(notices.RESYNC_QUEUED)
-        self.log_action(notices.asked("Resync", self.model.get(hudu_id), f"article {hudu_id}"))
         self.request_resync(hudu_id)
 
     @needs_the_engine
@@ -366,21 +369,19 @@ class HhsyncApp(TableActions):
             return
         hudu_id = self.selected_id()
         record = self.model.get(hudu_id) if hudu_id is not None else None
-        refused = notices.SELECT_AN_ARTICLE if record is None else notices.unlink_refused(record)
+        refused = self.dashboard.why_no_row() if record is None else notices.unlink_refused(record)
         if refused is not None or record is None:
             self.tell(refused)
             return
 
-        def unlink() -> None:
-            self.log_action(notices.asked("Unlink", record))
-            self.request_unlink(record.hudu_id)
-
-        self.ask(notices.unlink_question(record), unlink)
+        self.ask(notices.unlink_question(record), lambda: self.request_unlink(record.hudu_id))
 
     def action_detail(self) -> None:
         hudu_id = self.selected_id()
         record = self.model.get(hudu_id) if hudu_id is not None else None
-        if record is not None and not isinstance(self.screen, DetailScreen):
+        if record is None:
+            self.tell(self.dashboard.why_no_row())
+        elif not isinstance(self.screen, DetailScreen):
             self.push_screen(DetailScreen(record, self._halo_url(record.halo_id)))
 
     @on(ArticleTable.RowSelected)
@@ -389,17 +390,13 @@ class HhsyncApp(TableActions):
 
     @needs_the_engine
     def action_pause(self) -> None:
-        self.log_action(notices.asked("Pause", what="automatic passes"))
+        self.state.pause_asked = True
+        self._refresh_header()  # at once: a pass in flight finishes first
         self.request_pause()
 
     @needs_the_engine
     def action_resume(self) -> None:
-        self.log_action(notices.asked("Resume", what="automatic passes"))
         self.request_resume()
-
-    def log_action(self, entry: str) -> None:
-        """Record a key's command in the Log tab, with the time: who changed what, and when."""
-        self.dashboard.event_log.write_entry("INFO", entry)
 
     def action_show_tab(self, tab: str) -> None:
         if isinstance(self.screen, DetailScreen):

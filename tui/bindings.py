@@ -19,7 +19,7 @@ APP_BINDINGS: list[Binding] = [
         "Full sync",
         show=False,
         id="full-sync",
-        tooltip="Compare every article in scope with Halo",
+        tooltip="Compare every article with Halo (queued during a pass)",
     ),
     Binding("r", "resync", "Resync", id="resync", tooltip="Push the article again, even unchanged"),
     Binding(
@@ -159,7 +159,12 @@ def help_sections() -> list[tuple[str, list[Binding]]]:
         return [b for b in APP_BINDINGS if b.action.startswith(prefixes)]
 
     pause = [
-        Binding("p", "pause", "Pause / Resume", tooltip="Stop or restart the automatic passes")
+        Binding(
+            "p",
+            "pause",
+            "Pause / Resume",
+            tooltip="Automatic passes off or on; a running pass finishes",
+        )
     ]
     moves = [
         Binding("up,k", "", "Move up"),

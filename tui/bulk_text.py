@@ -12,8 +12,6 @@ from tui.notices import Notice, Question
 
 LISTED = 8
 """Articles a question names; the rest are counted ("and 12 more")."""
-LOGGED_IDS = 40
-"""Ids a Log tab entry names; a longer list would push every other entry off the screen."""
 LINE = 58
 """Cells of one listed article: the dialog's width, so each stays on one line."""
 
@@ -74,14 +72,6 @@ def none_to_unlink(count: int) -> Notice:
     )
 
 
-def asked(command: str, records: Sequence[ArticleRecord]) -> str:
-    """The Log tab's entry: the ids (the first `LOGGED_IDS`), so an admin can tell later what
-    was done."""
-    ids = ", ".join(f"#{r.hudu_id}" for r in records[:LOGGED_IDS])
-    more = f" and {len(records) - LOGGED_IDS:,} more" if len(records) > LOGGED_IDS else ""
-    return f"{command} of {articles(len(records))} asked from the dashboard: {ids}{more}"
-
-
 def resynced(records: Sequence[ArticleRecord], asked_for: int, *, undo: bool) -> Notice:
     failed = sum(1 for r in records if r.status == Status.FAILED)
     title = "Unlink undone" if undo else "Resynced"
@@ -102,10 +92,6 @@ def unlinked(records: Sequence[ArticleRecord]) -> Notice:
 
 
 NOTHING_TO_UNDO = Notice("Nothing to undo: no article was unlinked in this session")
-
-
-def undoing(records: Sequence[ArticleRecord]) -> str:
-    return asked("Undo of the last unlink (resync)", records)
 
 
 def copied(what: str, value: str, record: ArticleRecord) -> Notice:

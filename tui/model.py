@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from core.events import (
+    ActionTaken,
     ArticleChanged,
     ArticleRemoved,
     EngineLogged,
@@ -67,7 +68,7 @@ def fold(events: Iterable[Event]) -> TickBatch:
         elif isinstance(event, RateLimitWaited):
             batch.rate_wait = event
             batch.journal.append(event)
-        elif isinstance(event, EngineLogged):
+        elif isinstance(event, EngineLogged | ActionTaken):
             batch.journal.append(event)
     return batch
 

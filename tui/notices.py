@@ -33,7 +33,11 @@ class Question:
     yes: str
 
 
-PASS_ALREADY_RUNNING = Notice("A pass is already running", severity="warning")
+FULL_SYNC_QUEUED = Notice("Full sync queued: it runs as soon as the current pass ends")
+PAUSED_AFTER_THIS_PASS = Notice(
+    "The pass running finishes first; no automatic pass after it · s still syncs now · p resumes",
+    title="Paused after this pass",
+)
 RETRY_ALREADY_RUNNING = Notice("A retry is already running", severity="warning")
 SELECT_AN_ARTICLE = Notice("Select an article first", severity="warning")
 NO_FAILED_ARTICLES = Notice("No failed articles")
@@ -70,6 +74,29 @@ DEMO_ENDED = (
 )
 
 
+def sync_refused(*, full: bool, queued: bool) -> Notice:
+    """Why `s` or `S` does not start a pass now."""
+    if queued:
+        return Notice("A full sync is already queued: it runs when this pass ends")
+    if full:
+        return Notice("A full pass is already running", severity="warning")
+    return Notice(
+        "A pass is already running; the next one picks up what changes meanwhile"
+        " · S queues a full sync",
+        severity="warning",
+    )
+
+
+def empty_table(tab: str, filter_text: str) -> Notice:
+    """Why a key for the selected article cannot act: the table shown has no row."""
+    if filter_text:
+        return Notice(
+            f"No row on the {tab.capitalize()} tab matches “{filter_text}” · esc clears the filter",
+            severity="warning",
+        )
+    return Notice(f"The {tab.capitalize()} tab is empty: no article to act on", severity="warning")
+
+
 def service_back(pid: int) -> Notice:
     return Notice("The tables are current again", title=f"Reconnected to the service (pid {pid})")
 
@@ -90,14 +117,6 @@ def retry_queued(failed: int) -> Notice:
     return Notice(f"Retry of {failed:,} queued: it runs as soon as the current pass ends")
 
 
-def asked(command: str, record: ArticleRecord | None = None, what: str = "") -> str:
-    """The Log tab's record of a key: `Resync of “VPN setup” #12 (Acme) asked from the
-    dashboard` (the entry carries the time)."""
-    if record is not None:
-        what = f"“{record.title}” #{record.hudu_id} ({record.scope})"
-    return f"{command} of {what} asked from the dashboard"
-
-
 def unlink_question(record: ArticleRecord) -> Question:
     """Names the article by title, id and scope: one title can be in many companies."""
     return Question(
@@ -109,19 +128,19 @@ def unlink_question(record: ArticleRecord) -> Question:
 
 
 def unlink_refused(record: ArticleRecord) -> Notice | None:
-    """Why `u` cannot unlink `record`, or None if it can: unlinking needs a Halo copy to hand
-    over, and a skipped article would lose its reason (a draft, archived) for "unlinked"."""
+    """Why `u` cannot unlink `record`, or None if it can: unlinking hands a Halo copy over, so
+    it needs one. A skipped article with a copy (synced without a file) can be unlinked: it
+    keeps its reason."""
     what = f"“{record.title}” #{record.hudu_id}"
     if record.unlinked:
         return Notice(f"{what} is already unlinked · r relinks it", severity="warning")
-    if record.status == Status.SKIPPED:
+    if record.halo_id is None or record.removed:
+        skipped = ""
+        if record.status == Status.SKIPPED:
+            skipped = f" is skipped ({record.reason or 'no reason recorded'}) and"
         return Notice(
-            f"{what} is skipped ({record.reason or 'no reason recorded'}): hhsync does not"
-            " write it, so there is nothing to unlink",
-            severity="warning",
+            f"{what}{skipped} has no Halo copy: there is nothing to unlink", severity="warning"
         )
-    if record.halo_id is None:
-        return Notice(f"{what} has no Halo copy: there is nothing to unlink", severity="warning")
     return None
 
 
@@ -160,6 +179,12 @@ def pass_finished(
 
 
 def resynced(record: ArticleRecord) -> Notice:
+    if record.status == Status.SKIPPED:
+        return Notice(
+            f"hhsync does not write it: {record.reason or 'no reason recorded'}",
+            title=f"“{record.title}” #{record.hudu_id} is skipped",
+            severity="warning",
+        )
     if record.status == Status.FAILED:
         return Notice(
             record.hint or record.error or "it failed again",

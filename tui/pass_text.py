@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.events import PassFinished
-from tui.columns import clock_time
+from tui.times import clock_time
 
 
 def duration(seconds: float) -> str:

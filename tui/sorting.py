@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rich.text import Text
-
 from core.models import ArticleRecord, Status
-from tui.columns import ColumnSpec, parse_time
+from tui.columns import Cell, ColumnSpec
+from tui.times import parse_time
 
 SortKey = tuple[object, ...]
 UP, DOWN = "▲", "▼"
@@ -55,7 +54,7 @@ def _when(status: Status) -> Callable[[ArticleRecord], str]:
     return lambda r: r.last_attempt_at or r.last_synced_at or r.hudu_updated_at
 
 
-RowKeyMaker = Callable[[ArticleRecord, Sequence[Text]], SortKey]
+RowKeyMaker = Callable[[ArticleRecord, Sequence[Cell]], SortKey]
 
 
 def key_maker(order: SortOrder, status: Status, specs: Sequence[ColumnSpec]) -> RowKeyMaker:

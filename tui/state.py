@@ -25,6 +25,8 @@ class HeaderState:
     running: bool = False
     full: bool = False
     paused: bool = False
+    pausing: bool = False
+    """`p` was pressed and the engine has not answered yet."""
     next_pass_at: datetime | None = None
     last_pass_at: datetime | None = None
     percent: int | None = None
@@ -138,6 +140,8 @@ class DashboardState:
     rate_wait: RateLimitWait | None = None
     service: AttachedService | None = None
     """The service the engine runs in; None when the engine is embedded in the dashboard."""
+    pause_asked: bool = False
+    """`p` was pressed to pause; the header says so before the engine answers."""
 
     @property
     def service_answering(self) -> bool:
@@ -175,6 +179,7 @@ class DashboardState:
             running=engine.running,
             full=self.pass_full,
             paused=engine.paused,
+            pausing=self.pause_asked and not engine.paused,
             next_pass_at=engine.next_pass_at,
             last_pass_at=last.finished_at if last is not None else None,
             percent=percent,

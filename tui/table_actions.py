@@ -43,7 +43,6 @@ class TableActions(EngineWorkers):
 
         def tell(self, notice: Notice | None) -> None: ...
         def ask(self, question: Question, answered: Callable[[], object]) -> None: ...
-        def log_action(self, entry: str) -> None: ...
         def selected_id(self) -> int | None: ...
         def apply_batch(self, batch: TickBatch) -> None: ...
 
@@ -141,7 +140,6 @@ class TableActions(EngineWorkers):
         def resync() -> None:
             if self.engine.running:
                 self.tell(RESYNC_QUEUED)
-            self.log_action(bulk_text.asked("Resync", records))
             table.set_marks(set(), records)
             self.request_resync_many([r.hudu_id for r in records])
 
@@ -160,7 +158,6 @@ class TableActions(EngineWorkers):
             return True
 
         def unlink() -> None:
-            self.log_action(bulk_text.asked("Unlink", records))
             table.set_marks(set(), marked)
             self.request_unlink_many([r.hudu_id for r in records])
 
@@ -187,7 +184,6 @@ class TableActions(EngineWorkers):
             self.tell(bulk_text.NOTHING_TO_UNDO)
             return
         self.last_unlinked = ()
-        self.log_action(bulk_text.undoing(records))
         self.request_resync_many([r.hudu_id for r in records], undo=True)
 
     # ------------------------------------------------------------------ the Log tab

@@ -13,6 +13,8 @@ Two things the dashboard needs that Textual offers no public way to do:
   out of a table into seconds. It sorts by row key (`sort_by_row_key`) without handing every
   row's cells to the key, and replaces a column's cells in many rows with one refresh
   (`replace_cells`: marking 10,000 rows).
+- `KeyFooter`: Textual's footer with the keys of some actions (help, quit) docked at its right
+  end, so a narrow terminal cuts the others; it marks the footer's private `FooterKey` widgets.
 - `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
   it keeps every write in an unbounded private deque; a dashboard left open for days would grow
   and then stall when the tab is opened.
@@ -28,9 +30,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import textual
+from rich.console import RenderableType
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.geometry import Size
-from textual.widgets import DataTable, RichLog
+from textual.widgets import DataTable, Footer, RichLog
+from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import ColumnKey, DuplicateKey, Row, RowKey
 
 try:
@@ -51,16 +57,22 @@ DATA_TABLE_ATTRIBUTES = (
 )
 """Private `DataTable` instance attributes `add_rows_at_once`, `remove_row_keys`,
 `replace_cells` and `sort_by_row_key` read or write."""
-DATA_TABLE_HOOKS = ("_update_dimensions", "_on_idle", "_highlight_cursor")
-"""Private `DataTable` methods: the one overridden, the one that calls it, and the one
-`add_rows_at_once` calls as `add_row` does."""
+DATA_TABLE_HOOKS = ("_update_dimensions", "_on_idle", "_highlight_cursor", "_clear_caches")
+"""Private `DataTable` methods: the one overridden, the one that calls it, the one
+`add_rows_at_once` calls as `add_row` does, and the one `repaint_cells` calls."""
 RICH_LOG_ATTRIBUTES = ("_deferred_renders",)
 """Private `RichLog` instance attributes `bound_unrendered_writes` replaces."""
 
 
-class FixedLayoutDataTable(DataTable[Text]):
+class FixedLayoutDataTable(DataTable[RenderableType]):
     """A `DataTable` with fixed column widths and one-line rows, which can drop many rows at
     once. Subclasses must keep every column's width fixed (`add_column(width=...)`)."""
+
+    def repaint_cells(self) -> None:
+        """Paint the rows shown again from their cells (a cell whose text depends on the time
+        makes it again): the stock table keeps what it painted until a cell is updated."""
+        self._clear_caches()
+        self.refresh()
 
     def fit_virtual_size(self) -> None:
         """Size the scrollable area from the row count and the fixed column widths."""
@@ -72,7 +84,7 @@ class FixedLayoutDataTable(DataTable[Text]):
         """Replaces the stock method: no cell needs measuring (see the module docstring)."""
         self.fit_virtual_size()
 
-    def add_rows_at_once(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+    def add_rows_at_once(self, rows: Iterable[tuple[str, Sequence[RenderableType]]]) -> None:
         """Add one-line rows (key, cells) at the bottom, as `add_row` does for each, with one
         cursor update and one refresh for all."""
         was_empty = not self.rows
@@ -135,6 +147,30 @@ class FixedLayoutDataTable(DataTable[Text]):
         self._update_count += 1
         self.refresh(layout=True)
         self.check_idle()
+
+
+class KeyFooter(Footer):
+    """The footer, with the keys of `PINNED` kept together at the right end."""
+
+    PINNED = ("help", "quit")
+    DEFAULT_CSS = """
+    KeyFooter #pinned-keys {
+        dock: right;
+        width: auto;
+        height: 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        pinned: dict[str, FooterKey] = {}
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and widget.action in self.PINNED:
+                pinned[widget.action] = widget
+            else:
+                yield widget
+        keys = [pinned[action] for action in self.PINNED if action in pinned]
+        if keys:
+            yield Horizontal(*keys, id="pinned-keys")
 
 
 def bound_unrendered_writes(log: RichLog, max_writes: int) -> None:

@@ -7,8 +7,9 @@ app's handlers, which own every widget, show the result. No worker touches a wid
 from __future__ import annotations
 
 from textual import work
-from textual.app import App
 
+from core.events import Origin
+from tui.colours import ColourFilters
 from tui.messages import (
     Command,
     CommandFailed,
@@ -23,7 +24,7 @@ from tui.messages import (
 from tui.port import EnginePort
 
 
-class EngineWorkers(App[int]):
+class EngineWorkers(ColourFilters):
     """The app's workers; the app sets `engine` (embedded, or the service's)."""
 
     engine: EnginePort
@@ -49,14 +50,14 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_retry(self, command_id: str) -> None:
         try:
-            await self.engine.retry_failed(command_id=command_id)
+            await self.engine.retry_failed(command_id=command_id, origin=Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.RETRY, error, command_id=command_id))
 
     @work(exit_on_error=False, group="commands")
     async def request_resync(self, hudu_id: int) -> None:
         try:
-            record = await self.engine.resync(hudu_id)
+            record = await self.engine.resync(hudu_id, Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.RESYNC, error, target=hudu_id))
         else:
@@ -65,7 +66,7 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_unlink(self, hudu_id: int) -> None:
         try:
-            record = await self.engine.unlink(hudu_id)
+            record = await self.engine.unlink(hudu_id, Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.UNLINK, error, target=hudu_id))
         else:
@@ -74,7 +75,7 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_resync_many(self, hudu_ids: list[int], *, undo: bool = False) -> None:
         try:
-            records = await self.engine.resync_many(hudu_ids)
+            records = await self.engine.resync_many(hudu_ids, Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.RESYNC, error))
         else:
@@ -83,7 +84,7 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_unlink_many(self, hudu_ids: list[int]) -> None:
         try:
-            records = await self.engine.unlink_many(hudu_ids)
+            records = await self.engine.unlink_many(hudu_ids, Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.UNLINK, error))
         else:
@@ -92,7 +93,7 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_pause(self) -> None:
         try:
-            await self.engine.pause()
+            await self.engine.pause(Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.PAUSE, error))
         else:
@@ -101,7 +102,7 @@ class EngineWorkers(App[int]):
     @work(exit_on_error=False, group="commands")
     async def request_resume(self) -> None:
         try:
-            await self.engine.resume()
+            await self.engine.resume(Origin.DASHBOARD)
         except Exception as error:
             self.post_message(CommandFailed(Command.RESUME, error))
         else:

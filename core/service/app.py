@@ -7,12 +7,14 @@ GET  /v1/events?after=SEQ   application/x-ndjson, one event per line from SEQ + 
 GET  /status                counts and pass state, for monitoring with curl
 GET  /v1/history?limit=N    {"passes"}: the last N passes (at most 500), newest first
 POST /v1/sync               {"full", "dry_run", "force", "command_id"} → {"summary"}
-POST /v1/retry              {"command_id"} → {"summary"}
-POST /v1/resync/{hudu_id}   → {"record"}
-POST /v1/unlink/{hudu_id}   → {"record"}
-POST /v1/resync, /v1/unlink {"ids": [...]} → {"records"}: many articles as one command
-POST /v1/reset              → {"unlinked"}
-POST /v1/pause, /v1/resume  → {"paused"}
+POST /v1/retry              {"command_id", "origin"} → {"summary"}
+POST /v1/resync/{hudu_id}   {"origin"} → {"record"}
+POST /v1/unlink/{hudu_id}   {"origin"} → {"record"}
+POST /v1/resync, /v1/unlink {"ids": [...], "origin"} → {"records"}: many articles, one command
+POST /v1/reset              {"origin"} → {"unlinked"}
+POST /v1/pause, /v1/resume  {"origin"} → {"paused"}
+
+`origin` says where the log records a command came from (a body without one: a service client).
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from starlette.routing import Route
 from core.errors import HhsyncError
 from core.service.bodies import (
     ArticleIds,
-    NoArguments,
     RequestRefused,
     RetryCommand,
     SyncCommand,
+    UserCommand,
     parse_after,
     parse_hudu_id,
     parse_limit,
@@ -98,44 +100,49 @@ class Endpoints:
     async def retry(self, request: Request) -> Response:
         body = await read_command(request, RetryCommand)
         summary = await self.context.commands.run(
-            lambda: self.engine.retry_failed(command_id=body.command_id)
+            lambda: self.engine.retry_failed(command_id=body.command_id, origin=body.origin)
         )
         return reply({"summary": dump_summary(summary)})
 
     async def resync(self, request: Request) -> Response:
         hudu_id = parse_hudu_id(request.path_params["hudu_id"])
-        await read_command(request, NoArguments)
-        record = await self.context.commands.run(lambda: self.engine.resync(hudu_id))
+        body = await read_command(request, UserCommand)
+        record = await self.context.commands.run(lambda: self.engine.resync(hudu_id, body.origin))
         return reply({"record": dump(record)})
 
     async def unlink(self, request: Request) -> Response:
         hudu_id = parse_hudu_id(request.path_params["hudu_id"])
-        await read_command(request, NoArguments)
-        record = await self.context.commands.run(lambda: self.engine.unlink(hudu_id))
+        body = await read_command(request, UserCommand)
+        record = await self.context.commands.run(lambda: self.engine.unlink(hudu_id, body.origin))
         return reply({"record": dump(record)})
 
     async def resync_many(self, request: Request) -> Response:
         body = await read_command(request, ArticleIds)
-        records = await self.context.commands.run(lambda: self.engine.resync_many(body.ids))
+        records = await self.context.commands.run(
+            lambda: self.engine.resync_many(body.ids, body.origin)
+        )
         return reply({"records": dump_records(records)})
 
     async def unlink_many(self, request: Request) -> Response:
         body = await read_command(request, ArticleIds)
-        records = await self.context.commands.run(lambda: self.engine.unlink_many(body.ids))
+        records = await self.context.commands.run(
+            lambda: self.engine.unlink_many(body.ids, body.origin)
+        )
         return reply({"records": dump_records(records)})
 
     async def reset(self, request: Request) -> Response:
-        await read_command(request, NoArguments)
-        return reply({"unlinked": await self.context.commands.run(self.engine.reset)})
+        body = await read_command(request, UserCommand)
+        unlinked = await self.context.commands.run(lambda: self.engine.reset(body.origin))
+        return reply({"unlinked": unlinked})
 
     async def pause(self, request: Request) -> Response:
-        await read_command(request, NoArguments)
-        await self.context.commands.run(self.engine.pause)
+        body = await read_command(request, UserCommand)
+        await self.context.commands.run(lambda: self.engine.pause(body.origin))
         return reply({"paused": self.engine.paused})
 
     async def resume(self, request: Request) -> Response:
-        await read_command(request, NoArguments)
-        await self.context.commands.run(self.engine.resume)
+        body = await read_command(request, UserCommand)
+        await self.context.commands.run(lambda: self.engine.resume(body.origin))
         return reply({"paused": self.engine.paused})
 
     def routes(self) -> list[Route]:

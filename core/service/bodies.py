@@ -11,6 +11,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 
+from core.events import Origin
+
 MAX_BODY_BYTES = 64 * 1024
 M = TypeVar("M", bound=BaseModel)
 
@@ -36,7 +38,14 @@ class SyncCommand(Command):
     command_id: str = Field(default="", max_length=200)
 
 
-class RetryCommand(Command):
+class UserCommand(Command):
+    """A command the log records with where it came from; a request that does not say is
+    from a service client."""
+
+    origin: Origin = Field(default=Origin.SERVICE_CLIENT, strict=False)  # a JSON string
+
+
+class RetryCommand(UserCommand):
     command_id: str = Field(default="", max_length=200)
 
 
@@ -44,12 +53,8 @@ MAX_IDS = 5000
 """Articles in one command: 5,000 ids fit the body limit with room to spare."""
 
 
-class ArticleIds(Command):
+class ArticleIds(UserCommand):
     ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=MAX_IDS)
-
-
-class NoArguments(Command):
-    pass
 
 
 async def read_command(request: Request, model: type[M]) -> M:

@@ -10,8 +10,10 @@ from typing import Any
 
 from core.errors import HaloError
 from core.events import (
+    ActionTaken,
     ArticleChanged,
     Event,
+    Origin,
     PassCause,
     PassFinished,
     PassProgressed,
@@ -19,6 +21,7 @@ from core.events import (
     SchedulerChanged,
     ServiceAttached,
     ServiceLost,
+    UserAction,
 )
 from core.history import PassRecord
 from core.models import ArticleRecord, SkippedFile, Status
@@ -152,14 +155,16 @@ class FakeEngine:
         self.calls.append(("stop",))
         self.stopped.set()
 
-    async def pause(self) -> None:
+    async def pause(self, origin: Origin = Origin.COMMAND) -> None:
         self.calls.append(("pause",))
         self.paused = True
+        self.acted(UserAction.PAUSE, origin)
         self.emit(SchedulerChanged(True, None))
 
-    async def resume(self) -> None:
+    async def resume(self, origin: Origin = Origin.COMMAND) -> None:
         self.calls.append(("resume",))
         self.paused = False
+        self.acted(UserAction.RESUME, origin)
         self.emit(SchedulerChanged(False, self.next_pass_at))
 
     async def sync_now(self, *, full: bool = False, command_id: str = "") -> None:
@@ -168,19 +173,27 @@ class FakeEngine:
         self.start_pass(full=full, command_id=command_id)
         self.finish_pass(full=full)
 
-    async def resync(self, hudu_id: int) -> ArticleRecord:
+    async def resync(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
         self.calls.append(("resync", hudu_id))
         await self._maybe_fail()
         record = self.change(hudu_id, status=Status.SYNCED, reason="", halo_id=5000 + hudu_id)
         self.progress(1, 1)  # the engine's writer reports its batch, though no pass runs
+        self.acted(UserAction.RESYNC, origin, record)
         return record
 
-    async def unlink(self, hudu_id: int) -> ArticleRecord:
+    async def unlink(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
         self.calls.append(("unlink", hudu_id))
         await self._maybe_fail()
-        return self.change(hudu_id, status=Status.SKIPPED, reason="unlinked", unlinked=True)
+        before = self._records[hudu_id]
+        kept = before.reason if before.status == Status.SKIPPED else ""
+        reason = f"unlinked; {kept}" if kept else "unlinked"  # as `RecordBook.unlink`
+        record = self.change(hudu_id, status=Status.SKIPPED, reason=reason, unlinked=True)
+        self.acted(UserAction.UNLINK, origin, record)
+        return record
 
-    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+    async def resync_many(
+        self, hudu_ids: Sequence[int], origin: Origin = Origin.COMMAND
+    ) -> list[ArticleRecord]:
         self.calls.append(("resync_many", tuple(hudu_ids)))
         await self._maybe_fail()
         records = [
@@ -188,19 +201,28 @@ class FakeEngine:
             for i in hudu_ids
         ]
         self.progress(len(records), len(records))
+        for record in records:
+            self.acted(UserAction.RESYNC, origin, record)
         return records
 
-    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+    async def unlink_many(
+        self, hudu_ids: Sequence[int], origin: Origin = Origin.COMMAND
+    ) -> list[ArticleRecord]:
         self.calls.append(("unlink_many", tuple(hudu_ids)))
         await self._maybe_fail()
-        return [
+        records = [
             self.change(i, status=Status.SKIPPED, reason="unlinked", unlinked=True)
             for i in hudu_ids
         ]
+        for record in records:
+            self.acted(UserAction.UNLINK, origin, record)
+        return records
 
-    async def retry_failed(self, *, command_id: str = "") -> None:
+    async def retry_failed(self, *, command_id: str = "", origin: Origin = Origin.COMMAND) -> None:
         self.calls.append(("retry_failed",))
         await self._maybe_fail()
+        failed = sum(r.status == Status.FAILED for r in self._records.values())
+        self.acted(UserAction.RETRY, origin, count=failed)
         self.start_pass(cause=PassCause.RETRY, command_id=command_id)
         fixed = 0
         for record in list(self._records.values()):
@@ -221,6 +243,22 @@ class FakeEngine:
             await self.gate.wait()
         if self.fail_with is not None:
             raise self.fail_with
+
+    def acted(
+        self,
+        action: UserAction,
+        origin: Origin,
+        record: ArticleRecord | None = None,
+        *,
+        count: int | None = None,
+    ) -> None:
+        """As `core.events.Announcer.acted`, at the fixed time."""
+        if record is None:
+            self.emit(ActionTaken(action, origin, FIXED, count=count))
+        else:
+            self.emit(
+                ActionTaken(action, origin, FIXED, record.hudu_id, record.title, record.scope)
+            )
 
     def emit(self, event: Event) -> None:
         for listener in list(self.listeners):

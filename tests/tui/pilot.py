@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import TabbedContent
 
-from tests.tui.fakes import FakeEngine
+from tests.tui.fakes import FIXED, FakeEngine
 from tui.app import HhsyncApp, make_app
 from tui.state import HeaderState
 from tui.widgets.article_table import ArticleTable
@@ -78,7 +78,8 @@ def focused(app: HhsyncApp) -> Widget | None:
 
 
 def app_for(engine: FakeEngine) -> HhsyncApp:
-    return make_app(engine, clock=MockClock())
+    """The dashboard on `engine`, its time now fixed (`FIXED`), so ages and log times hold."""
+    return make_app(engine, clock=MockClock(), now=lambda: FIXED)
 
 
 def burst(app: HhsyncApp, *keys: tuple[str, str | None]) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from textual.clock import MockClock
 
-from core.events import EngineLogged
+from core.events import EngineLogged, Origin
 from core.models import ArticleRecord, Status
 from tests.tui.fakes import FIXED, FakeEngine, make_record
 from tests.tui.pilot import (
@@ -53,10 +53,10 @@ class TwoStepEngine(FakeEngine):
         super().__init__(records)
         self.written = asyncio.Event()
 
-    async def resync(self, hudu_id: int) -> ArticleRecord:
+    async def resync(self, hudu_id: int, origin: Origin = Origin.COMMAND) -> ArticleRecord:
         self.change(hudu_id, status=Status.PENDING, reason="resync")
         await self.written.wait()
-        return await super().resync(hudu_id)
+        return await super().resync(hudu_id, origin)
 
 
 async def test_r_keeps_the_cursor_on_its_article_while_it_is_rewritten() -> None:
@@ -131,6 +131,19 @@ async def test_unlink_is_not_offered_without_a_halo_copy(tab: str, hudu_id: int,
         assert record is not None and not record.unlinked
 
 
+async def test_a_skipped_article_with_a_halo_copy_can_be_unlinked_and_keeps_its_reason() -> None:
+    reason = "synced without diagram.vsdx: over 25 MB"
+    engine = FakeEngine([make_record(33, Status.SKIPPED, reason=reason, halo_id=5033)])
+    app = app_for(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press_one_by_one(pilot, "3")
+        await run_command(app, pilot, "u", "y")
+        assert engine.calls[-1] == ("unlink", 33)
+        table = app.dashboard.table(Status.SKIPPED)
+        assert table.cursor_id == 33
+        assert reason in str(table.get_row("33")[-1])
+
+
 async def test_dashboard_actions_are_written_to_the_log_with_time_id_and_title() -> None:
     engine = FakeEngine()
     app = make_app(engine, clock=MockClock(), now=lambda: FIXED)
@@ -146,11 +159,11 @@ async def test_dashboard_actions_are_written_to_the_log_with_time_id_and_title()
         await run_command(app, pilot, "p", "5")
         text = log_text(app)
         named = f"“{record.title}” #{chosen} ({record.scope})"
-        assert f"Resync of {named} asked from the dashboard" in text
-        assert f"Unlink of {named} asked from the dashboard" in text
-        assert f"Retry of {failed} failed articles asked from the dashboard" in text
-        assert "Pause of automatic passes asked from the dashboard" in text
-        assert "Resume of automatic passes asked from the dashboard" in text
+        assert f"Resync of {named} from the dashboard" in text
+        assert f"Unlink of {named} from the dashboard" in text
+        assert f"Retry of {failed} articles from the dashboard" in text
+        assert "Pause from the dashboard" in text
+        assert "Resume from the dashboard" in text
         assert "14:02:11" in text  # the time of each entry
 
 

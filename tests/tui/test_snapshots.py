@@ -1,34 +1,54 @@
-"""SVG snapshots with fixed data and no clock (regenerate with `pytest --snapshot-update`)."""
+"""SVG snapshots with fixed data, a fixed time and no clock (regenerate with
+`pytest tests/tui/test_snapshots.py --snapshot-update`, then look at every changed picture).
+
+Every tab at 120×40, 80×24 and 60×15, and the screens over them once."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from textual.clock import MockClock
 from textual.pilot import Pilot
 
-from tests.tui.fakes import FakeEngine
+from core.events import EngineLogged
+from tests.tui.fakes import FIXED, FakeEngine
 from tui.app import HhsyncApp, make_app
+
+SIZES = [(120, 40), (80, 24), (60, 15)]
+TABS = {"synced": "1", "pending": "2", "skipped": "3", "failed": "4", "log": "5"}
+
+
+@pytest.fixture(autouse=True)
+def utc() -> Iterator[None]:
+    """Times are drawn in UTC, whatever the machine's zone."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "UTC")
+        time.tzset()
+        yield
+    time.tzset()
 
 
 def fixed_app() -> tuple[HhsyncApp, FakeEngine]:
     engine = FakeEngine()
-    return make_app(engine, clock=MockClock(), autostart=False), engine
+    app = make_app(engine, clock=MockClock(), now=lambda: FIXED, autostart=False)
+    return app, engine
 
 
-def test_main_view(snap_compare: Any) -> None:
-    app, _ = fixed_app()
-    assert snap_compare(app, terminal_size=(120, 40))
+@pytest.mark.parametrize("tab", list(TABS))
+@pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+def test_tab(snap_compare: Any, tab: str, size: tuple[int, int]) -> None:
+    app, engine = fixed_app()
 
+    async def run_before(pilot: Pilot[Any]) -> None:
+        engine.emit(EngineLogged("WARNING", "Halo: rate limit, waiting 12s", FIXED))
+        app.drain()
+        await pilot.press(TABS[tab])
+        await pilot.pause()
 
-def test_main_view_80x24(snap_compare: Any) -> None:
-    app, _ = fixed_app()
-    assert snap_compare(app, terminal_size=(80, 24))
-
-
-def test_failed_tab_80x24(snap_compare: Any) -> None:
-    app, _ = fixed_app()
-    assert snap_compare(app, press=["4"], terminal_size=(80, 24))
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
 
 
 def test_detail_of_a_failed_article(snap_compare: Any) -> None:

@@ -14,7 +14,7 @@ import pytest
 import textual
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, RichLog
+from textual.widgets import DataTable, Footer, RichLog
 from textual.widgets.data_table import DuplicateKey, RowKey
 
 from tui.textual_private import (
@@ -94,7 +94,7 @@ async def test_fixed_layout_table_is_sized_by_its_hook_and_drops_many_rows_at_on
         table.update_cell("10", "id", Text("ten"))
         await pilot.pause()
         assert table.get_row_index("10") == 7
-        assert table.get_cell("10", "id").plain == "ten"
+        assert str(table.get_cell("10", "id")) == "ten"
 
 
 async def test_rows_added_at_once_are_what_add_row_makes() -> None:
@@ -108,14 +108,23 @@ async def test_rows_added_at_once_are_what_add_row_makes() -> None:
         await pilot.pause()
         assert [row.key.value for row in table.ordered_rows] == [str(n) for n in range(10)]
         assert table.get_row_index("7") == 7
-        assert table.get_cell("7", "name").plain == "row 7"
+        assert str(table.get_cell("7", "name")) == "row 7"
         assert table.virtual_size.height == 11, f"{CHANGED}: rows added at once are not sized"
         assert table.cursor_coordinate.row == 0
         table.add_row(Text("10"), Text("row 10"), key="10")  # Textual's own calls still work
         table.update_cell("10", "name", Text("ten"))
         table.move_cursor(row=10)
         await pilot.pause()
-        assert table.get_cell("10", "name").plain == "ten"
+        assert str(table.get_cell("10", "name")) == "ten"
         assert table.cursor_coordinate.row == 10
         with pytest.raises(DuplicateKey):
             table.add_rows_at_once([("3", (Text("3"), Text("again")))])
+
+
+def test_the_footer_still_builds_its_keys_as_footer_key_widgets_naming_their_action() -> None:
+    from textual.widgets._footer import FooterKey
+
+    key = FooterKey("q", "q", "Quit", "quit")
+    assert key.action == "quit", f"{CHANGED}: FooterKey no longer keeps its action"
+    source = inspect.getsource(Footer.compose)
+    assert "FooterKey(" in source, f"{CHANGED}: Footer.compose no longer yields FooterKey widgets"

@@ -199,3 +199,67 @@ def test_marked_rows_unlink_as_one_command_of_the_service_z_relinks_and_y_copies
     assert wait_for(lambda: tmux.buffers() != [], seconds=10), screen("ui")
     copied = re.fullmatch(r"\S+/kb\?id=(\d+)", tmux("show-buffer"))
     assert copied is not None and int(copied[1]) in copies, tmux("show-buffer")
+
+
+SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def colour_codes(screen: str) -> set[str]:
+    """The SGR sequences that set a colour (38/48, the 16 colours), the default ones aside."""
+    found = set()
+    for parameters in SGR.findall(screen):
+        for part in parameters.split(";"):
+            number = int(part or 0)
+            if number in (38, 48) or 30 <= number % 60 <= 37 or 40 <= number % 60 <= 47:
+                found.add(parameters)  # 38/48 and 30-47, the bright ones 90-107 too
+            if number in (38, 48):
+                break  # what follows are the colour's own numbers
+    return found
+
+
+def reversed_text(screen: str, width: int) -> list[str]:
+    """Per line, the words drawn in reverse video, the scrollbar's column aside (tmux sends
+    only what changes, so the attributes carry over from one line to the next)."""
+    reverse, lines = False, []
+    for line in screen.splitlines():
+        shown, column = [], 0
+        for text, parameters in re.findall(r"([^\x1b]*)(?:\x1b\[([0-9;]*)m)?", line):
+            for char in text:
+                if reverse and column < width - 1:
+                    shown.append(char)
+                column += 1
+            for part in parameters.split(";") if parameters else ():
+                number = int(part or 0)
+                reverse = True if number == 7 else False if number in (0, 27) else reverse
+        lines.append(" ".join("".join(shown).split()))
+    return lines
+
+
+def test_color_system_none_sends_no_colour_and_the_cursor_row_is_reversed(
+    tmux: Tmux, loopback: Loopback, tmp_path: Path
+) -> None:
+    server, hudu, _ = loopback
+    seed_small(hudu)
+    env = hhsync_env(server, tmp_path)
+    command = (HHSYNC_TUI, "--color-system", "none")
+    tmux("new-session", "-d", "-s", "t", "-x", "80", "-y", "24", *command, env=env)
+
+    def screen() -> str:
+        return tmux("capture-pane", "-e", "-p", "-t", "t")
+
+    assert wait_for(lambda: "Last full pass" in screen()), screen()
+
+    def reversed_rows() -> list[str]:
+        return [line for line in reversed_text(screen(), 80) if line]
+
+    def ids(rows: list[str]) -> list[str]:
+        return [row.split()[0] for row in rows]  # the Hudu id (the ages go on growing)
+
+    first_row, second_row = ids(tmux("capture-pane", "-p", "-t", "t").splitlines()[4:6])
+    assert ids(reversed_rows()) == [first_row]
+    tmux("send-keys", "-t", "t", "j")
+    assert wait_for(lambda: ids(reversed_rows()) == [second_row], seconds=10), reversed_rows()
+    assert colour_codes(screen()) == set(), screen()
+    tmux("send-keys", "-t", "t", "4")
+    assert wait_for(lambda: "No failures" in screen(), seconds=10), screen()
+    assert colour_codes(screen()) == set(), screen()

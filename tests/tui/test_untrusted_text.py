@@ -180,6 +180,7 @@ async def test_the_detail_shows_a_hostile_title_inert_and_says_it_is_disguised()
         for hudu_id, title in HOSTILE_TITLES.items():
             select(app.dashboard.table(Status.SYNCED), hudu_id)
             await pilot.press("enter")
+            await pilot.pause()  # the row's selection reaches the app as a message
             assert isinstance(app.screen, DetailScreen)
             text = " ".join(assert_inert(app.screen.query_one("#detail-body")).split())
             disguised = "\u202e" in title

@@ -12,16 +12,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.clock import Clock
 from textual.containers import Horizontal
+from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Input, Label, Static, TabbedContent, TabPane
 
 from core.events import PassFinished
 from core.models import ArticleRecord, Status
+from tui import notices
 from tui.model import STATUSES, ArticleModel, ModelDiff
 from tui.pass_text import pass_summary
 from tui.settings import TuiSettings
 from tui.state import HeaderState
+from tui.textual_private import KeyFooter
 from tui.untrusted import shown
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.event_log import EventLog
@@ -35,6 +38,8 @@ from tui.widgets.pass_status import PassStatus
 LOG_TAB = "log"
 HISTORY_TAB = "history"
 TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), LOG_TAB, HISTORY_TAB)
+AGES_EVERY_SECONDS = 30
+"""How often the tables' ages ("3m") are counted again."""
 TAB_TITLES: dict[str, str] = {
     "synced": "1 Synced",
     "pending": "2 Pending",
@@ -80,11 +85,11 @@ class DashboardScreen(Screen[None]):
         )
         self.filter_bar = Horizontal(id="filter-bar")
         self.tabbed = TabbedContent(id="tabs", initial="synced")
-        self.status_tables = {s: ArticleTable(s, id=f"table-{s}") for s in STATUSES}
+        self.status_tables = {s: ArticleTable(s, now=now, id=f"table-{s}") for s in STATUSES}
         self.empty_notes = {
             s: Static("", classes="empty-note", markup=False) for s in STATUSES
         }  # a note may quote the filter text
-        self.failure_note = FailureNote(id="failure-note")
+        self.failure_note = FailureNote(now=now, id="failure-note")
         self.event_log = EventLog(max_lines=settings.log_max_lines, now=now, id="log-view")
         self.log_search = LogSearch(self.event_log, id="log-search")
         self.pass_status = PassStatus(clock=clock, id="pass-status")
@@ -110,7 +115,7 @@ class DashboardScreen(Screen[None]):
             with TabPane(TAB_TITLES[HISTORY_TAB], id=HISTORY_TAB):
                 yield self.history_view
         yield self.pass_status
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         try:
@@ -121,8 +126,13 @@ class DashboardScreen(Screen[None]):
             self.update_tab_labels()
             self.show_failure_note()
             self.focus_table()
+            self.set_interval(AGES_EVERY_SECONDS, self.refresh_ages)
         finally:
             self.filled.set()  # also on an error, so the app does not wait forever
+
+    def on_resize(self, event: Resize) -> None:
+        """A short terminal gives the Failed table's rows the room, the note under it less."""
+        self.failure_note.styles.max_height = max(3, min(6, event.size.height // 4))
 
     # ------------------------------------------------------------------ lookups
     def tables(self) -> list[ArticleTable]:
@@ -161,6 +171,12 @@ class DashboardScreen(Screen[None]):
         if diff.upserts[Status.FAILED] or diff.removals[Status.FAILED]:
             self.show_failure_note()
 
+    def refresh_ages(self) -> None:
+        with self.app.batch_update():
+            for table in self.tables():
+                table.refresh_ages()
+        self.failure_note.refresh_age()
+
     def update_tab_labels(self) -> None:
         """`Synced 1,204` (or `Synced 12/1,204` when filtered), and the note of an empty table."""
         tabs = self.tabbed
@@ -185,6 +201,13 @@ class DashboardScreen(Screen[None]):
         if table.status == Status.SYNCED and self.pass_status.running:
             return "Nothing synced yet: the pass is running, rows appear here as Halo takes them"
         return EMPTY_NOTES[table.status]
+
+    def why_no_row(self) -> notices.Notice:
+        """Why a key for the selected article cannot act here."""
+        table = self.current_table()
+        if table is None:
+            return notices.SELECT_AN_ARTICLE
+        return notices.empty_table(str(table.status), table.filter_text)
 
     def show_failure_note(self) -> None:
         """Under the Failed table: the error and fix of the article under its cursor."""

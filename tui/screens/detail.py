@@ -16,7 +16,7 @@ from textual.widgets import Footer, Label, Static
 
 from core.models import ArticleRecord, Status
 from core.text import has_bidi_controls
-from tui.columns import long_time
+from tui.times import full_time
 from tui.untrusted import BIDI_TITLE_NOTE, NO_KNOWN_FIX, shown, shown_record
 
 STATUS_STYLE = {
@@ -68,14 +68,14 @@ def render_record(record: ArticleRecord, halo_url: str) -> RenderableType:
     else:
         rows.append(("Halo", Text("not in Halo", style="dim")))
     rows += [
-        ("Edited in Hudu", Text(long_time(record.hudu_updated_at))),
-        ("First synced", Text(long_time(record.first_synced_at))),
-        ("Last synced", Text(long_time(record.last_synced_at))),
-        ("Last attempt", Text(long_time(record.last_attempt_at))),
+        ("Edited in Hudu", Text(full_time(record.hudu_updated_at))),
+        ("First synced", Text(full_time(record.first_synced_at))),
+        ("Last synced", Text(full_time(record.last_synced_at))),
+        ("Last attempt", Text(full_time(record.last_attempt_at))),
         ("Attempts", Text(str(record.attempts))),
     ]
     if record.next_retry_at:
-        rows.append(("Next retry", Text(long_time(record.next_retry_at), style="yellow")))
+        rows.append(("Next retry", Text(full_time(record.next_retry_at), style="yellow")))
     if record.error:
         rows.append(("Last error", Text(record.error, style="red")))
     if record.http_status:

@@ -9,8 +9,9 @@ shown is sorted when it is next shown (`needs_sort`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import ClassVar, cast
 
 from rich.text import Text
 from textual.binding import BindingType
@@ -20,7 +21,15 @@ from textual.widgets.data_table import ColumnKey, RowKey
 
 from core.models import ArticleRecord, Status
 from tui.bindings import TABLE_BINDINGS
-from tui.columns import cells_for, columns_for, filter_words, matches, share_width, title_cell
+from tui.columns import (
+    Cell,
+    cells_for,
+    columns_for,
+    filter_words,
+    matches,
+    share_width,
+    title_cell,
+)
 from tui.sorting import SortKey, SortOrder, key_maker
 from tui.textual_private import FixedLayoutDataTable
 
@@ -31,16 +40,24 @@ class ArticleTable(FixedLayoutDataTable):
 
     BINDINGS: ClassVar[list[BindingType]] = [*TABLE_BINDINGS]
 
-    def __init__(self, status: Status, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        status: Status,
+        *,
+        now: Callable[[], datetime] = datetime.now,
+        id: str | None = None,
+    ) -> None:
         super().__init__(
             id=id, cursor_type="row", zebra_stripes=False, cell_padding=1, show_row_labels=False
         )
         self.status = status
+        self.now = now
+        """The time ages are counted to (the app's clock)."""
         self.specs = columns_for(status)
         self.filter_text = ""
         self._words: list[str] = []
-        self._cells: dict[int, tuple[Text, ...]] = {}
-        """The cells shown, the mark included."""
+        self._cells: dict[int, tuple[Cell, ...]] = {}
+        """The cells of each row, the mark included (hidden columns too)."""
         self._order: dict[int, SortKey] = {}
         self.order = SortOrder()
         self._key = key_maker(self.order, status, self.specs)
@@ -48,34 +65,67 @@ class ArticleTable(FixedLayoutDataTable):
         """Rows marked with space (a row that leaves the table loses its mark)."""
         self._title = next(i for i, spec in enumerate(self.specs) if spec.key == "title")
         self.needs_sort = False
+        self.shown_keys: tuple[str, ...] = ()
+        """The columns shown, in order; the others gave way to a narrow terminal."""
+        self._mask: tuple[bool, ...] = ()
         self._away: tuple[int, int | None] | None = None
         """(article, stand-in): the cursor's article left the table (a resync shows it pending
         while Halo takes it) and the cursor moved to the stand-in row; while it stays there, the
         cursor goes back to the article when it returns."""
 
     def ensure_columns(self) -> None:
-        if self.columns:
-            return
-        for spec, width in zip(self.specs, share_width(self.specs, 80), strict=True):
-            label = Text(self.order.label(spec), justify=spec.justify)
-            self.add_column(label, width=width, key=spec.key)
+        if not self.columns:
+            self._lay_out(share_width(self.specs, 80))
 
     def on_resize(self, event: Resize) -> None:
         """Share the new width among the columns (Textual's own resize handling follows)."""
-        self.ensure_columns()
         available = self.scrollable_content_region.width or self.size.width
-        widths = share_width(self.specs, max(available - 1, 40))
-        for spec, width in zip(self.specs, widths, strict=True):
-            self.columns[ColumnKey(spec.key)].width = width
+        self._lay_out(share_width(self.specs, max(available - 1, 20)))
         self.fit_virtual_size()
         # A smaller table can leave the cursor row below the view: no row would look selected
         # while the keys act on it. Once the new size is laid out, scroll to the cursor.
         self.call_after_refresh(self.show_cursor_row)
 
+    def _lay_out(self, widths: list[int]) -> None:
+        """Set the column widths (0: hidden). When the columns shown change, they are added
+        again and the rows refilled in their order, the cursor and scroll kept."""
+        shown = tuple(spec.key for spec, width in zip(self.specs, widths, strict=True) if width)
+        if shown == self.shown_keys:
+            for spec, width in zip(self.specs, widths, strict=True):
+                if width:
+                    self.columns[ColumnKey(spec.key)].width = width
+            return
+        order = [int(row.key.value or 0) for row in self.ordered_rows]
+        row, scrolled = self.cursor_coordinate.row, self.scroll_y
+        self.clear(columns=True)
+        self.shown_keys = shown
+        self._mask = tuple(bool(width) for width in widths)
+        for spec, width in zip(self.specs, widths, strict=True):
+            if width:
+                label = Text(self.order.label(spec), justify=spec.justify)
+                self.add_column(label, width=width, key=spec.key)
+        self.add_rows_at_once((str(i), self._visible(self._cells[i])) for i in order)
+        if self.row_count:
+            self.move_cursor(row=min(row, self.row_count - 1), scroll=False)
+            self.scroll_to(y=scrolled, animate=False, immediate=True)
+
+    def _visible(self, cells: tuple[Cell, ...]) -> tuple[Cell, ...]:
+        return tuple(cell for cell, shown in zip(cells, self._mask, strict=True) if shown)
+
     def show_cursor_row(self) -> None:
         """Scroll so that the cursor row is on screen."""
         if self.row_count and self.is_mounted:
             self.move_cursor(row=self.cursor_coordinate.row, scroll=True)
+
+    def action_select_cursor(self) -> None:
+        """`enter`: the row's detail; on an empty table the app says why there is none."""
+        if self.row_count:
+            super().action_select_cursor()
+        else:
+            self.call_next(self.run_action, "app.detail")
+
+    def get_cell(self, row_key: RowKey | str, column_key: ColumnKey | str) -> Cell:
+        return cast(Cell, super().get_cell(row_key, column_key))
 
     @property
     def cursor_id(self) -> int | None:
@@ -125,7 +175,7 @@ class ArticleTable(FixedLayoutDataTable):
                 continue
             cells = self._shown_cells(record)
             for spec, before_cell, cell in zip(self.specs, old, cells, strict=True):
-                if before_cell != cell:
+                if before_cell != cell and spec.key in self.shown_keys:
                     self.update_cell(str(hudu_id), spec.key, cell)
             self._cells[hudu_id] = cells
             order = self._key(record, cells)
@@ -168,6 +218,10 @@ class ArticleTable(FixedLayoutDataTable):
             return away
         return keep
 
+    def refresh_ages(self) -> None:
+        """Ages grow: paint the rows shown again (their `TimedCell`s make their text then)."""
+        self.repaint_cells()
+
     def sort_rows(self) -> None:
         order = self._order
         self.sort_by_row_key(lambda key: order[int(key.value or 0)], reverse=self.order.descending)
@@ -185,7 +239,9 @@ class ArticleTable(FixedLayoutDataTable):
             if hudu_id in cells:
                 keys[hudu_id] = make(record, cells[hudu_id])
         for spec in self.specs:
-            self.columns[ColumnKey(spec.key)].label = Text(order.label(spec), justify=spec.justify)
+            if spec.key in self.shown_keys:
+                label = Text(order.label(spec), justify=spec.justify)
+                self.columns[ColumnKey(spec.key)].label = label
         self.sort_rows()
         if keep is not None:
             self.move_cursor(row=self.get_row_index(str(keep)), scroll=True)
@@ -219,8 +275,8 @@ class ArticleTable(FixedLayoutDataTable):
         marked.no_wrap, marked.overflow = True, "ellipsis"
         return marked
 
-    def _shown_cells(self, record: ArticleRecord) -> tuple[Text, ...]:
-        cells = cells_for(self.status, record)
+    def _shown_cells(self, record: ArticleRecord) -> tuple[Cell, ...]:
+        cells = cells_for(self.status, record, self.now)
         if record.hudu_id not in self.marked:
             return cells
         return (*cells[: self._title], self._title_cell(record), *cells[self._title + 1 :])
@@ -261,12 +317,12 @@ class ArticleTable(FixedLayoutDataTable):
         """Add rows at the bottom, with one cursor update for all (`add_rows_at_once`)."""
         cells, order = self._cells, self._order
 
-        def rows() -> Iterator[tuple[str, tuple[Text, ...]]]:
+        def rows() -> Iterator[tuple[str, tuple[Cell, ...]]]:
             for record in records:
                 hudu_id = record.hudu_id
                 cells[hudu_id] = row = self._shown_cells(record)
                 order[hudu_id] = self._key(record, row)
-                yield str(hudu_id), row
+                yield str(hudu_id), self._visible(row)
 
         self.add_rows_at_once(rows())
 

@@ -1,6 +1,7 @@
-"""The Log tab: the engine's log lines, rate-limit waits, pass starts and ends, each failed
-article with its fix, and the service the dashboard is attached to leaving and coming back; one
-entry per line group, wrapped under its message, every string shown inert."""
+"""The Log tab: the engine's log lines, users' commands (what, on which article, from where),
+rate-limit waits, pass starts and ends, each failed article with its fix, and the service the
+dashboard is attached to leaving and coming back; one entry per line group, wrapped under its
+message, every string shown inert."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from textual.events import Resize
 from textual.widgets import RichLog
 
 from core.events import (
+    ActionTaken,
     ArticleChanged,
     EngineLogged,
     Event,
@@ -25,9 +27,9 @@ from core.events import (
     ServiceLost,
 )
 from core.models import ArticleRecord
-from tui.columns import clock_time, parse_time
 from tui.pass_text import pass_log_line
 from tui.textual_private import bound_unrendered_writes
+from tui.times import clock_time, parse_time
 from tui.untrusted import NO_KNOWN_FIX, shown, shown_record
 
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
@@ -180,6 +182,9 @@ class EventLog(RichLog):
                 if record is not None:
                     at = parse_time(record.last_attempt_at) or None
                     self.write_entry("WARNING", failure_message(record), at)
+            elif isinstance(event, ActionTaken):
+                said = event.describe()
+                self.write_entry("INFO", said[:1].upper() + said[1:], event.at)
             elif isinstance(event, RateLimitWaited):
                 wait = f"{event.service}: {event.reason}, waiting {event.seconds:.0f}s"
                 self.write_entry("INFO", wait)

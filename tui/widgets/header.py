@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.table import Table
 from rich.text import Text
+from textual.events import Resize
 from textual.widgets import Static
 
-from tui.columns import parse_time
 from tui.state import HeaderState
+from tui.times import hour_minute
 from tui.untrusted import shown
 
-
-def hour_minute(moment: datetime) -> str:
-    local = parse_time(moment)
-    return local.strftime("%H:%M") if local else ""
+MIN_HOSTS = 12
+"""Cells the hosts keep before the state's parts give way."""
 
 
-def render_header(state: HeaderState) -> Table:
-    """Left: which Hudu syncs into which Halo. Right: the service attached to, a rate-limit
-    wait, then the engine's state. The host names are shown inert (an attached dashboard
-    learns them from the service)."""
+def render_header(state: HeaderState, width: int = 0) -> Table:
+    """Left: which Hudu syncs into which Halo. Right: the service attached to, the tenant's
+    notice, a rate-limit wait, then the engine's state. When `width` is too narrow for all,
+    they give way in that order, so the state is always whole. The host names are shown
+    inert (an attached dashboard learns them from the service)."""
     left = Text.assemble(
         ("Hudu ", "dim"),
         (shown(state.hudu), "bold"),
@@ -31,18 +29,24 @@ def render_header(state: HeaderState) -> Table:
     )
     left.no_wrap = True
     left.overflow = "ellipsis"
-    right = Text(no_wrap=True, justify="right")
+    parts: list[Text] = []
     if state.service_lost:
-        right.append("⚠ service stopped — reconnecting…", "bold yellow")
+        parts.append(Text("⚠ service stopped — reconnecting…", "bold yellow"))
     else:
         if state.service_pid is not None:
-            right.append(f"⇄ service pid {state.service_pid}", "bold cyan")
-            right.append("  ")
+            parts.append(Text(f"⇄ service pid {state.service_pid}", "bold cyan"))
         if state.halo_notice:
             headline = shown(state.halo_notice).split(":", 1)[0]
-            right.append(f"⚠ {headline}", "bold yellow")
-            right.append("  ")
-        _append_engine_state(right, state)
+            parts.append(Text(f"⚠ {headline}", "bold yellow"))
+        if state.rate_wait:
+            parts.append(Text(f"⏳ {shown(state.rate_wait)}", "yellow"))
+        engine = Text()
+        _append_engine_state(engine, state)
+        parts.append(engine)
+    room = width - 2 - MIN_HOSTS if width else 0
+    while room and len(parts) > 1 and sum(p.cell_len + 2 for p in parts) - 2 > room:
+        parts.pop(0)
+    right = Text("  ", no_wrap=True, justify="right").join(parts)
     grid = Table.grid(expand=True, padding=(0, 1))  # a space between the hosts and the state
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
     grid.add_column(no_wrap=True, justify="right")
@@ -51,15 +55,18 @@ def render_header(state: HeaderState) -> Table:
 
 
 def _append_engine_state(right: Text, state: HeaderState) -> None:
-    """A rate-limit wait, then: stopped, the pass running, or the last and next pass."""
-    if state.rate_wait:
-        right.append(f"⏳ {shown(state.rate_wait)}  ", "yellow")
+    """Stopped, the pass running, or the last and next pass."""
     if state.stopped:
         right.append(f"✖ {state.stopped}", "bold red")
     elif state.running:
         right.append("● full pass" if state.full else "● syncing", "bold green")
         if state.percent is not None:
             right.append(f" {state.percent}%", "bold")
+        if state.paused or state.pausing:
+            after = "paused after this pass" if state.paused else "pausing…"
+            right.append(f" · ⏸ {after}", "bold yellow")
+    elif state.pausing:
+        right.append("⏸ pausing…", "bold yellow")
     else:
         times = []
         if state.last_pass_at:
@@ -93,4 +100,8 @@ class SyncHeader(Static):
         if state == self._state:
             return
         self._state = state
-        self.update(render_header(state))
+        self.update(render_header(state, self.content_size.width))
+
+    def on_resize(self, event: Resize) -> None:
+        if self._state is not None:
+            self.update(render_header(self._state, self.content_size.width))

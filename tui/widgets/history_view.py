@@ -12,8 +12,8 @@ from textual.widgets import DataTable
 
 from core.events import Event, PassFinished
 from core.history import PassRecord
-from tui.columns import parse_time, short_time
 from tui.pass_text import duration
+from tui.times import parse_time, short_time
 from tui.untrusted import shown
 from tui.workers import EngineWorkers
 
