@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from core.cli import main
 from core.http import ApiSession, ServiceSpec
+from core.probe import HaloProbe
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,21 @@ def instant_retry_waits(monkeypatch: pytest.MonkeyPatch) -> RetryWaits:
 
     monkeypatch.setattr(ApiSession, "__init__", init)
     return waits
+
+
+def instant_probe_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Make the Halo probe's waits for a lagging search index return at once; the waits it
+    asked for, in order. Every search still runs, against the emulator as it is."""
+    asked: list[float] = []
+    build = HaloProbe.__init__
+
+    async def sleep(seconds: float) -> None:
+        asked.append(seconds)
+        await asyncio.sleep(0)
+
+    def init(self: HaloProbe, *args: Any, **kwargs: Any) -> None:
+        assert "sleep" in kwargs, "the engine no longer passes its sleep to HaloProbe"
+        build(self, *args, **{**kwargs, "sleep": sleep})
+
+    monkeypatch.setattr(HaloProbe, "__init__", init)
+    return asked

@@ -84,7 +84,9 @@ def kill_when(process: subprocess.Popen[bytes], count: Callable[[], int], target
 @pytest.mark.slow
 def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: Path) -> None:
     """Kill the real process while it plans (after a few Hudu requests) and right after Halo
-    commits writes (with some answers lost after the commit)."""
+    commits writes (with some answers lost after the commit). Eight kills (two while it plans,
+    six while it writes, three of those with answers lost) cover each kind; each costs a new
+    process."""
     server, hudu, halo = loopback
     seed = seed_small(hudu)
     extra = [hudu.add_article(f"Bulk article {n}", f"<p>{n}</p>")["id"] for n in range(200)]
@@ -94,7 +96,7 @@ def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: P
     rng = random.Random(42)
     killed_mid_sync = 0
 
-    for attempt in range(12):
+    for attempt in range(8):
         halo.drop_after_commit = attempt % 3 == 1
         before = len(halo.articles)
         process = subprocess.Popen(
@@ -115,6 +117,7 @@ def test_sigkill_at_many_points_never_duplicates(loopback: Loopback, tmp_path: P
         MappingStore.read_only(tmp_path / "db" / "hhsync.json").records()
 
     halo.drop_after_commit = 0
+    halo.switches.latency = 0  # it only spread the writes out for the kills
     final = run(["sync", "--json"], env, tmp_path)
     assert final.returncode == 0, final.stderr
     assert json.loads(final.stdout)["failed"] == 0
@@ -139,15 +142,17 @@ class ExpireHaloTokens:
         await self.app(scope, receive, send)
 
 
-@pytest.mark.slow  # Halo's rate window, the retry waits and the engine's settle waits are real
 def test_rate_limits_server_errors_and_token_expiry(
-    loopback: Loopback, loopback_app: LoopbackApp, tmp_path: Path
+    loopback: Loopback, loopback_app: LoopbackApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Halo's 429s (with Retry-After), 503s from both services and a token that dies mid-pass:
-    nothing fails and nothing is written twice."""
+    nothing fails and nothing is written twice. The clients' waits take no real time; Halo's
+    clock moves on by each of them instead, so its rate window slides as it would have."""
     server, hudu, halo = loopback
     seed = seed_small(hudu)
     extra = [hudu.add_article(f"Bulk article {n}", f"<p>{n}</p>")["id"] for n in range(60)]
+    waits = instant_retry_waits(monkeypatch)
+    halo.clock = lambda: time.time() + waits.total("Halo") + waits.total("Hudu")
     halo.rate_limit, halo.rate_window_seconds, halo.send_retry_after = 15, 1.5, True
     halo.switches.error_rate = 0.1
     hudu.switches.error_rate = 0.1
@@ -162,6 +167,7 @@ def test_rate_limits_server_errors_and_token_expiry(
     assert one_copy_each(halo, [*seed.published_ids, *extra])
     statuses = {entry.status for entry in halo.log.entries}
     assert {429, 401, 503} <= statuses, statuses
+    assert waits.total("Halo") >= 1, "the 429s were waited out (Retry-After), not retried at once"
 
 
 class HoldHaloWrites:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from core.emulators.seed import seed_customers, seed_small
+from core.probe import LOOKUP_WAITS
 from core.remote import ServiceInfo
-from tests.cli_helpers import instant_retry_waits, invoke_hhsync
+from tests.cli_helpers import instant_probe_waits, instant_retry_waits, invoke_hhsync
 from tests.conftest import (
     CORRUPT_MAPPING,
     Loopback,
@@ -243,15 +244,19 @@ def test_probe_json(loopback: Loopback, tmp_path: Path) -> None:
     assert plain["probe"] is None and plain["facts"] == body["facts"]
 
 
-def test_a_degraded_tenant_exits_1_and_says_so(loopback: Loopback, tmp_path: Path) -> None:
+def test_a_degraded_tenant_exits_1_and_says_so(
+    loopback: Loopback, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, hudu, halo = loopback
     seed_small(hudu)
     halo.search_matches_tags = False
+    waits = instant_probe_waits(monkeypatch)
 
     status, _good, bad = doctor(hhsync_env(server, tmp_path), tmp_path, "--probe")
 
     assert status == 1
     assert "crash recovery degraded" in only(bad, "marker_lookup:")
+    assert waits == [w for w in LOOKUP_WAITS if w], "the index was given its time to catch up"
 
 
 def test_the_probe_waits_for_the_checks_and_the_service(

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from core import simtime
 from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
@@ -26,6 +27,7 @@ from core.events import (
     SchedulerChanged,
 )
 from core.models import Status
+from core.plan import PassSummary
 from tests.conftest import EngineFactory, halo_copies, make_settings
 
 
@@ -259,9 +261,11 @@ async def test_dropped_connections_after_commit_never_duplicate(
     )
 
 
-async def test_rate_limits_server_errors_and_expired_tokens_mid_pass(
+def test_rate_limits_server_errors_and_expired_tokens_mid_pass(
     tmp_path: Path, hudu: HuduState, halo: HaloState, seeded: SeedSummary
 ) -> None:
+    """On simulated time: Halo's rate window, its Retry-After waits and the engine's settle
+    waits pass as they would, without taking real seconds."""
     halo_app = create_halo_app(halo)
 
     async def expire_tokens_mid_pass(scope: Any, receive: Any, send: Any) -> None:
@@ -269,25 +273,31 @@ async def test_rate_limits_server_errors_and_expired_tokens_mid_pass(
             halo.expire_tokens()
         await halo_app(scope, receive, send)
 
-    engine = build_engine(
-        make_settings(tmp_path / "db.json", hhsync_batch_size=3),
-        hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
-        halo_transport=httpx.ASGITransport(app=expire_tokens_mid_pass),
-    )
-    await engine.open()
-    halo.switches.fail_next = 2
-    hudu.switches.fail_next = 1
-    halo.send_retry_after = True
-    halo.rate_limit = 10
-    halo.rate_window_seconds = 0.5
+    async def main(loop: simtime.VirtualTimeLoop) -> tuple[PassSummary, float]:
+        halo.clock, hudu.clock = loop.wall, loop.now
+        engine = build_engine(
+            make_settings(tmp_path / "db.json", hhsync_batch_size=3),
+            hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
+            halo_transport=httpx.ASGITransport(app=expire_tokens_mid_pass),
+        )
+        await engine.open()
+        halo.switches.fail_next = 2
+        hudu.switches.fail_next = 1
+        halo.send_retry_after = True
+        halo.rate_limit = 10
+        halo.rate_window_seconds = 0.5
+        started = loop.time()
+        summary = await engine.sync_now()
+        await engine.close()
+        return summary, loop.time() - started
 
-    summary = await engine.sync_now()
-    await engine.close()
+    summary, waited = simtime.run(main)
 
     assert summary.failed_total == 0
     assert all(len(halo_copies(halo, i)) == 1 for i in seeded.published_ids)
     statuses = {r.status for r in halo.log.entries}
     assert {429, 401, 503} <= statuses
+    assert waited >= 1, "the 429s were waited out (Retry-After), not retried at once"
 
 
 async def test_events_report_progress_and_each_row(engine: Engine, seeded: SeedSummary) -> None:

@@ -16,6 +16,7 @@ import pytest
 from core.emulators.seed import SeedSummary, seed_small
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_SECRET
 from core.socketpath import socket_path
+from tests.cli_helpers import invoke_hhsync
 from tests.conftest import Loopback, hhsync_env, run_hhsync
 from tests.service_helpers import HHSYNC, Services, answers, get, wait_for
 
@@ -74,12 +75,13 @@ def test_a_second_service_is_refused_with_one_line(
     first = services.start(env, tmp_path)
     wait_for(lambda: answers(path) is not None, first, "the socket")
 
-    same_db = run_hhsync(["run"], env, tmp_path, timeout=60)
+    # The second one runs in this process: the holder is the real process.
+    same_db = invoke_hhsync(["run"], env, tmp_path)
     assert same_db.returncode == 2
     assert f"in use by process {first.pid}" in same_db.stderr
 
     other_db = dict(env, HHSYNC_DB=str(tmp_path / "other" / "hhsync.json"), HHSYNC_SOCKET=str(path))
-    same_socket = run_hhsync(["run"], other_db, tmp_path, timeout=60)
+    same_socket = invoke_hhsync(["run"], other_db, tmp_path)
     assert same_socket.returncode == 2
     lines = same_socket.stderr.strip().splitlines()
     assert lines == [

@@ -20,6 +20,7 @@ from core.models import ArticleRecord, SkippedFile, Status
 from core.storage import AtomicJSONStorage
 from core.store import MappingStore
 from core.tables import MAX_RUNS, SCHEMA_VERSION
+from tests.forked_child import ForkedChild
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -307,28 +308,27 @@ def kill_child(
     rows: int = 1500,
     compact_from: int = -1,
 ) -> tuple[str, int]:
-    """Start a writer of batches of up to about `rows` rows and SIGKILL it where it paused
+    """Start a writer of batches of up to about `rows` rows (a forked child: tests.forked_child)
+    and SIGKILL it where it paused
     (`pause_at`), or as soon as it reports `commits` commits; the step it was killed at (""
     if not paused) and the last generation it reported committed. The journal is compacted
     once over `abs(compact_from)` bytes (and the snapshot), in a thread if `compact_from` > 0."""
-    proc = child(CRASH_CHILD, str(db_path), str(pause_at), str(rows), str(compact_from))
-    assert proc.stdout is not None and proc.stderr is not None
+    proc = ForkedChild(CRASH_CHILD, str(db_path), str(pause_at), str(rows), str(compact_from))
     step = ""
     try:
-        first = proc.stdout.readline().split()
-        assert first[:1] == ["ready"], proc.stderr.read()
+        first = proc.readline().split()
+        assert first[:1] == ["ready"], "the writer ended before it was ready (see its stderr)"
         start = committed = int(first[1])
         while not step and not (commits and committed - start >= commits):
-            words = proc.stdout.readline().split()
-            assert words, proc.stderr.read()
+            words = proc.readline().split()
+            assert words, "the writer ended before it was killed (see its stderr)"
             if words[0] == "paused":
                 step = words[1]
             else:
                 committed = int(words[1])
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate()
-    assert proc.returncode == -signal.SIGKILL
+        returncode = proc.kill()
+    assert returncode == -signal.SIGKILL
     return step, committed
 
 
