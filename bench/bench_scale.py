@@ -365,7 +365,11 @@ async def run_mode(
     out["status_429"] = hudu_wire.statuses.get(429, 0) + halo_wire.statuses.get(429, 0)
     out["status_413"] = halo_wire.statuses.get(413, 0)
     if unchanged_passes:
+        # As the scheduler does: the next pass an interval after this one ended.
+        await asyncio.sleep(settings.hhsync_interval)
         out["full_unchanged"] = await measured("full", lambda: engine.sync_now(full=True))
+        out["full_unchanged"]["rendered"] = engine.renderer.cache.hits
+        await asyncio.sleep(settings.hhsync_interval)
         out["incremental_unchanged"] = await measured("incremental", engine.sync_now)
         out["status_429"] = hudu_wire.statuses.get(429, 0) + halo_wire.statuses.get(429, 0)
     await engine.close()

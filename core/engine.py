@@ -318,7 +318,7 @@ class Engine:
         await self.customers.refresh(companies, full=full, persist=not dry_run)
         self.planner.say_unmatched(view.companies)
         await self.faqlists.ensure(self.planner.faqlists_wanted(view), dry_run=dry_run, verify=full)
-        return self.planner.plan(
+        return await self.planner.plan(
             view, self.faqlists.ids, full=full, force=force, forced=forced or ()
         )
 

@@ -6,11 +6,13 @@ Reading Hudu (`read_hudu`) is the only I/O; `plan` is pure and changes no row: i
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from core.config import CustomerAccess, Settings
 from core.customers import CustomerDirectory
@@ -19,13 +21,15 @@ from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, company_third_p
 from core.hudu import HuduClient
 from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduUpload, Status
 from core.plan import Action, Plan, Removal, Write
-from core.records import RecordBook, iso, set_skipped
+from core.records import RecordBook, set_skipped
 from core.render import LinkedRenderer
 
 CURSOR_OVERLAP = timedelta(minutes=5)
 REMOVAL_SHARE = 0.2
 REMOVAL_FLOOR = 50
 OUT_OF_SCOPE = "out of scope (see HHSYNC_SYNC_CENTRAL / HHSYNC_COMPANIES)"
+SLICE_SECONDS = 0.02
+"""Planning gives the event loop back this often (the dashboard shares it)."""
 
 
 @dataclass(slots=True)
@@ -79,12 +83,14 @@ class Planner:
         self.hudu = hudu
         self.book = book
         self.renderer = renderer
+        self.slice_seconds = SLICE_SECONDS
         self.announcer = announcer
         self.clock = clock
         self.customers = customers
         self.restrictions_kept: bool | None = None
         """Whether Halo keeps `kbentryclientaccess` (the probe's verdict; None: not checked)."""
         self.probed_on = ""
+        self._planned: set[int] = set()
         self._unknown_companies: list[str] = []
         self._unmatched_said: list[str] = []
 
@@ -103,15 +109,23 @@ class Planner:
     async def read_hudu(self, *, full: bool, cursor: str | None) -> HuduView:
         """Every article (full pass) or those changed since the cursor, with the rows due for
         retry fetched by id; in a full pass, mapped articles missing from the listing are
-        confirmed gone with a 404."""
-        companies = await self.companies()
+        confirmed gone with a 404. An incremental pass that finds nothing new (the listing
+        only repeats articles as they were synced, and no row is due for retry) reads no
+        companies and no files: one request."""
+        now = self.clock()
         if full or not cursor:
             listed = await self.hudu.list_articles()
         else:
             since = datetime.fromisoformat(cursor) - CURSOR_OVERLAP
-            listed = await self.hudu.list_articles(updated_since=since)
+            listed = [
+                a for a in await self.hudu.list_articles(updated_since=since) if self._news(a)
+            ]
+            if not listed and not any(
+                _due_for_retry(r, now) and not r.unlinked for r in self.book.rows()
+            ):
+                return HuduView({}, {}, {})
+        companies = await self.companies()
         view = HuduView({a.id: a for a in listed}, companies, await self.hudu.uploads_by_article())
-        now = self.clock()
         for rec in self.book.rows():
             if rec.hudu_id in view.articles or rec.unlinked:
                 continue
@@ -122,6 +136,17 @@ class Planner:
                 else:
                     view.articles[fetched.id] = fetched
         return view
+
+    def _news(self, article: HuduArticle) -> bool:
+        """Whether an article listed by an incremental pass is not already as it was planned."""
+        rec = self.book.get(article.id)
+        return (
+            rec is None
+            or article.id not in self._planned  # not since this engine started (settings)
+            or article.updated_at is None
+            or rec.hudu_updated_at != edited_at(article)
+            or rec.status not in (Status.SYNCED, Status.SKIPPED)
+        )
 
     async def read_article(self, hudu_id: int) -> HuduView:
         """One article for a resync (empty when Hudu has none)."""
@@ -189,7 +214,11 @@ class Planner:
     def say_unmatched(self, companies: Mapping[int, HuduCompany]) -> None:
         """Name, in the log, the synced companies whose articles have no Halo customer (once
         per engine, and again when the list changes)."""
-        if self.customers is None or self.settings.hhsync_customer_access is CustomerAccess.OFF:
+        if (
+            not companies  # none read this pass
+            or self.customers is None
+            or self.settings.hhsync_customer_access is CustomerAccess.OFF
+        ):
             return
         unmatched = sorted(
             c.name
@@ -211,7 +240,7 @@ class Planner:
             )
         self._unmatched_said = unmatched
 
-    def plan(
+    async def plan(
         self,
         view: HuduView,
         faqlist_ids: Mapping[str, int],
@@ -221,7 +250,8 @@ class Planner:
         forced: Iterable[int] = (),
     ) -> Plan:
         """What to write, skip, remove and forget. `forced` articles are written even when
-        their Halo copy is up to date (a resync)."""
+        their Halo copy is up to date (a resync). Gives the loop back every `slice_seconds`:
+        rows the user changes meanwhile are the record book's to keep (`apply_plan`)."""
         plan = Plan(full=full)
         plan.slugs = {a.slug: a.id for a in view.articles.values() if a.slug}
         for rec in self.book.rows():
@@ -238,8 +268,12 @@ class Planner:
                 plan.forgotten.append(rec.hudu_id)
         forced = set(forced)
         slugs = {**self.book.slugs, **plan.slugs}
+        slice_end = time.perf_counter() + self.slice_seconds
         for article in sorted(view.articles.values(), key=lambda a: a.id):
             self._plan_article(plan, view, article, faqlist_ids, slugs, forced=article.id in forced)
+            if time.perf_counter() >= slice_end:
+                await asyncio.sleep(0)
+                slice_end = time.perf_counter() + self.slice_seconds
         if not force:
             self._cap_removals(plan)
         return plan
@@ -264,8 +298,9 @@ class Planner:
             rec = dataclasses.replace(live)
         rec.title, rec.scope, rec.company_id = article.name, scope.name, article.company_id
         rec.hudu_url, rec.slug = article.url, article.slug
-        rec.hudu_updated_at = iso(article.updated_at) if article.updated_at else ""
+        rec.hudu_updated_at = edited_at(article)
         plan.rows[article.id] = rec
+        self._planned.add(article.id)
         if rec.unlinked:
             return
         live_copy = rec.halo_id is not None and not rec.removed
@@ -295,22 +330,18 @@ class Planner:
             return
         faqlist_id = faqlist_ids.get(scope.faqlist_key, 0)
         files = view.uploads.get(article.id, ())
-        rendered, waiting = self.renderer.render(
-            article,
-            faqlist_id,
-            files,
-            slugs=slugs,
-            halo_id_of=self.book.live_halo_id,
-            client_id=audience.client_id,
-        )
         rec.faqlist_id = faqlist_id or None
-        unchanged = (
-            not forced
-            and live_copy
-            and rec.content_hash == rendered.content_hash
-            and rec.status in (Status.SYNCED, Status.SKIPPED)
+        client_id, halo_id_of = audience.client_id, self.book.live_halo_id
+        up_to_date = not forced and live_copy and rec.status in (Status.SYNCED, Status.SKIPPED)
+        if up_to_date and rec.content_hash == self.renderer.cache.content_hash(
+            article, faqlist_id, files, client_id, slugs, halo_id_of
+        ):
+            plan.unchanged += 1
+            return
+        rendered, waiting = self.renderer.render(
+            article, faqlist_id, files, slugs=slugs, halo_id_of=halo_id_of, client_id=client_id
         )
-        if unchanged:
+        if up_to_date and rec.content_hash == rendered.content_hash:
             plan.unchanged += 1
             return
         action: Action = "update" if rec.halo_id is not None else "create"
@@ -347,6 +378,11 @@ class Planner:
             else:
                 kept.extend(removals)
         plan.removals = kept
+
+
+def edited_at(article: HuduArticle) -> str:
+    """Hudu's `updated_at` to the microsecond it gives (two edits a second apart differ)."""
+    return article.updated_at.astimezone(UTC).isoformat() if article.updated_at else ""
 
 
 def _due_for_retry(rec: ArticleRecord, now: datetime) -> bool:

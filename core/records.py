@@ -128,16 +128,24 @@ class RecordBook:
     ) -> None:
         """Take the planner's rows. Rows that changed status are stored, except pending ones
         unless `store_pending`: those are stored with their batch (a crash before then loses
-        nothing, as the next pass plans them again)."""
-        self._rows.update(planned)
+        nothing, as the next pass plans them again). A row the user unlinked while the pass
+        planned stays as the user left it (planning gives the event loop back)."""
+        unlinked = {
+            i
+            for i in (*planned, *forgotten)
+            if (live := self._rows.get(i)) is not None
+            and live.unlinked
+            and not (i in planned and planned[i].unlinked)
+        }
+        self._rows.update((i, rec) for i, rec in planned.items() if i not in unlinked)
         self._slugs.update(slugs)
-        changed = [self._rows[i] for i in touched]
+        changed = [self._rows[i] for i in touched if i not in unlinked]
         if store_pending:
             self._commit(changed)
         else:
             self._commit(r for r in changed if r.status is not Status.PENDING)
             self._commit((r for r in changed if r.status is Status.PENDING), persist=False)
-        self.forget(forgotten)
+        self.forget([i for i in forgotten if i not in unlinked])
 
     def forget(self, hudu_ids: Sequence[int]) -> None:
         if not hudu_ids:

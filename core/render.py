@@ -40,6 +40,7 @@ from core.halo_facts import MAX_ATTACHMENT_BYTES
 from core.html_safety import CLEANER, MAX_NESTING_WORK, nesting_work, scrub
 from core.hudu_facts import instance_root
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
+from core.render_cache import LookedUp, RenderCache
 from core.text import without_controls
 
 MAX_BODY_CHARS = 20 * 1024 * 1024
@@ -128,6 +129,8 @@ class LinkedRenderer:
         self.client_of: Callable[[int], int | None] = lambda hudu_id: None
         """The Halo customer an article is restricted to (the planner's choice, by Hudu id):
         an article rendered again later (its links filled in) keeps its restriction."""
+        self.cache = RenderCache(self)
+        """What each article last rendered to (the planner skips unchanged articles)."""
 
     def render(
         self,
@@ -143,9 +146,10 @@ class LinkedRenderer:
         target. `client_id` is its Halo customer (None: unrestricted); left out, the one
         `client_of` gives (a re-render keeps the planner's choice)."""
         waiting: list[str] = []
+        looked_up = LookedUp(slugs)
 
         def link_for_slug(slug: str) -> str | None:
-            if slug not in slugs:
+            if slug not in looked_up:
                 return None
             halo_id = halo_id_of(slugs[slug])
             if halo_id is None:
@@ -153,15 +157,17 @@ class LinkedRenderer:
                 return None
             return self.halo_url(halo_id)
 
+        client = self.client_of(article.id) if client_id is ... else client_id
         rendered = render_article(
             article,
             hudu_base_url=self.hudu_base_url,
             faqlist_id=faqlist_id,
             files=files,
             link_for_slug=link_for_slug,
-            client_id=self.client_of(article.id) if client_id is ... else client_id,
+            client_id=client,
             options=self.options,
         )
+        self.cache.remember(article, faqlist_id, files, client, looked_up, halo_id_of, rendered)
         return rendered, tuple(waiting)
 
 

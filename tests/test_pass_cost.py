@@ -1,0 +1,185 @@
+"""What a pass costs when little or nothing changed (issue 10): requests, renders, and the
+event loop it shares with the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+import core.render
+from core.emulators.halo import HaloState
+from core.emulators.hudu import HuduState
+from core.emulators.seed import SeedSummary
+from core.engine import Engine
+from core.models import Status
+from tests.conftest import halo_copies
+
+
+class CountingCleaner:
+    """Stands in for the sanitiser, counting the bodies it is given."""
+
+    def __init__(self, cleaner: Any) -> None:
+        self.cleaner = cleaner
+        self.bodies = 0
+
+    def clean(self, html: str) -> str:
+        self.bodies += 1
+        return str(self.cleaner.clean(html))
+
+
+@pytest.fixture
+def cleaner(monkeypatch: pytest.MonkeyPatch) -> CountingCleaner:
+    counting = CountingCleaner(core.render._CLEANER)
+    monkeypatch.setattr(core.render, "_CLEANER", counting)
+    return counting
+
+
+async def test_an_incremental_pass_with_nothing_new_costs_one_request(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    hudu.log.clear()
+    halo.log.clear()
+
+    summary = await engine.sync_now()
+
+    assert not summary.full
+    assert [(r.method, r.path) for r in hudu.log.entries] == [("GET", "/api/v1/articles")]
+    assert halo.log.entries == []
+    assert engine.counts()["synced"] + engine.counts()["skipped"] == len(engine.records())
+
+
+async def test_an_incremental_pass_after_an_edit_reads_what_the_edit_needs(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    await engine.sync_now()
+    target = seeded.published_ids[0]
+    hudu.update_article(target, content="<p>Edited once more</p>")
+    hudu.log.clear()
+
+    summary = await engine.sync_now()
+
+    assert summary.updated == 1
+    paths = {r.path for r in hudu.log.entries}
+    assert {"/api/v1/articles", "/api/v1/companies", "/api/v1/uploads"} <= paths
+    (copy,) = halo_copies(halo, target)
+    assert "Edited once more" in copy["description_html"]
+
+
+async def test_a_full_pass_with_nothing_changed_renders_nothing(
+    engine: Engine, halo: HaloState, seeded: SeedSummary, cleaner: CountingCleaner
+) -> None:
+    await engine.sync_now()
+    assert cleaner.bodies >= len(seeded.published_ids)
+    writes = len(halo.log.writes())
+    cleaner.bodies = 0
+
+    summary = await engine.sync_now(full=True)
+
+    assert summary.full and summary.unchanged >= len(seeded.published_ids) - 1
+    assert cleaner.bodies == 0
+    assert len(halo.log.writes()) == writes
+
+
+async def test_an_article_whose_file_changed_is_rendered_and_sent_again(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary, cleaner: CountingCleaner
+) -> None:
+    target = seeded.published_ids[1]
+    await engine.sync_now()
+    hudu.add_upload(target, "wiring-diagram.pdf", data=b"%PDF-1.4 diagram")  # no updated_at bump
+    cleaner.bodies = 0
+
+    summary = await engine.sync_now(full=True)
+
+    assert cleaner.bodies == 1
+    assert summary.updated == 1
+    (copy,) = halo_copies(halo, target)
+    assert [a["filename"] for a in copy.get("attachments") or ()] == ["wiring-diagram.pdf"]
+
+
+async def test_a_link_is_pointed_at_its_target_once_the_target_has_a_halo_copy(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    target = hudu.add_article("Printer reset", "<p>Hold the button.</p>", draft=True)
+    linking = hudu.add_article(
+        "Front desk", f'<p>See <a href="/kba/{target["slug"]}">the printer</a>.</p>'
+    )
+    await engine.sync_now()
+    (before,) = halo_copies(halo, linking["id"])
+    assert f"/kba/{target['slug']}" in before["description_html"]
+    hudu.update_article(target["id"], draft=False)
+    await engine.sync_now(full=True)  # the target gets its copy
+
+    await engine.sync_now(full=True)  # nothing changed in Hudu: only the link's target did
+
+    (target_copy,) = halo_copies(halo, target["id"])
+    (after,) = halo_copies(halo, linking["id"])
+    assert engine.halo_article_url(target_copy["id"]) in after["description_html"]
+
+
+async def _during_planning(engine: Engine, action: Callable[[], Awaitable[None]]) -> int:
+    """Run a pass whose planning gives the loop back after every article, running `action`
+    once planning has begun and counting the turns other tasks had meanwhile."""
+    engine.planner.slice_seconds = 0.0
+    planning = asyncio.Event()
+    turns = 0
+    plan = engine.planner.plan
+
+    async def watched_plan(*args: Any, **kwargs: Any) -> Any:
+        nonlocal turns
+        planning.set()
+        before = ticks
+        result = await plan(*args, **kwargs)
+        turns = ticks - before
+        return result
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        await planning.wait()
+        await action()
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    engine.planner.plan = watched_plan  # type: ignore[method-assign]
+    other = asyncio.create_task(ticker())
+    try:
+        await engine.sync_now(full=True)
+    finally:
+        other.cancel()
+    return turns
+
+
+async def test_planning_gives_the_event_loop_back(engine: Engine, seeded: SeedSummary) -> None:
+    async def nothing() -> None:
+        return None
+
+    turns = await _during_planning(engine, nothing)
+
+    assert turns >= seeded.articles - 2
+
+
+async def test_an_article_unlinked_while_the_pass_plans_stays_unlinked_and_unsent(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    target = min(seeded.article_ids)  # planned first: unlinked after its row was planned
+    assert target in seeded.published_ids
+    await engine.sync_now()
+    hudu.update_article(target, content="<p>Changed while the user unlinks it</p>")
+    (copy,) = halo_copies(halo, target)
+
+    async def unlink() -> None:
+        await engine.unlink(target)
+
+    await _during_planning(engine, unlink)
+
+    row = engine.record(target)
+    assert row is not None and row.unlinked and row.status is Status.SKIPPED
+    (still,) = halo_copies(halo, target)
+    assert "Changed while" not in still["description_html"]
+    assert still["description_html"] == copy["description_html"]
