@@ -9,9 +9,9 @@ request; Halo 200 ms, plus 20 ms per article in a KBArticle POST; a body over 30
 (what IIS and Kestrel accept by default) is refused with 413. Time is simulated
 (`core.simtime`): waits take no real time, CPU work does.
 
-Each mode runs in its own process (so peak RSS is its own): adaptive batches (count up to
-`--ceiling`), adaptive up to 100 (today's largest HHSYNC_BATCH_SIZE) and fixed 50 (today's
-default). Printed, each with its bound:
+Each mode runs in its own process, side by side (so peak RSS is its own): adaptive batches
+(count up to `--ceiling`, by default 500: HHSYNC_BATCH_SIZE's largest), adaptive up to 100 (its
+default) and fixed 50 (the default before batches adapted). Printed, each with its bound:
 
 - simulated time of the first sync vs the bound the requests it needed allow (rate limits, or
   the latency of its requests when those bind); vs one request per article (Hudu's built-in
@@ -295,7 +295,7 @@ async def run_mode(
         halo_client_id=DEMO_CLIENT_ID,
         halo_client_secret=DEMO_CLIENT_SECRET,
         hhsync_db=folder / "hhsync.json",
-        hhsync_batch_size=min(ceiling, 100),
+        hhsync_batch_size=min(ceiling, 500),
     )
     baseline = rss_now()
     hudu_client = HuduClient(
@@ -316,7 +316,7 @@ async def run_mode(
     )
     store = MappingStore(settings.hhsync_db)
     engine = Engine(settings, store=store, hudu=hudu_client, halo=halo_client, clock=loop.now)
-    engine.writer.batch_size = ceiling  # may be past the setting's range (1-100): see README
+    engine.writer.batch_size = ceiling  # may be past the setting's range (1-500)
     await engine.open()
     out: dict[str, Any] = {"articles": articles, "files": files, "ceiling": ceiling}
 
@@ -325,6 +325,7 @@ async def run_mode(
         halo_wire.requests.clear()
         before = (loop.time(), time.process_time(), meter.emulator_seconds)
         writes = (store.write_count, store.bytes_written, store.snapshot_count)
+        renders = engine.renderer.cache.renders
         meter.reset()
         with meter:
             await work()
@@ -351,11 +352,13 @@ async def run_mode(
             "store_writes": store.write_count - writes[0],
             "store_bytes": store.bytes_written - writes[1],
             "store_snapshots": store.snapshot_count - writes[2],
+            "rendered": engine.renderer.cache.renders - renders,
         }
 
     first = await measured("first", engine.sync_now)
     first["longest_stall"] = meter.longest
     first["stall_where"] = meter.where
+    first["stalls"] = [(round(spent * 1e3, 1), where) for spent, where in meter.worst]
     first["created"] = engine.counts()
     first["batch_size_kept"] = store.meta("batch_size")
     out["first"] = first
@@ -368,11 +371,19 @@ async def run_mode(
         # As the scheduler does: the next pass an interval after this one ended.
         await asyncio.sleep(settings.hhsync_interval)
         out["full_unchanged"] = await measured("full", lambda: engine.sync_now(full=True))
-        out["full_unchanged"]["rendered"] = engine.renderer.cache.hits
         await asyncio.sleep(settings.hhsync_interval)
         out["incremental_unchanged"] = await measured("incremental", engine.sync_now)
         out["status_429"] = hudu_wire.statuses.get(429, 0) + halo_wire.statuses.get(429, 0)
     await engine.close()
+    if unchanged_passes:  # a restart: the mapping file of N rows loaded (before any pass)
+        started = time.thread_time()
+        reopened = Engine(
+            settings, store=MappingStore(settings.hhsync_db), hudu=hudu_client, halo=halo_client
+        )
+        await reopened.open()
+        out["open_seconds"] = time.thread_time() - started
+        out["open_rows"] = len(reopened.records())
+        await reopened.close()
     return out
 
 
@@ -451,7 +462,8 @@ def report(results: dict[str, dict[str, Any]]) -> list[tuple[str, float, float, 
         if mode == "adaptive":
             stall_ms = first["longest_stall"] * 1e3
             rows.append(("adaptive: longest event-loop stall (ms)", stall_ms, 50, stall_ms < 50))
-            print(f"  longest stall in: {first['stall_where']}")
+            for spent, where in first["stalls"]:
+                print(f"  stall of {spent} ms, then: {where}")
             cpu_ms = first["engine_cpu_seconds"] / n * 1e3
             rows.append(("adaptive: engine CPU per article (ms)", cpu_ms, 1.0, cpu_ms <= 1.0))
             engine_mb = res["peak_rss"] - res["baseline_rss"] - res["halo_state_mb"]
@@ -469,7 +481,9 @@ def report(results: dict[str, dict[str, Any]]) -> list[tuple[str, float, float, 
     full, inc = adaptive["full_unchanged"], adaptive["incremental_unchanged"]
     print(
         f"full pass, nothing changed: {full['simulated_seconds']:.0f} s simulated, "
-        f"engine CPU {full['engine_cpu_seconds']:.1f} s, {full['hudu_requests']} Hudu and "
+        f"engine CPU {full['engine_cpu_seconds']:.1f} s "
+        f"({full['engine_cpu_seconds'] / n * 1e3:.2f} ms an article, "
+        f"{full['rendered']:,} rendered), {full['hudu_requests']} Hudu and "
         f"{full['halo_requests']} Halo requests, {full['store_writes']} mapping-file writes"
     )
     rows.append(
@@ -480,6 +494,11 @@ def report(results: dict[str, dict[str, Any]]) -> list[tuple[str, float, float, 
             full["halo_kb_posts"] == 0,
         )
     )
+    if "open_seconds" in adaptive:
+        print(
+            f"opening the mapping file of {adaptive['open_rows']:,} rows (a restart): "
+            f"{adaptive['open_seconds'] * 1e3:.0f} ms CPU, before the first pass"
+        )
     inc_requests = inc["hudu_requests"] + inc["halo_requests"]
     print(f"incremental pass, nothing changed: {', '.join(inc['requests'])}")
     rows.append(("incremental pass, nothing changed: requests", inc_requests, 3, inc_requests <= 3))
@@ -500,13 +519,17 @@ def report(results: dict[str, dict[str, Any]]) -> list[tuple[str, float, float, 
     return rows
 
 
-def run_child(mode: str, articles: int, companies: int, ceiling: int) -> dict[str, Any]:
+def start_child(mode: str, articles: int, companies: int, ceiling: int) -> subprocess.Popen[str]:
     command = [sys.executable, __file__, "--articles", str(articles), "--companies", str(companies)]
     command += ["--ceiling", str(ceiling), "--child", mode]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{mode} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def child_result(mode: str, child: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = child.communicate()
+    if child.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{err[-3000:]}")
+    result: dict[str, Any] = json.loads(out.splitlines()[-1])
     return result
 
 
@@ -514,7 +537,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--companies", type=int, default=200)
-    parser.add_argument("--ceiling", type=int, default=400, help="adaptive batches' largest count")
+    parser.add_argument("--ceiling", type=int, default=500, help="adaptive batches' largest count")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--check", action="store_true", help="exit 1 when a bound is broken")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -532,11 +555,13 @@ def main() -> int:
         )
         print(json.dumps(result))
         return 0
-    results: dict[str, dict[str, Any]] = {}
-    for mode in args.modes.split(","):
-        started = time.perf_counter()
-        results[mode] = run_child(mode, args.articles, args.companies, args.ceiling)
-        print(f"({mode}: {time.perf_counter() - started:.0f} s of real time)", flush=True)
+    started = time.perf_counter()
+    children = {  # side by side: the figures are simulated time and each process's own CPU
+        mode: start_child(mode, args.articles, args.companies, args.ceiling)
+        for mode in args.modes.split(",")
+    }
+    results = {mode: child_result(mode, child) for mode, child in children.items()}
+    print(f"({len(children)} modes: {time.perf_counter() - started:.0f} s of real time)")
     rows = report(results)
     print()
     broken = 0

@@ -91,6 +91,8 @@ class RenderedArticle:
     skipped_files: tuple[SkippedFile, ...]
     content_hash: str
     unhashed: Mapping[str, Any] = field(default_factory=dict)
+    json_bytes: int = 0
+    """The payload's size as compact UTF-8 JSON (as sent), measured while hashing it."""
 
 
 def article_payload(
@@ -238,25 +240,33 @@ def render_article(
         payload["showforall"] = False
     elif article.company_id is not None:
         unhashed["kbentryclientaccess"] = []
+    digest, size = _hashed(payload, attach)
     return RenderedArticle(
         payload=payload,
         files_to_attach=tuple(attach),
         skipped_files=tuple(skipped),
-        content_hash=content_hash(payload, attach),
+        content_hash=digest,
         unhashed=unhashed,
+        json_bytes=size,
     )
 
 
 def content_hash(payload: dict[str, Any], files: Sequence[HuduUpload]) -> str:
     """sha256 of the canonical JSON of the payload and the manifest of files to attach."""
+    return _hashed(payload, files)[0]
+
+
+def _hashed(payload: dict[str, Any], files: Sequence[HuduUpload]) -> tuple[str, int]:
+    """The content hash, and the size of the canonical JSON it hashes (the payload's as
+    sent, give or take the files' short manifest)."""
     manifest = [{"id": u.id, "name": u.name, "size": u.size} for u in files]
     canonical = json.dumps(
         {"payload": payload, "files": manifest},
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    ).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(canonical).hexdigest(), len(canonical)
 
 
 # ---------------------------------------------------------------- pieces of the body

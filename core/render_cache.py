@@ -59,6 +59,7 @@ class RenderCache:
         self.renderer = renderer
         self._entries: dict[int, _Entry] = {}
         self.hits = 0
+        self.renders = 0
 
     def content_hash(
         self,
@@ -90,6 +91,7 @@ class RenderCache:
         halo_id_of: Callable[[int], int | None],
         rendered: RenderedArticle,
     ) -> None:
+        self.renders += 1
         links = tuple(dict.fromkeys(looked_up.asked))
         key = self._key(article, faqlist_id, files, client_id, links, looked_up.slugs, halo_id_of)
         self._entries[article.id] = _Entry(key, rendered.content_hash, links)
