@@ -282,6 +282,7 @@ class Engine:
         self.running = True
         self.announcer.emit(PassStarted(full, state.started, cause, command_id))
         plan = Plan(full=full)
+        view = HuduView({}, {}, {})
         error = ""
         try:
             if not dry_run:
@@ -293,7 +294,7 @@ class Engine:
             self.announcer.emit(PassProgressed(0, state.tally.total, 0, 0))
             if dry_run:
                 return state.summary(plan, self.book.counts(), self.clock(), dry_run=True)
-            self.book.apply_plan(plan.rows, plan.touched, plan.forgotten, plan.slugs)
+            await self.book.take_plan(plan.rows, plan.touched, plan.forgotten, plan.slugs)
             to_verify = await self._write(plan, state, removals=True)
             if to_verify is not None:
                 self.book.finish_pass(state.started, to_verify)
@@ -302,6 +303,7 @@ class Engine:
             error = str(exc)
             raise
         finally:
+            view.close()
             self.running = False
             self._finish(plan, state, error, dry_run=dry_run)
 

@@ -23,6 +23,7 @@ from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduUpload, Sta
 from core.plan import Action, Plan, Removal, Write
 from core.records import RecordBook, set_skipped
 from core.render import LinkedRenderer
+from core.spool import BodySpool, Spooled
 
 CURSOR_OVERLAP = timedelta(minutes=5)
 REMOVAL_SHARE = 0.2
@@ -41,6 +42,25 @@ class HuduView:
     uploads: dict[int, list[HuduUpload]]
     gone: set[int] = field(default_factory=set)
     """Mapped articles Hudu answered 404 for."""
+    spool: BodySpool | None = None
+    bodies: dict[int, Spooled] = field(default_factory=dict)
+    """The bodies of the listed articles (whose `content` is empty here), in `spool`."""
+
+    def keep(self, article: HuduArticle) -> HuduArticle:
+        """The article with its body moved to the spool (made on first use)."""
+        if self.spool is None:
+            self.spool = BodySpool()
+        self.bodies[article.id] = self.spool.put(article.content)
+        return dataclasses.replace(article, content="")
+
+    def whole(self, article: HuduArticle) -> HuduArticle:
+        """The article with its body."""
+        spooled = self.bodies.get(article.id)
+        return article if spooled is None else dataclasses.replace(article, content=spooled.text())
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,19 +133,30 @@ class Planner:
         only repeats articles as they were synced, and no row is due for retry) reads no
         companies and no files: one request."""
         now = self.clock()
+        view = HuduView({}, {}, {})
+        try:
+            return await self._read_into(view, full=full, cursor=cursor, now=now)
+        except BaseException:
+            view.close()
+            raise
+
+    async def _read_into(
+        self, view: HuduView, *, full: bool, cursor: str | None, now: datetime
+    ) -> HuduView:
         if full or not cursor:
-            listed = await self.hudu.list_articles()
+            listed = await self.hudu.list_articles(keep=view.keep)
         else:
             since = datetime.fromisoformat(cursor) - CURSOR_OVERLAP
-            listed = [
-                a for a in await self.hudu.list_articles(updated_since=since) if self._news(a)
-            ]
+            listed = await self.hudu.list_articles(updated_since=since, keep=view.keep)
+            listed = [a for a in listed if self._news(a)]
             if not listed and not any(
                 _due_for_retry(r, now) and not r.unlinked for r in self.book.rows()
             ):
+                view.close()
                 return HuduView({}, {}, {})
-        companies = await self.companies()
-        view = HuduView({a.id: a for a in listed}, companies, await self.hudu.uploads_by_article())
+        view.articles = {a.id: a for a in listed}
+        view.companies = await self.companies()
+        view.uploads = await self.hudu.uploads_by_article()
         for rec in self.book.rows():
             if rec.hudu_id in view.articles or rec.unlinked:
                 continue
@@ -178,14 +209,14 @@ class Planner:
     def faqlists_wanted(self, view: HuduView) -> dict[str, str]:
         """The FAQ lists the pass's articles go to: third-party id → list name."""
         wanted: dict[str, str] = {}
-        for article in view.articles.values():
+        places = {  # one article per place: its scope and audience are the place's
+            (a.company_id, a.folder_id): a
+            for a in view.articles.values()
+            if not a.draft and not a.archived
+        }
+        for article in places.values():
             scope = self.scope_of(article, view.companies)
-            published = not article.draft and not article.archived
-            if (
-                scope.included
-                and published
-                and not self.audience_of(article, view.companies).refusal
-            ):
+            if scope.included and not self.audience_of(article, view.companies).refusal:
                 wanted[scope.faqlist_key] = scope.name
         return wanted
 
@@ -268,6 +299,7 @@ class Planner:
                 plan.forgotten.append(rec.hudu_id)
         forced = set(forced)
         slugs = {**self.book.slugs, **plan.slugs}
+        await asyncio.sleep(0)
         slice_end = time.perf_counter() + self.slice_seconds
         for article in sorted(view.articles.values(), key=lambda a: a.id):
             self._plan_article(plan, view, article, faqlist_ids, slugs, forced=article.id in forced)
@@ -333,19 +365,31 @@ class Planner:
         rec.faqlist_id = faqlist_id or None
         client_id, halo_id_of = audience.client_id, self.book.live_halo_id
         up_to_date = not forced and live_copy and rec.status in (Status.SYNCED, Status.SKIPPED)
+        spooled = view.bodies.get(article.id)
         if up_to_date and rec.content_hash == self.renderer.cache.content_hash(
-            article, faqlist_id, files, client_id, slugs, halo_id_of
+            article,
+            faqlist_id,
+            files,
+            client_id,
+            slugs,
+            halo_id_of,
+            body_digest=spooled.digest if spooled else None,
         ):
             plan.unchanged += 1
             return
+        whole = view.whole(article)
         rendered, waiting = self.renderer.render(
-            article, faqlist_id, files, slugs=slugs, halo_id_of=halo_id_of, client_id=client_id
+            whole, faqlist_id, files, slugs=slugs, halo_id_of=halo_id_of, client_id=client_id
         )
         if up_to_date and rec.content_hash == rendered.content_hash:
             plan.unchanged += 1
             return
         action: Action = "update" if rec.halo_id is not None else "create"
-        plan.writes.append(Write(article, rendered, action, files, waiting))
+        if view.spool is not None:  # until its batch goes, the body waits in the spool
+            rendered = rendered.spooled(view.spool)
+            # Only an article with links still waiting for a target is rendered again.
+            whole = whole if waiting else article
+        plan.writes.append(Write(whole, rendered, action, files, waiting))
         if rec.status is not Status.PENDING:
             rec.status = Status.PENDING
             rec.reason = "changed in Hudu" if rec.content_hash else "new"

@@ -12,6 +12,7 @@ intent on disk and is adopted by marker, an update is sent again.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from core.store import MappingStore
 
 RETRY_BACKOFF_MAX = timedelta(hours=1)
 DEFER_LIMIT = 1_000
+PLAN_SLICE = 1_000
 """Deferred rows written at the latest once this many wait (a pass of updates only)."""
 
 Emit = Callable[[Event], None]
@@ -146,6 +148,29 @@ class RecordBook:
             self._commit(r for r in changed if r.status is not Status.PENDING)
             self._commit((r for r in changed if r.status is Status.PENDING), persist=False)
         self.forget([i for i in forgotten if i not in unlinked])
+
+    async def take_plan(
+        self,
+        planned: Mapping[int, ArticleRecord],
+        touched: Sequence[int],
+        forgotten: Sequence[int],
+        slugs: Mapping[str, int],
+    ) -> None:
+        """`apply_plan`, `PLAN_SLICE` rows at a time, giving the event loop back in between
+        (a first sync plans a row per article, and each changed row is told to listeners)."""
+        ids = list(planned)
+        for start in range(0, max(len(ids), 1), PLAN_SLICE):
+            chunk = ids[start : start + PLAN_SLICE]
+            part = set(chunk)
+            last = start + PLAN_SLICE >= len(ids)
+            self.apply_plan(
+                {i: planned[i] for i in chunk},
+                [i for i in touched if i in part],
+                forgotten if last else (),
+                slugs if start == 0 else {},
+            )
+            if not last:
+                await asyncio.sleep(0)
 
     def forget(self, hudu_ids: Sequence[int]) -> None:
         if not hudu_ids:

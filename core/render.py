@@ -25,6 +25,7 @@ by a short note with a link to the article in Hudu instead of being parsed.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import html
 import json
@@ -41,6 +42,7 @@ from core.html_safety import CLEANER, MAX_NESTING_WORK, nesting_work, scrub
 from core.hudu_facts import instance_root
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
 from core.render_cache import LookedUp, RenderCache
+from core.spool import BodySpool, Spooled
 from core.text import without_controls
 
 MAX_BODY_CHARS = 20 * 1024 * 1024
@@ -93,6 +95,18 @@ class RenderedArticle:
     unhashed: Mapping[str, Any] = field(default_factory=dict)
     json_bytes: int = 0
     """The payload's size as compact UTF-8 JSON (as sent), measured while hashing it."""
+    body_fields: tuple[str, ...] = ()
+    """The payload's fields that hold the body."""
+    spooled_body: Spooled | None = None
+    """The body, when it waits in a spool (`spooled`) and the body fields are empty."""
+
+    def spooled(self, spool: BodySpool) -> RenderedArticle:
+        """The same, its body kept in `spool` until `article_payload` reads it back."""
+        if self.spooled_body is not None or not self.body_fields:
+            return self
+        body = str(self.payload[self.body_fields[0]])
+        payload = {**self.payload, **dict.fromkeys(self.body_fields, "")}
+        return dataclasses.replace(self, payload=payload, spooled_body=spool.put(body))
 
 
 def article_payload(
@@ -101,6 +115,8 @@ def article_payload(
     """The KBArticle object sent for one article: an update when it has a Halo id, with the
     downloaded files (name, bytes) as base64 attachments."""
     payload = {**rendered.unhashed, **rendered.payload}
+    if rendered.spooled_body is not None:
+        payload.update(dict.fromkeys(rendered.body_fields, rendered.spooled_body.text()))
     if halo_id is not None:
         payload["id"] = halo_id
     if rendered.files_to_attach:
@@ -248,6 +264,7 @@ def render_article(
         content_hash=digest,
         unhashed=unhashed,
         json_bytes=size,
+        body_fields=tuple(options.body_fields),
     )
 
 

@@ -9,6 +9,7 @@ changes the key. Kept in memory: after a restart the first pass renders everythi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ class _Entry:
     key: bytes
     content_hash: str
     links: tuple[str, ...]
+
+
+def digest(text: str) -> bytes:
+    """A short fingerprint of an article's body."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class LookedUp(Mapping[str, int]):
@@ -69,13 +75,19 @@ class RenderCache:
         client_id: int | None,
         slugs: Mapping[str, int],
         halo_id_of: Callable[[int], int | None],
+        body_digest: bytes | None = None,
     ) -> str | None:
         """The content hash the article would render to, when its inputs are those of its
-        last rendering; None when it must be rendered."""
+        last rendering; None when it must be rendered. `body_digest` stands for the content
+        of an article whose body waits in a spool (`digest` of it)."""
         entry = self._entries.get(article.id)
         if entry is None:
             return None
-        key = self._key(article, faqlist_id, files, client_id, entry.links, slugs, halo_id_of)
+        if body_digest is None:
+            body_digest = digest(article.content)
+        key = self._key(
+            article, body_digest, faqlist_id, files, client_id, entry.links, slugs, halo_id_of
+        )
         if key != entry.key:
             return None
         self.hits += 1
@@ -93,12 +105,22 @@ class RenderCache:
     ) -> None:
         self.renders += 1
         links = tuple(dict.fromkeys(looked_up.asked))
-        key = self._key(article, faqlist_id, files, client_id, links, looked_up.slugs, halo_id_of)
+        key = self._key(
+            article,
+            digest(article.content),
+            faqlist_id,
+            files,
+            client_id,
+            links,
+            looked_up.slugs,
+            halo_id_of,
+        )
         self._entries[article.id] = _Entry(key, rendered.content_hash, links)
 
     def _key(
         self,
         article: HuduArticle,
+        body_digest: bytes,
         faqlist_id: int,
         files: Sequence[HuduUpload],
         client_id: int | None,
@@ -113,7 +135,8 @@ class RenderCache:
         source = repr(
             (
                 RENDER_VERSION,
-                article,
+                dataclasses.replace(article, content=""),
+                body_digest,
                 tuple(files),
                 faqlist_id,
                 client_id,

@@ -4,17 +4,25 @@ event loop it shares with the dashboard."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
+import core.halo
+import core.records
 import core.render
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.emulators.seed import SeedSummary
 from core.engine import Engine
-from core.models import Status
+from core.models import ArticleRecord, HuduArticle, Status
+from core.plan import Write
+from core.render import article_payload, render_article
+from core.spool import BodySpool
 from tests.conftest import halo_copies
 
 
@@ -183,3 +191,103 @@ async def test_an_article_unlinked_while_the_pass_plans_stays_unlinked_and_unsen
     (still,) = halo_copies(halo, target)
     assert "Changed while" not in still["description_html"]
     assert still["description_html"] == copy["description_html"]
+
+
+async def test_planned_writes_keep_their_bodies_in_the_spool_not_in_memory(
+    engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
+) -> None:
+    seen: list[Write] = []
+    write = engine.writer.write
+
+    async def watched(writes: list[Write], state: Any) -> None:
+        seen.extend(writes)
+        await write(writes, state)
+
+    engine.writer.write = watched  # type: ignore[method-assign]
+    await engine.sync_now()
+
+    assert seen
+    for planned in seen:
+        assert planned.rendered.spooled_body is not None
+        assert {planned.rendered.payload[f] for f in planned.rendered.body_fields} == {""}
+        assert planned.article.content == "" or planned.waiting_links
+    sample = seen[0].article.id
+    (copy,) = halo_copies(halo, sample)
+    body = LexborHTMLParser(hudu.articles[sample].content, is_fragment=True).text().strip()
+    assert body[:40] in LexborHTMLParser(copy["description_html"]).text()
+
+
+def test_a_spooled_article_is_sent_as_it_was_rendered() -> None:
+    article = HuduArticle(
+        5,
+        "Wi-Fi",
+        "<p>SSID „Büro“</p>",
+        "wifi",
+        "",
+        None,
+        None,
+        False,
+        False,
+        False,
+        "",
+        None,
+        None,
+    )
+    rendered = render_article(article, hudu_base_url="https://hudu.example", faqlist_id=2)
+    spool = BodySpool()
+    try:
+        spooled = rendered.spooled(spool)
+        assert "Büro" not in json.dumps(spooled.payload, ensure_ascii=False)
+        assert article_payload(spooled, halo_id=9) == article_payload(rendered, halo_id=9)
+    finally:
+        spool.close()
+
+
+async def test_a_plan_is_taken_a_slice_at_a_time(
+    engine: Engine, seeded: SeedSummary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(core.records, "PLAN_SLICE", 4)
+    rows = [
+        ArticleRecord(n, f"Article {n}", "Central KB", None, Status.PENDING, slug=f"a-{n}")
+        for n in range(1000, 1010)
+    ]
+    planned = {r.hudu_id: r for r in rows}
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    await engine.book.take_plan(planned, list(planned), [], {"a-1000": 1000})
+    other.cancel()
+
+    assert ticks - before >= 2  # 10 rows in slices of 4: the loop ran between them
+    assert all(engine.book.get(n) is planned[n] for n in planned)
+    assert engine.book.slugs["a-1000"] == 1000
+
+
+async def test_a_batch_is_encoded_as_httpx_would_and_gives_the_loop_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(core.halo, "ENCODE_SLICE_SECONDS", 0.0)
+    items = [{"name": f"Über {n}", "description": "x" * 1000, "id": n} for n in range(5)]
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    encoded = await core.halo.encoded_in_slices(items)
+    other.cancel()
+
+    assert bytes(encoded) == httpx.Request("POST", "https://h", json=items).read()
+    assert ticks >= 4
