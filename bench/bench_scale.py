@@ -26,7 +26,9 @@ default) and fixed 50 (the default before batches adapted). Printed, each with i
   (≤ 3 requests);
 - the first sync with adaptive batches vs fixed 50 (≤ 0.5 ×).
 
-`--check` exits 1 when a bound is broken.
+`--check` exits 1 when a bound is broken; `--check-counts` only when a bound on a count is
+(requests, 429s, file writes, simulated time: what CI checks, at `--articles 500 --modes
+adaptive`, as CPU time and memory depend on the machine).
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ HUDU_LIMIT, HUDU_WINDOW = 300, 60.0
 CONCURRENCY = 4  # core.writer.BATCH_CONCURRENCY
 BODIES = 64
 FILE_SHARE = 20  # one article in 20 has a file
+MACHINE_BOUND = ("stall", "CPU", "RSS")
+"""Figures that depend on the machine (left out by `--check-counts`)."""
 MODES: dict[str, int | None] = {"adaptive": None, "adaptive-100": 100, "fixed-50": 50}
 
 
@@ -540,6 +544,11 @@ def main() -> int:
     parser.add_argument("--ceiling", type=int, default=500, help="adaptive batches' largest count")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--check", action="store_true", help="exit 1 when a bound is broken")
+    parser.add_argument(
+        "--check-counts", action="store_true", help="exit 1 when a bound on a count is broken"
+    )
+    parser.add_argument("--save", type=Path, help="keep the measurements (JSON) in this file")
+    parser.add_argument("--load", type=Path, help="report the measurements kept by --save")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -555,20 +564,26 @@ def main() -> int:
         )
         print(json.dumps(result))
         return 0
-    started = time.perf_counter()
-    children = {  # side by side: the figures are simulated time and each process's own CPU
-        mode: start_child(mode, args.articles, args.companies, args.ceiling)
-        for mode in args.modes.split(",")
-    }
-    results = {mode: child_result(mode, child) for mode, child in children.items()}
-    print(f"({len(children)} modes: {time.perf_counter() - started:.0f} s of real time)")
+    if args.load:
+        results = json.loads(args.load.read_text())
+    else:
+        started = time.perf_counter()
+        children = {  # side by side: the figures are simulated time and each process's own CPU
+            mode: start_child(mode, args.articles, args.companies, args.ceiling)
+            for mode in args.modes.split(",")
+        }
+        results = {mode: child_result(mode, child) for mode, child in children.items()}
+        print(f"({len(children)} modes: {time.perf_counter() - started:.0f} s of real time)")
+        if args.save:
+            args.save.write_text(json.dumps(results))
     rows = report(results)
     print()
-    broken = 0
+    broken = counts_broken = 0
     for label, value, bound, ok in rows:
         broken += not ok
+        counts_broken += not ok and not any(word in label for word in MACHINE_BOUND)
         print(f"  {'ok ' if ok else 'BAD'} {label}: {value:,.3g} (bound {bound:,.3g})")
-    return 1 if broken and args.check else 0
+    return 1 if (broken and args.check) or (counts_broken and args.check_counts) else 0
 
 
 if __name__ == "__main__":
