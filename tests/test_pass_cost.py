@@ -4,6 +4,7 @@ event loop it shares with the dashboard."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -291,3 +292,20 @@ async def test_a_batch_is_encoded_as_httpx_would_and_gives_the_loop_back(
 
     assert bytes(encoded) == httpx.Request("POST", "https://h", json=items).read()
     assert ticks >= 4
+
+
+async def test_what_planning_made_is_kept_from_full_collections_until_the_next_pass(
+    engine: Engine, seeded: SeedSummary
+) -> None:
+    engine.planner.slice_seconds = 0.0
+    gc.unfreeze()
+    try:
+        await engine.sync_now(full=True)
+        frozen = gc.get_freeze_count()
+        await engine.planner.read_hudu(full=False, cursor=engine.store.meta("cursor"))
+        given_back = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+
+    assert frozen > len(seeded.published_ids)  # the planned rows and writes, at least
+    assert given_back == 0
