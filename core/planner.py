@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from core.config import CustomerAccess, Settings
 from core.customers import CustomerDirectory
@@ -44,13 +45,14 @@ class HuduView:
     gone: set[int] = field(default_factory=set)
     """Mapped articles Hudu answered 404 for."""
     spool: BodySpool | None = None
+    spool_folder: Path | None = None
     bodies: dict[int, Spooled] = field(default_factory=dict)
     """The bodies of the listed articles (whose `content` is empty here), in `spool`."""
 
     def keep(self, article: HuduArticle) -> HuduArticle:
         """The article with its body moved to the spool (made on first use)."""
         if self.spool is None:
-            self.spool = BodySpool()
+            self.spool = BodySpool(self.spool_folder)
         self.bodies[article.id] = self.spool.put(article.content)
         return dataclasses.replace(article, content="")
 
@@ -140,7 +142,7 @@ class Planner:
         the loop waits (100 ms and more)."""
         gc.unfreeze()
         now = self.clock()
-        view = HuduView({}, {}, {})
+        view = HuduView({}, {}, {}, spool_folder=self.settings.hhsync_db.parent)
         try:
             return await self._read_into(view, full=full, cursor=cursor, now=now)
         except BaseException:

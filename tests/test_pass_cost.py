@@ -7,6 +7,7 @@ import asyncio
 import gc
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -309,3 +310,15 @@ async def test_what_planning_made_is_kept_from_full_collections_until_the_next_p
 
     assert frozen > len(seeded.published_ids)  # the planned rows and writes, at least
     assert given_back == 0
+
+
+def test_the_spool_lives_beside_the_mapping_file_unseen(tmp_path: Path) -> None:
+    spool = BodySpool(tmp_path)
+    try:
+        kept = spool.put("<p>Zürich</p>")
+        assert kept.text() == "<p>Zürich</p>"
+        assert list(tmp_path.iterdir()) == []  # created unlinked: no name to find it by
+    finally:
+        spool.close()
+    missing = BodySpool(tmp_path / "not yet made")  # a dry run before the first write
+    missing.close()
