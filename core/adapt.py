@@ -3,8 +3,8 @@
 One function, so every adaptation is in one place: the body field(s) and tag path the
 renderer writes, how files travel, the article URL and whether removals try DELETE, how the
 reconciler looks copies up, whether creates go one per request, whether customer restrictions
-are kept. A changed choice changes the payload, hence the content hash: the next pass re-sends
-the articles it affects, and only those.
+are kept, how images are stored (core.images). A changed choice changes the payload, hence the
+content hash: the next pass re-sends the articles it affects, and only those.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ def adapt_to(
     planner: Planner,
     renderer: LinkedRenderer,
 ) -> None:
+    writer.images.upload_works = profile.image_upload
     renderer.options = RenderOptions(
         body_fields=profile.body_fields,
         tag_path=profile.tag_path,
         attach_in_post=profile.attach_in_post,
         files_note="" if profile.attach_in_post else profile.files_note(),
+        images=writer.images.label,
     )
     halo.article_url_template = profile.url_template
     halo.delete_refused = profile.delete_refused

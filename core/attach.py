@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from core.build import build_engine
 from core.config import Settings
 from core.events import Event, PassFinished
+from core.history import PassRecord
 from core.models import ArticleRecord
 from core.plan import PassSummary
 from core.remote import ControlClient, RemoteEngine, find_service
@@ -54,7 +55,10 @@ class EnginePort(Protocol):
     async def retry_failed(self, *, command_id: str = "") -> PassSummary: ...
     async def resync(self, hudu_id: int) -> ArticleRecord: ...
     async def unlink(self, hudu_id: int) -> ArticleRecord: ...
+    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]: ...
+    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]: ...
     async def reset(self) -> int: ...
+    async def history(self, limit: int | None = None) -> list[PassRecord]: ...
 
 
 def service_socket(settings: Settings) -> str:

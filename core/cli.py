@@ -19,6 +19,7 @@ import click
 
 from core.attach import EnginePort, open_engine
 from core.build import build_engine
+from core.cli_history import passes_kept, print_history
 from core.cli_output import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -43,6 +44,7 @@ from core.models import ArticleRecord, Status
 from core.remote import ControlClient, find_service
 from core.socketpath import socket_path
 from core.store import MappingStore
+from core.tables import MAX_RUNS
 from core.text import displayable
 
 if TYPE_CHECKING:
@@ -182,6 +184,21 @@ async def service_records(socket: Path) -> list[ArticleRecord] | None:
         return (await client.snapshot()).records
     finally:
         await client.aclose()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the passes as JSON.")
+@click.option("--limit", type=click.IntRange(1, MAX_RUNS), default=MAX_RUNS, show_default=True)
+def history(as_json: bool, limit: int) -> None:
+    """Show the last passes, newest first: trigger, counts, requests, rate-limit waits (the
+    service's when one runs, else the mapping file's; needs only HHSYNC_DB)."""
+    try:
+        print_history(asyncio.run(passes_kept(load_store_settings(), limit)), as_json)
+    except ConfigError as exc:
+        fail(str(exc))
+    except HhsyncError as exc:
+        fail(str(exc), exc.hint)
+    sys.exit(EXIT_OK)
 
 
 @main.command()

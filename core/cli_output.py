@@ -115,8 +115,9 @@ def print_summary(summary: PassSummary, as_json: bool) -> None:
     if summary.dry_run:
         planned = Counter(change.action for change in summary.plan)
         echo(
-            f"dry run: would create {planned['create']}, update {planned['update']}, "
-            f"remove {planned['remove']}, unchanged {summary.unchanged}"
+            f"dry run: would create {summary.created}, update {summary.updated}, "
+            + (f"restore {summary.restored}, " if summary.restored else "")
+            + f"remove {planned['remove']}, unchanged {summary.unchanged}"
             + (f", removals held {summary.removals_held}" if summary.removals_held else "")
             + f" — nothing written; now synced {summary.synced_total}, "
             f"pending {summary.pending_total}, skipped {summary.skipped_total}, "
@@ -125,7 +126,9 @@ def print_summary(summary: PassSummary, as_json: bool) -> None:
         return
     echo(
         f"created {summary.created}, updated {summary.updated}, unchanged {summary.unchanged}, "
-        f"removed {summary.removed}, failed {summary.failed}"
+        f"removed {summary.removed}, "
+        + (f"restored {summary.restored}, " if summary.restored else "")
+        + f"failed {summary.failed}"
         + (f", removals held {summary.removals_held}" if summary.removals_held else "")
         + f" — now synced {summary.synced_total}, pending {summary.pending_total}, "
         f"skipped {summary.skipped_total}, failed {summary.failed_total}"

@@ -35,6 +35,8 @@ EXAMPLES: dict[str, str] = {
     "HHSYNC_CUSTOMER_ACCESS": "matched  (or strict, or off)",
     "HHSYNC_CUSTOMER_MAP": "12=345,17=346  (Hudu company id=Halo client id)",
     "HHSYNC_ALERT_URL": "the URL of a Teams workflow or Slack incoming webhook",
+    "HHSYNC_IMAGES": "link  (or copy)",
+    "HHSYNC_FOLDERS": "flat  (or lists)",
 }
 
 
@@ -80,6 +82,24 @@ class CustomerAccess(StrEnum):
     """Restricted to the company's Halo customer; without one, not synced."""
     OFF = "off"
     """Never restricted, as before this setting existed."""
+
+
+class ImageMode(StrEnum):
+    """`HHSYNC_IMAGES`: where an article's images live once it is in Halo."""
+
+    LINK = "link"
+    """Linked to Hudu (absolute Hudu URLs), as before this setting existed."""
+    COPY = "copy"
+    """Copied into Halo once each (content-addressed); the article no longer needs Hudu."""
+
+
+class FolderLayout(StrEnum):
+    """`HHSYNC_FOLDERS`: how Hudu's folders show in Halo's FAQ lists."""
+
+    FLAT = "flat"
+    """One FAQ list per knowledge base (Central or a company), as Hudu's own sync does."""
+    LISTS = "lists"
+    """One FAQ list per Hudu folder, named by its path, in a group per knowledge base."""
 
 
 def parse_customer_map(raw: str) -> dict[int, int]:
@@ -130,6 +150,8 @@ class Settings(StoreSettings):
     hhsync_customer_map: str = ""
     hhsync_alert_url: SecretStr | None = None
     """Where the service posts its alerts (a secret: the URL is the webhook's only key)."""
+    hhsync_images: ImageMode = ImageMode.LINK
+    hhsync_folders: FolderLayout = FolderLayout.FLAT
 
     @field_validator("hudu_base_url", "halo_base_url", "halo_auth_url")
     @classmethod
@@ -169,7 +191,7 @@ class Settings(StoreSettings):
         parse_customer_map(value)
         return value
 
-    @field_validator("hhsync_customer_access", mode="before")
+    @field_validator("hhsync_customer_access", "hhsync_images", "hhsync_folders", mode="before")
     @classmethod
     def _access_in_any_case(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value

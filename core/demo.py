@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from core.build import build_engine
-from core.config import Settings
+from core.config import FolderLayout, Settings
 from core.emulators.halo import EDIT_KB, READ_KB, HaloState, create_halo_app
 from core.emulators.halo_clients import READ_CUSTOMERS
 from core.emulators.hudu import HuduState, create_hudu_app
@@ -47,6 +47,7 @@ def demo_settings(db_path: Path) -> Settings:
         hhsync_db=db_path,
         hhsync_batch_size=DEMO_BATCH_SIZE,
         hhsync_interval=300,
+        hhsync_folders=FolderLayout.LISTS,  # the demo's Hudu folders show as FAQ lists
     )
 
 

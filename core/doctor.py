@@ -18,11 +18,13 @@ from typing import TypeVar
 
 from core.alert_body import Alert, AlertKind, webhook_body
 from core.config import Settings
-from core.doctor_tenant import Check, check_customers, check_faqlists, probe_lines
+from core.doctor_tenant import Check, check_customers, check_faqlists, images_line, probe_lines
 from core.engine import Engine
 from core.errors import ApiError, AuthError, HhsyncError, UnreachableError
+from core.folders import describe_layout
 from core.halo_facts import DEFAULT_SCOPE, KB_SCOPES, missing_scopes
 from core.halo_profile import META_KEY, HaloProfile, Verdict
+from core.images import COUNT_KEY as IMAGES_COUNT_KEY
 from core.models import HuduCompany, Status
 from core.probe import ProbeReport
 from core.remote import ControlClient, ServiceUnavailable, find_service
@@ -245,6 +247,15 @@ def stored_profile(engine: Engine) -> HaloProfile:
         return HaloProfile()
 
 
+def stored_images(engine: Engine) -> int:
+    """How many images hhsync stored in Halo (the mapping file's content-addressed copies)."""
+    try:
+        count = MappingStore.read_only(engine.settings.hhsync_db).meta(IMAGES_COUNT_KEY)
+    except HhsyncError:
+        return 0
+    return count if isinstance(count, int) else 0
+
+
 async def run_checks(
     engine: Engine, *, probe_verdicts: bool = True, alert_test: bool = False
 ) -> AsyncIterator[Check]:
@@ -262,7 +273,9 @@ async def run_checks(
     if probe_verdicts:
         for check in probe_lines(stored_profile(engine), engine.clock()):
             yield check
+    yield images_line(engine.settings, stored_profile(engine), stored_images(engine))
     yield await check_alerts(engine.settings, engine, send_test=alert_test)
+    yield True, describe_layout(engine.settings.hhsync_folders)
     yield check_mapping(engine)
 
 

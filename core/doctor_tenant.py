@@ -1,5 +1,6 @@
 """`hhsync doctor`'s checks of what hhsync adapts to on the tenant, all read-only: the FAQ
-lists, the last probe's verdicts and their age, and each synced company's Halo customer.
+lists, the last probe's verdicts and their age, each synced company's Halo customer, and how
+images are kept (HHSYNC_IMAGES).
 
 A check is `(ok, line)` where `ok` is True (✓), False (✗: something to fix) or None (!: worth
 knowing, nothing broken).
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
-from core.config import CustomerAccess, Settings
+from core.config import CustomerAccess, ImageMode, Settings
 from core.customers import CustomerDirectory
 from core.errors import ApiError
 from core.faqlists import GROUP_LIST_NAME, GROUP_THIRD_PARTY_ID, find_faqlist
+from core.folders import SCOPE_GROUP_PREFIX
 from core.halo import HaloClient
 from core.halo_hints import SCOPES_HINT
 from core.halo_profile import HaloProfile, ProbeKind, Verdict
@@ -43,7 +45,8 @@ async def check_faqlists(halo: HaloClient, settings: Settings) -> AsyncIterator[
     yield True, f"found the FAQ group list {GROUP_LIST_NAME!r} in Halo (id {group.id})"
     if settings.hhsync_customer_access is CustomerAccess.OFF:
         return
-    shown = [f for f in lists if f.group_id == group.id and f.showforall]
+    groups = {group.id} | {f.id for f in lists if f.third_party_id.startswith(SCOPE_GROUP_PREFIX)}
+    shown = [f for f in lists if f.group_id in groups and not f.is_group and f.showforall]
     for faqlist in sorted(shown, key=lambda f: f.id):
         yield (
             None,
@@ -117,3 +120,27 @@ async def check_customers(
             yield True, f"customer: {match.company_name} → {match.describe()}"
         else:
             yield None, f"customer: {match.company_name}: {match.why_not} — {outcome}"
+
+
+def images_line(settings: Settings, profile: HaloProfile, copied: int) -> Check:
+    """HHSYNC_IMAGES, and what the probe says of Halo's image endpoint when images are copied."""
+    if settings.hhsync_images is ImageMode.LINK:
+        return True, (
+            "HHSYNC_IMAGES=link: images stay in Hudu and Halo's copies link to them (Hudu's "
+            "public photos need no login; HHSYNC_IMAGES=copy stores them in Halo)"
+        )
+    so_far = f"{copied} image(s) stored in Halo so far"
+    if profile.image_upload is True:
+        return True, (
+            f"HHSYNC_IMAGES=copy: images are stored with Halo's image endpoint (probe of "
+            f"{profile.probed_at[:10]}); {so_far}"
+        )
+    if profile.image_upload is False:
+        return None, (
+            f"HHSYNC_IMAGES=copy: Halo refused the probe's image upload ({profile.probed_at[:10]})"
+            ": small images go inline in the article, larger ones stay linked to Hudu"
+        )
+    return None, (
+        "HHSYNC_IMAGES=copy: Halo's image endpoint is not checked yet (the next sync tries it); "
+        f"run `hhsync doctor --probe` to check it; {so_far}"
+    )

@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from core.adapt import adapt_to
+from core.bulk import mapped_ids, read_for_resync
 from core.config import Settings
 from core.customers import META_KEY as CUSTOMERS_META
 from core.customers import CustomerDirectory
+from core.drift import DriftCheck
 from core.errors import AuthError, HhsyncError
 from core.events import (
     Announcer,
@@ -32,6 +34,7 @@ from core.events import (
 from core.faqlists import FaqListDirectory
 from core.halo import HaloClient
 from core.halo_profile import HaloProfile
+from core.history import PassHistory, PassRecord
 from core.hudu import HuduClient
 from core.models import ArticleRecord
 from core.plan import PassState, PassSummary, Plan
@@ -78,12 +81,9 @@ class Engine:
         self.last_pass: PassFinished | None = None
         self.announcer = Announcer(clock)
         self.book = RecordBook(store, self.announcer.emit, clock)
-        self.faqlists = FaqListDirectory(
-            halo, self.book.commit_faqlists, showforall=settings.hhsync_show_for_all_users
-        )
-        renderer = LinkedRenderer(settings.hudu_base_url, halo.article_url)
+        self.faqlists = FaqListDirectory.for_settings(halo, self.book, settings)
+        renderer = self.renderer = LinkedRenderer(settings.hudu_base_url, halo.article_url)
         renderer.client_of = self.book.halo_client_of
-        self.renderer = renderer
         self.customers = CustomerDirectory(
             halo,
             settings,
@@ -95,6 +95,8 @@ class Engine:
             settings, hudu, self.book, renderer, self.announcer, clock, self.customers
         )
         self.reconciler = Reconciler(halo, self.book, self.announcer)
+        self.drift = DriftCheck(halo, self.book, self.announcer, self.planner)
+        self.passes = PassHistory(self.book, self.announcer, halo=halo, hudu=hudu)
         self.writer = Writer(
             halo=halo,
             hudu=hudu,
@@ -102,7 +104,7 @@ class Engine:
             reconciler=self.reconciler,
             renderer=renderer,
             announcer=self.announcer,
-            batch_size=settings.hhsync_batch_size,
+            settings=settings,
             sleep=sleep,
         )
         prober = HaloProbe(
@@ -133,6 +135,9 @@ class Engine:
 
     def halo_article_url(self, halo_id: int) -> str:
         return self.halo.article_url(halo_id)
+
+    async def history(self, limit: int | None = None) -> list[PassRecord]:
+        return self.passes.read(limit)
 
     async def open(self) -> None:
         """Take the store and load the mapping. Opening only reads: creates a crash left in
@@ -224,6 +229,7 @@ class Engine:
             pass_count = int(self.store.meta("pass_count", 0) or 0)
             first = not self.store.meta("cursor")
             full = full or first or pass_count % FULL_PASS_EVERY == FULL_PASS_EVERY - 1
+            full = full or self.faqlists.layout_changed()  # HHSYNC_FOLDERS: every article moves
             return await self._run_pass(
                 full=full, dry_run=dry_run, force=force, cause=cause, command_id=command_id
             )
@@ -237,33 +243,31 @@ class Engine:
             )
 
     async def resync(self, hudu_id: int) -> ArticleRecord:
-        """Push one article even if unchanged, relinking it and re-adopting its Halo copy."""
+        (record,) = await self.resync_many([hudu_id])
+        return record
+
+    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        """Push articles even if unchanged, relinking them and re-adopting their Halo copies:
+        one read of Hudu, one marker search and batched writes for any number (core.bulk)."""
         async with self._pass_lock:
-            view = await self.planner.read_article(hudu_id)
-            if hudu_id not in view.articles:
-                raise HhsyncError(
-                    f"Hudu has no article {hudu_id}",
-                    hint="it was deleted in Hudu: a full sync (S, or hhsync sync --full) "
-                    "removes its Halo copy",
-                )
-            if hudu_id in self.book:
-                self.book.prepare_resync(hudu_id, await self.reconciler.find_copy(hudu_id))
-            plan = await self._plan(view, full=False, dry_run=False, forced=[hudu_id])
+            view, found = await read_for_resync(
+                hudu_ids, self.planner, self.reconciler, self.book, self.announcer
+            )
+            plan = await self._plan(view, full=False, dry_run=False, forced=found)
             state = PassState(self.clock(), stopping=lambda: self._stopping, reports_progress=False)
             self.book.apply_plan(plan.rows, plan.touched, (), plan.slugs, store_pending=True)
             to_verify = await self._write(plan, state)
             if to_verify is not None and to_verify != self.book.verify_copies():
                 self.book.set_verify_copies(to_verify)
-            final = self.book.snapshot(hudu_id)
-            assert final is not None
-            return final
+            return [r for i in found if (r := self.book.snapshot(i)) is not None]
 
     async def unlink(self, hudu_id: int) -> ArticleRecord:
-        """Stop syncing one article; its Halo copy stays and becomes Halo's to edit."""
-        if hudu_id not in self.book:
-            raise HhsyncError(f"article {hudu_id} is not in the mapping")
-        (rec,) = self.book.unlink([hudu_id])
-        return rec
+        (record,) = await self.unlink_many([hudu_id])
+        return record
+
+    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        """Stop syncing articles (one store write); their Halo copies stay, Halo's to edit."""
+        return self.book.unlink(mapped_ids(hudu_ids, self.book))
 
     async def reset(self) -> int:
         """Unlink every article with a Halo copy (the caller asks the user to confirm)."""
@@ -281,8 +285,7 @@ class Engine:
         state = PassState(self.clock(), stopping=lambda: self._stopping)
         self.running = True
         self.announcer.emit(PassStarted(full, state.started, cause, command_id))
-        plan = Plan(full=full)
-        view = HuduView({}, {}, {})
+        plan, view = Plan(full=full), HuduView({}, {}, {})
         error = ""
         try:
             if not dry_run:
@@ -320,8 +323,8 @@ class Engine:
         await self.customers.refresh(companies, full=full, persist=not dry_run)
         self.planner.say_unmatched(view.companies)
         await self.faqlists.ensure(self.planner.faqlists_wanted(view), dry_run=dry_run, verify=full)
-        return await self.planner.plan(
-            view, self.faqlists.ids, full=full, force=force, forced=forced or ()
+        return await self.drift.planned(
+            view, self.faqlists.ids, full=full, force=force, forced=forced or (), dry_run=dry_run
         )
 
     async def _write(
@@ -334,6 +337,7 @@ class Engine:
         await self.writer.write(plan.writes, state)
         if removals and not self._stopping:
             await self.writer.remove(plan.removals, state)
+            await self.faqlists.retire()
         self.faqlists.suspect |= state.faqlists_suspect
         if self._stopping:
             return None
@@ -341,9 +345,6 @@ class Engine:
         return unchecked | state.uncertain_ids
 
     def _finish(self, plan: Plan, state: PassState, error: str, *, dry_run: bool) -> None:
-        event = state.finished(plan, self.clock(), error, dry_run=dry_run)
-        if not dry_run:
-            self.last_pass = event
-            with contextlib.suppress(HhsyncError):
-                self.book.add_run(event)
+        event = self.passes.finished(state.finished(plan, self.clock(), error, dry_run=dry_run))
+        self.last_pass = self.last_pass if dry_run else event
         self.announcer.emit(event)

@@ -88,6 +88,15 @@ class MalformedResponseError(ApiError):
     """The service answered 2xx with something that is not the JSON the API documents."""
 
 
+class TooLargeError(HhsyncError):
+    """A download stopped once it passed the size its caller allows."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"more than {limit:,} bytes (stopped at {size:,})")
+        self.size = size
+        self.limit = limit
+
+
 class StoreError(HhsyncError):
     """The mapping file cannot be opened, locked or read."""
 

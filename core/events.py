@@ -76,6 +76,13 @@ class PassFinished(Event):
     failed: int
     error: str = ""
     dry_run: bool = False
+    restored: int = 0
+    cause: PassCause = PassCause.SYNC
+    halo_requests: int = 0
+    hudu_requests: int = 0
+    waits: int = 0
+    waited_seconds: float = 0.0
+    """What the pass cost: requests sent and rate-limit waits (core.history measures them)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from core.halo_facts import (
     default_auth_url,
     exponential_to_sixty,
     has_scope,
+    on_instance,
 )
 from core.halo_hints import halo_hint
 from core.halo_json import (
@@ -160,13 +161,14 @@ class HaloClient(HaloAuthorized):
         showforall: bool,
         third_party_id: str,
     ) -> HaloFaqList:
-        (created,) = await self.create_faqlists(
+        (created,) = await self.save_faqlists(
             [NewFaqList(name, is_group, group_id, showforall, third_party_id)]
         )
         return created
 
-    async def create_faqlists(self, lists: Sequence[NewFaqList]) -> list[HaloFaqList]:
-        """Create several FAQ lists in ONE request; the answer is checked by position and name."""
+    async def save_faqlists(self, lists: Sequence[NewFaqList]) -> list[HaloFaqList]:
+        """Create (or, with an id, rename or move) several FAQ lists in ONE request; the
+        answer is checked by position, id and name."""
         if not lists:
             return []
         payloads = [faqlist_payload(new) for new in lists]
@@ -178,9 +180,9 @@ class HaloClient(HaloAuthorized):
             )
         created = [self._parse(response, parse_faqlist, r) for r in records]
         for new, got in zip(lists, created, strict=True):
-            if got.name.strip() != new.name.strip():
+            if got.name.strip() != new.name.strip() or new.id not in (None, got.id):
                 raise self.session.malformed(
-                    response, f"creating FAQ list {new.name!r} returned {got.name!r}"
+                    response, f"saving FAQ list {new.name!r} returned {got.name!r} ({got.id})"
                 )
         return created
 
@@ -220,6 +222,12 @@ class HaloClient(HaloAuthorized):
         which is how a large crash recovery avoids one lookup per article.
         """
         params = self._search_params(text, faqlist_id)
+        return await self._every_page("KBArticle", "articles", parse_article_ref, params)
+
+    async def list_articles(self) -> list[HaloArticleRef]:
+        """Every article, active or not, in one paged listing: what drift repair compares with
+        the mapping (core.drift)."""
+        params = {"includeinactive": "true"}
         return await self._every_page("KBArticle", "articles", parse_article_ref, params)
 
     async def newest_matches(self, text: str) -> list[HaloArticleRef]:
@@ -296,6 +304,27 @@ class HaloClient(HaloAuthorized):
             raise self.session.malformed(response, "expected one article")
         self._parse(response, parse_article_ref, records[0])  # the shape a ref needs
         return records[0]
+
+    # ------------------------------------------------------------------ images
+    async def upload_image(self, filename: str, data: bytes, content_type: str) -> str:
+        """Store an image with Halo's editor endpoint (`POST /Attachment/image`, multipart,
+        no ticket): the absolute URL Halo serves it at. A link that is not on this Halo is a
+        MalformedResponseError (it would go into articles as it is)."""
+        response = await self._request(
+            "POST", "Attachment/image", files={"file": (filename, data, content_type)}
+        )
+        body = self.session.json(response)
+        link = body.get("link") if isinstance(body, dict) else None
+        url = on_instance(link, self.instance_url) if isinstance(link, str) else ""
+        if not url:
+            raise self.session.malformed(response, "the image upload answered no link on Halo")
+        return url
+
+    async def image_bytes(self, url: str) -> bytes:
+        """What an image link on this Halo serves (a capability URL: no bearer token)."""
+        if not on_instance(url, self.instance_url):
+            raise ValueError("not a link on this Halo")
+        return (await self.session.send("GET", url)).content
 
     # ------------------------------------------------------------------ customers
     async def list_customers(self) -> list[HaloCustomer]:

@@ -129,6 +129,7 @@ class HaloAuthorized(ServiceClient):
         *,
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         accept: tuple[int, ...] = (),
     ) -> httpx.Response:
         """One API call with the bearer token; a 401 renews the token and retries once."""
@@ -138,6 +139,7 @@ class HaloAuthorized(ServiceClient):
             path,
             params=params,
             json_body=json_body,
+            files=files,
             headers={"Authorization": authorization},
             accept=(401, *accept),
         )
@@ -149,6 +151,7 @@ class HaloAuthorized(ServiceClient):
             path,
             params=params,
             json_body=json_body,
+            files=files,
             headers={"Authorization": authorization},
             accept=accept,
         )

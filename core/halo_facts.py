@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+from urllib.parse import urlsplit
 
 API_PATH = "/api"
 AUTH_PATH = "/auth"  # the authorisation server, usually on the instance itself
@@ -86,3 +87,15 @@ def exponential_to_sixty(attempt: int, now: float, rng: random.Random) -> float:
     """The wait after a 429 without `Retry-After`: 5, 10, 20, 40, 60, 60, … seconds (a little
     jitter below 60), so a few attempts outlast the rolling window."""
     return min(60.0, 5.0 * 2.0 ** (attempt - 1) + rng.uniform(0.0, 1.0))
+
+
+def on_instance(link: str, instance_url: str) -> str:
+    """`link` as an absolute URL when it is a path or an http(s) URL on this Halo, else "".
+    Halo answers image links as paths (`/api/attachment/image?token=…`: observed, IMG)."""
+    link = link.strip()
+    if link.startswith("/") and not link.startswith("//"):
+        return instance_url.rstrip("/") + link
+    parts, home = urlsplit(link), urlsplit(instance_url)
+    if parts.scheme in ("http", "https") and parts.netloc.lower() == home.netloc.lower():
+        return link
+    return ""

@@ -4,19 +4,22 @@ payload, and the check that an answered article is the one that was sent.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from core.models import MARKER_PREFIX, HaloArticleRef, HaloCustomer, HaloFaqList, NewFaqList
 
 
 def faqlist_payload(new: NewFaqList) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "name": new.name,
-        "is_group": new.is_group,
-        "showforall": new.showforall,
-        "third_party_id": new.third_party_id,
-    }
+    """A list to create; with an id, only its name, group and third-party id change (its
+    "Show for all users" stays whatever an admin chose)."""
+    payload: dict[str, Any] = {"id": new.id} if new.id is not None else {}
+    payload["name"] = new.name
+    if new.id is None:
+        payload.update(is_group=new.is_group, showforall=new.showforall)
+    payload["third_party_id"] = new.third_party_id
     if new.group_id is not None:
         payload["group_id"] = new.group_id
     return payload
@@ -77,7 +80,19 @@ def parse_article_ref(raw: Mapping[str, Any]) -> HaloArticleRef:
             int(f["id"]) for f in faqlists if isinstance(f, dict) and isinstance(f.get("id"), int)
         ),
         link=raw["link"] if isinstance(raw.get("link"), str) else "",
+        date_edited=raw["date_edited"] if isinstance(raw.get("date_edited"), str) else "",
+        seen_hash=seen_hash(raw),
     )
+
+
+def seen_hash(raw: Mapping[str, Any]) -> str:
+    """A digest of an article's name and `description` as Halo answers them (list items carry
+    both): compared with the one after hhsync's last write, it shows an edit made in Halo."""
+    body = raw.get("description")
+    if not isinstance(body, str):
+        return ""
+    name = raw.get("name") if isinstance(raw.get("name"), str) else ""
+    return hashlib.sha256(f"{name}\0{body}".encode()).hexdigest()[:32]
 
 
 def parse_customer(raw: Mapping[str, Any]) -> HaloCustomer:
@@ -85,3 +100,18 @@ def parse_customer(raw: Mapping[str, Any]) -> HaloCustomer:
     return HaloCustomer(
         id=int(raw["id"]), name=str(raw.get("name") or ""), inactive=bool(raw.get("inactive"))
     )
+
+
+def edited_later(listed: str, baseline: str) -> bool:
+    """Whether Halo's `date_edited` moved past the baseline. Both come from Halo, in its own
+    clock and format (its zone is undocumented: one without is taken as UTC); one that does
+    not parse counts as moved when it differs."""
+    try:
+        return _moment(listed) > _moment(baseline)
+    except ValueError:
+        return listed != baseline
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

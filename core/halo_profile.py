@@ -93,6 +93,8 @@ class HaloProfile:
     """The article URL read from `link` ("{id}" for the id); "" keeps the inferred one."""
     delete_refused: bool = False
     faqlist_third_party_id: bool | None = None
+    image_upload: bool | None = None
+    """Halo's image endpoint stores an image sent without a ticket (None: not checked)."""
 
     @property
     def crash_recovery_degraded(self) -> bool:
@@ -156,6 +158,7 @@ class HaloProfile:
             tag_path: TagPath = "tags" if raw.get("tag_path") == "tags" else "tag_string"
             access = raw.get("client_access")
             third_party = raw.get("faqlist_third_party_id")
+            image = raw.get("image_upload")
             return cls(
                 kind=ProbeKind(str(raw.get("kind") or "")),
                 probed_at=str(raw.get("probed_at") or ""),
@@ -170,6 +173,7 @@ class HaloProfile:
                 url_template=str(raw.get("url_template") or ""),
                 delete_refused=bool(raw.get("delete_refused", False)),
                 faqlist_third_party_id=None if third_party is None else bool(third_party),
+                image_upload=None if image is None else bool(image),
             )
         except (KeyError, TypeError, ValueError):
             return cls()

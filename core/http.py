@@ -33,7 +33,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState
 
 from core.errorbody import HTML_ANSWER, items_named_in, looks_like_html, message_from_body
-from core.errors import ApiError, MalformedResponseError, WriteUncertainError
+from core.errors import ApiError, MalformedResponseError, TooLargeError, WriteUncertainError
 from core.logs import mask
 from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
 
@@ -105,6 +105,33 @@ def _counted_retry(failures: Counter[bool], state: RetryCallState) -> bool:
         return False
     failures[isinstance(error, _RateLimited)] += 1
     return True
+
+
+async def _read_at_most(
+    http: httpx.AsyncClient, request: httpx.Request, max_bytes: int
+) -> httpx.Response:
+    """The answer with its body read up to `max_bytes`; past it (or a Content-Length saying
+    so), `TooLargeError` and the connection is closed."""
+    response = await http.send(request, stream=True)
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise TooLargeError(int(declared), max_bytes)
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise TooLargeError(len(body), max_bytes)
+    finally:
+        await response.aclose()
+    headers = [(k, v) for k, v in response.headers.multi_items() if k not in _BODY_HEADERS]
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(body), request=request
+    )
+
+
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+"""Headers about the body as sent, not as read (decoded, whole)."""
 
 
 class _Retryable(Exception):
@@ -180,13 +207,16 @@ class ApiSession:
         params: Mapping[str, str | int] | None = None,
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         accept: Collection[int] = (),
         idempotent: bool | None = None,
         throttle: bool = True,
+        max_bytes: int | None = None,
     ) -> httpx.Response:
         """Send with limiter and retries. 2xx/3xx and statuses in `accept` are returned;
-        anything else raises the service's `ApiError`."""
+        anything else raises the service's `ApiError`. With `max_bytes`, the answer's body is
+        read only that far: past it, `TooLargeError` (an untrusted download stays bounded)."""
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
@@ -210,10 +240,12 @@ class ApiSession:
                         params=params,
                         json_body=json_body,
                         form=form,
+                        files=files,
                         headers=headers,
                         accept=accept,
                         idempotent=idempotent,
                         throttle=throttle,
+                        max_bytes=max_bytes,
                     )
         except (_RateLimited, _ServerBusy) as exc:
             raise self.error_from_response(exc.response, method, path) from None
@@ -230,10 +262,12 @@ class ApiSession:
         params: Mapping[str, str | int] | None,
         json_body: Any,
         form: Mapping[str, str] | None,
+        files: Mapping[str, tuple[str, bytes, str]] | None,
         headers: Mapping[str, str] | None,
         accept: Collection[int],
         idempotent: bool,
         throttle: bool,
+        max_bytes: int | None,
     ) -> httpx.Response:
         if throttle:
             await self.limiter.acquire()
@@ -242,15 +276,20 @@ class ApiSession:
             content, json_body = bytes(json_body), None
             headers = {**(headers or {}), "Content-Type": "application/json"}
         try:
-            response = await self.http.request(
+            request = self.http.build_request(
                 method,
                 url,
                 params=params,
                 json=json_body,
                 content=content,
                 data=form,
+                files=files,
                 headers=headers,
             )
+            if max_bytes is None:
+                response = await self.http.send(request)
+            else:
+                response = await _read_at_most(self.http, request, max_bytes)
         except NOT_SENT_ERRORS as exc:
             raise _NoAnswer(exc) from None
         except httpx.TransportError as exc:

@@ -28,7 +28,14 @@ from core.hudu_facts import (
     next_reset,
     query_time,
 )
-from core.models import HuduArticle, HuduCompany, HuduIntegration, HuduPublicPhoto, HuduUpload
+from core.models import (
+    HuduArticle,
+    HuduCompany,
+    HuduFolder,
+    HuduIntegration,
+    HuduPublicPhoto,
+    HuduUpload,
+)
 from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
 from core.serviceclient import ServiceClient
 
@@ -204,6 +211,16 @@ class HuduClient(ServiceClient):
                 companies.setdefault(company.id, company)
         return list(companies.values())
 
+    async def list_folders(self) -> dict[int, HuduFolder]:
+        """Every article folder (Central and companies' ones), by id."""
+        folders: dict[int, HuduFolder] = {}
+        async for page in self._pages(
+            "folders", "folders", parse_folder, {"folder_type": "article"}
+        ):
+            for folder in page:
+                folders.setdefault(folder.id, folder)
+        return folders
+
     async def uploads_by_article(self) -> dict[int, list[HuduUpload]]:
         """Every article's current (not archived) uploads, by article id, from one listing of
         all the account's uploads (Hudu has no filter by record)."""
@@ -221,12 +238,29 @@ class HuduClient(ServiceClient):
                 by_article.setdefault(upload.uploadable_id, []).append(upload)
         return by_article
 
-    async def download_upload(self, upload_id: int) -> bytes:
+    async def download_upload(self, upload_id: int, *, max_bytes: int | None = None) -> bytes:
         """The file's bytes. Redirects to storage are followed; the API key only ever goes to
-        Hudu's API itself, never to a redirect target (a signed storage URL needs none)."""
-        api = httpx.URL(self.api_url + "/")
+        Hudu's API itself, never to a redirect target (a signed storage URL needs none). Past
+        `max_bytes`, the download stops with `TooLargeError`."""
         url = httpx.URL(f"{self.api_url}/uploads/{int(upload_id)}")
-        params: dict[str, str | int] | None = {"download": "true"}
+        return await self._download(url, {"download": "true"}, f"upload {upload_id}", max_bytes)
+
+    async def download_public_photo(self, url: str, *, max_bytes: int | None = None) -> bytes:
+        """An image embedded in an article (`/public_photo/<slug>` on Hudu's own host: public,
+        so no API key is sent). Any other host is refused before a request."""
+        target = httpx.URL(url)
+        if not _same_origin(target, httpx.URL(self.instance_url + "/")):
+            raise ValueError(f"not on Hudu's host: {url!r}")
+        return await self._download(target, None, "a public photo", max_bytes)
+
+    async def _download(
+        self,
+        url: httpx.URL,
+        params: dict[str, str | int] | None,
+        what: str,
+        max_bytes: int | None,
+    ) -> bytes:
+        api = httpx.URL(self.api_url + "/")
         for hop in range(MAX_REDIRECTS + 1):
             to_api = _same_origin(url, api) and url.path.startswith(api.path)
             try:
@@ -236,12 +270,13 @@ class HuduClient(ServiceClient):
                     params=params,
                     headers=self._auth if to_api else None,
                     throttle=_same_origin(url, api),
+                    max_bytes=max_bytes,
                 )
             except HuduError as exc:
                 if hop == 0 or isinstance(exc, HuduUnreachableError):
                     raise
                 raise HuduError(
-                    f"the file store Hudu redirected to refused upload {upload_id}: {exc.message}",
+                    f"the file store Hudu redirected to refused {what}: {exc.message}",
                     status=exc.status,
                     hint=STORAGE_HINT,
                     method="GET",
@@ -254,9 +289,9 @@ class HuduClient(ServiceClient):
                 raise self.session.malformed(response, "a redirect without a Location")
             url, params = response.url.join(location), None
         raise HuduError(
-            f"more than {MAX_REDIRECTS} redirects downloading upload {upload_id}",
+            f"more than {MAX_REDIRECTS} redirects downloading {what}",
             method="GET",
-            path=f"{API_PATH}/uploads/{upload_id}",
+            path=url.path,
         )
 
 
@@ -327,6 +362,15 @@ def parse_company(raw: Mapping[str, Any]) -> HuduCompany:
         integrations=tuple(
             parse_integration(i) for i in raw.get("integrations") or () if isinstance(i, dict)
         ),
+    )
+
+
+def parse_folder(raw: Mapping[str, Any]) -> HuduFolder:
+    return HuduFolder(
+        id=int(raw["id"]),
+        name=_text(raw.get("name")),
+        company_id=_opt_int(raw.get("company_id")),
+        parent_folder_id=_opt_int(raw.get("parent_folder_id")),
     )
 
 

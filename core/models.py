@@ -39,6 +39,16 @@ class HuduArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class HuduFolder:
+    """A folder of articles in a knowledge base (Central when `company_id` is None)."""
+
+    id: int
+    name: str
+    company_id: int | None
+    parent_folder_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class HuduIntegration:
     """One of a company's links to another system (`Company_Integration` in Hudu's spec)."""
 
@@ -94,13 +104,15 @@ class HaloCustomer:
 
 @dataclass(frozen=True, slots=True)
 class NewFaqList:
-    """A FAQ list to create (`HaloClient.create_faqlists` sends several in one POST)."""
+    """A FAQ list to create, or with `id` to rename or move (`HaloClient.save_faqlists`
+    sends several in one POST)."""
 
     name: str
     is_group: bool
     group_id: int | None
     showforall: bool
     third_party_id: str
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +125,9 @@ class HaloArticleRef:
     inactive: bool = False
     faqlist_ids: tuple[int, ...] = ()
     link: str = ""
+    date_edited: str = ""
+    seen_hash: str = ""
+    """A digest of the name and body Halo holds (`core.drift`): "" when the answer has no body."""
 
     @property
     def tags(self) -> list[str]:
@@ -152,6 +167,8 @@ class ArticleRecord:
     hudu_updated_at: str = ""
     halo_id: int | None = None
     faqlist_id: int | None = None
+    faqlist: str = ""
+    """The FAQ list's name, after its group's when that is not `Hudu` ("Acme / Procedures")."""
     content_hash: str = ""
     reason: str = ""
     error: str = ""
@@ -173,6 +190,11 @@ class ArticleRecord:
     """Who may see a company article in Halo's portal, in words: the customer and how it was
     matched, or why the article is unrestricted ("" for the Central KB, or with the setting off).
     For the Scope column and the detail pane."""
+    halo_edited_at: str = ""
+    """Halo's `date_edited` of the copy after hhsync's last write ("" when Halo did not say)."""
+    halo_seen_hash: str = ""
+    """`HaloArticleRef.seen_hash` of the copy after hhsync's last write: a later difference is
+    an edit made in Halo (core.drift)."""
 
 
 MARKER_PREFIX = "hudu-article-"

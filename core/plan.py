@@ -45,6 +45,8 @@ class PassSummary:
     failed_total: int
     duration_seconds: float
     plan: tuple[PlannedChange, ...] = ()
+    restored: int = 0
+    """Copies deleted, archived or edited in Halo, written again from Hudu (core.drift)."""
 
     @classmethod
     def of(
@@ -58,9 +60,11 @@ class PassSummary:
     ) -> PassSummary:
         """What a pass did; for a dry run, what it would do, with the plan's changes."""
         created, updated, removed = tally.created, tally.updated, tally.removed
+        restored = tally.restored
         if dry_run:
-            created = sum(w.action == "create" for w in plan.writes)
-            updated = sum(w.action == "update" for w in plan.writes)
+            restored = sum(bool(w.restores) for w in plan.writes)
+            created = sum(w.action == "create" and not w.restores for w in plan.writes)
+            updated = sum(w.action == "update" and not w.restores for w in plan.writes)
             removed = len(plan.removals)
         return cls(
             full=plan.full,
@@ -77,6 +81,7 @@ class PassSummary:
             failed_total=counts["failed"],
             duration_seconds=duration_seconds,
             plan=plan.changes() if dry_run else (),
+            restored=restored,
         )
 
     def as_json(self) -> dict[str, object]:
@@ -89,6 +94,7 @@ class PassSummary:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "removed": self.removed,
+            "restored": self.restored,
             "failed_this_pass": self.failed,
             "removals_held": self.removals_held,
             "full": self.full,
@@ -104,6 +110,8 @@ class Write:
     action: Action
     files: Sequence[HuduUpload] = ()
     waiting_links: tuple[str, ...] = ()  # slugs of articles not yet in Halo when rendered
+    restores: str = ""
+    """Why the Halo copy is written again though Hudu did not change ("deleted in Halo" …)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +142,7 @@ class Plan:
     def changes(self) -> tuple[PlannedChange, ...]:
         """The dry-run view of the plan."""
         return tuple(
-            [PlannedChange(w.action, w.article.id, w.article.name) for w in self.writes]
+            [PlannedChange(w.action, w.article.id, w.article.name, w.restores) for w in self.writes]
             + [PlannedChange("remove", r.hudu_id, r.title, r.why) for r in self.removals]
         )
 
@@ -144,6 +152,7 @@ class Tally:
     created: int = 0
     updated: int = 0
     removed: int = 0
+    restored: int = 0
     failed: int = 0
     done: int = 0
     total: int = 0
@@ -194,6 +203,7 @@ class PassState:
             tally.failed,
             error,
             dry_run,
+            restored=tally.restored,
         )
 
 

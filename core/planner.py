@@ -10,22 +10,30 @@ import asyncio
 import dataclasses
 import gc
 import logging
+import math
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 
-from core.config import CustomerAccess, Settings
+from core.config import CustomerAccess, FolderLayout, Settings
 from core.customers import CustomerDirectory
 from core.events import Announcer
-from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, company_third_party_id
+from core.faqlists import (
+    CENTRAL_SCOPE,
+    CENTRAL_THIRD_PARTY_ID,
+    FaqListSpec,
+    company_third_party_id,
+)
+from core.folders import Placement, place
 from core.hudu import HuduClient
-from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduUpload, Status
+from core.hudu_facts import PAGE_SIZE
+from core.images import mode_switched
+from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduFolder, Status
 from core.plan import Action, Plan, Removal, Write
+from core.planned_values import Audience, Scope, edited_at
+from core.planned_values import HuduView as HuduView  # where the engine finds it
 from core.records import RecordBook, set_skipped
 from core.render import LinkedRenderer
-from core.spool import BodySpool, Spooled
 
 CURSOR_OVERLAP = timedelta(minutes=5)
 REMOVAL_SHARE = 0.2
@@ -33,60 +41,6 @@ REMOVAL_FLOOR = 50
 OUT_OF_SCOPE = "out of scope (see HHSYNC_SYNC_CENTRAL / HHSYNC_COMPANIES)"
 SLICE_SECONDS = 0.02
 """Planning gives the event loop back this often (the dashboard shares it)."""
-
-
-@dataclass(slots=True)
-class HuduView:
-    """What one pass read from Hudu."""
-
-    articles: dict[int, HuduArticle]
-    companies: dict[int, HuduCompany]
-    uploads: dict[int, list[HuduUpload]]
-    gone: set[int] = field(default_factory=set)
-    """Mapped articles Hudu answered 404 for."""
-    spool: BodySpool | None = None
-    spool_folder: Path | None = None
-    bodies: dict[int, Spooled] = field(default_factory=dict)
-    """The bodies of the listed articles (whose `content` is empty here), in `spool`."""
-
-    def keep(self, article: HuduArticle) -> HuduArticle:
-        """The article with its body moved to the spool (made on first use)."""
-        if self.spool is None:
-            self.spool = BodySpool(self.spool_folder)
-        self.bodies[article.id] = self.spool.put(article.content)
-        return dataclasses.replace(article, content="")
-
-    def whole(self, article: HuduArticle) -> HuduArticle:
-        """The article with its body."""
-        spooled = self.bodies.get(article.id)
-        return article if spooled is None else dataclasses.replace(article, content=spooled.text())
-
-    def close(self) -> None:
-        if self.spool is not None:
-            self.spool.close()
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    name: str
-    faqlist_key: str
-    """Third-party id of the scope's FAQ list."""
-    included: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """Who may see an article in Halo's portal (HHSYNC_CUSTOMER_ACCESS)."""
-
-    client_id: int | None = None
-    """The Halo customer it is restricted to; None: unrestricted."""
-    customer: str = ""
-    """The same, in words, for the row (`ArticleRecord.halo_customer`)."""
-    refusal: str = ""
-    """Why it is not synced at all ("" when it is)."""
-    leave_copy: bool = False
-    """A refused article's live Halo copy stays (the refusal may pass: Halo's client list
-    could not be read); otherwise it is removed like a draft's."""
 
 
 class Planner:
@@ -133,8 +87,8 @@ class Planner:
         """Every article (full pass) or those changed since the cursor, with the rows due for
         retry fetched by id; in a full pass, mapped articles missing from the listing are
         confirmed gone with a 404. An incremental pass that finds nothing new (the listing
-        only repeats articles as they were synced, and no row is due for retry) reads no
-        companies and no files: one request.
+        only repeats articles as they were synced, and no row is due for retry) reads no files
+        and plans no article.
 
         What the last pass planned is given back to the garbage collector here: planning
         freezes what it has made at each slice (constant time), so that a full collection,
@@ -152,7 +106,7 @@ class Planner:
     async def _read_into(
         self, view: HuduView, *, full: bool, cursor: str | None, now: datetime
     ) -> HuduView:
-        if full or not cursor:
+        if full or not cursor or mode_switched(self.book, self.settings.hhsync_images):
             listed = await self.hudu.list_articles(keep=view.keep)
         else:
             since = datetime.fromisoformat(cursor) - CURSOR_OVERLAP
@@ -160,12 +114,15 @@ class Planner:
             listed = [a for a in listed if self._news(a)]
             if not listed and not any(
                 _due_for_retry(r, now) and not r.unlinked for r in self.book.rows()
-            ):
+            ):  # companies and folders still, to follow a rename (core.folders)
                 view.close()
-                return HuduView({}, {}, {})
+                view = HuduView({}, await self.companies(), {})
+                view.folders = await self._folders()
+                return view
         view.articles = {a.id: a for a in listed}
         view.companies = await self.companies()
         view.uploads = await self.hudu.uploads_by_article()
+        view.folders = await self._folders()
         for rec in self.book.rows():
             if rec.hudu_id in view.articles or rec.unlinked:
                 continue
@@ -188,24 +145,42 @@ class Planner:
             or rec.status not in (Status.SYNCED, Status.SKIPPED)
         )
 
-    async def read_article(self, hudu_id: int) -> HuduView:
-        """One article for a resync (empty when Hudu has none)."""
-        article = await self.hudu.get_article(hudu_id)
-        articles = {} if article is None else {article.id: article}
-        return HuduView(articles, await self.companies(), await self.hudu.uploads_by_article())
+    async def read_articles(self, hudu_ids: Sequence[int]) -> HuduView:
+        """The articles of a resync that Hudu has: one request each, or the whole listing when
+        that takes fewer requests (500 marked articles of 2,000 are 20 pages, not 500 reads)."""
+        articles: dict[int, HuduArticle] = {}
+        if len(hudu_ids) > max(1, math.ceil(len(self.book.rows()) / PAGE_SIZE)):
+            wanted = set(hudu_ids)
+            articles = {a.id: a for a in await self.hudu.list_articles() if a.id in wanted}
+        else:
+            for hudu_id in hudu_ids:
+                article = await self.hudu.get_article(hudu_id)
+                if article is not None:
+                    articles[article.id] = article
+        view = HuduView(articles, await self.companies(), await self.hudu.uploads_by_article())
+        view.folders = await self._folders()
+        return view
+
+    async def _folders(self) -> dict[int, HuduFolder]:
+        if self.settings.hhsync_folders is FolderLayout.FLAT:
+            return {}
+        return await self.hudu.list_folders()
 
     # ------------------------------------------------------------ deciding
     def scope_of(self, article: HuduArticle, companies: Mapping[int, HuduCompany]) -> Scope:
-        if article.company_id is None:
+        return self.scope_for(article.company_id, companies)
+
+    def scope_for(self, company_id: int | None, companies: Mapping[int, HuduCompany]) -> Scope:
+        if company_id is None:
             return Scope(CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, self.settings.hhsync_sync_central)
-        company = companies.get(article.company_id)
+        company = companies.get(company_id)
         included = (
             company is not None
             and not company.archived
             and self.settings.company_filter.includes(company.id, company.name)
         )
-        name = company.name if company else f"company {article.company_id}"
-        return Scope(name, company_third_party_id(article.company_id), included)
+        name = company.name if company else f"company {company_id}"
+        return Scope(name, company_third_party_id(company_id), included)
 
     def included_companies(self, companies: Mapping[int, HuduCompany]) -> list[HuduCompany]:
         """The companies whose articles the sync's scope takes."""
@@ -215,18 +190,47 @@ class Planner:
             if not c.archived and self.settings.company_filter.includes(c.id, c.name)
         ]
 
-    def faqlists_wanted(self, view: HuduView) -> dict[str, str]:
-        """The FAQ lists the pass's articles go to: third-party id → list name."""
-        wanted: dict[str, str] = {}
-        places = {  # one article per place: its scope and audience are the place's
+    def placement(self, article: HuduArticle, view: HuduView) -> Placement:
+        """The FAQ list the article goes to (HHSYNC_FOLDERS), and the group above it."""
+        scope = self.scope_of(article, view.companies)
+        return place(
+            self.settings.hhsync_folders,
+            scope_name=scope.name,
+            scope_key=scope.faqlist_key,
+            company_id=article.company_id,
+            folder_id=article.folder_id,
+            folders=view.folders,
+        )
+
+    def faqlists_wanted(self, view: HuduView) -> dict[str, FaqListSpec]:
+        """The FAQ lists the pass's articles go to, and their groups: third-party id → spec;
+        and, to follow where they exist, every synced scope's and folder's (`follow`)."""
+        wanted: dict[str, FaqListSpec] = {}
+        by_place = {  # one article per place: its lists and audience are the place's
             (a.company_id, a.folder_id): a
             for a in view.articles.values()
             if not a.draft and not a.archived
         }
-        for article in places.values():
+        for article in by_place.values():
             scope = self.scope_of(article, view.companies)
             if scope.included and not self.audience_of(article, view.companies).refusal:
-                wanted[scope.faqlist_key] = scope.name
+                wanted.update(self.placement(article, view).lists)
+        places: list[tuple[int | None, int | None]] = [(None, None)]
+        places += [(c, None) for c in view.companies]
+        places += [(f.company_id, f.id) for f in view.folders.values()]
+        for company_id, folder_id in places:  # renamed or moved while their articles were not
+            scope = self.scope_for(company_id, view.companies)
+            if scope.included:
+                placement = place(
+                    self.settings.hhsync_folders,
+                    scope_name=scope.name,
+                    scope_key=scope.faqlist_key,
+                    company_id=company_id,
+                    folder_id=folder_id,
+                    folders=view.folders,
+                )
+                for key, spec in placement.lists.items():
+                    wanted.setdefault(key, dataclasses.replace(spec, follow=True))
         return wanted
 
     def audience_of(self, article: HuduArticle, companies: Mapping[int, HuduCompany]) -> Audience:
@@ -370,7 +374,11 @@ class Planner:
                 set_skipped(rec, reason)
                 plan.touched.append(rec.hudu_id)
             return
-        faqlist_id = faqlist_ids.get(scope.faqlist_key, 0)
+        placement = self.placement(article, view)
+        faqlist_id = faqlist_ids.get(placement.key, 0)
+        if rec.faqlist != placement.label:
+            rec.faqlist = placement.label
+            plan.touched.append(rec.hudu_id)
         files = view.uploads.get(article.id, ())
         rec.faqlist_id = faqlist_id or None
         client_id, halo_id_of = audience.client_id, self.book.live_halo_id
@@ -432,11 +440,6 @@ class Planner:
             else:
                 kept.extend(removals)
         plan.removals = kept
-
-
-def edited_at(article: HuduArticle) -> str:
-    """Hudu's `updated_at` to the microsecond it gives (two edits a second apart differ)."""
-    return article.updated_at.astimezone(UTC).isoformat() if article.updated_at else ""
 
 
 def _due_for_retry(rec: ArticleRecord, now: datetime) -> bool:

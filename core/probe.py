@@ -17,6 +17,7 @@ hhsync's marker prefix, which sees hhsync's articles already in Halo (their tags
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import re
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core.config import Settings
+from core.config import FolderLayout, ImageMode, Settings
 from core.errors import (
     ApiError,
     AuthError,
@@ -33,7 +34,8 @@ from core.errors import (
     MalformedResponseError,
     WriteUncertainError,
 )
-from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, FaqListDirectory
+from core.faqlists import CENTRAL_SCOPE, CENTRAL_THIRD_PARTY_ID, FaqListDirectory, FaqListSpec
+from core.folders import root_placement
 from core.halo import HaloClient
 from core.halo_facts import url_template_from_link
 from core.halo_profile import BODY_FIELDS, META_KEY, HaloProfile, ProbeKind
@@ -54,6 +56,10 @@ PROBE_LIST_KEY = "hudu:probe"
 PROBE_LIST_NAME = "hhsync probe"
 PROBE_FILE_NAME = "hhsync-probe.txt"
 PROBE_FILE = b"hhsync checks whether Halo keeps a file sent inside the article POST.\n"
+PROBE_IMAGE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+"""One pixel: what the probe stores with Halo's image endpoint (HHSYNC_IMAGES=copy)."""
 LOOKUP_WAITS = (0.0, 1.0, 2.0, 4.0)
 """Seconds before each marker search: a search index may lag behind a write (inferred:
 docs/hudu-and-halo.md#halo-probe)."""
@@ -190,10 +196,17 @@ class HaloProbe:
             else (PROBE_LIST_KEY, PROBE_LIST_NAME)
         )
         known = list_key in self.faqlists.ids
-        await self.faqlists.ensure({list_key: list_name}, dry_run=False)
+        lists = (
+            root_placement(self.settings.hhsync_folders, list_name, list_key).lists
+            if self.settings.hhsync_sync_central
+            else {list_key: FaqListSpec(list_name)}
+        )
+        await self.faqlists.ensure(lists, dry_run=False)
         list_id = self.faqlists.id_for(list_key)
         if not known:
             notes.append(f"FAQ list {list_name!r} (id {list_id}) is ready under the Hudu group")
+        if self.settings.hhsync_folders is FolderLayout.LISTS:  # its list is in a nested group
+            seen.faqlist_groups_nest = self.faqlists.groups_nest
         seen.faqlist_third_party_id = any(
             f.id == list_id and f.third_party_id == list_key
             for f in await self.halo.list_faqlists()
@@ -214,6 +227,8 @@ class HaloProbe:
             if not removed_ours:  # an error or an interruption: never leave it active
                 with contextlib.suppress(Exception):
                     await self.halo.retire_article(article_id)
+        if self.settings.hhsync_images is ImageMode.COPY:
+            await self._store_image(seen)
         profile = full_profile(seen, stamp)
         self.store.set_meta(**{IN_FLIGHT_KEY: None, META_KEY: profile.to_meta()})
         return ProbeReport(profile, article_id, removed, tuple(notes))
@@ -265,6 +280,7 @@ class HaloProbe:
         payload = article_payload(rendered, halo_id=None, files=[(PROBE_FILE_NAME, PROBE_FILE)])
         try:
             (ref,) = await self.halo.upsert_articles([payload])
+            seen.answered_edited = ref.date_edited
         except (WriteUncertainError, MalformedResponseError):
             found = [r for r in await self.halo.search_articles(name) if r.name.strip() == name]
             if not found:
@@ -282,6 +298,8 @@ class HaloProbe:
     ) -> None:
         fields = await self.halo.get_article_fields(article_id) or {}
         seen.body_back = {f: _text(fields.get(f)) for f in BODY_FIELDS}
+        listed = [r for r in await self.halo.newest_matches(name) if r.id == article_id]
+        seen.listed_edited = listed[0].date_edited if listed else None
         marker = f"{MARKER_PREFIX}{PROBE_HUDU_ID}"
         seen.tag_string_kept = marker in _tags(fields)
         if not seen.tag_string_kept:
@@ -337,12 +355,31 @@ class HaloProbe:
             seen.delete_status = exc.status
             await self.halo.archive_article(article_id)
             after = await self.halo.get_article_fields(article_id) or {}
+            seen.saved_edited = _text(after.get("date_edited"))
             body = any(_text(after.get(f)) for f in BODY_FIELDS)
             seen.archive_kept_fields = _text(after.get("name")) == name and body
             return
         if await self.halo.get_article(article_id) is not None:  # "deleted" but still there
             seen.delete_status = 200
             await self.halo.archive_article(article_id)
+
+    async def _store_image(self, seen: Observations) -> None:
+        """Store one pixel through Halo's image endpoint, without a ticket, and fetch it back
+        by its link. It stays in Halo (the endpoint has no documented delete): 70 bytes."""
+        try:
+            link = await self.halo.upload_image("hhsync-probe.png", PROBE_IMAGE, "image/png")
+            back = await self.halo.image_bytes(link)
+        except AuthError:
+            raise
+        except (HaloError, MalformedResponseError) as exc:
+            seen.image_upload, seen.image_seen = False, f"refused ({exc})"
+            return
+        seen.image_upload = back == PROBE_IMAGE
+        seen.image_seen = (
+            "stored and served back"
+            if seen.image_upload
+            else "stored, but its link serves other bytes"
+        )
 
     def _stamp(self) -> str:
         return self.clock().astimezone(UTC).isoformat(timespec="seconds")

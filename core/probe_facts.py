@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from core.halo_json import edited_later
 from core.halo_profile import BODY_FIELDS, HaloProfile, ProbeFact, ProbeKind, Verdict
 
 NOT_WRITTEN = "needs a test write: run hhsync doctor --probe"
@@ -42,7 +43,19 @@ class Observations:
     delete_tried: bool = False
     archive_kept_fields: bool | None = None
     faqlist_third_party_id: bool | None = None
+    answered_edited: str = ""
+    """`date_edited` in the answer to the probe's write ("" when it had none)."""
+    listed_edited: str | None = None
+    """`date_edited` of the probe article's list item; None when no listing showed it."""
+    saved_edited: str = ""
+    """`date_edited` read back after the probe saved its article again (archiving it)."""
+    faqlist_groups_nest: bool | None = None
+    """Checked with HHSYNC_FOLDERS=lists only (its list is in a group inside `Hudu`)."""
     hhsync_articles_seen: int = 0
+    image_upload: bool | None = None
+    """An image sent to `POST /Attachment/image` without a ticket came back by its link
+    (None: not tried, HHSYNC_IMAGES=link)."""
+    image_seen: str = ""
     """Read-only part: hhsync articles the marker-prefix search found."""
 
 
@@ -61,6 +74,9 @@ def full_profile(seen: Observations, probed_at: str) -> HaloProfile:
         _delete,
         _archive,
         _faqlist_third_party_id,
+        _date_edited,
+        _image_upload,
+        _faqlist_groups_nest,
     ):
         fact, profile = decide(seen, profile)
         if fact is not None:
@@ -334,3 +350,70 @@ def _faqlist_third_party_id(seen: Observations, profile: HaloProfile) -> Decisio
         Verdict.ADAPTED,
         "find lists by name under the Hudu group (no duplicate either way)",
     ), dataclasses.replace(profile, faqlist_third_party_id=False)
+
+
+def _date_edited(seen: Observations, profile: HaloProfile) -> Decision:
+    """Drift repair tells an edit made in Halo by `date_edited` (docs/hudu-and-halo.md#halo-drift):
+    a listing must show it as the write's answer did, and a later save must move it."""
+    expected = "a listing shows date_edited as the write answered it, and a save moves it"
+    listed, answered = seen.listed_edited, seen.answered_edited
+    if listed is None:
+        return ProbeFact(
+            "date_edited",
+            expected,
+            "the probe article was not found in a listing",
+            Verdict.UNKNOWN,
+            "tell edits made in Halo by date_edited (unchecked)",
+        ), profile
+    if not listed:
+        seen_text, verdict = "listings carry no date_edited", Verdict.ADAPTED
+        action = "tell edits made in Halo by the listed name and body"
+    elif not answered:
+        seen_text, verdict = "the write's answer has no date_edited", Verdict.ADAPTED
+        action = "take each copy's date_edited from the next full pass's listing"
+    elif listed != answered:
+        seen_text = f"listed {listed!r}, answered {answered!r}"
+        verdict = Verdict.DEGRADED
+        action = "copies may be restored on every full pass: unlink what Halo should keep"
+    elif seen.saved_edited and not edited_later(seen.saved_edited, listed):
+        seen_text, verdict = "a later save left date_edited as it was", Verdict.DEGRADED
+        action = "edits made in Halo may go unseen until Hudu's article changes"
+    else:
+        seen_text, verdict = "listed as answered; a save moved it", Verdict.AS_EXPECTED
+        action = "restore copies edited in Halo on full passes"
+    return ProbeFact("date_edited", expected, seen_text, verdict, action), profile
+
+
+def _image_upload(seen: Observations, profile: HaloProfile) -> Decision:
+    if seen.image_upload is None:
+        return None, profile
+    expected = "POST /Attachment/image stores an image without a ticket and serves it by link"
+    if seen.image_upload:
+        return ProbeFact(
+            "image_upload",
+            expected,
+            seen.image_seen,
+            Verdict.AS_EXPECTED,
+            "copy images into Halo with its image endpoint (HHSYNC_IMAGES=copy)",
+        ), dataclasses.replace(profile, image_upload=True)
+    return ProbeFact(
+        "image_upload",
+        expected,
+        seen.image_seen,
+        Verdict.ADAPTED,
+        "inline small images in the article; larger ones stay linked to Hudu, listed in it",
+    ), dataclasses.replace(profile, image_upload=False)
+
+
+def _faqlist_groups_nest(seen: Observations, profile: HaloProfile) -> Decision:
+    """Told only: the FAQ-list directory keeps this verdict itself (meta faqlist_groups_nest)."""
+    if seen.faqlist_groups_nest is None:
+        return None, profile
+    expected = "a group FAQ list may be inside another group"
+    if seen.faqlist_groups_nest:
+        action = "each knowledge base's group is inside Hudu"
+        return ProbeFact(
+            "faqlist_nesting", expected, "accepted", Verdict.AS_EXPECTED, action
+        ), profile
+    action = "each knowledge base's group is at the top level, named 'Hudu: <name>'"
+    return ProbeFact("faqlist_nesting", expected, "refused", Verdict.ADAPTED, action), profile

@@ -39,6 +39,8 @@ class SlidingWindowLimiter:
         self._sleep = sleep
         self._stamps: deque[float] = deque()
         self._lock = asyncio.Lock()
+        self.acquired = 0
+        """Requests let through since the limiter was made (a pass's cost: core.history)."""
 
     def __repr__(self) -> str:
         return f"SlidingWindowLimiter({self.max_requests}, {self.window_seconds})"
@@ -63,6 +65,7 @@ class SlidingWindowLimiter:
                 self._expire(now)
                 if len(self._stamps) < self.max_requests:
                     self._stamps.append(now)
+                    self.acquired += 1
                     return waited
                 delay = self._stamps[0] + self.window_seconds - now
                 if self.on_wait is not None:

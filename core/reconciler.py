@@ -67,6 +67,21 @@ class Reconciler:
         found = (await self.copies_of([hudu_id]))[hudu_id]
         return min((ref.id for ref in found), default=None)
 
+    async def copies_to_relink(self, hudu_ids: list[int]) -> dict[int, int | None]:
+        """`find_copy` for many articles, without a request per article: a mapped copy is kept
+        (if Halo lost it, the write says so and the writer makes it again); the others are
+        looked up by marker, in one search when many."""
+        if len(hudu_ids) <= BULK_LOOKUP_FROM:
+            return {i: await self.find_copy(i) for i in hudu_ids}
+        copies: dict[int, int | None] = {}
+        for hudu_id in hudu_ids:
+            rec = self.book.get(hudu_id)
+            copies[hudu_id] = None if rec is None else rec.halo_id
+        unmapped = [i for i, halo_id in copies.items() if halo_id is None]
+        if unmapped:
+            copies.update(await self.find_copies(unmapped))
+        return copies
+
     async def copies_of(self, hudu_ids: list[int]) -> dict[int, list[HaloArticleRef]]:
         """The Halo articles carrying each article's marker: one search each, or one in all."""
         if not hudu_ids:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.errors import ApiError
-from core.events import ArticleChanged, ArticleRemoved, Event, PassFinished
+from core.events import ArticleChanged, ArticleRemoved, Event
 from core.models import ArticleRecord, SkippedFile, Status
 from core.store import MappingStore
 
@@ -41,6 +41,10 @@ class Synced:
     content_hash: str
     skipped_files: tuple[SkippedFile, ...] = ()
     attachments: tuple[str, ...] = ()
+    halo_edited_at: str = ""
+    halo_seen_hash: str = ""
+    """What Halo answered of the copy (its `date_edited`, `HaloArticleRef.seen_hash`): the
+    baseline drift repair compares with ("" when the answer did not say)."""
 
 
 def iso(moment: datetime) -> str:
@@ -63,6 +67,8 @@ class RecordBook:
         self._slugs: dict[str, int] = {}
         self._deferred: dict[int, ArticleRecord] = {}
         self._deferred_meta: dict[str, Any] = {}
+        self.settled_meta: dict[str, Any] = {}
+        """Meta values that hold once a pass completes (written by `finish_pass`)."""
 
     def load(self) -> None:
         self._rows = self.store.records()
@@ -215,6 +221,7 @@ class RecordBook:
             rec.last_synced_at = rec.last_attempt_at = now
             rec.skipped_files = list(result.skipped_files)
             rec.attachments = list(result.attachments)
+            rec.halo_edited_at, rec.halo_seen_hash = result.halo_edited_at, result.halo_seen_hash
             if rec.unlinked:
                 pass
             elif rec.skipped_files:
@@ -266,6 +273,16 @@ class RecordBook:
         rec.content_hash = ""
         set_skipped(rec, f"unlinked; {reason}" if rec.unlinked else reason)
         self._commit([rec])
+
+    def note_halo_baselines(self, seen: Mapping[int, tuple[str, str]]) -> None:
+        """Copies whose write answer said nothing of their state take what a listing shows
+        (hudu id → `date_edited`, `seen_hash`) as the baseline for drift repair."""
+        changed = []
+        for hudu_id, (edited_at, seen_hash) in seen.items():
+            rec = self._rows[hudu_id]
+            rec.halo_edited_at, rec.halo_seen_hash = edited_at, seen_hash
+            changed.append(rec)
+        self._commit(changed)
 
     # ------------------------------------------------------------ reconciliation
     def adopt(self, found: Mapping[int, int | None]) -> None:
@@ -319,6 +336,7 @@ class RecordBook:
                 "cursor": iso(started),
                 "pass_count": int(self.store.meta("pass_count", 0) or 0) + 1,
                 "verify_copies": sorted(verify_copies),
+                **self.settled_meta,
             },
         )
 
@@ -338,22 +356,9 @@ class RecordBook:
         """Articles whose write Halo may have applied late: checked for a second copy."""
         return {int(i) for i in self.store.meta("verify_copies") or []}
 
-    def add_run(self, finished: PassFinished) -> None:
-        """Keep what a pass did in the mapping file's history of runs."""
-        self._write(
-            (),
-            run={
-                "started_at": iso(finished.started_at),
-                "finished_at": iso(finished.finished_at),
-                "full": finished.full,
-                "created": finished.created,
-                "updated": finished.updated,
-                "unchanged": finished.unchanged,
-                "removed": finished.removed,
-                "failed": finished.failed,
-                "error": finished.error,
-            },
-        )
+    def add_run(self, run: Mapping[str, Any]) -> None:
+        """Keep what a pass did in the mapping file's history of runs (core.history)."""
+        self._write((), run=run)
 
     # ------------------------------------------------------------ internals
     def _commit(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,8 +39,10 @@ from core.events import (
     ServiceAttached,
     ServiceLost,
 )
+from core.history import PassRecord
 from core.models import ArticleRecord, Status
 from core.plan import PassSummary
+from core.tables import MAX_RUNS
 from core.wire import PROTOCOL_VERSION, WireError, load, load_event, load_records, load_summary
 
 log = logging.getLogger("hhsync.remote")
@@ -126,6 +128,11 @@ class ControlClient:
         except (httpx.TransportError, json.JSONDecodeError) as exc:
             raise ServiceUnavailable(f"the service's event stream ended: {exc}") from None
 
+    async def history(self, limit: int) -> list[PassRecord]:
+        """The service's last passes, newest first."""
+        data = await self._call("GET", f"/v1/history?limit={int(limit)}", timeout=5.0)
+        return load(list[PassRecord], _field(data, "passes"))
+
     async def sync(self, *, full: bool, dry_run: bool, force: bool, command_id: str) -> PassSummary:
         body = {"full": full, "dry_run": dry_run, "force": force, "command_id": command_id}
         data = await self._call("POST", "/v1/sync", json=body)
@@ -142,6 +149,14 @@ class ControlClient:
     async def unlink(self, hudu_id: int) -> ArticleRecord:
         data = await self._call("POST", f"/v1/unlink/{int(hudu_id)}")
         return load(ArticleRecord, _field(data, "record"))
+
+    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        data = await self._call("POST", "/v1/resync", json={"ids": list(hudu_ids)})
+        return load_records(_field(data, "records"))
+
+    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        data = await self._call("POST", "/v1/unlink", json={"ids": list(hudu_ids)})
+        return load_records(_field(data, "records"))
 
     async def reset(self) -> int:
         return int(_field(await self._call("POST", "/v1/reset"), "unlinked"))
@@ -257,11 +272,20 @@ class RemoteEngine:
     async def retry_failed(self, *, command_id: str = "") -> PassSummary:
         return await self.client.retry(command_id=command_id)
 
+    async def history(self, limit: int | None = None) -> list[PassRecord]:
+        return await self.client.history(limit or MAX_RUNS)
+
     async def resync(self, hudu_id: int) -> ArticleRecord:
         return await self.client.resync(hudu_id)
 
     async def unlink(self, hudu_id: int) -> ArticleRecord:
         return await self.client.unlink(hudu_id)
+
+    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        return await self.client.resync_many(hudu_ids)
+
+    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        return await self.client.unlink_many(hudu_ids)
 
     async def reset(self) -> int:
         return await self.client.reset()

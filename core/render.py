@@ -40,6 +40,7 @@ from selectolax.lexbor import LexborHTMLParser
 from core.halo_facts import MAX_ATTACHMENT_BYTES
 from core.html_safety import CLEANER, MAX_NESTING_WORK, nesting_work, scrub
 from core.hudu_facts import instance_root
+from core.image_refs import copyable
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
 from core.render_cache import LookedUp, RenderCache
 from core.spool import BodySpool, Spooled
@@ -77,6 +78,9 @@ class RenderOptions:
     """Files go inside the article POST; else they are linked to Hudu with `files_note`
     (docs/hudu-and-halo.md#halo-attachments)."""
     files_note: str = ""
+    images: str = "link"
+    """HHSYNC_IMAGES and how copies are stored ("link", "copy", "copy:inline"); in the hash
+    of articles with images, so a change re-sends exactly those (core.images)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,8 @@ class RenderedArticle:
     """The payload's fields that hold the body."""
     spooled_body: Spooled | None = None
     """The body, when it waits in a spool (`spooled`) and the body fields are empty."""
+    images: tuple[str, ...] = ()
+    """Hudu images in the body that `core.images` copies into Halo before sending."""
 
     def spooled(self, spool: BodySpool) -> RenderedArticle:
         """The same, its body kept in `spool` until `article_payload` reads it back."""
@@ -107,6 +113,13 @@ class RenderedArticle:
         body = str(self.payload[self.body_fields[0]])
         payload = {**self.payload, **dict.fromkeys(self.body_fields, "")}
         return dataclasses.replace(self, payload=payload, spooled_body=spool.put(body))
+
+    def unspooled(self) -> RenderedArticle:
+        """The same, its body back in the payload."""
+        if self.spooled_body is None:
+            return self
+        payload = {**self.payload, **dict.fromkeys(self.body_fields, self.spooled_body.text())}
+        return dataclasses.replace(self, payload=payload, spooled_body=None)
 
 
 def article_payload(
@@ -235,11 +248,13 @@ def render_article(
         else:
             attach.append(upload)
 
+    found: list[str] = []
     body = (
         _banner(article_url)
-        + _body(article.content or "", article_url, rewriter)
+        + _body(article.content or "", article_url, rewriter, found)
         + _attachments_section(linked, base)
     )
+    images = tuple(dict.fromkeys(src for src in found if copyable(src, base)))
     payload: dict[str, Any] = {"name": _title(article)}
     for body_field in options.body_fields:
         payload[body_field] = body
@@ -256,7 +271,9 @@ def render_article(
         payload["showforall"] = False
     elif article.company_id is not None:
         unhashed["kbentryclientaccess"] = []
-    digest, size = _hashed(payload, attach)
+    digest, size = _hashed(
+        payload, attach, images=options.images if images and options.images != "link" else ""
+    )
     return RenderedArticle(
         payload=payload,
         files_to_attach=tuple(attach),
@@ -265,20 +282,27 @@ def render_article(
         unhashed=unhashed,
         json_bytes=size,
         body_fields=tuple(options.body_fields),
+        images=images if options.images != "link" else (),
     )
 
 
-def content_hash(payload: dict[str, Any], files: Sequence[HuduUpload]) -> str:
-    """sha256 of the canonical JSON of the payload and the manifest of files to attach."""
-    return _hashed(payload, files)[0]
+def content_hash(payload: dict[str, Any], files: Sequence[HuduUpload], *, images: str = "") -> str:
+    """sha256 of the canonical JSON of the payload, the manifest of files to attach and, for
+    an article with images, where they are kept."""
+    return _hashed(payload, files, images=images)[0]
 
 
-def _hashed(payload: dict[str, Any], files: Sequence[HuduUpload]) -> tuple[str, int]:
+def _hashed(
+    payload: dict[str, Any], files: Sequence[HuduUpload], *, images: str = ""
+) -> tuple[str, int]:
     """The content hash, and the size of the canonical JSON it hashes (the payload's as
     sent, give or take the files' short manifest)."""
     manifest = [{"id": u.id, "name": u.name, "size": u.size} for u in files]
+    hashed: dict[str, Any] = {"payload": payload, "files": manifest}
+    if images:
+        hashed["images"] = images
     canonical = json.dumps(
-        {"payload": payload, "files": manifest},
+        hashed,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -310,7 +334,7 @@ def _attachments_section(linked: Sequence[tuple[HuduUpload, str, str]], base: st
     return f"<hr><h3>Attachments</h3><ul>{''.join(items)}</ul>"
 
 
-def _body(content: str, article_url: str, rewriter: _UrlRewriter) -> str:
+def _body(content: str, article_url: str, rewriter: _UrlRewriter, images: list[str]) -> str:
     content = scrub(content)
     if len(content) > MAX_BODY_CHARS or nesting_work(content) > MAX_NESTING_WORK:
         href = html.escape(article_url, quote=True)
@@ -340,6 +364,7 @@ def _body(content: str, article_url: str, rewriter: _UrlRewriter) -> str:
             new = rewriter(value)
             if new != value:
                 node.attrs[attr] = new
+    images.extend(node.attrs.get("src") or "" for node in tree.css("img[src]"))
     return tree.html or ""
 
 

@@ -14,7 +14,8 @@ from core.storage import REBUILD_HINT, Tables, unreadable_message
 
 ARTICLES, FAQLISTS, RUNS, META = "articles", "faqlists", "runs", "meta"
 SCHEMA_VERSION = 2
-MAX_RUNS = 100
+MAX_RUNS = 500
+"""Passes kept in the `runs` table: the pass history (core.history)."""
 META_DOC_ID = "1"
 META_SCHEMA_KEY = "schema_version"
 META_JOURNAL_KEY = "journal_seq"

@@ -11,18 +11,21 @@ before it), the last results when the writes end.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from core.batching import META_KEY, BatchSizer
+from core.config import Settings
 from core.errors import ApiError, AuthError, MalformedResponseError, WriteUncertainError
 from core.events import Announcer, PassProgressed, WritesFailed
 from core.halo import HaloClient
 from core.halo_facts import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
 from core.hudu import HuduClient
-from core.models import SkippedFile, Status
+from core.images import ImageCopier
+from core.models import HaloArticleRef, SkippedFile, Status
 from core.plan import PassState, Removal, Write
 from core.reconciler import Reconciler
 from core.records import RecordBook, Synced
@@ -66,7 +69,7 @@ class Writer:
         reconciler: Reconciler,
         renderer: LinkedRenderer,
         announcer: Announcer,
-        batch_size: int,
+        settings: Settings,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.halo = halo
@@ -75,9 +78,12 @@ class Writer:
         self.reconciler = reconciler
         self.renderer = renderer
         self.announcer = announcer
-        self.batch_size = batch_size
+        self.batch_size = settings.hhsync_batch_size
         self.sleep = sleep
-        self.sizer = BatchSizer(batch_size)
+        self.sizer = BatchSizer(self.batch_size)
+        self.images = ImageCopier(
+            settings.hhsync_images, hudu=hudu, halo=halo, book=book, announcer=announcer
+        )
         self.one_create_per_request = False
         """Set where no marker lookup works (core.adapt): a lost answer risks one article."""
 
@@ -97,6 +103,7 @@ class Writer:
             if worked is not None and worked != remembered:
                 self.book.remember(**{META_KEY: worked})
             self.book.flush()
+            self.images.say_what_was_done()
 
     async def _send_all(self, writes: list[Write], state: PassState) -> None:
         """Send the writes in batches, a few in flight at once, each batch packed when a
@@ -116,7 +123,10 @@ class Writer:
                 if state.reports_progress:
                     self.announcer.emit(
                         PassProgressed(
-                            tally.done, tally.total, tally.created + tally.updated, tally.failed
+                            tally.done,
+                            tally.total,
+                            tally.created + tally.updated + tally.restored,
+                            tally.failed,
                         )
                     )
             finally:
@@ -180,7 +190,7 @@ class Writer:
         outcome: _Outcome | None = None,
     ) -> None:
         outcome = outcome or _Outcome()
-        batch = self._without_unlinked(batch, state)
+        batch = await self._with_images(self._without_unlinked(batch, state), state)
         if not batch:
             return
         self.book.mark_intents(w.article.id for w in batch)  # on disk before the POST
@@ -212,7 +222,7 @@ class Writer:
             await self._rejected(batch, exc, state, outcome)
             return
         state.successes += 1
-        self._synced([(w, ref.id) for w, ref in zip(batch, refs, strict=True)], state)
+        self._synced(list(zip(batch, refs, strict=True)), state)
 
     async def _payload(self, write: Write, state: PassState) -> dict[str, object]:
         """The article's KBArticle object, with its files downloaded from Hudu just now."""
@@ -273,6 +283,24 @@ class Writer:
         outcome.article_refused = True
         self._fail(batch, exc, state, maybe_applied=maybe_applied)
 
+    async def _with_images(self, batch: list[Write], state: PassState) -> list[Write]:
+        """The writes with their images copied into Halo (HHSYNC_IMAGES=copy); an article
+        whose image could not be copied this time (Hudu or Halo unreachable) fails alone."""
+        ready: list[Write] = []
+        for write in batch:
+            try:
+                names = {p.slug: p.file_name for p in write.article.public_photos}
+                rendered = await self.images.localize(write.rendered, names)
+            except AuthError:
+                raise
+            except ApiError as exc:
+                self._fail([write], exc, state)
+                continue
+            if rendered is not write.rendered:
+                write = dataclasses.replace(write, rendered=rendered)
+            ready.append(write)
+        return ready
+
     def _without_unlinked(self, batch: list[Write], state: PassState) -> list[Write]:
         """An article unlinked while its batch waited is not sent."""
         kept = [w for w in batch if not self.book[w.article.id].unlinked]
@@ -300,20 +328,29 @@ class Writer:
         self._synced([(w, found[w.article.id]) for w in batch if w.article.id in found], state)
         return [w for w in batch if w.article.id not in found]
 
-    def _synced(self, done: Sequence[tuple[Write, int]], state: PassState) -> None:
-        results = [
-            Synced(
-                write.article.id,
-                halo_id,
-                write.rendered.content_hash,
-                (*write.rendered.skipped_files, *state.late_skips.pop(write.article.id, [])),
-                tuple(u.name for u in write.rendered.files_to_attach),
+    def _synced(self, done: Sequence[tuple[Write, HaloArticleRef | int]], state: PassState) -> None:
+        """Record writes Halo took, with what its answer said of each copy (a ref), or only
+        the id of a copy found by marker."""
+        results = []
+        for write, answer in done:
+            ref = answer if isinstance(answer, HaloArticleRef) else None
+            results.append(
+                Synced(
+                    write.article.id,
+                    answer.id if isinstance(answer, HaloArticleRef) else answer,
+                    write.rendered.content_hash,
+                    (*write.rendered.skipped_files, *state.late_skips.pop(write.article.id, [])),
+                    tuple(u.name for u in write.rendered.files_to_attach),
+                    ref.date_edited if ref else "",
+                    ref.seen_hash if ref else "",
+                )
             )
-            for write, halo_id in done
-        ]
-        created = self.book.mark_synced(results, defer=True)
-        state.tally.created += created
-        state.tally.updated += len(results) - created
+        restored = sum(bool(write.restores) for write, _ in done)
+        new = sum(self.book[w.article.id].halo_id is None for w, _ in done if not w.restores)
+        self.book.mark_synced(results, defer=True)
+        state.tally.created += new
+        state.tally.updated += len(results) - restored - new
+        state.tally.restored += restored
         state.tally.done += len(results)
 
     def _fail(

@@ -49,8 +49,6 @@ from tests.conftest import HALO_URL, HUDU_URL, make_settings
 
 EXAMPLES = int(os.environ.get("HHSYNC_CHAOS_EXAMPLES", "5"))
 STEPS = int(os.environ.get("HHSYNC_CHAOS_STEPS", "8"))
-KNOWN_BUGS = os.environ.get("HHSYNC_CHAOS_KNOWN_BUGS") == "1"
-"""Also play what the xfail regression tests below show the engine does not yet survive."""
 MARKER = "hudu-article-"
 
 
@@ -224,12 +222,19 @@ class EngineChaos(RuleBasedStateMachine):
     def halo_token_expires(self) -> None:
         self.halo.expire_tokens()
 
-    @precondition(lambda self: KNOWN_BUGS)
-    @rule(pick=st.integers(0, 10_000))
-    def halo_article_deleted(self, pick: int) -> None:
+    @rule(pick=st.integers(0, 10_000), change=st.sampled_from(["delete", "archive", "edit"]))
+    def halo_copy_changed(self, pick: int, change: str = "delete") -> None:
+        """An agent deletes, archives or edits a copy in Halo: the next full pass restores it."""
         marked = [i for i, a in self.halo.articles.items() if MARKER in a.get("tag_string", "")]
-        if marked:
-            del self.halo.articles[marked[pick % len(marked)]]
+        if not marked:
+            return
+        halo_id = marked[pick % len(marked)]
+        if change == "delete":
+            self.halo.delete_in_halo(halo_id)
+        elif change == "archive":
+            self.halo.archive_in_halo(halo_id)
+        else:
+            self.halo.edit_in_halo(halo_id, description=f"<p>agent {pick}</p>")
 
     # ---------------------------------------------------------------- the engine
     @rule()
@@ -379,16 +384,22 @@ def replay(steps: Callable[[EngineChaos], None]) -> None:
         machine.teardown()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Halo copy deleted in Halo is re-created only when its Hudu article changes: "
-    "a full pass plans an unchanged article as unchanged without checking its copy exists "
-    "(core/planner.py; found by the chaos model)",
-)
 def test_a_copy_deleted_in_halo_comes_back_with_a_full_pass() -> None:
     def steps(machine: EngineChaos) -> None:
         machine.full_sync()
-        machine.halo_article_deleted(pick=0)
+        machine.halo_copy_changed(pick=0)
+
+    replay(steps)
+
+
+@pytest.mark.parametrize("change", ["archive", "edit"])
+def test_a_copy_archived_or_edited_in_halo_is_restored_with_a_full_pass(change: str) -> None:
+    def steps(machine: EngineChaos) -> None:
+        machine.full_sync()
+        machine.halo_copy_changed(pick=1, change=change)
+        machine.full_sync()
+        edited = [a for a in machine.halo.articles.values() if "agent" in a["description"]]
+        assert not edited
 
     replay(steps)
 

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from core.config import CompanyFilter, ConfigError, CustomerAccess, load_db_path, load_settings
+from core.config import (
+    CompanyFilter,
+    ConfigError,
+    CustomerAccess,
+    ImageMode,
+    load_db_path,
+    load_settings,
+)
 
 REQUIRED = {
     "HUDU_BASE_URL": "https://acme.huducloud.com",
@@ -186,3 +193,20 @@ def test_a_bad_customer_map_names_the_variable_and_the_entry(
     assert caught.value.variable == "HHSYNC_CUSTOMER_MAP"
     assert problem in str(caught.value)
     assert "example: HHSYNC_CUSTOMER_MAP=" in str(caught.value)
+
+
+def test_images_default_to_link_and_take_any_case(env: pytest.MonkeyPatch) -> None:
+    assert load_settings().hhsync_images is ImageMode.LINK
+    env.setenv("HHSYNC_IMAGES", " Copy ")
+    assert load_settings().hhsync_images is ImageMode.COPY
+
+
+def test_an_unknown_images_value_names_the_variable_and_an_example(
+    env: pytest.MonkeyPatch,
+) -> None:
+    env.setenv("HHSYNC_IMAGES", "embed")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.variable == "HHSYNC_IMAGES"
+    assert "'link' or 'copy'" in str(caught.value)
+    assert "example: HHSYNC_IMAGES=link" in str(caught.value)

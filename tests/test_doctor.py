@@ -212,6 +212,7 @@ def test_probe_writes_checks_removes_and_plain_doctor_then_shows_its_verdicts(
         "delete",
         "archive",
         "faqlist_id",
+        "date_edited",
     ]
     assert "→ write tags through tag_string" in only(good, "tag_string:")
     assert "written, read back and removed" in only(good, "probe article")

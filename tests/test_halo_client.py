@@ -422,7 +422,7 @@ async def test_emulator_faq_lists_find_or_create() -> None:
             showforall=True,
             third_party_id="hudu:central",
         )
-        companies = await halo.create_faqlists(
+        companies = await halo.save_faqlists(
             [
                 NewFaqList("Acme", False, group.id, False, "hudu:company:1"),
                 NewFaqList("Globex", False, group.id, False, "hudu:company:2"),

@@ -47,7 +47,7 @@ def cleaner(monkeypatch: pytest.MonkeyPatch) -> CountingCleaner:
     return counting
 
 
-async def test_an_incremental_pass_with_nothing_new_costs_one_request(
+async def test_an_incremental_pass_with_nothing_new_lists_articles_and_companies_only(
     engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
 ) -> None:
     await engine.sync_now()
@@ -57,7 +57,10 @@ async def test_an_incremental_pass_with_nothing_new_costs_one_request(
     summary = await engine.sync_now()
 
     assert not summary.full
-    assert [(r.method, r.path) for r in hudu.log.entries] == [("GET", "/api/v1/articles")]
+    assert [(r.method, r.path) for r in hudu.log.entries] == [
+        ("GET", "/api/v1/articles"),
+        ("GET", "/api/v1/companies"),  # a renamed company renames its list (core.folders)
+    ]
     assert halo.log.entries == []
     assert engine.counts()["synced"] + engine.counts()["skipped"] == len(engine.records())
 

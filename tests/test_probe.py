@@ -121,6 +121,7 @@ async def test_a_tenant_as_documented_confirms_every_assumption(
         "delete",
         "archive",
         "faqlist_id",
+        "date_edited",
     }
     profile = engine.tenant.profile
     assert profile.kind is ProbeKind.FULL and profile.delete_refused
@@ -361,6 +362,9 @@ def seen_as_documented(**changes: Any) -> Observations:
         "delete_status": 403,
         "archive_kept_fields": True,
         "faqlist_third_party_id": True,
+        "answered_edited": "2026-12-01T10:00:00.000Z",
+        "listed_edited": "2026-12-01T10:00:00.000Z",
+        "saved_edited": "2026-12-01T10:00:00.001Z",
     }
     values.update(changes)
     return Observations(**values)
@@ -394,6 +398,27 @@ def seen_as_documented(**changes: Any) -> Observations:
             lambda p: p.faqlist_third_party_id is False,
         ),
         ({"archive_kept_fields": False}, "archive", Verdict.ADAPTED, lambda p: p.delete_refused),
+        ({}, "date_edited", Verdict.AS_EXPECTED, lambda p: p.facts[-1].key == "date_edited"),
+        ({"listed_edited": None}, "date_edited", Verdict.UNKNOWN, lambda p: True),
+        (
+            {"listed_edited": ""},
+            "date_edited",
+            Verdict.ADAPTED,
+            lambda p: "name and body" in p.facts[-1].action,
+        ),
+        ({"answered_edited": ""}, "date_edited", Verdict.ADAPTED, lambda p: True),
+        (
+            {"listed_edited": "2026-12-01T11:00:00.000Z"},
+            "date_edited",
+            Verdict.DEGRADED,
+            lambda p: "every full pass" in p.facts[-1].action,
+        ),
+        (
+            {"saved_edited": "2026-12-01T10:00:00.000Z"},
+            "date_edited",
+            Verdict.DEGRADED,
+            lambda p: "unseen" in p.facts[-1].action,
+        ),
         (
             {"marker_found_after": 3.0},
             "marker_lookup",

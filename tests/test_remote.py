@@ -64,6 +64,9 @@ async def test_a_remote_engine_mirrors_the_service_and_runs_its_commands(
         await until(lambda: rows(remote) == rows(engine) and not remote.running)
         target = seeded.published_ids[0]
         unlinked = await remote.unlink(target)
+        many = seeded.published_ids[1:4]
+        unlinked_many = await remote.unlink_many(many)
+        relinked = await remote.resync_many([target, *many])
         with pytest.raises(HhsyncError, match="not in the mapping"):
             await remote.unlink(999_999)
         await remote.pause()
@@ -73,6 +76,10 @@ async def test_a_remote_engine_mirrors_the_service_and_runs_its_commands(
     assert summary.created == len(seeded.published_ids)
     assert any(isinstance(e, ArticleChanged) for e in events)
     assert unlinked.unlinked and unlinked.status is Status.SKIPPED
+    assert [(r.hudu_id, r.unlinked) for r in unlinked_many] == [(i, True) for i in many]
+    assert [(r.hudu_id, r.status) for r in relinked] == [
+        (i, Status.SYNCED) for i in [target, *many]
+    ]
     assert remote.paused and engine.paused
     assert remote.halo_article_url(7) == engine.halo_article_url(7)
     assert remote.last_pass == engine.last_pass

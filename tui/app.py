@@ -52,12 +52,12 @@ from tui.screens.detail import DetailScreen
 from tui.screens.help import HelpScreen
 from tui.settings import TuiSettings
 from tui.state import DashboardState, HeaderState, PassCommand
+from tui.table_actions import DIALOGS, TableActions
 from tui.untrusted import shown
 from tui.widgets.article_table import ArticleTable
-from tui.workers import EngineWorkers
 
 
-class HhsyncApp(EngineWorkers):
+class HhsyncApp(TableActions):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: a subclass elsewhere finds it
     TITLE = "hhsync"
     COMMANDS = App.COMMANDS | {HhsyncCommands}
@@ -225,7 +225,7 @@ class HhsyncApp(EngineWorkers):
         """The cursor follows the article to Skipped, so `r` relinks it (applied now: its event
         may come on a later tick), not the row now in its place."""
         record = message.record
-        self.apply_batch(TickBatch(articles={record.hudu_id: record}))
+        self.apply_unlinked([record])
         followed = not isinstance(self.screen, DetailScreen) and self.dashboard.follow(record)
         self.tell(notices.unlinked(record, followed=followed))
 
@@ -300,7 +300,7 @@ class HhsyncApp(EngineWorkers):
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         dashboard = self.dashboard
-        if isinstance(self.screen, ConfirmScreen | HelpScreen) and action != "force_quit":
+        if isinstance(self.screen, DIALOGS) and action != "force_quit":
             return False
         if action == "pause":
             return not self.engine.paused
@@ -322,7 +322,7 @@ class HhsyncApp(EngineWorkers):
             return dashboard.filtering
         if action == "close_filter":
             return dashboard.filter_open
-        return True
+        return self.table_action_allowed(action)
 
     @needs_the_engine
     def action_sync(self, full: bool = False) -> None:
@@ -349,6 +349,8 @@ class HhsyncApp(EngineWorkers):
 
     @needs_the_engine
     def action_resync(self) -> None:
+        if self.resync_marked():
+            return
         hudu_id = self.selected_id()
         if hudu_id is None:
             self.tell(notices.SELECT_AN_ARTICLE)
@@ -360,6 +362,8 @@ class HhsyncApp(EngineWorkers):
 
     @needs_the_engine
     def action_unlink(self) -> None:
+        if self.unlink_marked():
+            return
         hudu_id = self.selected_id()
         record = self.model.get(hudu_id) if hudu_id is not None else None
         refused = notices.SELECT_AN_ARTICLE if record is None else notices.unlink_refused(record)
@@ -401,12 +405,6 @@ class HhsyncApp(EngineWorkers):
         if isinstance(self.screen, DetailScreen):
             self.screen.dismiss()
         self.dashboard.show_tab(tab)
-
-    def action_cycle_tab(self, step: int) -> None:
-        self.dashboard.cycle_tab(step)
-
-    def action_focus_table(self) -> None:
-        self.dashboard.focus_table()
 
     def action_filter(self) -> None:
         self.dashboard.open_filter()

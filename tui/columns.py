@@ -150,6 +150,11 @@ def cells_for(status: Status, record: ArticleRecord) -> tuple[Text, ...]:
     return tuple(make(record) for _, make in TABLES[status])
 
 
+def title_cell(status: Status, record: ArticleRecord) -> Text:
+    """The Title cell alone (what a mark changes)."""
+    return next(make(record) for spec, make in TABLES[status] if spec.key == "title")
+
+
 def share_width(specs: Sequence[ColumnSpec], available: int, padding: int = 2) -> list[int]:
     """Widths that fill `available` cells: minimums first, then the rest by flex weight."""
     widths = [spec.width for spec in specs]
@@ -171,10 +176,6 @@ def share_width(specs: Sequence[ColumnSpec], available: int, padding: int = 2) -
         if given == 0:
             break
     return widths
-
-
-def sort_key(record: ArticleRecord) -> tuple[str, str, int]:
-    return (record.scope.casefold(), record.title.casefold(), record.hudu_id)
 
 
 def matches(record: ArticleRecord, words: Sequence[str]) -> bool:

@@ -46,6 +46,25 @@ class UnlinkFinished(Message):
         self.record = record
 
 
+class ManyResynced(Message):
+    """The engine pushed many articles again in one command (marked rows, or the undo of an
+    unlink); `records` are those Hudu still had, afterwards."""
+
+    def __init__(self, records: list[ArticleRecord], asked_for: int, *, undo: bool) -> None:
+        super().__init__()
+        self.records = records
+        self.asked_for = asked_for
+        self.undo = undo
+
+
+class ManyUnlinked(Message):
+    """The engine stopped syncing many articles in one command; `records` are their rows."""
+
+    def __init__(self, records: list[ArticleRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+
 class SchedulerPaused(Message):
     """No automatic pass until resumed (the engine keeps this across restarts)."""
 

@@ -152,7 +152,7 @@ def pass_finished(
             title=title,
             severity="warning",
         )
-    if event.created or event.updated or event.removed:
+    if event.created or event.updated or event.removed or event.restored:
         return Notice(pass_counts(event), title=title)
     if request is not None:
         return Notice("Nothing to send: Halo is up to date", title=title)

@@ -26,6 +26,7 @@ def pass_counts(finished: PassFinished) -> str:
             ("failed", finished.failed),
             ("created", finished.created),
             ("updated", finished.updated),
+            ("restored", finished.restored),
             ("removed", finished.removed),
             ("unchanged", finished.unchanged),
         )

@@ -10,7 +10,9 @@ Two things the dashboard needs that Textual offers no public way to do:
   cursor for each row, running its validators and watchers, half of what is left of that first
   paint. And it removes many rows with one rebuild of the row index (`remove_row_keys`): the
   stock `remove_row` rebuilds it once per row, which turns a tick that moves thousands of rows
-  out of a table into seconds.
+  out of a table into seconds. It sorts by row key (`sort_by_row_key`) without handing every
+  row's cells to the key, and replaces a column's cells in many rows with one refresh
+  (`replace_cells`: marking 10,000 rows).
 - `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
   it keeps every write in an unbounded private deque; a dashboard left open for days would grow
   and then stall when the tab is opened.
@@ -22,13 +24,14 @@ Textual and says which one changed. After a Textual upgrade, only this module ne
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import textual
 from rich.text import Text
 from textual.geometry import Size
 from textual.widgets import DataTable, RichLog
-from textual.widgets.data_table import DuplicateKey, Row, RowKey
+from textual.widgets.data_table import ColumnKey, DuplicateKey, Row, RowKey
 
 try:
     from textual._two_way_dict import TwoWayDict
@@ -46,8 +49,8 @@ DATA_TABLE_ATTRIBUTES = (
     "_require_update_dimensions",
     "_update_count",
 )
-"""Private `DataTable` instance attributes `add_rows_at_once` and `remove_row_keys` read or
-write."""
+"""Private `DataTable` instance attributes `add_rows_at_once`, `remove_row_keys`,
+`replace_cells` and `sort_by_row_key` read or write."""
 DATA_TABLE_HOOKS = ("_update_dimensions", "_on_idle", "_highlight_cursor")
 """Private `DataTable` methods: the one overridden, the one that calls it, and the one
 `add_rows_at_once` calls as `add_row` does."""
@@ -92,6 +95,25 @@ class FixedLayoutDataTable(DataTable[Text]):
             self._highlight_cursor()
         self._update_count += 1
         self.check_idle()
+
+    def sort_by_row_key(self, key: Callable[[RowKey], Any], *, reverse: bool = False) -> None:
+        """`sort`, with the key computed from the row key alone: the stock one hands the key
+        every row's cells, three times slower on 10,000 rows."""
+        ordered = sorted(self._data, key=key, reverse=reverse)
+        self._row_locations = TwoWayDict({row_key: n for n, row_key in enumerate(ordered)})
+        self._update_count += 1
+        self.refresh()
+
+    def replace_cells(self, column: str, cells: dict[str, Text]) -> None:
+        """`update_cell` for many rows of one column (row key → cell), with one refresh: the
+        stock one bumps the update count and refreshes per cell. Widths stay as they are."""
+        if not cells:
+            return
+        data, column_key = self._data, ColumnKey(column)
+        for key, cell in cells.items():
+            data[RowKey(key)][column_key] = cell
+        self._update_count += 1
+        self.refresh()
 
     def remove_row_keys(self, keys: set[RowKey]) -> None:
         """Remove the rows of `keys` (all present) with one re-index instead of one per row."""

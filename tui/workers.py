@@ -12,6 +12,8 @@ from textual.app import App
 from tui.messages import (
     Command,
     CommandFailed,
+    ManyResynced,
+    ManyUnlinked,
     ResyncFinished,
     SchedulerPaused,
     SchedulerResumed,
@@ -68,6 +70,24 @@ class EngineWorkers(App[int]):
             self.post_message(CommandFailed(Command.UNLINK, error, target=hudu_id))
         else:
             self.post_message(UnlinkFinished(record))
+
+    @work(exit_on_error=False, group="commands")
+    async def request_resync_many(self, hudu_ids: list[int], *, undo: bool = False) -> None:
+        try:
+            records = await self.engine.resync_many(hudu_ids)
+        except Exception as error:
+            self.post_message(CommandFailed(Command.RESYNC, error))
+        else:
+            self.post_message(ManyResynced(records, len(hudu_ids), undo=undo))
+
+    @work(exit_on_error=False, group="commands")
+    async def request_unlink_many(self, hudu_ids: list[int]) -> None:
+        try:
+            records = await self.engine.unlink_many(hudu_ids)
+        except Exception as error:
+            self.post_message(CommandFailed(Command.UNLINK, error))
+        else:
+            self.post_message(ManyUnlinked(records))
 
     @work(exit_on_error=False, group="commands")
     async def request_pause(self) -> None:

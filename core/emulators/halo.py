@@ -11,8 +11,9 @@ was committed. Routes match case-insensitively, as ASP.NET's do.
 What no tenant has shown yet (docs/hudu-and-halo.md#to-probe) is a switch too, so tests can
 play every answer the probe may meet: a tenant that ignores `tag_string`, `description_html` or
 `kbentryclientaccess`, drops attachments sent inside the article POST, allows DELETE, leaves the
-article's `link` out, or whose search does not look at tags. Customers (`/api/Client`) are in
-`halo_clients`.
+article's `link` out, whose search does not look at tags, or whose image endpoint needs a ticket.
+Customers (`/api/Client`) are in `halo_clients`; images (`/api/Attachment/image`) in
+`halo_images`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -47,6 +48,7 @@ from core.emulators.halo_clients import (
     new_client,
     one_page,
 )
+from core.emulators.halo_images import ImageFile, read_image_form
 from core.emulators.openapi import ModelState, add_error, halo_document
 
 READ_KB = "read:kb"
@@ -97,6 +99,12 @@ _FAQLIST_SERVER_FIELDS = frozenset(
     {"id", "guid", "level", "group_name", "full_name", "article_count", "fullgroup_name"}
     | {"grandparent_name", "greatgrandparent_name", "greatgreatgrandparent_name"}
     | {"greatgreatgreatgrandparent_name"}
+)
+_ANCESTOR_FIELDS = (
+    "grandparent_name",
+    "greatgrandparent_name",
+    "greatgreatgrandparent_name",
+    "greatgreatgreatgrandparent_name",
 )
 _ATTACHMENT_OUT_FIELDS = ("id", "filename", "filesize", "isimage", "datecreated", "type")
 _DATA_URL = re.compile(r"^data:[^,]*;base64,", re.IGNORECASE)
@@ -164,6 +172,15 @@ class HaloState:
     """Articles have no `link` field."""
     search_matches_tags: bool = True
     """`GET /KBArticle?search=` looks at the tags too (else only the name and description)."""
+    image_needs_ticket: bool = False
+    """`POST /Attachment/image` without a `ticket_id` is refused (400)."""
+    images: dict[str, ImageFile] = field(default_factory=dict, repr=False)
+    """Images stored by `POST /Attachment/image`, by the token of their link."""
+    ignore_faqlist_third_party_id: bool = False
+    """`third_party_id` in a FAQ list POST is dropped (lists are found by name then)."""
+    faqlist_groups_nest: bool = True
+    """A group list may be inside another group (the spec's `level` and ancestor names say
+    lists nest); off, such a POST is refused on `group_id`."""
     articles: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     faqlists: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     clients: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -224,6 +241,28 @@ class HaloState:
         self.clients[client["id"]] = client
         return client
 
+    def edit_in_halo(self, article_id: int, **fields: Any) -> dict[str, Any]:
+        """An agent edits an article in Halo's own screens (a test switch for drift): the
+        fields are checked against the spec as a KBArticle POST's would be, and `date_edited`
+        and the editor move as for any save."""
+        validator = halo_document().body_validator("POST", "/KBArticle")
+        assert validator is not None
+        errors = validator.errors([{"id": article_id, **fields}])
+        if errors:
+            raise ValueError(f"not a valid KBEntry edit: {errors}")
+        article = self.articles[article_id]
+        article.update({k: v for k, v in fields.items() if k not in _ARTICLE_SERVER_FIELDS})
+        article.update(date_edited=self._edit_stamp(article), editor_id=2, editor_name="Halo Agent")
+        return article
+
+    def archive_in_halo(self, article_id: int) -> dict[str, Any]:
+        """An agent archives an article in Halo (inactive)."""
+        return self.edit_in_halo(article_id, inactive=True)
+
+    def delete_in_halo(self, article_id: int) -> None:
+        """An agent deletes an article in Halo (the agent's role may; the API's may not)."""
+        del self.articles[article_id]
+
     def issue_token(self, scopes: Iterable[str] | None = None) -> str:
         """A valid bearer token without the HTTP round trip."""
         token = secrets.token_urlsafe(32)
@@ -235,10 +274,16 @@ class HaloState:
         self.tokens.clear()
 
     def now_iso(self) -> str:
-        moment = datetime.fromtimestamp(self.clock(), UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        return _iso_ms(datetime.fromtimestamp(self.clock(), UTC))
 
     # ------------------------------------------------------------------ internals
+    def _edit_stamp(self, article: dict[str, Any]) -> str:
+        """`date_edited` for a save: now, and later than the save before, even within one ms."""
+        edited, previous = self.now_iso(), article.get("date_edited")
+        if isinstance(previous, str) and edited <= previous:
+            edited = _iso_ms(datetime.fromisoformat(previous) + timedelta(milliseconds=1))
+        return edited
+
     def _next_id(self, kind: str) -> int:
         self._ids[kind] = self._ids.get(kind, 0) + 1
         return self._ids[kind]
@@ -260,6 +305,8 @@ class HaloState:
         self, existing: dict[str, Any] | None, fields: dict[str, Any]
     ) -> dict[str, Any]:
         kept = {k: v for k, v in fields.items() if k not in _FAQLIST_SERVER_FIELDS}
+        if self.ignore_faqlist_third_party_id:
+            kept.pop("third_party_id", None)
         if existing is None:
             existing = {
                 "id": self._next_id("faqlist"),
@@ -327,7 +374,9 @@ class HaloState:
                 }
                 for n, entry in enumerate(access, 1)
             ]
-        existing.update(date_edited=now, editor_id=1, editor_name="API Application")
+        existing.update(
+            date_edited=self._edit_stamp(existing), editor_id=1, editor_name="API Application"
+        )
         if faqlist_ids is not None:
             existing["faqlists"] = [
                 {"id": i, "name": self.faqlists[i]["name"]} for i in faqlist_ids
@@ -339,12 +388,25 @@ class HaloState:
             existing["attachments"] = attachments
         return existing
 
+    def faqlist_groups(self, faq: dict[str, Any]) -> list[dict[str, Any]]:
+        """The groups a list is in, its own group first (a loop cannot be saved)."""
+        groups: list[dict[str, Any]] = []
+        group = self.faqlists.get(faq.get("group_id") or 0)
+        while group is not None and group not in groups:
+            groups.append(group)
+            group = self.faqlists.get(group.get("group_id") or 0)
+        return groups
+
     def faqlist_json(self, faq: dict[str, Any]) -> dict[str, Any]:
         out = dict(faq)
-        group = self.faqlists.get(faq["group_id"]) if faq.get("group_id") else None
-        out["level"] = 1 if group else 0
-        out["group_name"] = group["name"] if group else None
-        out["full_name"] = f"{group['name']}/{faq['name']}" if group else faq["name"]
+        groups = self.faqlist_groups(faq)
+        names = [g["name"] for g in groups]
+        out["level"] = len(groups)
+        out["group_name"] = names[0] if names else None
+        for depth, field_name in enumerate(_ANCESTOR_FIELDS, start=1):
+            out[field_name] = names[depth] if len(names) > depth else None
+        out["fullgroup_name"] = "/".join(reversed(names)) or None
+        out["full_name"] = "/".join([*reversed(names), faq["name"]])
         out["article_count"] = sum(
             1
             for a in self.articles.values()
@@ -365,6 +427,12 @@ class HaloState:
             {k: a[k] for k in _ATTACHMENT_OUT_FIELDS if k in a} for a in article["attachments"]
         ]
         return out
+
+
+def _iso_ms(moment: datetime) -> str:
+    """Halo's timestamps as the emulator writes them: UTC, milliseconds, `Z`."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def split_tags(tag_string: str | None) -> set[str]:
@@ -516,6 +584,8 @@ class _HaloApi:
             ("/api/KBArticle/{id:int}", "DELETE", self.delete_article),
             ("/api/Client", "GET", self.list_clients),
             ("/api/Client/{id:int}", "GET", self.get_client),
+            ("/api/Attachment/image", "POST", self.post_image),
+            ("/api/Attachment/image", "GET", self.get_image),
         ]
         routes: list[Route] = [
             _CaseInsensitiveRoute(path, _guarded(h), methods=[m]) for path, m, h in table
@@ -605,7 +675,8 @@ class _HaloApi:
     async def post_faqlists(self, request: Request) -> Response:
         self._authorize(request, EDIT_KB)
         body = await self._json_body(request, "POST", "/FAQLists")
-        faqlists = self.state.faqlists
+        state = self.state
+        faqlists = state.faqlists
         errors: ModelState = {}
         plans: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
         for index, item in enumerate(body):
@@ -626,8 +697,14 @@ class _HaloApi:
                         f"FAQ list {group_id} is not a group: 'Use this FAQ list for grouping "
                         "other FAQ lists' is off or the list does not exist.",
                     )
-                elif existing is not None and group_id == existing["id"]:
+                elif existing is not None and existing in [group, *state.faqlist_groups(group)]:
                     add_error(errors, f"[{index}].group_id", "A FAQ list cannot group itself.")
+                elif not state.faqlist_groups_nest and (
+                    item.get("is_group") or (existing or {}).get("is_group")
+                ):
+                    add_error(
+                        errors, f"[{index}].group_id", "A FAQ group cannot be in another group."
+                    )
             plans.append((existing, item))
         if errors:
             return _model_state(errors)
@@ -647,6 +724,31 @@ class _HaloApi:
         if client is None:
             return _not_found("Area", request.path_params["id"])
         return JSONResponse(client_json(client))
+
+    # ------------------------------------------------------------------ images
+    async def post_image(self, request: Request) -> Response:
+        self._authorize(request, EDIT_KB)
+        query = self._query(request, "POST", "/Attachment/image")
+        if self.state.image_needs_ticket and not query.get("ticket_id"):
+            return _model_state({"ticket_id": ["The ticket_id field is required."]})
+        image, errors = read_image_form(
+            request.headers.get("content-type", ""),
+            await request.body(),
+            self.state.max_attachment_bytes,
+        )
+        if image is None:
+            return _model_state(errors)
+        token = secrets.token_urlsafe(24)
+        self.state.images[token] = image
+        return JSONResponse({"link": f"/api/attachment/image?token={token}"})
+
+    async def get_image(self, request: Request) -> Response:
+        """A capability URL: the token is the only right needed."""
+        query = self._query(request, "GET", "/Attachment/image")
+        image = self.state.images.get(str(query.get("token") or ""))
+        if image is None:
+            return _not_found("Image", 0)
+        return Response(image[1], media_type=image[2])
 
     # ------------------------------------------------------------------ KB articles
     async def list_articles(self, request: Request) -> Response:

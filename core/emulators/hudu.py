@@ -280,6 +280,31 @@ class HuduState:
         self.folders[folder.id] = folder
         return self.folder_json(folder)
 
+    def update_folder(
+        self, folder_id: int, *, name: str | None = None, parent_folder_id: int | None = -1
+    ) -> dict[str, Any]:
+        """Rename a folder or move it under another of its knowledge base (`None`: to the
+        top); its articles stay in it and keep their `updated_at`."""
+        folder = self.folders.get(folder_id)
+        if folder is None:
+            raise ValueError(f"no Hudu folder {folder_id}")
+        if parent_folder_id != -1:
+            ancestor = self.folders.get(parent_folder_id) if parent_folder_id is not None else None
+            if parent_folder_id is not None and (
+                ancestor is None or ancestor.company_id != folder.company_id
+            ):
+                raise ValueError(f"no folder {parent_folder_id} in that knowledge base")
+            while ancestor is not None:
+                if ancestor.id == folder.id:
+                    raise ValueError("a folder cannot move inside itself")
+                parent = ancestor.parent_folder_id
+                ancestor = self.folders.get(parent) if parent is not None else None
+            folder.parent_folder_id = parent_folder_id
+        if name is not None:
+            folder.name = name
+        folder.updated_at = self._now()
+        return self.folder_json(folder)
+
     def add_article(
         self,
         name: str,

@@ -22,6 +22,7 @@ from core.emulators.hudu import HuduState
 OVERSIZED_BYTES = 25 * 1024 * 1024
 """Halo's attachment limit: files above it are never uploaded."""
 OVERSIZED_FILE_SIZE = 30 * 1024 * 1024
+NOT_AN_IMAGE = b"<!DOCTYPE html><html><body>Moved to SharePoint</body></html>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,7 @@ def seed_small(hudu: HuduState) -> SeedSummary:
     networking = hudu.add_folder("Networking")["id"]
     onboarding = hudu.add_folder("Onboarding")["id"]
     runbooks = hudu.add_folder("Runbooks")["id"]
+    remote_access = hudu.add_folder("Remote access", parent_folder_id=networking)["id"]
     procedures = {name: hudu.add_folder("Procedures", cid)["id"] for name, cid in companies.items()}
 
     # (key, name, company, folder, content, extra add_article kwargs)
@@ -216,7 +218,7 @@ def seed_small(hudu: HuduState) -> SeedSummary:
             "vpn",
             "VPN setup (GlobalProtect)",
             None,
-            networking,
+            remote_access,
             "<h2>Install</h2><ol><li>Download the client from the portal.</li>"
             "<li>Sign in with your work account.</li></ol>"
             + _img("vpn-1", "Portal login")
@@ -562,6 +564,30 @@ def _company_names(rng: random.Random, count: int) -> list[str]:
     return names
 
 
+_SUBFOLDERS = {
+    "Networking": ("Firewalls", "Wi-Fi"),
+    "Security": ("Endpoint protection",),
+    "Microsoft 365": ("Exchange Online", "Teams"),
+    "Procedures": ("Backups",),
+    "Network": ("Switches",),
+    "Line of business apps": ("Accounting",),
+    "Vendors": ("Contracts",),
+}
+
+
+def _add_subfolders(hudu: HuduState, folders: dict[int | None, list[int]]) -> dict[int, list[int]]:
+    """Folders inside some of the demo's folders ("Networking / Firewalls"): by parent id."""
+    children: dict[int, list[int]] = {}
+    for parents in folders.values():
+        for parent_id in parents:
+            parent = hudu.folders[parent_id]
+            children[parent_id] = [
+                hudu.add_folder(name, parent.company_id, parent_folder_id=parent_id)["id"]
+                for name in _SUBFOLDERS.get(parent.name, ())
+            ]
+    return {parent: ids for parent, ids in children.items() if ids}
+
+
 def seed_demo(
     hudu: HuduState, *, companies: int = 30, articles: int = 2000, rng_seed: int = 7
 ) -> SeedSummary:
@@ -579,6 +605,8 @@ def seed_demo(
     for cid in company_ids:
         chosen = rng.sample(["Procedures", "Network", "Line of business apps", "Vendors"], 2)
         folders[cid] = [hudu.add_folder(name, cid)["id"] for name in chosen]
+    subfolders = _add_subfolders(hudu, folders)
+    nesting = random.Random(rng_seed + 1)  # its own stream: the rest of the demo stays the same
     company_weights = [rng.uniform(0.3, 3.0) for _ in company_ids]
     central_weight = sum(company_weights) * 0.15 / 0.85 if company_weights else 1.0
     weights = [central_weight, *company_weights]
@@ -617,6 +645,8 @@ def seed_demo(
         created = now - timedelta(days=rng.uniform(30, 900))
         updated = created + (now - created) * rng.random() ** 2
         folder = rng.choice(folders[scope]) if rng.random() < 0.7 else None
+        if folder in subfolders and nesting.random() < 0.4:
+            folder = nesting.choice(subfolders[folder])
         draft: bool | None = position in draft_at
         if position in null_draft_at:
             draft = None
@@ -666,6 +696,10 @@ def seed_demo(
     if pending:
         hostile = rng.choice(pending)[0]
         hudu.articles[hostile].content = HOSTILE_HTML + hudu.articles[hostile].content
+    if pending:  # a "photo" that is no image: HHSYNC_IMAGES=copy keeps it in Hudu, and says so
+        odd = pending[len(pending) // 2][0]
+        slug = hudu.add_public_photo(odd, "network-diagram.png", data=NOT_AN_IMAGE)["id"]
+        hudu.articles[odd].content += f'<p><img src="/public_photo/{slug}" alt="Diagram"></p>'
     shared = next((i for i in ids if hudu.articles[i].enable_sharing), None)
     return _summarize(hudu, company_ids, ids, hostile=hostile, shared=shared)
 

@@ -5,10 +5,12 @@ GET  /v1/snapshot           {"seq", "records", "state"}: the rows and state afte
 GET  /v1/events?after=SEQ   application/x-ndjson, one event per line from SEQ + 1 on
                             (410 {"error": "resnapshot"} when those are not held any more)
 GET  /status                counts and pass state, for monitoring with curl
+GET  /v1/history?limit=N    {"passes"}: the last N passes (at most 500), newest first
 POST /v1/sync               {"full", "dry_run", "force", "command_id"} → {"summary"}
 POST /v1/retry              {"command_id"} → {"summary"}
 POST /v1/resync/{hudu_id}   → {"record"}
 POST /v1/unlink/{hudu_id}   → {"record"}
+POST /v1/resync, /v1/unlink {"ids": [...]} → {"records"}: many articles as one command
 POST /v1/reset              → {"unlinked"}
 POST /v1/pause, /v1/resume  → {"paused"}
 """
@@ -24,12 +26,14 @@ from starlette.routing import Route
 
 from core.errors import HhsyncError
 from core.service.bodies import (
+    ArticleIds,
     NoArguments,
     RequestRefused,
     RetryCommand,
     SyncCommand,
     parse_after,
     parse_hudu_id,
+    parse_limit,
     read_command,
 )
 from core.service.commands import ServiceStopping
@@ -39,7 +43,8 @@ from core.service.guard import ProtocolGuard
 from core.service.replies import engine_error_reply, error_reply, line_reply, reply
 from core.service.state import hello_body, snapshot_json, status_body
 from core.service.stream import ABORT_EXTENSION, MEDIA_TYPE, EventStreamResponse
-from core.wire import dump, dump_summary
+from core.tables import MAX_RUNS
+from core.wire import dump, dump_records, dump_summary
 
 
 class Endpoints:
@@ -76,6 +81,10 @@ class Endpoints:
     async def status(self, request: Request) -> Response:
         return reply(status_body(self.engine, self.context.facts))
 
+    async def history(self, request: Request) -> Response:
+        limit = parse_limit(request.query_params.get("limit"), MAX_RUNS)
+        return reply({"passes": [dump(p) for p in await self.engine.history(limit)]})
+
     # ------------------------------------------------------------ commands
     async def sync(self, request: Request) -> Response:
         body = await read_command(request, SyncCommand)
@@ -105,6 +114,16 @@ class Endpoints:
         record = await self.context.commands.run(lambda: self.engine.unlink(hudu_id))
         return reply({"record": dump(record)})
 
+    async def resync_many(self, request: Request) -> Response:
+        body = await read_command(request, ArticleIds)
+        records = await self.context.commands.run(lambda: self.engine.resync_many(body.ids))
+        return reply({"records": dump_records(records)})
+
+    async def unlink_many(self, request: Request) -> Response:
+        body = await read_command(request, ArticleIds)
+        records = await self.context.commands.run(lambda: self.engine.unlink_many(body.ids))
+        return reply({"records": dump_records(records)})
+
     async def reset(self, request: Request) -> Response:
         await read_command(request, NoArguments)
         return reply({"unlinked": await self.context.commands.run(self.engine.reset)})
@@ -126,10 +145,13 @@ class Endpoints:
             Route("/v1/snapshot", self.snapshot, methods=get),
             Route("/v1/events", self.events, methods=get),
             Route("/status", self.status, methods=get),
+            Route("/v1/history", self.history, methods=get),
             Route("/v1/sync", self.sync, methods=post),
             Route("/v1/retry", self.retry, methods=post),
             Route("/v1/resync/{hudu_id}", self.resync, methods=post),
             Route("/v1/unlink/{hudu_id}", self.unlink, methods=post),
+            Route("/v1/resync", self.resync_many, methods=post),
+            Route("/v1/unlink", self.unlink_many, methods=post),
             Route("/v1/reset", self.reset, methods=post),
             Route("/v1/pause", self.pause, methods=post),
             Route("/v1/resume", self.resume, methods=post),

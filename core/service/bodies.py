@@ -6,7 +6,7 @@ Anything else is refused with `RequestRefused`, answered as `400` or `413`.
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -38,6 +38,14 @@ class SyncCommand(Command):
 
 class RetryCommand(Command):
     command_id: str = Field(default="", max_length=200)
+
+
+MAX_IDS = 5000
+"""Articles in one command: 5,000 ids fit the body limit with room to spare."""
+
+
+class ArticleIds(Command):
+    ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=MAX_IDS)
 
 
 class NoArguments(Command):
@@ -91,6 +99,15 @@ def parse_after(text: str | None) -> int | None:
         return None
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         raise RequestRefused("after must be a sequence number (0 or more)")
+    return int(text)
+
+
+def parse_limit(text: str | None, most: int) -> int:
+    """`?limit=N`: how many items, 1 to `most` (`most` when not given)."""
+    if text is None:
+        return most
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text[:6]) <= most:
+        raise RequestRefused(f"limit must be a number from 1 to {most}")
     return int(text)
 
 

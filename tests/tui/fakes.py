@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from core.events import (
     ServiceAttached,
     ServiceLost,
 )
+from core.history import PassRecord
 from core.models import ArticleRecord, SkippedFile, Status
 from core.remote import ServiceUnavailable
 
@@ -122,6 +123,8 @@ class FakeEngine:
             failed=2,
         )
         self.fail_with: Exception | None = None
+        self.passes: list[PassRecord] = []
+        """What `history` answers, newest first."""
         self.still_failing: set[int] = set()
         """Failed articles that `retry_failed` leaves failed."""
         self.stopped = asyncio.Event()
@@ -177,6 +180,24 @@ class FakeEngine:
         await self._maybe_fail()
         return self.change(hudu_id, status=Status.SKIPPED, reason="unlinked", unlinked=True)
 
+    async def resync_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        self.calls.append(("resync_many", tuple(hudu_ids)))
+        await self._maybe_fail()
+        records = [
+            self.change(i, status=Status.SYNCED, reason="", unlinked=False, halo_id=5000 + i)
+            for i in hudu_ids
+        ]
+        self.progress(len(records), len(records))
+        return records
+
+    async def unlink_many(self, hudu_ids: Sequence[int]) -> list[ArticleRecord]:
+        self.calls.append(("unlink_many", tuple(hudu_ids)))
+        await self._maybe_fail()
+        return [
+            self.change(i, status=Status.SKIPPED, reason="unlinked", unlinked=True)
+            for i in hudu_ids
+        ]
+
     async def retry_failed(self, *, command_id: str = "") -> None:
         self.calls.append(("retry_failed",))
         await self._maybe_fail()
@@ -187,6 +208,9 @@ class FakeEngine:
                 self.change(record.hudu_id, status=Status.SYNCED, error="", hint="")
                 fixed += 1
         self.finish_pass(updated=fixed, failed=len(self.still_failing))
+
+    async def history(self, limit: int | None = None) -> list[PassRecord]:
+        return list(self.passes[: limit or len(self.passes)])
 
     async def close(self) -> None:
         self.calls.append(("close",))

@@ -48,18 +48,18 @@ async def test_tabs_show_live_counts(engine: FakeEngine) -> None:
     app = app_for(engine)
     async with app.run_test(size=SIZE) as pilot:
         assert labels(app) == {
-            "synced": "Synced 12",
-            "pending": "Pending 4",
-            "skipped": "Skipped 3",
-            "failed": "Failed 2",
+            "synced": "1 Synced 12",
+            "pending": "2 Pending 4",
+            "skipped": "3 Skipped 3",
+            "failed": "4 Failed 2",
         }
         engine.add(make_record(50, Status.PENDING))
         engine.change(40, status=Status.SYNCED, error="", hint="")
         app.drain()
         await pilot.pause()
-        assert labels(app)["pending"] == "Pending 5"
-        assert labels(app)["failed"] == "Failed 1"
-        assert labels(app)["synced"] == "Synced 13"
+        assert labels(app)["pending"] == "2 Pending 5"
+        assert labels(app)["failed"] == "4 Failed 1"
+        assert labels(app)["synced"] == "1 Synced 13"
 
 
 async def test_rows_move_between_tables(engine: FakeEngine) -> None:
@@ -102,7 +102,7 @@ async def test_removed_article_leaves_its_table(engine: FakeEngine) -> None:
         app.drain()
         await pilot.pause()
         assert 30 not in ids(app.dashboard.table(Status.SKIPPED))
-        assert labels(app)["skipped"] == "Skipped 2"
+        assert labels(app)["skipped"] == "3 Skipped 2"
 
 
 async def test_many_rows_leaving_at_once_keep_order_and_cursor(engine: FakeEngine) -> None:
@@ -234,13 +234,13 @@ async def test_slash_filters_as_you_type_and_escape_clears(engine: FakeEngine) -
         assert ids(synced) and all(
             "VPN" in synced.get_cell(str(i), "title").plain for i in ids(synced)
         )
-        assert labels(app)["synced"] == f"Synced {synced.row_count}/12"
+        assert labels(app)["synced"] == f"1 Synced {synced.row_count}/12"
         await pilot.press("enter")
         assert app.focused is synced
         await pilot.press("escape")
         await pilot.pause()
         assert synced.row_count == 12
-        assert labels(app)["synced"] == "Synced 12"
+        assert labels(app)["synced"] == "1 Synced 12"
 
 
 async def test_filter_applies_to_rows_that_arrive_later(engine: FakeEngine) -> None:
@@ -393,7 +393,12 @@ async def test_tab_keys(engine: FakeEngine) -> None:
         await pilot.press("right_square_bracket")
         assert tabs.active == "pending"
         await press_one_by_one(pilot, "left_square_bracket", "left_square_bracket")
+        assert tabs.active == "history"
+        assert app.focused is app.dashboard.history_view
+        await pilot.press("left_square_bracket")
         assert tabs.active == "log"
+        await pilot.press("h")
+        assert tabs.active == "history"
         await pilot.press("r")
         assert not [c for c in engine.calls if c[0] == "resync"]
 

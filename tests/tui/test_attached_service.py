@@ -50,7 +50,7 @@ async def test_the_dashboard_drives_and_follows_a_real_service_across_a_restart(
                 synced = app.dashboard.table(Status.SYNCED)
                 counts = engine.counts()
                 await shown(app, lambda: synced.row_count == counts["synced"] > 0)
-                assert labels(app)["synced"] == f"Synced {counts['synced']:,}"
+                assert labels(app)["synced"] == f"1 Synced {counts['synced']:,}"
                 assert sorted(ids(synced)) == sorted(
                     r.hudu_id for r in engine.records() if r.status == Status.SYNCED
                 )

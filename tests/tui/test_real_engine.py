@@ -31,8 +31,8 @@ async def test_the_first_pass_fills_the_tables_live(engine: Engine, seeded: Seed
         counts = engine.counts()
         assert counts["synced"] > 0
         assert sum(counts.values()) == len(engine.records())
-        for status in ("synced", "pending", "skipped", "failed"):
-            assert labels(app)[status] == f"{status.capitalize()} {counts[status]:,}"
+        for key, status in enumerate(("synced", "pending", "skipped", "failed"), 1):
+            assert labels(app)[status] == f"{key} {status.capitalize()} {counts[status]:,}"
             assert app.dashboard.table(status).row_count == counts[status]
         assert "created" in app.query_one("#pass-summary", Static).content  # type: ignore[operator]
 

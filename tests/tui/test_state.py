@@ -107,6 +107,12 @@ def test_pass_notices_speak_to_the_key_that_asked() -> None:
     assert stopped == notices.Notice("boom", title="Pass stopped", severity="error", timeout=10)
 
 
+def test_a_scheduled_pass_that_restored_copies_says_so() -> None:
+    restored = PassFinished(True, FIXED, FIXED, 0, 0, 40, 0, 0, restored=2)
+    notice = notices.pass_finished(restored, None, 0)
+    assert notice is not None and notice.message == "2 restored · 40 unchanged"
+
+
 def test_a_lost_service_hands_the_running_pass_request_back() -> None:
     state = DashboardState()
     state.service_attached(ServiceAttached(4242, "1.4.0", "/tmp/s.sock"))

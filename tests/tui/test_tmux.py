@@ -152,3 +152,50 @@ def test_the_dashboard_attaches_to_the_service_and_leaves_it_syncing(
 
     article = hudu.add_article("Written after the dashboard left", "<p>New</p>")["id"]
     assert wait_for(lambda: len(halo_copies(halo, article)) == 1), "the service stopped syncing"
+
+
+def test_marked_rows_unlink_as_one_command_of_the_service_z_relinks_and_y_copies(
+    tmux: Tmux, loopback: Loopback, tmp_path: Path
+) -> None:
+    server, hudu, halo = loopback
+    seed_small(hudu)
+    env = hhsync_env(server, tmp_path)
+    size = ("-x", "100", "-y", "30")
+    tmux("new-session", "-d", "-s", "t", *size, "-n", "service", HHSYNC, "run", env=env)
+
+    def screen(window: str) -> str:
+        return "\n".join(tmux.screen(f"t:{window}"))
+
+    def keys(*names: str) -> None:
+        for name in names:
+            tmux("send-keys", "-t", "t:ui", name)
+            time.sleep(0.1)
+
+    assert wait_for(lambda: "serving on" in screen("service")), screen("service")
+    tmux("new-window", "-d", "-t", "t", "-n", "ui", HHSYNC_TUI, env=env)
+    assert wait_for(lambda: "⇄ service pid" in screen("ui") and "1 of 2" in screen("ui"))
+    assert wait_for(lambda: "○" in screen("ui")), screen("ui")  # the first pass is over
+    copies = {a["id"] for a in halo.articles.values()}
+
+    def skipped() -> int:
+        found = re.search(r"3 Skipped (\d+)", screen("ui"))
+        return int(found[1]) if found else -1
+
+    before = skipped()
+    keys("g", "Space", "Space", "Space", "u")
+    assert wait_for(lambda: "Unlink 3 articles marked?" in screen("ui")), screen("ui")
+    keys("y")
+    assert wait_for(lambda: "3 articles no longer synced" in screen("ui")), screen("ui")
+    assert wait_for(lambda: skipped() == before + 3), screen("ui")  # the service's rows
+
+    keys("z")
+    assert wait_for(lambda: "3 articles relinked" in screen("ui")), screen("ui")
+    assert {a["id"] for a in halo.articles.values()} == copies  # no second copy
+    assert wait_for(lambda: skipped() == before), screen("ui")
+
+    keys("g", "y")
+    assert wait_for(lambda: "Halo link" in screen("ui")), screen("ui")
+    keys("h")
+    assert wait_for(lambda: tmux.buffers() != [], seconds=10), screen("ui")
+    copied = re.fullmatch(r"\S+/kb\?id=(\d+)", tmux("show-buffer"))
+    assert copied is not None and int(copied[1]) in copies, tmux("show-buffer")

@@ -28,17 +28,22 @@ from tui.widgets.event_log import EventLog
 from tui.widgets.failure_note import FailureNote
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.header import SyncHeader
+from tui.widgets.history_view import HistoryView
+from tui.widgets.log_search import LogSearch
 from tui.widgets.pass_status import PassStatus
 
 LOG_TAB = "log"
-TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), LOG_TAB)
+HISTORY_TAB = "history"
+TAB_IDS: tuple[str, ...] = (*(str(s) for s in STATUSES), LOG_TAB, HISTORY_TAB)
 TAB_TITLES: dict[str, str] = {
-    "synced": "Synced",
-    "pending": "Pending",
-    "skipped": "Skipped",
-    "failed": "Failed",
-    LOG_TAB: "Log",
+    "synced": "1 Synced",
+    "pending": "2 Pending",
+    "skipped": "3 Skipped",
+    "failed": "4 Failed",
+    LOG_TAB: "5 Log",
+    HISTORY_TAB: "6 History",
 }
+"""Each with the number key that shows it."""
 EMPTY_NOTES: dict[Status, str] = {
     Status.SYNCED: "Nothing synced yet · s starts a pass",
     Status.PENDING: "Nothing waiting: every change is in Halo",
@@ -81,7 +86,9 @@ class DashboardScreen(Screen[None]):
         }  # a note may quote the filter text
         self.failure_note = FailureNote(id="failure-note")
         self.event_log = EventLog(max_lines=settings.log_max_lines, now=now, id="log-view")
+        self.log_search = LogSearch(self.event_log, id="log-search")
         self.pass_status = PassStatus(clock=clock, id="pass-status")
+        self.history_view = HistoryView(id="history-view")
         if last_pass is not None:
             self.pass_status.summary_text = pass_summary(last_pass)
 
@@ -98,7 +105,10 @@ class DashboardScreen(Screen[None]):
                     if status == Status.FAILED:
                         yield self.failure_note
             with TabPane(TAB_TITLES[LOG_TAB], id=LOG_TAB):
+                yield self.log_search
                 yield self.event_log
+            with TabPane(TAB_TITLES[HISTORY_TAB], id=HISTORY_TAB):
+                yield self.history_view
         yield self.pass_status
         yield Footer(compact=True, show_command_palette=False)
 
@@ -126,9 +136,9 @@ class DashboardScreen(Screen[None]):
         return self.tabbed.active or "synced"
 
     def current_table(self) -> ArticleTable | None:
-        """The table of the tab shown; None on the Log tab."""
+        """The table of the tab shown; None on the Log and History tabs."""
         tab = self.active_tab
-        return self.table(tab) if tab != LOG_TAB else None
+        return self.table(tab) if tab not in (LOG_TAB, HISTORY_TAB) else None
 
     @property
     def filter_open(self) -> bool:
@@ -226,7 +236,7 @@ class DashboardScreen(Screen[None]):
         if table is not None:
             table.focus()
         else:
-            self.event_log.focus()
+            (self.history_view if self.active_tab == HISTORY_TAB else self.event_log).focus()
 
     @on(ArticleTable.RowHighlighted)
     def _row_highlighted(self, event: ArticleTable.RowHighlighted) -> None:

@@ -62,7 +62,8 @@ def render_record(record: ArticleRecord, halo_url: str) -> RenderableType:
     if record.halo_id is not None:
         halo = Text.assemble((f"#{record.halo_id}  ", ""), _link(halo_url))
         if record.faqlist_id is not None:
-            halo.append(f"  FAQ list {record.faqlist_id}", style="dim")
+            named = f"{record.faqlist} (id {record.faqlist_id})" if record.faqlist else ""
+            halo.append(f"  FAQ list {named or record.faqlist_id}", style="dim")
         rows.append(("Halo", halo))
     else:
         rows.append(("Halo", Text("not in Halo", style="dim")))
@@ -102,6 +103,7 @@ class DetailScreen(ModalScreen[None]):
         Binding("escape,q,enter", "dismiss", "Close"),
         Binding("r", "app.resync", "Resync"),
         Binding("u", "app.unlink", "Unlink"),
+        Binding("y", "app.copy", "Copy"),
     ]
 
     def __init__(self, record: ArticleRecord, halo_url: str) -> None:
@@ -114,7 +116,7 @@ class DetailScreen(ModalScreen[None]):
         with VerticalScroll(id="detail-box") as box:
             box.border_title = f"Article {self.hudu_id}"
             yield Static(render_record(self.record, self.halo_url), id="detail-body")
-            yield Label("r resync · u unlink · esc close", id="detail-keys")
+            yield Label("r resync · u unlink · y copy · esc close", id="detail-keys")
         yield Footer(compact=True, show_command_palette=False)
 
     def show(self, record: ArticleRecord, halo_url: str) -> None:

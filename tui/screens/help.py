@@ -62,8 +62,14 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box"):
             yield Label("Keys", id="help-title")
             yield Static(bindings_table(self.sections, key_display), id="help-table")
-            yield Label("esc closes · ctrl+p opens the command palette", id="help-footer")
+            yield Label(
+                "↑ ↓ pgup pgdn scroll · esc closes · ctrl+p opens the command palette",
+                id="help-footer",
+            )
         yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").focus()  # up, down and page keys scroll a long list
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -1,6 +1,7 @@
 """One status table (Synced, Pending, Skipped or Failed), patched in place tick by tick.
 
-Rows are keyed by the Hudu id and kept in (scope, title, id) order. A tick only touches what
+Rows are keyed by the Hudu id and kept in the table's `SortOrder` (scope, then title, until
+the user picks a column). Marked rows carry a marker before their title. A tick only touches what
 changed: cells that differ are updated, new rows are added, and rows that left go in one bulk
 removal (the stock `DataTable.remove_row` re-indexes every row per call). A table that is not
 shown is sorted when it is next shown (`needs_sort`).
@@ -13,12 +14,14 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import BindingType
+from textual.coordinate import Coordinate
 from textual.events import Resize
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from core.models import ArticleRecord, Status
 from tui.bindings import TABLE_BINDINGS
-from tui.columns import cells_for, columns_for, filter_words, matches, share_width, sort_key
+from tui.columns import cells_for, columns_for, filter_words, matches, share_width, title_cell
+from tui.sorting import SortKey, SortOrder, key_maker
 from tui.textual_private import FixedLayoutDataTable
 
 
@@ -37,7 +40,13 @@ class ArticleTable(FixedLayoutDataTable):
         self.filter_text = ""
         self._words: list[str] = []
         self._cells: dict[int, tuple[Text, ...]] = {}
-        self._order: dict[int, tuple[str, str, int]] = {}
+        """The cells shown, the mark included."""
+        self._order: dict[int, SortKey] = {}
+        self.order = SortOrder()
+        self._key = key_maker(self.order, status, self.specs)
+        self.marked: set[int] = set()
+        """Rows marked with space (a row that leaves the table loses its mark)."""
+        self._title = next(i for i, spec in enumerate(self.specs) if spec.key == "title")
         self.needs_sort = False
         self._away: tuple[int, int | None] | None = None
         """(article, stand-in): the cursor's article left the table (a resync shows it pending
@@ -48,7 +57,7 @@ class ArticleTable(FixedLayoutDataTable):
         if self.columns:
             return
         for spec, width in zip(self.specs, share_width(self.specs, 80), strict=True):
-            label = Text(spec.label, justify=spec.justify)
+            label = Text(self.order.label(spec), justify=spec.justify)
             self.add_column(label, width=width, key=spec.key)
 
     def on_resize(self, event: Resize) -> None:
@@ -88,10 +97,11 @@ class ArticleTable(FixedLayoutDataTable):
         self.clear()
         self._cells.clear()
         self._order.clear()
-        rows = sorted((r for r in records if matches(r, self._words)), key=sort_key)
-        self._add_all(rows)
-        self.needs_sort = False
+        self._add_all(r for r in records if matches(r, self._words))
+        self.marked &= self._cells.keys()  # a row the filter hides loses its mark
+        self.sort_rows()
         self._restore_cursor(keep)
+        self.show_position()
 
     def apply(self, upserts: Iterable[ArticleRecord], removals: set[int]) -> None:
         """Patch the table with one tick's changes for this status."""
@@ -113,12 +123,12 @@ class ArticleTable(FixedLayoutDataTable):
                 new.append(record)
                 added = True
                 continue
-            cells = cells_for(self.status, record)
+            cells = self._shown_cells(record)
             for spec, before_cell, cell in zip(self.specs, old, cells, strict=True):
                 if before_cell != cell:
                     self.update_cell(str(hudu_id), spec.key, cell)
             self._cells[hudu_id] = cells
-            order = sort_key(record)
+            order = self._key(record, cells)
             if order != self._order[hudu_id]:
                 self._order[hudu_id] = order
                 added = True
@@ -141,6 +151,8 @@ class ArticleTable(FixedLayoutDataTable):
                     self.scroll_to(y=scrolled + shift, animate=False, immediate=True)
             if keep not in self._cells:
                 self._away = (keep, self.cursor_id)
+        if gone or new:
+            self.show_position()
 
     def _returning(self, keep: int) -> int:
         """The article the cursor should be on: `keep`, or the one that left from under the
@@ -158,8 +170,83 @@ class ArticleTable(FixedLayoutDataTable):
 
     def sort_rows(self) -> None:
         order = self._order
-        self.sort("id", key=lambda cell: order[int(cell.plain)])
+        self.sort_by_row_key(lambda key: order[int(key.value or 0)], reverse=self.order.descending)
         self.needs_sort = False
+
+    def sort_by(self, order: SortOrder, records: Iterable[ArticleRecord]) -> None:
+        """Sort by another column or direction; the cursor stays on its article. `records` are
+        the table's articles (their keys for the new order)."""
+        keep = self.cursor_id
+        self.order = order
+        self._key = make = key_maker(order, self.status, self.specs)
+        cells, keys = self._cells, self._order
+        for record in records:
+            hudu_id = record.hudu_id
+            if hudu_id in cells:
+                keys[hudu_id] = make(record, cells[hudu_id])
+        for spec in self.specs:
+            self.columns[ColumnKey(spec.key)].label = Text(order.label(spec), justify=spec.justify)
+        self.sort_rows()
+        if keep is not None:
+            self.move_cursor(row=self.get_row_index(str(keep)), scroll=True)
+
+    # ------------------------------------------------------------------ marks
+    def toggle_mark(self, record: ArticleRecord) -> None:
+        if record.hudu_id in self._cells:
+            self.set_marks(self.marked ^ {record.hudu_id}, [record])
+
+    def set_marks(self, hudu_ids: set[int], records: Iterable[ArticleRecord]) -> None:
+        """Mark exactly `hudu_ids` (of the rows shown); `records` are the rows that change. Only
+        their title cells are made again, in one update of the table (10,000 rows at once)."""
+        self.marked = hudu_ids & self._cells.keys()
+        column = self.specs[self._title].key
+        titles: dict[str, Text] = {}
+        for record in records:
+            hudu_id = record.hudu_id
+            cells = self._cells.get(hudu_id)
+            if cells is not None:
+                title = self._title_cell(record)
+                self._cells[hudu_id] = (*cells[: self._title], title, *cells[self._title + 1 :])
+                titles[str(hudu_id)] = title
+        self.replace_cells(column, titles)
+        self.show_position()
+
+    def _title_cell(self, record: ArticleRecord) -> Text:
+        title = title_cell(self.status, record)
+        if record.hudu_id not in self.marked:
+            return title
+        marked = Text.assemble(("● ", "bold reverse"), title)
+        marked.no_wrap, marked.overflow = True, "ellipsis"
+        return marked
+
+    def _shown_cells(self, record: ArticleRecord) -> tuple[Text, ...]:
+        cells = cells_for(self.status, record)
+        if record.hudu_id not in self.marked:
+            return cells
+        return (*cells[: self._title], self._title_cell(record), *cells[self._title + 1 :])
+
+    # ------------------------------------------------------------------ position
+    def show_position(self) -> None:
+        """`123 of 1,915 · 3 marked` in the bottom border: where the cursor is."""
+        count = self.row_count
+        where = f"{self.cursor_coordinate.row + 1:,} of {count:,}" if count else "0 of 0"
+        marked = f" · {len(self.marked):,} marked" if self.marked else ""
+        text = f" {where}{marked} "
+        if self.border_subtitle != text:
+            self.border_subtitle = text
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if old.row != new.row:
+            self.show_position()
+
+    def half_page(self, step: int) -> None:
+        """`ctrl+d` / `ctrl+u`: move the cursor half a screen of rows down or up."""
+        if not self.row_count:
+            return
+        half = max(1, (self.scrollable_content_region.height - self.header_height) // 2)
+        row = self.cursor_coordinate.row + step * half
+        self.move_cursor(row=max(0, min(row, self.row_count - 1)))
 
     def remove_rows(self, hudu_ids: Iterable[int]) -> None:
         """Remove many rows with one re-index instead of one per row."""
@@ -167,17 +254,18 @@ class ArticleTable(FixedLayoutDataTable):
         for hudu_id in present:
             del self._cells[hudu_id]
             del self._order[hudu_id]
+            self.marked.discard(hudu_id)
         self.remove_row_keys({RowKey(str(i)) for i in present})
 
     def _add_all(self, records: Iterable[ArticleRecord]) -> None:
         """Add rows at the bottom, with one cursor update for all (`add_rows_at_once`)."""
-        status, cells, order = self.status, self._cells, self._order
+        cells, order = self._cells, self._order
 
         def rows() -> Iterator[tuple[str, tuple[Text, ...]]]:
             for record in records:
                 hudu_id = record.hudu_id
-                cells[hudu_id] = row = cells_for(status, record)
-                order[hudu_id] = sort_key(record)
+                cells[hudu_id] = row = self._shown_cells(record)
+                order[hudu_id] = self._key(record, row)
                 yield str(hudu_id), row
 
         self.add_rows_at_once(rows())

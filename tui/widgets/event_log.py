@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from rich.table import Table
@@ -30,6 +31,17 @@ from tui.textual_private import bound_unrendered_writes
 from tui.untrusted import NO_KNOWN_FIX, shown, shown_record
 
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
+LEVELS_SHOWN = {"": "every level", "WARNING": "warnings and errors", "ERROR": "errors only"}
+"""`e` steps through these: the lowest level shown, and how the border says it."""
+RANK = {"DEBUG": 0, "INFO": 1, "WARNING": 2, "ERROR": 3, "CRITICAL": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    level: str
+    words: str
+    """The entry's text, casefolded, for the search."""
+    line: Table
 
 
 def failure_message(record: ArticleRecord) -> Text:
@@ -62,12 +74,17 @@ class EventLog(RichLog):
             id=id, max_lines=max_lines, wrap=True, min_width=20, markup=False, highlight=False
         )
         self._now = now
-        self._entries: deque[Table] = deque(maxlen=max_lines)
+        self._entries: deque[Entry] = deque(maxlen=max_lines)
         """Every entry kept, to wrap them again at a new width (RichLog keeps only lines)."""
         self._width = 0
         """The width the lines shown were wrapped at; 0 while the tab is hidden."""
         self._sized = False
         """The log has had a size: until then RichLog itself holds writes back."""
+        self.search_words: list[str] = []
+        self._matching = 0
+        """Entries kept that the search and level show."""
+        self.lowest = ""
+        """The lowest level shown (a key of `LEVELS_SHOWN`)."""
         bound_unrendered_writes(self, max_lines)
 
     def on_resize(self, event: Resize) -> None:
@@ -85,9 +102,47 @@ class EventLog(RichLog):
             self._width = width
             return
         self._width = width
+        self._write_all()
+
+    def _write_all(self) -> None:
         self.clear()
+        self._matching = 0
         for entry in self._entries:
-            self.write(entry, expand=True)
+            if self._wanted(entry):
+                self._matching += 1
+                self.write(entry.line, expand=True)
+        self.show_position()
+
+    def _wanted(self, entry: Entry) -> bool:
+        if self.lowest and RANK.get(entry.level, 1) < RANK[self.lowest]:
+            return False
+        return all(word in entry.words for word in self.search_words)
+
+    def search(self, text: str) -> None:
+        """Show only the entries holding every word of `text` (case ignored)."""
+        words = text.casefold().split()
+        if words != self.search_words:
+            self.search_words = words
+            self._write_all()
+
+    def cycle_level(self) -> str:
+        """Show the next level filter; says which."""
+        levels = list(LEVELS_SHOWN)
+        self.lowest = levels[(levels.index(self.lowest) + 1) % len(levels)]
+        self._write_all()
+        return LEVELS_SHOWN[self.lowest]
+
+    def show_position(self) -> None:
+        """`12 of 340 entries · warnings and errors · “vpn”` in the bottom border."""
+        total = len(self._entries)
+        filters = [LEVELS_SHOWN[self.lowest]] if self.lowest else []
+        if self.search_words:
+            filters.append(f"“{' '.join(self.search_words)}”")
+        if filters:
+            text = f" {self._matching:,} of {total:,} entries · {' · '.join(filters)} "
+        else:
+            text = f" {total:,} entries "
+        self.border_subtitle = shown(text)
 
     def on_hide(self) -> None:
         self._width = 0  # a hidden log must not wrap what is written at a width of 0
@@ -103,9 +158,16 @@ class EventLog(RichLog):
         line.add_column(no_wrap=True, width=7, style=LEVEL_STYLES.get(level, ""))
         line.add_column(ratio=1, overflow="fold")
         line.add_row(clock_time(at or self._now()), level, message)
-        self._entries.append(line)
-        if self._width or not self._sized:
-            self.write(line, expand=True)  # else it is written when the tab is shown again
+        entry = Entry(level, f"{level} {message.plain}".casefold(), line)
+        entries = self._entries
+        if len(entries) == entries.maxlen and self._wanted(entries[0]):
+            self._matching -= 1
+        entries.append(entry)
+        if self._wanted(entry):
+            self._matching += 1
+            if self._width or not self._sized:
+                self.write(line, expand=True)  # else it is written when the tab is shown again
+        self.show_position()
 
     def write_journal(self, journal: Iterable[Event], failures: dict[int, ArticleRecord]) -> None:
         """A tick's journal, in order; a failed article is written only if it is in

@@ -1,0 +1,81 @@
+"""The order of a status table: by which column, which way, and each row's sort key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from core.models import ArticleRecord, Status
+from tui.columns import ColumnSpec, parse_time
+
+SortKey = tuple[object, ...]
+UP, DOWN = "▲", "▼"
+
+
+@dataclass(frozen=True, slots=True)
+class SortOrder:
+    column: str = "scope"
+    """A column key of the table; the first order is scope, then title (as Hudu groups them)."""
+    descending: bool = False
+
+    def moved(self, specs: Sequence[ColumnSpec], step: int) -> SortOrder:
+        """The column `step` places to the right (wrapping), same direction."""
+        keys = [spec.key for spec in specs]
+        index = keys.index(self.column) if self.column in keys else 0
+        return SortOrder(keys[(index + step) % len(keys)], self.descending)
+
+    def flipped(self) -> SortOrder:
+        return SortOrder(self.column, not self.descending)
+
+    def label(self, spec: ColumnSpec) -> str:
+        """The column header: its name, with ▲ or ▼ when the table is sorted by it."""
+        if spec.key != self.column:
+            return spec.label
+        return f"{spec.label} {DOWN if self.descending else UP}"
+
+    def describe(self, specs: Sequence[ColumnSpec]) -> str:
+        """`Title, descending`: what a notice says of the order."""
+        name = next((s.label for s in specs if s.key == self.column), self.column)
+        return f"{name}, {'descending' if self.descending else 'ascending'}"
+
+
+def _moment(value: str) -> float:
+    moment = parse_time(value)
+    return moment.timestamp() if moment is not None else float("-inf")
+
+
+def _when(status: Status) -> Callable[[ArticleRecord], str]:
+    """The time the table's When column shows for the status."""
+    if status == Status.SYNCED:
+        return lambda r: r.last_synced_at
+    if status == Status.PENDING:
+        return lambda r: r.hudu_updated_at
+    return lambda r: r.last_attempt_at or r.last_synced_at or r.hudu_updated_at
+
+
+RowKeyMaker = Callable[[ArticleRecord, Sequence[Text]], SortKey]
+
+
+def key_maker(order: SortOrder, status: Status, specs: Sequence[ColumnSpec]) -> RowKeyMaker:
+    """A row's key for `order`, from its record and its cells (columns with no better key sort
+    by what they show). The Hudu id breaks ties, so equal keys keep one order."""
+    column = order.column
+    if column == "id":
+        return lambda r, _: (r.hudu_id,)
+    if column == "title":
+        return lambda r, _: (r.title.casefold(), r.hudu_id)
+    if column == "scope":
+        return lambda r, _: (r.scope.casefold(), r.title.casefold(), r.hudu_id)
+    if column == "halo":
+        return lambda r, _: (r.halo_id is None, r.halo_id or 0, r.hudu_id)
+    if column == "when":
+        when = _when(status)
+        return lambda r, _: (_moment(when(r)), r.hudu_id)
+    if column == "http":
+        return lambda r, _: (r.http_status or 0, r.hudu_id)
+    if column == "tries":
+        return lambda r, _: (r.attempts, r.hudu_id)
+    index = next((i for i, spec in enumerate(specs) if spec.key == column), 0)
+    return lambda r, cells: (cells[index].plain.casefold(), r.hudu_id)
