@@ -33,7 +33,7 @@ sanitising shorter, a few ms); CPU per article is then not reported.
 
 `--check` exits 1 when a bound is broken; `--check-counts` only when a bound on a count is
 (requests, 429s, file writes, simulated time: what CI checks, at `--articles 500 --modes
-adaptive`, as CPU time and memory depend on the machine).
+adaptive --companies 50`: one page of companies; CPU time and memory depend on the machine).
 """
 
 from __future__ import annotations
