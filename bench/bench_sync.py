@@ -3,12 +3,14 @@
 Runs the real engine against the in-process emulators (no latency) on N articles spread over
 the Central KB and companies, then prints, for each figure, the bound it is measured against:
 
-- Halo write requests of the initial sync: at most ceil(N / batch) + FAQ-list writes + slack,
+- Halo write requests of the initial sync: the batches of `--batch` (HHSYNC_BATCH_SIZE) articles
+  N needs, plus the slow start (the first batches in flight go at the initial 50 before Halo
+  has answered any) and the end (the last articles are shared among the batches in flight),
   against Hudu's built-in sync which, having no batching, needs one write per article.
 - All Halo requests of the initial sync (token, FAQ lists, writes): a handful over the writes.
 - Hudu requests of the initial sync: pages of 100 plus companies and uploads.
-- Mapping-file writes: two per Halo batch (the intent before a create is sent, the result after
-  it), never one per article.
+- Mapping-file writes: one per Halo batch (its intents, with the results of the batch before),
+  plus a few per pass, never one per article.
 - A second pass with nothing changed: zero Halo writes.
 - One edited article: exactly one Halo write.
 - Three articles Halo refuses: exactly those fail, for a bisection each plus one marker search.
@@ -34,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from core.batching import INITIAL_BATCH
 from core.build import build_engine
 from core.config import Settings
 from core.emulators.halo import HaloState, create_halo_app
@@ -43,6 +46,17 @@ from core.emulators.seed import seed_customers
 from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from core.engine import Engine
 from core.halo_facts import PAGE_SIZE
+from core.writer import BATCH_CONCURRENCY
+
+
+def write_bound(articles: int, batch: int) -> int:
+    """KB write requests for `articles` creates at most `batch` a request (see the module)."""
+    if batch <= INITIAL_BATCH:
+        return math.ceil(articles / batch)
+    start = INITIAL_BATCH
+    slow_start = min(BATCH_CONCURRENCY, math.ceil(articles / start))
+    rest = max(0, articles - slow_start * start)
+    return slow_start + math.ceil(rest / batch) + (BATCH_CONCURRENCY - 1 if rest else 0)
 
 
 def seed(hudu: HuduState, articles: int, companies: int) -> None:
@@ -92,7 +106,7 @@ async def run(articles: int, companies: int, batch: int) -> list[tuple[str, floa
     seconds = time.perf_counter() - started
     halo_writes = len(halo.log.writes("/api"))
     faq_writes = len(halo.log.writes("/api/FAQLists"))
-    article_bound = math.ceil(articles / batch)
+    article_bound = write_bound(articles, batch)
     figures += [
         ("articles created", summary.created, articles),
         ("initial sync: Halo KB write requests", halo_writes - faq_writes, article_bound),
@@ -103,7 +117,7 @@ async def run(articles: int, companies: int, batch: int) -> list[tuple[str, floa
             article_bound + 6,
         ),
         ("initial sync: Hudu requests", len(hudu.log.entries), math.ceil(articles / 100) + 4),
-        ("initial sync: mapping-file writes", engine.store.write_count, 2 * article_bound + 6),
+        ("initial sync: mapping-file writes", engine.store.write_count, article_bound + 6),
     ]
     print(f"initial sync of {articles} articles: {seconds:.2f} s in-process (no latency)")
     print(f"  Hudu's built-in sync, one write per article, would send {articles} Halo writes")
@@ -135,7 +149,7 @@ async def run_with_rejections(
     summary = await engine.sync_now()
     await engine.close()
     bisection = 2 * math.ceil(math.log2(batch)) + 1
-    bound = math.ceil(articles / batch) + len(bad) * bisection + math.ceil(articles / 100) + 6
+    bound = write_bound(articles, batch) + len(bad) * bisection + math.ceil(articles / 100) + 6
     return [
         ("with 3 rejected articles: articles failed", summary.failed, len(bad)),
         ("with 3 rejected articles: all Halo requests", len(halo.log.entries), bound),
@@ -186,12 +200,12 @@ async def run_with_customers(
         (
             "customers, initial sync: all Halo requests",
             all_initial,
-            math.ceil(articles / batch) + 6 + listing + unseen,
+            write_bound(articles, batch) + 6 + listing + unseen,
         ),
         ("customers, incremental pass: Halo client requests", incremental, 0),
         ("customers, full pass: Halo client requests", full, listing + unseen),
         ("setting turned off: articles updated", summary.updated, restricted),
-        ("setting turned off: Halo KB write requests", off_writes, math.ceil(restricted / batch)),
+        ("setting turned off: Halo KB write requests", off_writes, write_bound(restricted, batch)),
         ("one probe: Halo requests", probe_requests, 15),
     ]
 
@@ -200,7 +214,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--companies", type=int, default=30)
-    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=100)
     args = parser.parse_args()
     figures = asyncio.run(run(args.articles, args.companies, args.batch))
     broken = 0

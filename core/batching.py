@@ -27,8 +27,12 @@ META_KEY = "batch_size"
 
 
 def write_weight(write: Write) -> int:
-    """The bytes a write adds to a batch's JSON body, its files (base64) included."""
-    return len(json.dumps(write.rendered.payload)) + sum(
+    """The bytes a write adds to a batch's JSON body, its files (base64) included. The
+    payload's size was measured when it was hashed (encoding it again here, for a whole batch
+    at once, held the event loop)."""
+    rendered = write.rendered
+    payload_bytes = rendered.json_bytes or len(json.dumps(rendered.payload, ensure_ascii=False))
+    return payload_bytes + sum(
         upload.size * 4 // 3 + ATTACHMENT_OVERHEAD for upload in write.rendered.files_to_attach
     )
 

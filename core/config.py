@@ -31,7 +31,7 @@ EXAMPLES: dict[str, str] = {
     "HHSYNC_COMPANIES": "all  (or none, or: Acme Corp,42)",
     "HHSYNC_SHOW_FOR_ALL_USERS": "false",
     "HHSYNC_INTERVAL": "300",
-    "HHSYNC_BATCH_SIZE": "50",
+    "HHSYNC_BATCH_SIZE": "100",
     "HHSYNC_CUSTOMER_ACCESS": "matched  (or strict, or off)",
     "HHSYNC_CUSTOMER_MAP": "12=345,17=346  (Hudu company id=Halo client id)",
     "HHSYNC_ALERT_URL": "the URL of a Teams workflow or Slack incoming webhook",
@@ -145,7 +145,7 @@ class Settings(StoreSettings):
     hhsync_companies: str = "all"
     hhsync_show_for_all_users: bool = False
     hhsync_interval: int = Field(default=300, ge=10)
-    hhsync_batch_size: int = Field(default=50, ge=1, le=100)
+    hhsync_batch_size: int = Field(default=100, ge=1, le=500)
     hhsync_customer_access: CustomerAccess = CustomerAccess.MATCHED
     hhsync_customer_map: str = ""
     hhsync_alert_url: SecretStr | None = None

@@ -52,7 +52,7 @@ class DriftCheck:
     ) -> Plan:
         """The planner's plan; on a full pass, with the copies changed in Halo written again."""
         drifted = await self.find(dry_run=dry_run) if full else {}
-        plan = self.planner.plan(
+        plan = await self.planner.plan(
             view, faqlist_ids, full=full, force=force, forced=[*forced, *drifted]
         )
         return self.marked(plan, drifted, dry_run=dry_run)

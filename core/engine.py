@@ -285,7 +285,7 @@ class Engine:
         state = PassState(self.clock(), stopping=lambda: self._stopping)
         self.running = True
         self.announcer.emit(PassStarted(full, state.started, cause, command_id))
-        plan = Plan(full=full)
+        plan, view = Plan(full=full), HuduView({}, {}, {})
         error = ""
         try:
             if not dry_run:
@@ -297,7 +297,7 @@ class Engine:
             self.announcer.emit(PassProgressed(0, state.tally.total, 0, 0))
             if dry_run:
                 return state.summary(plan, self.book.counts(), self.clock(), dry_run=True)
-            self.book.apply_plan(plan.rows, plan.touched, plan.forgotten, plan.slugs)
+            await self.book.take_plan(plan.rows, plan.touched, plan.forgotten, plan.slugs)
             to_verify = await self._write(plan, state, removals=True)
             if to_verify is not None:
                 self.book.finish_pass(state.started, to_verify)
@@ -306,6 +306,7 @@ class Engine:
             error = str(exc)
             raise
         finally:
+            view.close()
             self.running = False
             self._finish(plan, state, error, dry_run=dry_run)
 

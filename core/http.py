@@ -51,6 +51,10 @@ MAX_RETRY_AFTER = 900.0
 MAX_MESSAGE = 300
 
 
+class EncodedJson(bytes):
+    """A JSON body encoded already (a large one, a piece at a time: core.halo)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
     """What differs between Hudu and Halo in how requests fail and are retried."""
@@ -267,9 +271,20 @@ class ApiSession:
     ) -> httpx.Response:
         if throttle:
             await self.limiter.acquire()
+        content = None
+        if isinstance(json_body, EncodedJson):
+            content, json_body = bytes(json_body), None
+            headers = {**(headers or {}), "Content-Type": "application/json"}
         try:
             request = self.http.build_request(
-                method, url, params=params, json=json_body, data=form, files=files, headers=headers
+                method,
+                url,
+                params=params,
+                json=json_body,
+                content=content,
+                data=form,
+                files=files,
+                headers=headers,
             )
             if max_bytes is None:
                 response = await self.http.send(request)

@@ -174,10 +174,15 @@ class HuduClient(ServiceClient):
         return body
 
     async def list_articles(
-        self, *, company_id: int | None = None, updated_since: datetime | None = None
+        self,
+        *,
+        company_id: int | None = None,
+        updated_since: datetime | None = None,
+        keep: Callable[[HuduArticle], HuduArticle] | None = None,
     ) -> list[HuduArticle]:
         """Every article (drafts and archived ones included), each id once; with
-        `updated_since`, only those Hudu says changed since then."""
+        `updated_since`, only those Hudu says changed since then. `keep` is what is kept of
+        each, as its page arrives (the planner spools the bodies)."""
         params: dict[str, str | int] = {}
         if company_id is not None:
             params["company_id"] = company_id
@@ -186,7 +191,8 @@ class HuduClient(ServiceClient):
         articles: dict[int, HuduArticle] = {}
         async for page in self._pages("articles", "articles", parse_article, params):
             for article in page:
-                articles.setdefault(article.id, article)
+                if article.id not in articles:
+                    articles[article.id] = keep(article) if keep else article
         return list(articles.values())
 
     async def get_article(self, article_id: int) -> HuduArticle | None:

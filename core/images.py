@@ -108,6 +108,7 @@ class ImageCopier:
         Hudu's file name of a public photo, by slug (for the row of an image kept in Hudu)."""
         if self.mode is ImageMode.LINK or not rendered.images:
             return rendered
+        rendered = rendered.unspooled()  # the body is rewritten here
         copies: dict[str, str] = {}
         kept: list[tuple[str, str]] = []
         unsent: list[SkippedFile] = []

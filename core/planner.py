@@ -6,11 +6,13 @@ Reading Hudu (`read_hudu`) is the only I/O; `plan` is pure and changes no row: i
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import gc
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.config import CustomerAccess, FolderLayout, Settings
@@ -26,51 +28,19 @@ from core.folders import Placement, place
 from core.hudu import HuduClient
 from core.hudu_facts import PAGE_SIZE
 from core.images import mode_switched
-from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduFolder, HuduUpload, Status
+from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduFolder, Status
 from core.plan import Action, Plan, Removal, Write
-from core.records import RecordBook, iso, set_skipped
+from core.planned_values import Audience, Scope, edited_at
+from core.planned_values import HuduView as HuduView  # where the engine finds it
+from core.records import RecordBook, set_skipped
 from core.render import LinkedRenderer
 
 CURSOR_OVERLAP = timedelta(minutes=5)
 REMOVAL_SHARE = 0.2
 REMOVAL_FLOOR = 50
 OUT_OF_SCOPE = "out of scope (see HHSYNC_SYNC_CENTRAL / HHSYNC_COMPANIES)"
-
-
-@dataclass(slots=True)
-class HuduView:
-    """What one pass read from Hudu."""
-
-    articles: dict[int, HuduArticle]
-    companies: dict[int, HuduCompany]
-    uploads: dict[int, list[HuduUpload]]
-    gone: set[int] = field(default_factory=set)
-    """Mapped articles Hudu answered 404 for."""
-    folders: dict[int, HuduFolder] = field(default_factory=dict)
-    """Hudu's folders, read only when HHSYNC_FOLDERS=lists."""
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    name: str
-    faqlist_key: str
-    """Third-party id of the scope's FAQ list."""
-    included: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """Who may see an article in Halo's portal (HHSYNC_CUSTOMER_ACCESS)."""
-
-    client_id: int | None = None
-    """The Halo customer it is restricted to; None: unrestricted."""
-    customer: str = ""
-    """The same, in words, for the row (`ArticleRecord.halo_customer`)."""
-    refusal: str = ""
-    """Why it is not synced at all ("" when it is)."""
-    leave_copy: bool = False
-    """A refused article's live Halo copy stays (the refusal may pass: Halo's client list
-    could not be read); otherwise it is removed like a draft's."""
+SLICE_SECONDS = 0.02
+"""Planning gives the event loop back this often (the dashboard shares it)."""
 
 
 class Planner:
@@ -90,12 +60,14 @@ class Planner:
         self.hudu = hudu
         self.book = book
         self.renderer = renderer
+        self.slice_seconds = SLICE_SECONDS
         self.announcer = announcer
         self.clock = clock
         self.customers = customers
         self.restrictions_kept: bool | None = None
         """Whether Halo keeps `kbentryclientaccess` (the probe's verdict; None: not checked)."""
         self.probed_on = ""
+        self._planned: set[int] = set()
         self._unknown_companies: list[str] = []
         self._unmatched_said: list[str] = []
 
@@ -114,16 +86,43 @@ class Planner:
     async def read_hudu(self, *, full: bool, cursor: str | None) -> HuduView:
         """Every article (full pass) or those changed since the cursor, with the rows due for
         retry fetched by id; in a full pass, mapped articles missing from the listing are
-        confirmed gone with a 404."""
-        companies = await self.companies()
+        confirmed gone with a 404. An incremental pass that finds nothing new (the listing
+        only repeats articles as they were synced, and no row is due for retry) reads no files
+        and plans no article.
+
+        What the last pass planned is given back to the garbage collector here: planning
+        freezes what it has made at each slice (constant time), so that a full collection,
+        which walks every object it tracks, does not walk 50,000 planned rows and writes while
+        the loop waits (100 ms and more)."""
+        gc.unfreeze()
+        now = self.clock()
+        view = HuduView({}, {}, {}, spool_folder=self.settings.hhsync_db.parent)
+        try:
+            return await self._read_into(view, full=full, cursor=cursor, now=now)
+        except BaseException:
+            view.close()
+            raise
+
+    async def _read_into(
+        self, view: HuduView, *, full: bool, cursor: str | None, now: datetime
+    ) -> HuduView:
         if full or not cursor or mode_switched(self.book, self.settings.hhsync_images):
-            listed = await self.hudu.list_articles()
+            listed = await self.hudu.list_articles(keep=view.keep)
         else:
             since = datetime.fromisoformat(cursor) - CURSOR_OVERLAP
-            listed = await self.hudu.list_articles(updated_since=since)
-        view = HuduView({a.id: a for a in listed}, companies, await self.hudu.uploads_by_article())
+            listed = await self.hudu.list_articles(updated_since=since, keep=view.keep)
+            listed = [a for a in listed if self._news(a)]
+            if not listed and not any(
+                _due_for_retry(r, now) and not r.unlinked for r in self.book.rows()
+            ):  # companies and folders still, to follow a rename (core.folders)
+                view.close()
+                view = HuduView({}, await self.companies(), {})
+                view.folders = await self._folders()
+                return view
+        view.articles = {a.id: a for a in listed}
+        view.companies = await self.companies()
+        view.uploads = await self.hudu.uploads_by_article()
         view.folders = await self._folders()
-        now = self.clock()
         for rec in self.book.rows():
             if rec.hudu_id in view.articles or rec.unlinked:
                 continue
@@ -134,6 +133,17 @@ class Planner:
                 else:
                     view.articles[fetched.id] = fetched
         return view
+
+    def _news(self, article: HuduArticle) -> bool:
+        """Whether an article listed by an incremental pass is not already as it was planned."""
+        rec = self.book.get(article.id)
+        return (
+            rec is None
+            or article.id not in self._planned  # not since this engine started (settings)
+            or article.updated_at is None
+            or rec.hudu_updated_at != edited_at(article)
+            or rec.status not in (Status.SYNCED, Status.SKIPPED)
+        )
 
     async def read_articles(self, hudu_ids: Sequence[int]) -> HuduView:
         """The articles of a resync that Hudu has: one request each, or the whole listing when
@@ -196,14 +206,14 @@ class Planner:
         """The FAQ lists the pass's articles go to, and their groups: third-party id → spec;
         and, to follow where they exist, every synced scope's and folder's (`follow`)."""
         wanted: dict[str, FaqListSpec] = {}
-        for article in view.articles.values():
+        by_place = {  # one article per place: its lists and audience are the place's
+            (a.company_id, a.folder_id): a
+            for a in view.articles.values()
+            if not a.draft and not a.archived
+        }
+        for article in by_place.values():
             scope = self.scope_of(article, view.companies)
-            published = not article.draft and not article.archived
-            if (
-                scope.included
-                and published
-                and not self.audience_of(article, view.companies).refusal
-            ):
+            if scope.included and not self.audience_of(article, view.companies).refusal:
                 wanted.update(self.placement(article, view).lists)
         places: list[tuple[int | None, int | None]] = [(None, None)]
         places += [(c, None) for c in view.companies]
@@ -248,7 +258,11 @@ class Planner:
     def say_unmatched(self, companies: Mapping[int, HuduCompany]) -> None:
         """Name, in the log, the synced companies whose articles have no Halo customer (once
         per engine, and again when the list changes)."""
-        if self.customers is None or self.settings.hhsync_customer_access is CustomerAccess.OFF:
+        if (
+            not companies  # none read this pass
+            or self.customers is None
+            or self.settings.hhsync_customer_access is CustomerAccess.OFF
+        ):
             return
         unmatched = sorted(
             c.name
@@ -270,7 +284,7 @@ class Planner:
             )
         self._unmatched_said = unmatched
 
-    def plan(
+    async def plan(
         self,
         view: HuduView,
         faqlist_ids: Mapping[str, int],
@@ -280,7 +294,8 @@ class Planner:
         forced: Iterable[int] = (),
     ) -> Plan:
         """What to write, skip, remove and forget. `forced` articles are written even when
-        their Halo copy is up to date (a resync)."""
+        their Halo copy is up to date (a resync). Gives the loop back every `slice_seconds`:
+        rows the user changes meanwhile are the record book's to keep (`apply_plan`)."""
         plan = Plan(full=full)
         plan.slugs = {a.slug: a.id for a in view.articles.values() if a.slug}
         for rec in self.book.rows():
@@ -297,8 +312,14 @@ class Planner:
                 plan.forgotten.append(rec.hudu_id)
         forced = set(forced)
         slugs = {**self.book.slugs, **plan.slugs}
+        await asyncio.sleep(0)
+        slice_end = time.perf_counter() + self.slice_seconds
         for article in sorted(view.articles.values(), key=lambda a: a.id):
             self._plan_article(plan, view, article, faqlist_ids, slugs, forced=article.id in forced)
+            if time.perf_counter() >= slice_end:
+                gc.freeze()  # see `read_hudu`
+                await asyncio.sleep(0)
+                slice_end = time.perf_counter() + self.slice_seconds
         if not force:
             self._cap_removals(plan)
         return plan
@@ -323,8 +344,9 @@ class Planner:
             rec = dataclasses.replace(live)
         rec.title, rec.scope, rec.company_id = article.name, scope.name, article.company_id
         rec.hudu_url, rec.slug = article.url, article.slug
-        rec.hudu_updated_at = iso(article.updated_at) if article.updated_at else ""
+        rec.hudu_updated_at = edited_at(article)
         plan.rows[article.id] = rec
+        self._planned.add(article.id)
         if rec.unlinked:
             return
         live_copy = rec.halo_id is not None and not rec.removed
@@ -358,26 +380,34 @@ class Planner:
             rec.faqlist = placement.label
             plan.touched.append(rec.hudu_id)
         files = view.uploads.get(article.id, ())
-        rendered, waiting = self.renderer.render(
+        rec.faqlist_id = faqlist_id or None
+        client_id, halo_id_of = audience.client_id, self.book.live_halo_id
+        up_to_date = not forced and live_copy and rec.status in (Status.SYNCED, Status.SKIPPED)
+        spooled = view.bodies.get(article.id)
+        if up_to_date and rec.content_hash == self.renderer.cache.content_hash(
             article,
             faqlist_id,
             files,
-            slugs=slugs,
-            halo_id_of=self.book.live_halo_id,
-            client_id=audience.client_id,
+            client_id,
+            slugs,
+            halo_id_of,
+            body_digest=spooled.digest if spooled else None,
+        ):
+            plan.unchanged += 1
+            return
+        whole = view.whole(article)
+        rendered, waiting = self.renderer.render(
+            whole, faqlist_id, files, slugs=slugs, halo_id_of=halo_id_of, client_id=client_id
         )
-        rec.faqlist_id = faqlist_id or None
-        unchanged = (
-            not forced
-            and live_copy
-            and rec.content_hash == rendered.content_hash
-            and rec.status in (Status.SYNCED, Status.SKIPPED)
-        )
-        if unchanged:
+        if up_to_date and rec.content_hash == rendered.content_hash:
             plan.unchanged += 1
             return
         action: Action = "update" if rec.halo_id is not None else "create"
-        plan.writes.append(Write(article, rendered, action, files, waiting))
+        if view.spool is not None:  # until its batch goes, the body waits in the spool
+            rendered = rendered.spooled(view.spool)
+            # Only an article with links still waiting for a target is rendered again.
+            whole = whole if waiting else article
+        plan.writes.append(Write(whole, rendered, action, files, waiting))
         if rec.status is not Status.PENDING:
             rec.status = Status.PENDING
             rec.reason = "changed in Hudu" if rec.content_hash else "new"

@@ -12,6 +12,7 @@ intent on disk and is adopted by marker, an update is sent again.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from core.store import MappingStore
 
 RETRY_BACKOFF_MAX = timedelta(hours=1)
 DEFER_LIMIT = 1_000
+PLAN_SLICE = 1_000
 """Deferred rows written at the latest once this many wait (a pass of updates only)."""
 
 Emit = Callable[[Event], None]
@@ -138,16 +140,47 @@ class RecordBook:
     ) -> None:
         """Take the planner's rows. Rows that changed status are stored, except pending ones
         unless `store_pending`: those are stored with their batch (a crash before then loses
-        nothing, as the next pass plans them again)."""
-        self._rows.update(planned)
+        nothing, as the next pass plans them again). A row the user unlinked while the pass
+        planned stays as the user left it (planning gives the event loop back)."""
+        unlinked = {
+            i
+            for i in (*planned, *forgotten)
+            if (live := self._rows.get(i)) is not None
+            and live.unlinked
+            and not (i in planned and planned[i].unlinked)
+        }
+        self._rows.update((i, rec) for i, rec in planned.items() if i not in unlinked)
         self._slugs.update(slugs)
-        changed = [self._rows[i] for i in touched]
+        changed = [self._rows[i] for i in touched if i not in unlinked]
         if store_pending:
             self._commit(changed)
         else:
             self._commit(r for r in changed if r.status is not Status.PENDING)
             self._commit((r for r in changed if r.status is Status.PENDING), persist=False)
-        self.forget(forgotten)
+        self.forget([i for i in forgotten if i not in unlinked])
+
+    async def take_plan(
+        self,
+        planned: Mapping[int, ArticleRecord],
+        touched: Sequence[int],
+        forgotten: Sequence[int],
+        slugs: Mapping[str, int],
+    ) -> None:
+        """`apply_plan`, `PLAN_SLICE` rows at a time, giving the event loop back in between
+        (a first sync plans a row per article, and each changed row is told to listeners)."""
+        ids = list(planned)
+        for start in range(0, max(len(ids), 1), PLAN_SLICE):
+            chunk = ids[start : start + PLAN_SLICE]
+            part = set(chunk)
+            last = start + PLAN_SLICE >= len(ids)
+            self.apply_plan(
+                {i: planned[i] for i in chunk},
+                [i for i in touched if i in part],
+                forgotten if last else (),
+                slugs if start == 0 else {},
+            )
+            if not last:
+                await asyncio.sleep(0)
 
     def forget(self, hudu_ids: Sequence[int]) -> None:
         if not hudu_ids:

@@ -25,6 +25,7 @@ by a short note with a link to the article in Hudu instead of being parsed.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import html
 import json
@@ -41,6 +42,8 @@ from core.html_safety import CLEANER, MAX_NESTING_WORK, nesting_work, scrub
 from core.hudu_facts import instance_root
 from core.image_refs import copyable
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
+from core.render_cache import LookedUp, RenderCache
+from core.spool import BodySpool, Spooled
 from core.text import without_controls
 
 MAX_BODY_CHARS = 20 * 1024 * 1024
@@ -94,8 +97,29 @@ class RenderedArticle:
     skipped_files: tuple[SkippedFile, ...]
     content_hash: str
     unhashed: Mapping[str, Any] = field(default_factory=dict)
+    json_bytes: int = 0
+    """The payload's size as compact UTF-8 JSON (as sent), measured while hashing it."""
+    body_fields: tuple[str, ...] = ()
+    """The payload's fields that hold the body."""
+    spooled_body: Spooled | None = None
+    """The body, when it waits in a spool (`spooled`) and the body fields are empty."""
     images: tuple[str, ...] = ()
     """Hudu images in the body that `core.images` copies into Halo before sending."""
+
+    def spooled(self, spool: BodySpool) -> RenderedArticle:
+        """The same, its body kept in `spool` until `article_payload` reads it back."""
+        if self.spooled_body is not None or not self.body_fields:
+            return self
+        body = str(self.payload[self.body_fields[0]])
+        payload = {**self.payload, **dict.fromkeys(self.body_fields, "")}
+        return dataclasses.replace(self, payload=payload, spooled_body=spool.put(body))
+
+    def unspooled(self) -> RenderedArticle:
+        """The same, its body back in the payload."""
+        if self.spooled_body is None:
+            return self
+        payload = {**self.payload, **dict.fromkeys(self.body_fields, self.spooled_body.text())}
+        return dataclasses.replace(self, payload=payload, spooled_body=None)
 
 
 def article_payload(
@@ -104,6 +128,8 @@ def article_payload(
     """The KBArticle object sent for one article: an update when it has a Halo id, with the
     downloaded files (name, bytes) as base64 attachments."""
     payload = {**rendered.unhashed, **rendered.payload}
+    if rendered.spooled_body is not None:
+        payload.update(dict.fromkeys(rendered.body_fields, rendered.spooled_body.text()))
     if halo_id is not None:
         payload["id"] = halo_id
     if rendered.files_to_attach:
@@ -134,6 +160,8 @@ class LinkedRenderer:
         self.client_of: Callable[[int], int | None] = lambda hudu_id: None
         """The Halo customer an article is restricted to (the planner's choice, by Hudu id):
         an article rendered again later (its links filled in) keeps its restriction."""
+        self.cache = RenderCache(self)
+        """What each article last rendered to (the planner skips unchanged articles)."""
 
     def render(
         self,
@@ -149,9 +177,10 @@ class LinkedRenderer:
         target. `client_id` is its Halo customer (None: unrestricted); left out, the one
         `client_of` gives (a re-render keeps the planner's choice)."""
         waiting: list[str] = []
+        looked_up = LookedUp(slugs)
 
         def link_for_slug(slug: str) -> str | None:
-            if slug not in slugs:
+            if slug not in looked_up:
                 return None
             halo_id = halo_id_of(slugs[slug])
             if halo_id is None:
@@ -159,15 +188,17 @@ class LinkedRenderer:
                 return None
             return self.halo_url(halo_id)
 
+        client = self.client_of(article.id) if client_id is ... else client_id
         rendered = render_article(
             article,
             hudu_base_url=self.hudu_base_url,
             faqlist_id=faqlist_id,
             files=files,
             link_for_slug=link_for_slug,
-            client_id=self.client_of(article.id) if client_id is ... else client_id,
+            client_id=client,
             options=self.options,
         )
+        self.cache.remember(article, faqlist_id, files, client, looked_up, halo_id_of, rendered)
         return rendered, tuple(waiting)
 
 
@@ -240,14 +271,17 @@ def render_article(
         payload["showforall"] = False
     elif article.company_id is not None:
         unhashed["kbentryclientaccess"] = []
+    digest, size = _hashed(
+        payload, attach, images=options.images if images and options.images != "link" else ""
+    )
     return RenderedArticle(
         payload=payload,
         files_to_attach=tuple(attach),
         skipped_files=tuple(skipped),
-        content_hash=content_hash(
-            payload, attach, images=options.images if images and options.images != "link" else ""
-        ),
+        content_hash=digest,
         unhashed=unhashed,
+        json_bytes=size,
+        body_fields=tuple(options.body_fields),
         images=images if options.images != "link" else (),
     )
 
@@ -255,6 +289,14 @@ def render_article(
 def content_hash(payload: dict[str, Any], files: Sequence[HuduUpload], *, images: str = "") -> str:
     """sha256 of the canonical JSON of the payload, the manifest of files to attach and, for
     an article with images, where they are kept."""
+    return _hashed(payload, files, images=images)[0]
+
+
+def _hashed(
+    payload: dict[str, Any], files: Sequence[HuduUpload], *, images: str = ""
+) -> tuple[str, int]:
+    """The content hash, and the size of the canonical JSON it hashes (the payload's as
+    sent, give or take the files' short manifest)."""
     manifest = [{"id": u.id, "name": u.name, "size": u.size} for u in files]
     hashed: dict[str, Any] = {"payload": payload, "files": manifest}
     if images:
@@ -264,8 +306,8 @@ def content_hash(payload: dict[str, Any], files: Sequence[HuduUpload], *, images
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    ).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(canonical).hexdigest(), len(canonical)
 
 
 # ---------------------------------------------------------------- pieces of the body

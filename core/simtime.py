@@ -9,6 +9,8 @@ advance the clock: meant for in-process transports (`httpx.ASGITransport`).
 
 `StallMeter` measures the longest a single callback held the loop, less the time spent inside
 an in-process emulator (between `enter` and `leave`, and in the callbacks that continue it).
+It counts the loop thread's CPU time by default: on a busy machine, wall time would count the
+time other processes had the CPU.
 """
 
 from __future__ import annotations
@@ -92,13 +94,16 @@ _INSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("inside_emulator"
 
 
 class StallMeter:
-    """While entered, the longest time one loop callback ran (`longest`, in real seconds) and
+    """While entered, the longest time one loop callback ran (`longest`, in seconds of `clock`) and
     what it was (`where`), not counting the time spent inside emulators (`emulator_seconds`):
     from `enter` to `leave`, and whole callbacks of tasks or continuations begun inside."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.thread_time) -> None:
+        self.clock = clock
         self.longest = 0.0
         self.where = ""
+        self.worst: list[tuple[float, str]] = []
+        """The five longest callbacks: (seconds, where)."""
         self.callbacks = 0
         self.emulator_seconds = 0.0
         self._span: float | None = None
@@ -107,17 +112,17 @@ class StallMeter:
     def enter(self) -> contextvars.Token[bool]:
         """Emulator code starts (in this callback); the token is for `leave`."""
         if self._span is None:
-            self._span = time.perf_counter()
+            self._span = self.clock()
         return _INSIDE.set(True)
 
     def leave(self, token: contextvars.Token[bool]) -> None:
         _INSIDE.reset(token)
         if self._span is not None:
-            self.emulator_seconds += time.perf_counter() - self._span
+            self.emulator_seconds += self.clock() - self._span
             self._span = None
 
     def reset(self) -> None:
-        self.longest, self.where = 0.0, ""
+        self.longest, self.where, self.worst = 0.0, "", []
 
     def __enter__(self) -> StallMeter:
         original = asyncio.Handle._run
@@ -125,7 +130,7 @@ class StallMeter:
         meter = self
 
         def timed(handle: asyncio.Handle) -> None:
-            started = time.perf_counter()
+            started = meter.clock()
             emulator = meter.emulator_seconds
             context: contextvars.Context | None = getattr(handle, "_context", None)
             if context is not None and context.get(_INSIDE):
@@ -133,14 +138,15 @@ class StallMeter:
             try:
                 original(handle)
             finally:
-                ended = time.perf_counter()
+                ended = meter.clock()
                 if meter._span is not None:  # the emulator was suspended, not left
                     meter.emulator_seconds += ended - meter._span
                     meter._span = None
                 spent = ended - started - (meter.emulator_seconds - emulator)
                 meter.callbacks += 1
-                if spent > meter.longest:
-                    meter.longest, meter.where = spent, repr(handle)[:160]
+                if len(meter.worst) < 5 or spent > meter.worst[-1][0]:
+                    meter.worst = sorted([*meter.worst, (spent, _describe(handle))])[::-1][:5]
+                    meter.longest, meter.where = meter.worst[0]
 
         asyncio.Handle._run = timed  # type: ignore[assignment,method-assign]
         return self
@@ -154,3 +160,18 @@ class StallMeter:
         if self._original is not None:
             asyncio.Handle._run = self._original  # type: ignore[assignment,method-assign]
             self._original = None
+
+
+def _describe(handle: asyncio.Handle) -> str:
+    """The callback, or for a task's step, the task: where its coroutine waits now."""
+    callback = getattr(handle, "_callback", None)
+    task = getattr(callback, "__self__", None)
+    if isinstance(task, asyncio.Task):
+        awaiting: Any = task.get_coro()
+        frames = []
+        while awaiting is not None and getattr(awaiting, "cr_frame", None) is not None:
+            frame = awaiting.cr_frame
+            frames.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+            awaiting = awaiting.cr_await
+        return f"{task.get_name()}: {' > '.join(frames[-4:])}"[:300]
+    return repr(handle)[:160]

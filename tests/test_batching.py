@@ -10,14 +10,14 @@ from typing import Any
 
 import httpx
 
-from core.batching import INITIAL_BATCH, META_KEY, PROMPT_SECONDS, BatchSizer
+from core.batching import INITIAL_BATCH, META_KEY, PROMPT_SECONDS, BatchSizer, write_weight
 from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.engine import Engine
-from core.models import Status
+from core.models import HuduArticle, Status
 from core.plan import MAX_BATCH_JSON_BYTES, Write
-from core.render import RenderedArticle
+from core.render import RenderedArticle, article_payload, render_article
 from core.store import MappingStore
 from tests.conftest import make_settings, no_wait
 from tests.test_engine_failures import active_copies
@@ -29,7 +29,31 @@ def fake_write(n: int, body_bytes: int = 100) -> Write:
     rendered = RenderedArticle.__new__(RenderedArticle)
     object.__setattr__(rendered, "payload", {"name": f"A{n}", "description": "x" * body_bytes})
     object.__setattr__(rendered, "files_to_attach", ())
+    object.__setattr__(rendered, "json_bytes", 0)
     return Write(article=None, rendered=rendered, action="create")  # type: ignore[arg-type]
+
+
+def test_a_rendered_article_weighs_what_its_json_weighs_on_the_wire() -> None:
+    article = HuduArticle(
+        7,
+        "Zürich office — Wi-Fi",
+        "<p>Schlüssel: „grün“ " + "x" * 5_000 + "</p>",
+        "zurich",
+        "",
+        None,
+        None,
+        False,
+        False,
+        False,
+        "",
+        None,
+        None,
+    )
+    rendered = render_article(article, hudu_base_url="https://hudu.example", faqlist_id=3)
+    sent = json.dumps(article_payload(rendered, halo_id=None), ensure_ascii=False)
+    weight = write_weight(Write(article, rendered, "create"))
+
+    assert abs(weight - len(sent.encode())) <= 80  # the hash's manifest and sorting aside
 
 
 # ---------------------------------------------------------------- the sizer alone

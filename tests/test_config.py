@@ -43,7 +43,7 @@ def test_defaults_follow_the_readme(env: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert settings.hhsync_sync_central is True
     assert settings.company_filter.mode == "all"
     assert settings.hhsync_show_for_all_users is False
-    assert (settings.hhsync_interval, settings.hhsync_batch_size) == (300, 50)
+    assert (settings.hhsync_interval, settings.hhsync_batch_size) == (300, 100)
 
 
 def test_dotenv_is_read_and_the_environment_wins(
@@ -87,7 +87,7 @@ def test_base_urls_are_normalised(env: pytest.MonkeyPatch, hudu: str, halo: str)
         ("HALO_BASE_URL", "https://acme.halopsa.com/?tenant=x", "query"),
         ("HHSYNC_INTERVAL", "soon", "integer"),
         ("HHSYNC_INTERVAL", "1", "10"),
-        ("HHSYNC_BATCH_SIZE", "500", "100"),
+        ("HHSYNC_BATCH_SIZE", "501", "500"),
         ("HHSYNC_SYNC_CENTRAL", "maybe", "bool"),
         ("HHSYNC_COMPANIES", " , ", "none"),
         ("HHSYNC_COMPANIES", "all,Acme", "mixed"),

@@ -1,0 +1,73 @@
+"""The values the planner works with: what one pass read from Hudu (its bodies spooled), and
+an article's scope and audience."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+
+from core.models import HuduArticle, HuduCompany, HuduFolder, HuduUpload
+from core.spool import BodySpool, Spooled
+
+
+@dataclass(slots=True)
+class HuduView:
+    """What one pass read from Hudu."""
+
+    articles: dict[int, HuduArticle]
+    companies: dict[int, HuduCompany]
+    uploads: dict[int, list[HuduUpload]]
+    gone: set[int] = field(default_factory=set)
+    """Mapped articles Hudu answered 404 for."""
+    folders: dict[int, HuduFolder] = field(default_factory=dict)
+    """Hudu's folders, read only when HHSYNC_FOLDERS=lists."""
+    spool: BodySpool | None = None
+    spool_folder: Path | None = None
+    bodies: dict[int, Spooled] = field(default_factory=dict)
+    """The bodies of the listed articles (whose `content` is empty here), in `spool`."""
+
+    def keep(self, article: HuduArticle) -> HuduArticle:
+        """The article with its body moved to the spool (made on first use)."""
+        if self.spool is None:
+            self.spool = BodySpool(self.spool_folder)
+        self.bodies[article.id] = self.spool.put(article.content)
+        return dataclasses.replace(article, content="")
+
+    def whole(self, article: HuduArticle) -> HuduArticle:
+        """The article with its body."""
+        spooled = self.bodies.get(article.id)
+        return article if spooled is None else dataclasses.replace(article, content=spooled.text())
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    name: str
+    faqlist_key: str
+    """Third-party id of the scope's FAQ list."""
+    included: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who may see an article in Halo's portal (HHSYNC_CUSTOMER_ACCESS)."""
+
+    client_id: int | None = None
+    """The Halo customer it is restricted to; None: unrestricted."""
+    customer: str = ""
+    """The same, in words, for the row (`ArticleRecord.halo_customer`)."""
+    refusal: str = ""
+    """Why it is not synced at all ("" when it is)."""
+    leave_copy: bool = False
+    """A refused article's live Halo copy stays (the refusal may pass: Halo's client list
+    could not be read); otherwise it is removed like a draft's."""
+
+
+def edited_at(article: HuduArticle) -> str:
+    """Hudu's `updated_at` to the microsecond it gives (two edits a second apart differ)."""
+    return article.updated_at.astimezone(UTC).isoformat() if article.updated_at else ""
