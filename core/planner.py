@@ -86,14 +86,12 @@ class Planner:
     async def read_hudu(self, *, full: bool, cursor: str | None) -> HuduView:
         """Every article (full pass) or those changed since the cursor, with the rows due for
         retry fetched by id; in a full pass, mapped articles missing from the listing are
-        confirmed gone with a 404. An incremental pass that finds nothing new (the listing
-        only repeats articles as they were synced, and no row is due for retry) reads no files
-        and plans no article.
+        confirmed gone with a 404. An incremental pass that finds nothing new (only articles
+        as they were synced, no row due for retry) reads no files and plans no article.
 
         What the last pass planned is given back to the garbage collector here: planning
-        freezes what it has made at each slice (constant time), so that a full collection,
-        which walks every object it tracks, does not walk 50,000 planned rows and writes while
-        the loop waits (100 ms and more)."""
+        freezes what it made at each slice, so that a full collection does not walk 50,000
+        planned rows and writes while the loop waits (100 ms and more)."""
         gc.unfreeze()
         now = self.clock()
         view = HuduView({}, {}, {}, spool_folder=self.settings.hhsync_db.parent)
@@ -348,6 +346,8 @@ class Planner:
         plan.rows[article.id] = rec
         self._planned.add(article.id)
         if rec.unlinked:
+            if rec != live:  # renamed or moved in Hudu: the mapping file follows what is shown
+                plan.touched.append(rec.hudu_id)
             return
         live_copy = rec.halo_id is not None and not rec.removed
         reason = ""

@@ -333,6 +333,27 @@ async def test_unlink_keeps_the_halo_copy_and_stops_syncing(
     assert "changed after unlink" in copy["description_html"]
 
 
+async def test_an_unlinked_article_renamed_in_hudu_is_shown_and_kept_renamed(
+    make_engine: EngineFactory, hudu: HuduState, seeded: SeedSummary
+) -> None:
+    """Found by the chaos model: the row changed in memory but not in the mapping file."""
+    engine = make_engine()
+    await engine.open()
+    await engine.sync_now()
+    target = seeded.published_ids[2]
+    await engine.unlink(target)
+    hudu.update_article(target, name="Renamed after unlink")
+    await engine.sync_now(full=True)
+    shown = engine.record(target)
+    await engine.close()
+
+    reopened = make_engine()
+    await reopened.open()
+    kept = reopened.record(target)
+    assert shown is not None and shown.title == "Renamed after unlink"
+    assert kept == shown
+
+
 async def test_an_article_deleted_in_halo_is_created_again_when_it_changes(
     engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
 ) -> None:
