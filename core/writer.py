@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 from core.batching import META_KEY, BatchSizer
 from core.config import Settings
-from core.errors import ApiError, AuthError, MalformedResponseError, WriteUncertainError
+from core.errors import (
+    ApiError,
+    AuthError,
+    MalformedResponseError,
+    TooLargeError,
+    WriteUncertainError,
+)
 from core.events import Announcer, PassProgressed, WritesFailed
 from core.halo import HaloClient
 from core.halo_facts import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
@@ -229,11 +235,12 @@ class Writer:
         files: list[tuple[str, bytes]] = []
         state.late_skips.pop(write.article.id, None)
         for upload in write.rendered.files_to_attach:
-            data = await self.hudu.download_upload(upload.id)
-            if len(data) > MAX_ATTACHMENT_BYTES:  # Hudu reported a smaller size than it served
+            try:  # Hudu listed a smaller size than it serves: stop reading at Halo's limit
+                data = await self.hudu.download_upload(upload.id, max_bytes=MAX_ATTACHMENT_BYTES)
+            except TooLargeError as exc:
                 limit = f"Halo's {MAX_ATTACHMENT_MB} MB attachment limit"
-                reason = f"larger than {limit} ({len(data):,} bytes)"
-                skipped = SkippedFile(upload.id, upload.name, len(data), reason)
+                reason = f"larger than {limit} (more than {exc.limit:,} bytes)"
+                skipped = SkippedFile(upload.id, upload.name, exc.size, reason)
                 state.late_skips.setdefault(write.article.id, []).append(skipped)
                 continue
             files.append((upload.name, data))

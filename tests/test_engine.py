@@ -106,6 +106,24 @@ async def test_pdf_travels_as_attachment_and_oversized_file_is_skipped(
     assert record.skipped_files and record.skipped_files[0].size > 25 * 1024 * 1024
 
 
+async def test_a_file_hudu_serves_larger_than_it_listed_is_read_only_up_to_halos_limit(
+    engine: Engine, hudu: HuduState, halo: HaloState
+) -> None:
+    article = hudu.add_article("Runbook with a growing file", "<p>See the file</p>")["id"]
+    upload = hudu.add_upload(article, "runbook.pdf", data=b"%PDF-1.4 small")["id"]
+    hudu.uploads[upload].data = b"%PDF-1.4 " + b"x" * (25 * 1024 * 1024)  # listed: 14 bytes
+
+    await engine.sync_now()
+
+    (copy,) = halo_copies(halo, article)
+    assert not any(a["filename"] == "runbook.pdf" for a in copy.get("attachments") or [])
+    record = engine.record(article)
+    assert record is not None and record.halo_id == copy["id"]
+    (skipped,) = record.skipped_files
+    assert skipped.filename == "runbook.pdf" and "25 MB attachment limit" in skipped.reason
+    assert skipped.reason.endswith("(more than 26,214,400 bytes)")  # read up to the limit
+
+
 async def test_second_pass_with_nothing_changed_writes_nothing(
     engine: Engine, halo: HaloState, seeded: SeedSummary
 ) -> None:
