@@ -23,52 +23,22 @@ import asyncio
 import logging
 import math
 import sys
-import tempfile
-from pathlib import Path
 
-import httpx
+from emulated import Figure, emulators, engine_on, new_db, report, seed_articles
 
-from core.build import build_engine
-from core.config import Settings
-from core.emulators.halo import HaloState, create_halo_app
-from core.emulators.hudu import HuduState, create_hudu_app
-from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from core.emulators.halo import HaloState
+from core.emulators.hudu import HuduState
 from core.engine import Engine
 from core.halo_facts import MAX_REQUESTS, PAGE_SIZE
 from core.models import MARKER_PREFIX
 
-Figure = tuple[str, float, float]
-
 
 def build(articles: int, companies: int, batch: int) -> tuple[HuduState, HaloState, Engine]:
-    hudu = HuduState(api_key=DEMO_API_KEY, base_url="https://hudu.bench")
-    halo = HaloState(
-        client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, base_url="https://halo.bench"
-    )
-    halo.rate_limit = None
-    company_ids = [hudu.add_company(f"Company {n}")["id"] for n in range(companies)]
-    for n in range(articles):
-        company = None if n % (companies + 1) == 0 else company_ids[n % companies]
-        hudu.add_article(f"Article {n}", f"<h2>Step</h2><p>Do thing {n}.</p>", company_id=company)
+    hudu, halo = emulators()
+    seed_articles(hudu, articles, companies, lambda n: f"<h2>Step</h2><p>Do thing {n}.</p>")
     for n in range(articles // 10):
         halo.add_article(f"Halo's own article {n}", description="<p>written in Halo</p>")
-    db = Path(tempfile.mkdtemp(prefix="hhsync-bench-drift-")) / "hhsync.json"
-    settings = Settings(
-        _env_file=None,
-        hudu_base_url=hudu.base_url,
-        hudu_api_key=DEMO_API_KEY,
-        halo_base_url=halo.base_url,
-        halo_client_id=DEMO_CLIENT_ID,
-        halo_client_secret=DEMO_CLIENT_SECRET,
-        hhsync_db=db,
-        hhsync_batch_size=batch,
-    )
-    engine = build_engine(
-        settings,
-        hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
-        halo_transport=httpx.ASGITransport(app=create_halo_app(halo)),
-    )
-    return hudu, halo, engine
+    return hudu, halo, engine_on(hudu, halo, new_db(), hhsync_batch_size=batch)
 
 
 def drift(halo: HaloState, share: float) -> tuple[int, int]:
@@ -152,13 +122,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.getLogger("hhsync").setLevel(logging.ERROR)  # each restore is logged: not here
     figures = asyncio.run(run(args.articles, args.companies, args.batch))
-    broken = 0
-    for label, value, bound in figures:
-        exact = label.endswith(("restored", "failed", "listing requests"))
-        ok = value == bound if exact else value <= bound
-        broken += not ok
-        print(f"  {'ok ' if ok else 'BAD'} {label}: {value:g} (bound {bound:g})")
-    return 1 if broken else 0
+    return report(figures, exact=("restored", "failed", "listing requests"))
 
 
 if __name__ == "__main__":

@@ -18,40 +18,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import httpx
+from emulated import Figure, emulators, engine_on, new_db, report
 
-from core.build import build_engine
-from core.config import FolderLayout, Settings
-from core.emulators.halo import HaloState, create_halo_app
-from core.emulators.hudu import HuduState, create_hudu_app
+from core.config import FolderLayout
+from core.emulators.halo import HaloState
+from core.emulators.hudu import HuduState
 from core.emulators.seed import seed_demo
-from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from core.engine import Engine
 from core.faqlists import FAQLIST_REQUESTS_PER_PASS
-
-Figure = tuple[str, float, float]
-
-
-def engine_on(hudu: HuduState, halo: HaloState, db: Path, layout: FolderLayout) -> Engine:
-    return build_engine(
-        Settings(
-            _env_file=None,
-            hudu_base_url=hudu.base_url,
-            hudu_api_key=DEMO_API_KEY,
-            halo_base_url=halo.base_url,
-            halo_client_id=DEMO_CLIENT_ID,
-            halo_client_secret=DEMO_CLIENT_SECRET,
-            hhsync_db=db,
-            hhsync_folders=layout,
-        ),
-        hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
-        halo_transport=httpx.ASGITransport(app=create_halo_app(halo)),
-    )
 
 
 async def one_pass(engine: Engine, halo: HaloState, label: str, **sync: Any) -> Figure:
@@ -68,21 +45,17 @@ async def one_pass(engine: Engine, halo: HaloState, label: str, **sync: Any) -> 
 
 
 async def run(articles: int, companies: int) -> list[Figure]:
-    hudu = HuduState(api_key=DEMO_API_KEY, base_url="https://hudu.bench")
-    halo = HaloState(
-        client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, base_url="https://halo.bench"
-    )
-    halo.rate_limit = None
+    hudu, halo = emulators()
     seed_demo(hudu, companies=companies, articles=articles)
     nested = sum(f.parent_folder_id is not None for f in hudu.folders.values())
     print(
         f"{articles} articles, {companies} companies, {len(hudu.folders)} Hudu folders "
         f"({nested} inside another)"
     )
-    db = Path(tempfile.mkdtemp(prefix="hhsync-bench-")) / "hhsync.json"
+    db = new_db()
     figures: list[Figure] = []
     for layout, passes in PASSES:
-        engine = engine_on(hudu, halo, db, layout)
+        engine = engine_on(hudu, halo, db, hhsync_folders=layout)
         await engine.open()
         try:
             for label, full in passes:
@@ -118,13 +91,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--companies", type=int, default=30)
     args = parser.parse_args()
-    figures = asyncio.run(run(args.articles, args.companies))
-    broken = 0
-    for label, value, bound in figures:
-        ok = value <= bound
-        broken += not ok
-        print(f"  {'ok ' if ok else 'BAD'} {label}: {value:g} (bound {bound:g})")
-    return 1 if broken else 0
+    return report(asyncio.run(run(args.articles, args.companies)))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,14 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx
+from emulated import emulators, engine_on, new_db, seed_articles
 from textual.clock import MockClock
 
-from core.build import build_engine
-from core.config import Settings
-from core.emulators.halo import HaloState, create_halo_app
-from core.emulators.hudu import HuduState, create_hudu_app
-from core.emulators.server import DEMO_API_KEY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from core.emulators.halo import HaloState
 from core.engine import Engine
 from core.events import ArticleChanged, Event, Origin
 from core.models import ArticleRecord, Status
@@ -191,30 +186,9 @@ async def measure_sort() -> dict[str, tuple[float, float]]:
 def engine_on_emulators(articles: int, companies: int) -> tuple[HaloState, Engine]:
     """A real engine on the in-process emulators (no rate limit, no latency): article n is the
     Central KB's when n % (companies + 1) == 0, else a company's."""
-    hudu = HuduState(api_key=DEMO_API_KEY, base_url="https://hudu.bench")
-    halo = HaloState(
-        client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, base_url="https://halo.bench"
-    )
-    halo.rate_limit = None
-    company_ids = [hudu.add_company(f"Company {n}")["id"] for n in range(companies)]
-    for n in range(articles):
-        company = None if n % (companies + 1) == 0 else company_ids[n % companies]
-        hudu.add_article(f"Article {n}", f"<p>Step one of article {n}.</p>", company_id=company)
-    settings = Settings(
-        _env_file=None,
-        hudu_base_url=hudu.base_url,
-        hudu_api_key=DEMO_API_KEY,
-        halo_base_url=halo.base_url,
-        halo_client_id=DEMO_CLIENT_ID,
-        halo_client_secret=DEMO_CLIENT_SECRET,
-        hhsync_db=Path(tempfile.mkdtemp(prefix="hhsync-bench-")) / "hhsync.json",
-        hhsync_batch_size=BULK_BATCH,
-    )
-    engine = build_engine(
-        settings,
-        hudu_transport=httpx.ASGITransport(app=create_hudu_app(hudu)),
-        halo_transport=httpx.ASGITransport(app=create_halo_app(halo)),
-    )
+    hudu, halo = emulators()
+    seed_articles(hudu, articles, companies, lambda n: f"<p>Step one of article {n}.</p>")
+    engine = engine_on(hudu, halo, new_db(), hhsync_batch_size=BULK_BATCH)
     return halo, engine
 
 
