@@ -107,11 +107,11 @@ def start(
         )
         try:
             if alerts:
-                async with service_alerts:
-                    yield Service(engine, service_alerts)
-            else:
-                yield Service(engine, service_alerts)
+                await service_alerts.start()
+            yield Service(engine, service_alerts)
         finally:
+            if alerts:
+                await service_alerts.stop()
             await engine.close()
 
     return started

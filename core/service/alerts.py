@@ -10,7 +10,6 @@ import socket
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from types import TracebackType
 
 from core.alert_body import Alert, masked, webhook_body
 from core.alerts import META_KEY, AlertMemory, AlertRules
@@ -77,18 +76,6 @@ class ServiceAlerts:
             self._task = None
         with contextlib.suppress(Exception):  # the service's own stop comes next, whatever
             await self.webhook.aclose()
-
-    async def __aenter__(self) -> ServiceAlerts:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def settled(self, timeout: float) -> bool:
         """Wait until every queued alert was posted (at most `timeout` seconds); whether so."""
