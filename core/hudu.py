@@ -204,9 +204,13 @@ class HuduClient(ServiceClient):
         raw = body.get("article", body) if isinstance(body, dict) else body
         return self._parse(response, parse_article, raw)
 
-    async def list_companies(self) -> list[HuduCompany]:
+    async def list_companies(self, *, updated_since: datetime | None = None) -> list[HuduCompany]:
+        """Every company; with `updated_since`, only those Hudu says changed since then."""
+        params: dict[str, str | int] = {}
+        if updated_since is not None:
+            params["updated_at"] = f"{query_time(updated_since)},"
         companies: dict[int, HuduCompany] = {}
-        async for page in self._pages("companies", "companies", parse_company):
+        async for page in self._pages("companies", "companies", parse_company, params):
             for company in page:
                 companies.setdefault(company.id, company)
         return list(companies.values())

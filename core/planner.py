@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from core.company_listing import CompanyListing
 from core.config import CustomerAccess, FolderLayout, Settings
 from core.customers import CustomerDirectory
 from core.events import Announcer
@@ -64,25 +65,14 @@ class Planner:
         self.announcer = announcer
         self.clock = clock
         self.customers = customers
+        self.company_listing = CompanyListing(hudu, settings.company_filter, announcer)
         self.restrictions_kept: bool | None = None
         """Whether Halo keeps `kbentryclientaccess` (the probe's verdict; None: not checked)."""
         self.probed_on = ""
         self._planned: set[int] = set()
-        self._unknown_companies: list[str] = []
         self._unmatched_said: list[str] = []
 
     # ------------------------------------------------------------ reading Hudu
-    async def companies(self) -> dict[int, HuduCompany]:
-        """Every Hudu company; says once when HHSYNC_COMPANIES names one that does not exist."""
-        companies = {c.id: c for c in await self.hudu.list_companies()}
-        unknown = self.settings.company_filter.unmatched((c.id, c.name) for c in companies.values())
-        if unknown and unknown != self._unknown_companies:
-            self.announcer.say(
-                logging.WARNING, f"HHSYNC_COMPANIES names no Hudu company: {', '.join(unknown)}"
-            )
-        self._unknown_companies = unknown
-        return companies
-
     async def read_hudu(self, *, full: bool, cursor: str | None) -> HuduView:
         """Every article (full pass) or those changed since the cursor, with the rows due for
         retry fetched by id; in a full pass, mapped articles missing from the listing are
@@ -104,6 +94,7 @@ class Planner:
     async def _read_into(
         self, view: HuduView, *, full: bool, cursor: str | None, now: datetime
     ) -> HuduView:
+        since = None
         if full or not cursor or mode_switched(self.book, self.settings.hhsync_images):
             listed = await self.hudu.list_articles(keep=view.keep)
         else:
@@ -114,11 +105,13 @@ class Planner:
                 _due_for_retry(r, now) and not r.unlinked for r in self.book.rows()
             ):  # companies and folders still, to follow a rename (core.folders)
                 view.close()
-                view = HuduView({}, await self.companies(), {})
+                view = HuduView({}, await self.company_listing.read(since=since), {})
                 view.folders = await self._folders()
                 return view
         view.articles = {a.id: a for a in listed}
-        view.companies = await self.companies()
+        view.companies = await self.company_listing.read(
+            since=since, needed=(a.company_id for a in listed)
+        )
         view.uploads = await self.hudu.uploads_by_article()
         view.folders = await self._folders()
         for rec in self.book.rows():
@@ -155,7 +148,8 @@ class Planner:
                 article = await self.hudu.get_article(hudu_id)
                 if article is not None:
                     articles[article.id] = article
-        view = HuduView(articles, await self.companies(), await self.hudu.uploads_by_article())
+        companies = await self.company_listing.read()
+        view = HuduView(articles, companies, await self.hudu.uploads_by_article())
         view.folders = await self._folders()
         return view
 

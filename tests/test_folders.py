@@ -461,7 +461,7 @@ async def test_a_company_renamed_in_hudu_renames_its_lists(
     await engine.sync_now()
     made = len(halo.faqlists)
 
-    hudu.companies[kb["acme"]].name = "Acme Ltd"
+    hudu.update_company(kb["acme"], name="Acme Ltd")
     summary = await engine.sync_now()
 
     assert (summary.full, summary.updated, len(halo.faqlists)) == (False, 0, made)

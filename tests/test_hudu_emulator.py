@@ -208,6 +208,28 @@ async def test_filters(client: httpx.AsyncClient, state: HuduState) -> None:
     assert await article_ids(client, company_id=acme, search="printer") == []
 
 
+async def test_companies_filter_by_updated_at_and_an_edit_bumps_it(
+    client: httpx.AsyncClient, state: HuduState, clock: ManualClock
+) -> None:
+    old = state.add_company("Old Ltd")["id"]
+    renamed = state.add_company("Acme")["id"]
+    clock.advance(3600)
+    state.update_company(renamed, name="Acme Ltd")
+    archived = state.add_company("Gone Ltd")["id"]
+    clock.advance(60)
+    state.update_company(archived, archived=True)
+
+    response = await client.get("/api/v1/companies", params={"updated_at": "2026-03-02T09:30:00Z,"})
+
+    assert [(c["id"], c["name"], c["archived"]) for c in response.json()["companies"]] == [
+        (renamed, "Acme Ltd", False),
+        (archived, "Gone Ltd", True),
+    ]
+    assert old not in {c["id"] for c in response.json()["companies"]}
+    with pytest.raises(TypeError):
+        state.update_company(old, slug="elsewhere")
+
+
 async def test_updated_at_ranges(
     client: httpx.AsyncClient, state: HuduState, clock: ManualClock
 ) -> None:

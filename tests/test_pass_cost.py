@@ -7,6 +7,7 @@ import asyncio
 import gc
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,16 @@ def cleaner(monkeypatch: pytest.MonkeyPatch) -> CountingCleaner:
     return counting
 
 
-async def test_an_incremental_pass_with_nothing_new_lists_articles_and_companies_only(
+async def test_an_incremental_pass_with_nothing_new_asks_only_for_what_changed(
     engine: Engine, hudu: HuduState, halo: HaloState, seeded: SeedSummary
 ) -> None:
+    """Two requests however many companies Hudu has: articles and companies changed since the
+    cursor (a renamed company renames its list, core.folders)."""
+    now = hudu.clock
+    hudu.clock = lambda: now() - timedelta(hours=1)
+    for number in range(250):  # three pages of companies, added before the last pass's cursor
+        hudu.add_company(f"Prospect {number}")
+    hudu.clock = now
     await engine.sync_now()
     hudu.log.clear()
     halo.log.clear()
@@ -59,8 +67,9 @@ async def test_an_incremental_pass_with_nothing_new_lists_articles_and_companies
     assert not summary.full
     assert [(r.method, r.path) for r in hudu.log.entries] == [
         ("GET", "/api/v1/articles"),
-        ("GET", "/api/v1/companies"),  # a renamed company renames its list (core.folders)
+        ("GET", "/api/v1/companies"),
     ]
+    assert all(r.query["updated_at"].endswith(",") for r in hudu.log.entries)
     assert halo.log.entries == []
     assert engine.counts()["synced"] + engine.counts()["skipped"] == len(engine.records())
 

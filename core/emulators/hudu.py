@@ -237,6 +237,19 @@ class HuduState:
         self.companies[company.id] = company
         return self.company_json(company)
 
+    def update_company(self, company_id: int, **changes: Any) -> dict[str, Any]:
+        """Rename or archive a company and bump its `updated_at`, as Hudu's edit does."""
+        company = self.companies.get(company_id)
+        if company is None:
+            raise KeyError(f"no Hudu company {company_id}")
+        unknown = set(changes) - {"name", "archived"}
+        if unknown:
+            raise TypeError(f"unknown company fields: {sorted(unknown)}")
+        for key, value in changes.items():
+            setattr(company, key, value)
+        company.updated_at = self._now()
+        return self.company_json(company)
+
     def add_integration(
         self,
         company_id: int,
@@ -735,7 +748,15 @@ def _build_routes(state: HuduState) -> list[Route]:
 
     async def list_companies(request: Request) -> Response:
         name = _param(request, "name")
-        found = [c for c in state.companies.values() if name is None or c.name == name]
+        updated = _param(request, "updated_at")
+        start, end = _updated_at_range(updated) if updated else (None, None)
+        found = [
+            c
+            for c in state.companies.values()
+            if (name is None or c.name == name)
+            and (start is None or c.updated_at >= start)
+            and (end is None or c.updated_at <= end)
+        ]
         return _listing(request, found, "companies", state.company_json)
 
     async def get_company(request: Request) -> Response:
