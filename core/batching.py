@@ -23,6 +23,8 @@ INITIAL_BATCH = 50
 PROMPT_SECONDS = 15.0
 """An answer slower than this (a quarter of the client's 60 s timeout) stops the growth."""
 ATTACHMENT_OVERHEAD = 256
+LOOK_AHEAD = 64
+"""Writes that do not fit a batch's remaining bytes that it may pass over to fill them."""
 META_KEY = "batch_size"
 
 
@@ -51,18 +53,24 @@ class BatchSizer:
 
     def take(self, queue: deque[Write], share: int = 1) -> list[Write]:
         """The next batch from the front of `queue`: at most `size` writes and
-        `MAX_BATCH_JSON_BYTES` (a single larger write goes alone). Near the end, the rest is
-        shared among `share` batches in flight rather than left to one slow batch, down to
-        `INITIAL_BATCH` (smaller batches would only spend requests)."""
+        `MAX_BATCH_JSON_BYTES` (a single larger write goes alone). A write that does not fit
+        stays at the front for the next batch while up to `LOOK_AHEAD` later ones may fill the
+        room (first fit: a 2 MB file no longer closes a batch at half its bytes). Near the
+        end, the rest is shared among `share` batches in flight rather than left to one slow
+        batch, down to `INITIAL_BATCH` (smaller batches would only spend requests)."""
         count = min(self.size, max(INITIAL_BATCH, -(-len(queue) // share)))
         batch: list[Write] = []
+        passed: list[Write] = []
         total = 0
-        while queue and len(batch) < count:
-            weight = self._weight(queue[0])
+        while queue and len(batch) < count and len(passed) < LOOK_AHEAD:
+            write = queue.popleft()
+            weight = self._weight(write)
             if batch and total + weight > MAX_BATCH_JSON_BYTES:
-                break
-            batch.append(queue.popleft())
+                passed.append(write)
+                continue
+            batch.append(write)
             total += weight
+        queue.extendleft(reversed(passed))
         return batch
 
     def full(self, batch: Sequence[Write]) -> bool:

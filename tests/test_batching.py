@@ -97,6 +97,19 @@ def test_batches_hold_at_most_4_mb_and_a_larger_write_goes_alone() -> None:
     assert sizer.full(batch)
 
 
+def test_a_write_too_big_for_the_room_left_waits_while_smaller_ones_fill_it() -> None:
+    sizer = BatchSizer(1_000, remembered=1_000)
+    big = fake_write(0, MAX_BATCH_JSON_BYTES * 6 // 10)
+    small = [fake_write(n, 100_000) for n in range(1, 40)]
+    queue = deque([*small[:20], big, *small[20:], fake_write(99, MAX_BATCH_JSON_BYTES // 3)])
+
+    batch = sizer.take(queue)
+
+    assert [w.rendered.payload["name"] for w in batch] == [f"A{n}" for n in range(1, 40)]
+    assert list(queue) == [big, queue[1]] and queue[1].rendered.payload["name"] == "A99"
+    assert sum(len(json.dumps(w.rendered.payload)) for w in batch) <= MAX_BATCH_JSON_BYTES
+
+
 def test_the_remembered_size_is_the_start_within_the_ceiling() -> None:
     assert BatchSizer(100, remembered=400).size == 100
     assert BatchSizer(100, remembered=7).size == 7
