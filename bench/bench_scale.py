@@ -14,8 +14,9 @@ Each mode runs in its own process, side by side (so peak RSS is its own): adapti
 default) and fixed 50 (the default before batches adapted). Printed, each with its bound:
 
 - simulated time of the first sync vs the bound the requests it needed allow (rate limits, or
-  the latency of its requests when those bind); vs one request per article (Hudu's built-in
-  sync: one Halo write per article);
+  the latency of its requests when those bind: past Halo's last full window, the requests
+  left still take their latency); vs one request per article (Hudu's built-in sync: one Halo
+  write per article);
 - 429s received (0: the clients' limiters stay under both limits);
 - mapping-file writes of the pass (≤ N/50 + 10) and the bytes written;
 - the longest event-loop stall in the engine (< 50 ms; time inside the emulators excluded);
@@ -441,10 +442,20 @@ def write_latency_floor(first: dict[str, Any]) -> float:
     return latency / CONCURRENCY
 
 
+def halo_window_floor(first: dict[str, Any]) -> float:
+    """Writing under Halo's window: the requests past the last full window cannot start
+    before it slides (`halo_rate_bound`), and then still take their latency, a few in flight."""
+    requests = int(first["halo_requests"])
+    posts = max(1, int(first["halo_kb_posts"]))
+    past = requests - max(0, math.ceil(requests / HALO_CLIENT_LIMIT) - 1) * HALO_CLIENT_LIMIT
+    tail = min(past, posts) * float(first["halo_kb_latency"]) / posts / CONCURRENCY
+    return halo_rate_bound(requests) + (tail if requests > HALO_CLIENT_LIMIT else 0.0)
+
+
 def lower_bound(first: dict[str, Any]) -> float:
     """The least time the requests of a pass allow: Hudu's limit over all of them; reading,
-    then writing at the pace of Halo's limit or of the writes' latency."""
-    writing = max(write_latency_floor(first), halo_rate_bound(first["halo_requests"]))
+    then writing at the pace of Halo's window or of the writes' latency."""
+    writing = max(write_latency_floor(first), halo_window_floor(first))
     return float(max(hudu_rate_bound(first["hudu_requests"]), read_floor(first) + writing))
 
 
@@ -463,7 +474,7 @@ def report(results: dict[str, dict[str, Any]]) -> list[tuple[str, float, float, 
             f"{first['hudu_requests']} Hudu requests; batch size kept: {first['batch_size_kept']}"
         )
         print(
-            f"  bound {bound:.0f} s: Halo's window {halo_rate_bound(first['halo_requests']):.0f}"
+            f"  bound {bound:.0f} s: Halo's window {halo_window_floor(first):.0f}"
             f" s, Hudu's {hudu_rate_bound(first['hudu_requests']):.0f} s, reading Hudu "
             f"{read_floor(first):.0f} s, then the latency of the writes "
             f"{write_latency_floor(first):.0f} s ({CONCURRENCY} in flight)"
