@@ -204,11 +204,10 @@ def share_width(specs: Sequence[ColumnSpec], available: int, padding: int = 2) -
     return widths
 
 
-def matches(record: ArticleRecord, words: Sequence[str]) -> bool:
-    """Every word of the filter appears in the id, the title, the scope, or the reason/error."""
-    if not words:
-        return True
-    haystack = " ".join(
+def haystack(record: ArticleRecord) -> str:
+    """What the filter searches: the id, the Halo id, the title, the scope, the reason and
+    the error, case-folded."""
+    return " ".join(
         (
             str(record.hudu_id),
             str(record.halo_id or ""),
@@ -218,7 +217,6 @@ def matches(record: ArticleRecord, words: Sequence[str]) -> bool:
             record.error,
         )
     ).casefold()
-    return all(word in haystack for word in words)
 
 
 def filter_words(text: str) -> list[str]:

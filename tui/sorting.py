@@ -54,6 +54,14 @@ def _when(status: Status) -> Callable[[ArticleRecord], str]:
     return lambda r: r.last_attempt_at or r.last_synced_at or r.hudu_updated_at
 
 
+BY_RECORD = frozenset({"id", "title", "scope", "halo", "when", "http", "tries"})
+"""Columns sorted by a field of the record; the others by the text their cell shows."""
+
+
+def sorts_by_cells(order: SortOrder) -> bool:
+    return order.column not in BY_RECORD
+
+
 RowKeyMaker = Callable[[ArticleRecord, Sequence[Cell]], SortKey]
 
 

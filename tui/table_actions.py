@@ -64,19 +64,16 @@ class TableActions(EngineWorkers):
     def _table(self) -> ArticleTable | None:
         return self.dashboard.current_table() if len(self.screen_stack) == 1 else None
 
-    def _records(self, table: ArticleTable) -> list[ArticleRecord]:
-        return list(self.model.by_status[table.status].values())
-
     # ------------------------------------------------------------------ sorting, moving
     def action_sort_column(self, step: int) -> None:
         table = self._table()
         if table is not None:
-            table.sort_by(table.order.moved(table.specs, step), self._records(table))
+            table.sort_by(table.order.moved(table.specs, step))
 
     def action_sort_reverse(self) -> None:
         table = self._table()
         if table is not None:
-            table.sort_by(table.order.flipped(), self._records(table))
+            table.sort_by(table.order.flipped())
 
     @on(ArticleTable.HeaderSelected)
     def _header_clicked(self, event: ArticleTable.HeaderSelected) -> None:
@@ -85,7 +82,7 @@ class TableActions(EngineWorkers):
         if isinstance(table, ArticleTable):
             order, column = table.order, str(event.column_key.value)
             chosen = order.flipped() if order.column == column else replace(order, column=column)
-            table.sort_by(chosen, self._records(table))
+            table.sort_by(chosen)
 
     def action_cycle_tab(self, step: int) -> None:
         self.dashboard.cycle_tab(step)
@@ -113,14 +110,13 @@ class TableActions(EngineWorkers):
         table = self._table()
         if table is None:
             return
-        shown = {int(key.value or 0) for key in table.rows}
-        changed = [r for r in self._records(table) if r.hudu_id in shown]
-        table.set_marks(set() if shown <= table.marked else shown, changed)
+        shown = set(table.shown_rows.records)
+        table.set_marks(set() if shown <= table.marked else shown)
 
     def _marked(self, table: ArticleTable) -> list[ArticleRecord]:
         """The marked rows, in the table's order."""
         marked = table.marked
-        rows = (int(row.key.value or 0) for row in table.ordered_rows)
+        rows = table.shown_rows.in_order()
         return [r for i in rows if i in marked and (r := self.model.get(i)) is not None]
 
     def _marks_in_play(self) -> ArticleTable | None:
@@ -140,7 +136,7 @@ class TableActions(EngineWorkers):
         def resync() -> None:
             if self.engine.running:
                 self.tell(RESYNC_QUEUED)
-            table.set_marks(set(), records)
+            table.set_marks(set())
             self.request_resync_many([r.hudu_id for r in records])
 
         self.ask(bulk_text.resync_question(records), resync)
@@ -158,7 +154,7 @@ class TableActions(EngineWorkers):
             return True
 
         def unlink() -> None:
-            table.set_marks(set(), marked)
+            table.set_marks(set())
             self.request_unlink_many([r.hudu_id for r in records])
 
         self.ask(bulk_text.unlink_question(records, len(marked) - len(records)), unlink)

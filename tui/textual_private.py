@@ -2,17 +2,14 @@
 
 Two things the dashboard needs that Textual offers no public way to do:
 
-- `FixedLayoutDataTable`: a `DataTable` whose columns have fixed widths and whose rows are one
-  line each. It overrides the private hook `_update_dimensions` (run on idle with the rows added
-  since): the stock one measures every cell of every new row, most of the first paint with
-  10,000 articles, while with fixed widths the virtual size follows from the row count. It adds
-  many rows with one cursor update (`add_rows_at_once`): the stock `add_row` re-assigns the
-  cursor for each row, running its validators and watchers, half of what is left of that first
-  paint. And it removes many rows with one rebuild of the row index (`remove_row_keys`): the
-  stock `remove_row` rebuilds it once per row, which turns a tick that moves thousands of rows
-  out of a table into seconds. It sorts by row key (`sort_by_row_key`) without handing every
-  row's cells to the key, and replaces a column's cells in many rows with one refresh
-  (`replace_cells`: marking 10,000 rows).
+- `VirtualDataTable`: a `DataTable` whose rows are one line each, with fixed column widths, and
+  come from a `RowSource` (`attach`): the table asks it for the row at a position, the position
+  of a row and a row's cells, only for the rows it paints. The stock table keeps a `Row`, a key
+  and every cell of every row in its own dicts and walks them all on each change (its line
+  offsets, its ordered rows, its row index): 50,000 articles cost seconds to add and a
+  re-index per tick. Its `rows`, `_data` and `_row_locations` are replaced by views of the
+  source, and the private hooks that walk every row (`_update_dimensions`, `_get_offsets`,
+  `_get_row_region`, `ordered_rows`) by ones that go straight to a position.
 - `KeyFooter`: Textual's footer with the keys of some actions (help, quit) docked at its right
   end, so a narrow terminal cuts the others; it marks the footer's private `FooterKey` widgets.
 - `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
@@ -26,47 +23,232 @@ Textual and says which one changed. After a Textual upgrade, only this module ne
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, overload
 
-import textual
 from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.widgets import DataTable, Footer, RichLog
 from textual.widgets._footer import FooterKey
-from textual.widgets.data_table import ColumnKey, DuplicateKey, Row, RowKey
-
-try:
-    from textual._two_way_dict import TwoWayDict
-except ImportError as error:  # pragma: no cover - only after a Textual upgrade
-    raise ImportError(
-        f"Textual {textual.__version__} has no textual._two_way_dict.TwoWayDict, which "
-        "tui/textual_private.py uses to rebuild a DataTable's row index: adapt that module"
-    ) from error
+from textual.widgets.data_table import ColumnKey, Row, RowKey
 
 DATA_TABLE_ATTRIBUTES = (
+    "rows",
     "_row_locations",
     "_data",
-    "_new_rows",
-    "_updated_cells",
-    "_require_update_dimensions",
     "_update_count",
+    "_column_locations",
 )
-"""Private `DataTable` instance attributes `add_rows_at_once`, `remove_row_keys`,
-`replace_cells` and `sort_by_row_key` read or write."""
-DATA_TABLE_HOOKS = ("_update_dimensions", "_on_idle", "_highlight_cursor", "_clear_caches")
-"""Private `DataTable` methods: the one overridden, the one that calls it, the one
-`add_rows_at_once` calls as `add_row` does, and the one `repaint_cells` calls."""
+"""Private (or internal) `DataTable` instance attributes `VirtualDataTable` replaces or bumps."""
+DATA_TABLE_HOOKS = (
+    "_update_dimensions",
+    "_on_idle",
+    "_get_offsets",
+    "_get_row_region",
+    "_highlight_cursor",
+    "_clear_caches",
+)
+"""Private `DataTable` methods: the ones overridden, the one that calls `_update_dimensions`,
+and the ones `VirtualDataTable` calls."""
+DATA_TABLE_PROPERTIES = ("ordered_rows", "_total_row_height")
+"""`DataTable` properties `VirtualDataTable` overrides (they walk every row)."""
 RICH_LOG_ATTRIBUTES = ("_deferred_renders",)
 """Private `RichLog` instance attributes `bound_unrendered_writes` replaces."""
 
 
-class FixedLayoutDataTable(DataTable[RenderableType]):
-    """A `DataTable` with fixed column widths and one-line rows, which can drop many rows at
-    once. Subclasses must keep every column's width fixed (`add_column(width=...)`)."""
+class RowSource(Protocol):
+    """The rows a `VirtualDataTable` shows, in order, by key (a string)."""
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, key: object) -> bool: ...
+
+    def key_at(self, index: int) -> str: ...
+
+    def index_of(self, key: str) -> int:
+        """The position of a row that is there (`key in source`)."""
+        ...
+
+    def cells(self, key: str) -> Sequence[RenderableType]:
+        """The cells of a row that is there, one per column of the table, in order."""
+        ...
+
+
+class NoRows:
+    """A source with no rows (a table before `attach`, and while its columns change)."""
+
+    def __len__(self) -> int:
+        return 0
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+    def key_at(self, index: int) -> str:
+        raise IndexError(index)
+
+    def index_of(self, key: str) -> int:
+        raise KeyError(key)
+
+    def cells(self, key: str) -> Sequence[RenderableType]:
+        raise KeyError(key)
+
+
+def _value(key: object) -> str | None:
+    return key.value if isinstance(key, RowKey) else key if isinstance(key, str) else None
+
+
+class _Rows(Mapping[RowKey, Row]):
+    """Stands for `DataTable.rows` (row key → `Row`): every row is one line."""
+
+    def __init__(self, source: RowSource) -> None:
+        self.source = source
+
+    def __getitem__(self, key: RowKey | str) -> Row:
+        value = _value(key)
+        if value is None or value not in self.source:
+            raise KeyError(key)
+        return Row(RowKey(value), 1)
+
+    def __contains__(self, key: object) -> bool:
+        value = _value(key)
+        return value is not None and value in self.source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __iter__(self) -> Iterator[RowKey]:
+        source = self.source
+        return (RowKey(source.key_at(index)) for index in range(len(source)))
+
+    def clear(self) -> None:
+        """Nothing to drop: the rows are the source's."""
+
+
+class _Cells(Mapping[RowKey, dict[ColumnKey, RenderableType]]):
+    """Stands for `DataTable._data` (row key → column key → cell), made from the source when
+    asked for: only the rows painted have their cells made."""
+
+    def __init__(self, source: RowSource, table: DataTable[RenderableType]) -> None:
+        self.source = source
+        self.table = table
+
+    def __getitem__(self, key: RowKey | str) -> dict[ColumnKey, RenderableType]:
+        value = _value(key)
+        if value is None or value not in self.source:
+            raise KeyError(key)
+        columns = [column.key for column in self.table.ordered_columns]
+        return dict(zip(columns, self.source.cells(value), strict=True))
+
+    def __contains__(self, key: object) -> bool:
+        value = _value(key)
+        return value is not None and value in self.source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return iter(_Rows(self.source))
+
+    def clear(self) -> None:
+        """Nothing to drop: the cells are the source's."""
+
+
+class _Positions:
+    """Stands for `DataTable._row_locations` (a two-way row key ↔ position dict)."""
+
+    def __init__(self, source: RowSource) -> None:
+        self.source = source
+
+    def get(self, key: RowKey) -> int | None:
+        value = _value(key)
+        return self.source.index_of(value) if value is not None and value in self.source else None
+
+    def get_key(self, index: int) -> RowKey | None:
+        return RowKey(self.source.key_at(index)) if 0 <= index < len(self.source) else None
+
+    def contains_value(self, index: int) -> bool:
+        return 0 <= index < len(self.source)
+
+    def __contains__(self, key: object) -> bool:
+        value = _value(key)
+        return value is not None and value in self.source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return iter(_Rows(self.source))
+
+
+class _OrderedRows(Sequence[Row]):
+    """Stands for `DataTable.ordered_rows`: positions `span` of the source, made when read."""
+
+    def __init__(self, source: RowSource, span: range) -> None:
+        self.source = source
+        self.span = span
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> _OrderedRows: ...
+
+    def __getitem__(self, index: int | slice) -> Row | _OrderedRows:
+        if isinstance(index, slice):
+            return _OrderedRows(self.source, self.span[index])
+        return Row(RowKey(self.source.key_at(self.span[index])), 1)
+
+    def __len__(self) -> int:
+        return len(self.span)
+
+
+class VirtualDataTable(DataTable[RenderableType]):
+    """A `DataTable` of one-line rows read from a `RowSource`, with fixed column widths (every
+    `add_column` needs `width=`). After the source changes, call `rows_changed`."""
+
+    _source: RowSource = NoRows()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rows_known = 0
+        """The row count when `rows_changed` last ran."""
+        self.attach(NoRows())
+
+    def attach(self, source: RowSource) -> None:
+        """Show the rows of `source` (instead of the table's own)."""
+        self._source = source
+        self.rows = _Rows(source)  # type: ignore[assignment]
+        self._data = _Cells(source, self)  # type: ignore[assignment]
+        self._row_locations = _Positions(source)  # type: ignore[assignment]
+
+    def rows_changed(self, *, repaint: bool = True) -> None:
+        """The source changed (rows came, went, moved or show other cells): forget what was
+        painted, size the scrollable area, keep the cursor on a row; paint the rows shown
+        again unless `repaint` is False (the caller knows none of them changed)."""
+        was_empty, self._rows_known = not self._rows_known, len(self._source)
+        self._update_count += 1
+        self.fit_virtual_size()
+        self.cursor_coordinate = self.cursor_coordinate  # clamped to the rows there are
+        self.hover_coordinate = self.hover_coordinate
+        shows_cursor = self.show_cursor and self.cursor_type != "none"
+        if was_empty and self.row_count and self.columns and shows_cursor:
+            self._highlight_cursor()
+        if repaint:
+            self.refresh()
+
+    def set_columns(self, columns: Sequence[tuple[Text, int, str]]) -> None:
+        """Replace the columns with (label, width, key); the rows stay, the cursor goes to the
+        top (as `clear(columns=True)` does)."""
+        source = self._source
+        self.attach(NoRows())
+        self.clear(columns=True)
+        for label, width, key in columns:
+            self.add_column(label, width=width, key=key)
+        self.attach(source)
+        self.rows_changed()
 
     def repaint_cells(self) -> None:
         """Paint the rows shown again from their cells (a cell whose text depends on the time
@@ -81,72 +263,34 @@ class FixedLayoutDataTable(DataTable[RenderableType]):
         self.virtual_size = Size(width, self.row_count + header_height)
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """Replaces the stock method: no cell needs measuring (see the module docstring)."""
+        """Replaces the stock method, which measures every cell of every new row."""
         self.fit_virtual_size()
 
-    def add_rows_at_once(self, rows: Iterable[tuple[str, Sequence[RenderableType]]]) -> None:
-        """Add one-line rows (key, cells) at the bottom, as `add_row` does for each, with one
-        cursor update and one refresh for all."""
-        was_empty = not self.rows
-        before = len(self.rows)
-        column_keys = [column.key for column in self.ordered_columns]
-        locations, data = self._row_locations, self._data
-        for key, cells in rows:
-            row_key = RowKey(key)
-            if row_key in locations:
-                raise DuplicateKey(f"The row key {row_key!r} already exists.")
-            locations[row_key] = len(self.rows)
-            data[row_key] = dict(zip(column_keys, cells, strict=True))
-            self.rows[row_key] = Row(row_key, 1)
-            self._new_rows.add(row_key)
-        if len(self.rows) == before:
-            return
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate
-        if was_empty and self.columns and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()
-        self._update_count += 1
-        self.check_idle()
+    @property
+    def ordered_rows(self) -> _OrderedRows:  # type: ignore[override]
+        return _OrderedRows(self._source, range(len(self._source)))
 
-    def sort_by_row_key(self, key: Callable[[RowKey], Any], *, reverse: bool = False) -> None:
-        """`sort`, with the key computed from the row key alone: the stock one hands the key
-        every row's cells, three times slower on 10,000 rows."""
-        ordered = sorted(self._data, key=key, reverse=reverse)
-        self._row_locations = TwoWayDict({row_key: n for n, row_key in enumerate(ordered)})
-        self._update_count += 1
-        self.refresh()
+    @property
+    def _total_row_height(self) -> int:
+        return len(self._source)
 
-    def replace_cells(self, column: str, cells: dict[str, Text]) -> None:
-        """`update_cell` for many rows of one column (row key → cell), with one refresh: the
-        stock one bumps the update count and refreshes per cell. Widths stay as they are."""
-        if not cells:
-            return
-        data, column_key = self._data, ColumnKey(column)
-        for key, cell in cells.items():
-            data[RowKey(key)][column_key] = cell
-        self._update_count += 1
-        self.refresh()
+    def _get_offsets(self, y: int) -> tuple[RowKey, int]:
+        """Replaces the stock method, which lists every line of every row once per change."""
+        if self.show_header:
+            if y < self.header_height:
+                return self._header_row_key, y
+            y -= self.header_height
+        if not 0 <= y < len(self._source):
+            raise LookupError(f"Y coord {y!r} is greater than total height")
+        return RowKey(self._source.key_at(y)), 0
 
-    def remove_row_keys(self, keys: set[RowKey]) -> None:
-        """Remove the rows of `keys` (all present) with one re-index instead of one per row."""
-        if not keys:
-            return
-        for key in keys:
-            del self.rows[key]
-            del self._data[key]
-            self._new_rows.discard(key)
-        locations = self._row_locations
-        survivors = sorted((locations.get(key), key) for key in locations if key not in keys)
-        self._row_locations = TwoWayDict(
-            {key: position for position, (_, key) in enumerate(survivors)}
-        )
-        self._updated_cells = {cell for cell in self._updated_cells if cell.row_key not in keys}
-        self._require_update_dimensions = True
-        self.cursor_coordinate = self.cursor_coordinate  # clamp it, as `remove_row` does
-        self.hover_coordinate = self.hover_coordinate
-        self._update_count += 1
-        self.refresh(layout=True)
-        self.check_idle()
+    def _get_row_region(self, row_index: int) -> Region:
+        """Replaces the stock method, which adds up the height of every row above."""
+        if not self.is_valid_row_index(row_index):
+            return Region(0, 0, 0, 0)
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        y = row_index + (self.header_height if self.show_header else 0)
+        return Region(0, y, max(self.size.width, width), 1)
 
 
 class KeyFooter(Footer):

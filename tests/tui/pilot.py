@@ -6,6 +6,7 @@ import asyncio
 import io
 from typing import Any
 
+import pytest
 from rich.console import Console
 from rich.segment import Segment
 from textual import events
@@ -15,8 +16,11 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import TabbedContent
 
+from core.models import ArticleRecord, Status
 from tests.tui.fakes import FIXED, FakeEngine
+from tui import table_rows
 from tui.app import HhsyncApp, make_app
+from tui.columns import Cell, Now, cells_for
 from tui.state import HeaderState
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.header import SyncHeader
@@ -55,6 +59,18 @@ async def commands_done(app: HhsyncApp) -> None:
     commands = [w for w in app.workers if w.group == "commands"]
     if commands:  # an empty list would mean "every worker"
         await app.workers.wait_for_complete(commands)
+
+
+def count_cells_made(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The Hudu id of each row whose cells a table makes from here on."""
+    made: list[int] = []
+
+    def counted(status: Status, record: ArticleRecord, now: Now) -> tuple[Cell, ...]:
+        made.append(record.hudu_id)
+        return cells_for(status, record, now)
+
+    monkeypatch.setattr(table_rows, "cells_for", counted)
+    return made
 
 
 def ids(table: ArticleTable) -> list[int]:

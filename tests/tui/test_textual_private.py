@@ -10,18 +10,19 @@ import inspect
 from collections import deque
 from typing import Any
 
-import pytest
 import textual
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, RichLog
-from textual.widgets.data_table import DuplicateKey, RowKey
+from textual.widgets.data_table import RowKey
 
 from tui.textual_private import (
     DATA_TABLE_ATTRIBUTES,
     DATA_TABLE_HOOKS,
+    DATA_TABLE_PROPERTIES,
     RICH_LOG_ATTRIBUTES,
-    FixedLayoutDataTable,
+    VirtualDataTable,
     bound_unrendered_writes,
 )
 
@@ -41,6 +42,8 @@ def test_data_table_still_has_the_hook_it_overrides() -> None:
     assert parameters == ["self", "new_rows"], (
         f"{CHANGED}: DataTable._update_dimensions now takes {parameters}"
     )
+    changed = [p for p in DATA_TABLE_PROPERTIES if not isinstance(getattr(DataTable, p), property)]
+    assert not changed, f"{CHANGED}: DataTable.{', '.join(changed)} no longer a property"
     assert "_update_dimensions" in inspect.getsource(DataTable._on_idle), (
         f"{CHANGED}: DataTable._on_idle no longer calls _update_dimensions"
     )
@@ -59,15 +62,39 @@ def test_rich_log_still_holds_back_writes_in_a_deque() -> None:
     assert len(held) == 5, f"{CHANGED}: RichLog no longer holds writes back in _deferred_renders"
 
 
+class ListRows:
+    """A `RowSource` over a list of keys; a row's cells are its key and `row <key>`."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.asked: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def key_at(self, index: int) -> str:
+        return self.keys[index]
+
+    def index_of(self, key: str) -> int:
+        return self.keys.index(key)
+
+    def cells(self, key: str) -> tuple[Text, Text]:
+        self.asked.append(key)
+        return Text(key), Text(f"row {key}")
+
+
 class TableApp(App[None]):
     def compose(self) -> ComposeResult:
-        yield FixedLayoutDataTable()
+        yield VirtualDataTable()
 
 
-async def test_fixed_layout_table_is_sized_by_its_hook_and_drops_many_rows_at_once() -> None:
+async def test_a_virtual_table_shows_its_source_and_asks_only_for_the_rows_it_paints() -> None:
     app = TableApp()
-    async with app.run_test(size=(40, 20)) as pilot:
-        table = app.query_one(FixedLayoutDataTable)
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(VirtualDataTable)
         calls: list[Any] = []
         hook = table._update_dimensions
 
@@ -77,48 +104,29 @@ async def test_fixed_layout_table_is_sized_by_its_hook_and_drops_many_rows_at_on
 
         table._update_dimensions = spy  # type: ignore[method-assign]
         table.add_column("Id", width=6, key="id")
-        for n in range(10):
-            table.add_row(Text(str(n)), key=str(n))
+        table.add_column("Name", width=10, key="name")
         await pilot.pause()
         assert calls, f"{CHANGED}: DataTable no longer calls _update_dimensions for new rows"
-        assert table.virtual_size.height == 11  # ten rows and the header
-        table.move_cursor(row=9)
-        table.remove_row_keys({RowKey("2"), RowKey("5"), RowKey("9")})
+        source = ListRows([str(n) for n in range(1000)])
+        table.attach(source)
+        table.rows_changed()
         await pilot.pause()
-        order = [row.key.value for row in table.ordered_rows]
-        assert order == ["0", "1", "3", "4", "6", "7", "8"], f"{CHANGED}: rows after removal"
-        assert table.get_row_index("6") == 4
-        assert table.cursor_coordinate.row == 6  # clamped to the last row
-        assert table.virtual_size.height == 8
-        table.add_row(Text("10"), key="10")  # the index still works for Textual's own calls
-        table.update_cell("10", "id", Text("ten"))
-        await pilot.pause()
-        assert table.get_row_index("10") == 7
-        assert str(table.get_cell("10", "id")) == "ten"
-
-
-async def test_rows_added_at_once_are_what_add_row_makes() -> None:
-    app = TableApp()
-    async with app.run_test(size=(40, 20)) as pilot:
-        table = app.query_one(FixedLayoutDataTable)
-        table.add_column("Id", width=6, key="id")
-        table.add_column("Name", width=10, key="name")
-        table.add_rows_at_once((str(n), (Text(str(n)), Text(f"row {n}"))) for n in range(10))
-        table.add_rows_at_once([])
-        await pilot.pause()
-        assert [row.key.value for row in table.ordered_rows] == [str(n) for n in range(10)]
-        assert table.get_row_index("7") == 7
+        assert table.virtual_size.height == 1001  # the rows and the header
+        assert 0 < len(set(source.asked)) <= 12, f"{CHANGED}: cells asked for rows not painted"
         assert str(table.get_cell("7", "name")) == "row 7"
-        assert table.virtual_size.height == 11, f"{CHANGED}: rows added at once are not sized"
-        assert table.cursor_coordinate.row == 0
-        table.add_row(Text("10"), Text("row 10"), key="10")  # Textual's own calls still work
-        table.update_cell("10", "name", Text("ten"))
-        table.move_cursor(row=10)
+        assert table.get_row_index("7") == 7
+        assert [row.key.value for row in table.ordered_rows[3:6]] == ["3", "4", "5"]
+        assert table.coordinate_to_cell_key(Coordinate(9, 1)).row_key == RowKey("9")
+        table.move_cursor(row=500)
         await pilot.pause()
-        assert str(table.get_cell("10", "name")) == "ten"
-        assert table.cursor_coordinate.row == 10
-        with pytest.raises(DuplicateKey):
-            table.add_rows_at_once([("3", (Text("3"), Text("again")))])
+        assert table.scroll_y > 400, f"{CHANGED}: the cursor's row is not scrolled into view"
+        source.keys[500:] = []  # rows went: the cursor is clamped to the last one
+        table.rows_changed()
+        await pilot.pause()
+        assert table.cursor_coordinate.row == 499
+        assert table.virtual_size.height == 501
+        painted = [strip.text for strip in table.render_lines(table.size.region)]
+        assert any("row 499" in line for line in painted)
 
 
 def test_the_footer_still_builds_its_keys_as_footer_key_widgets_naming_their_action() -> None:

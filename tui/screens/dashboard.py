@@ -221,8 +221,6 @@ class DashboardScreen(Screen[None]):
         key = str(record.hudu_id)
         if key not in table.rows:
             return False
-        if table.needs_sort:
-            table.sort_rows()
         table.move_cursor(row=table.get_row_index(key))
         self.show_tab(str(record.status))
         return True
@@ -242,12 +240,10 @@ class DashboardScreen(Screen[None]):
         if table is None:
             self.filter_bar.display = False
         else:
-            if table.needs_sort:
-                table.sort_rows()
-                if table.status == Status.FAILED:
-                    # The cursor kept its row but the article on it changed: Textual posts no
-                    # highlight for that, so the note would still name the article that was there.
-                    self.show_failure_note()
+            if table.status == Status.FAILED:
+                # The rows may have moved under the cursor while the tab was hidden: Textual
+                # posts no highlight for that, so the note would name the article that was there.
+                self.show_failure_note()
             with filter_input.prevent(Input.Changed):
                 filter_input.value = table.filter_text
             self.filter_bar.display = bool(table.filter_text)

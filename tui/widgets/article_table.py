@@ -1,15 +1,14 @@
 """One status table (Synced, Pending, Skipped or Failed), patched in place tick by tick.
 
 Rows are keyed by the Hudu id and kept in the table's `SortOrder` (scope, then title, until
-the user picks a column). Marked rows carry a marker before their title. A tick only touches what
-changed: cells that differ are updated, new rows are added, and rows that left go in one bulk
-removal (the stock `DataTable.remove_row` re-indexes every row per call). A table that is not
-shown is sorted when it is next shown (`needs_sort`).
+the user picks a column). Marked rows carry a marker before their title. The rows live in a
+`TableRows` (their order, kept sorted row by row, and their cells, made when painted); the
+table shows them through `VirtualDataTable`, so a tick touches only the rows that changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import ClassVar, cast
 
@@ -21,20 +20,13 @@ from textual.widgets.data_table import ColumnKey, RowKey
 
 from core.models import ArticleRecord, Status
 from tui.bindings import TABLE_BINDINGS
-from tui.columns import (
-    Cell,
-    cells_for,
-    columns_for,
-    filter_words,
-    matches,
-    share_width,
-    title_cell,
-)
-from tui.sorting import SortKey, SortOrder, key_maker
-from tui.textual_private import FixedLayoutDataTable
+from tui.columns import Cell, columns_for, filter_words, share_width
+from tui.sorting import SortOrder
+from tui.table_rows import TableRows
+from tui.textual_private import VirtualDataTable
 
 
-class ArticleTable(FixedLayoutDataTable):
+class ArticleTable(VirtualDataTable):
     """The articles of one status; `status` and the Hudu id of the cursor row say what it is
     showing."""
 
@@ -56,18 +48,10 @@ class ArticleTable(FixedLayoutDataTable):
         self.specs = columns_for(status)
         self.filter_text = ""
         self._words: list[str] = []
-        self._cells: dict[int, tuple[Cell, ...]] = {}
-        """The cells of each row, the mark included (hidden columns too)."""
-        self._order: dict[int, SortKey] = {}
-        self.order = SortOrder()
-        self._key = key_maker(self.order, status, self.specs)
-        self.marked: set[int] = set()
-        """Rows marked with space (a row that leaves the table loses its mark)."""
-        self._title = next(i for i, spec in enumerate(self.specs) if spec.key == "title")
-        self.needs_sort = False
+        self.shown_rows = TableRows(status, self.specs, now)
+        self.attach(self.shown_rows)
         self.shown_keys: tuple[str, ...] = ()
         """The columns shown, in order; the others gave way to a narrow terminal."""
-        self._mask: tuple[bool, ...] = ()
         self._away: tuple[int, int | None] | None = None
         """(article, stand-in): the cursor's article left the table (a resync shows it pending
         while Halo takes it) and the cursor moved to the stand-in row; while it stays there, the
@@ -95,22 +79,28 @@ class ArticleTable(FixedLayoutDataTable):
                 if width:
                     self.columns[ColumnKey(spec.key)].width = width
             return
-        order = [int(row.key.value or 0) for row in self.ordered_rows]
         row, scrolled = self.cursor_coordinate.row, self.scroll_y
-        self.clear(columns=True)
         self.shown_keys = shown
-        self._mask = tuple(bool(width) for width in widths)
-        for spec, width in zip(self.specs, widths, strict=True):
-            if width:
-                label = Text(self.order.label(spec), justify=spec.justify)
-                self.add_column(label, width=width, key=spec.key)
-        self.add_rows_at_once((str(i), self._visible(self._cells[i])) for i in order)
+        self.shown_rows.mask = tuple(bool(width) for width in widths)
+        self.set_columns(
+            [
+                (Text(self.order.label(spec), justify=spec.justify), width, spec.key)
+                for spec, width in zip(self.specs, widths, strict=True)
+                if width
+            ]
+        )
         if self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1), scroll=False)
             self.scroll_to(y=scrolled, animate=False, immediate=True)
 
-    def _visible(self, cells: tuple[Cell, ...]) -> tuple[Cell, ...]:
-        return tuple(cell for cell, shown in zip(cells, self._mask, strict=True) if shown)
+    @property
+    def order(self) -> SortOrder:
+        return self.shown_rows.order
+
+    @property
+    def marked(self) -> set[int]:
+        """Rows marked with space (a row that leaves the table loses its mark)."""
+        return self.shown_rows.marked
 
     def show_cursor_row(self) -> None:
         """Scroll so that the cursor row is on screen."""
@@ -141,15 +131,13 @@ class ArticleTable(FixedLayoutDataTable):
         self.rebuild(records)
 
     def rebuild(self, records: Iterable[ArticleRecord]) -> None:
-        """Clear and refill from the model (start-up, filter changes)."""
+        """Refill from the model (start-up, filter changes), back at the top, the cursor on its
+        article if it is still shown. A row the filter hides loses its mark."""
         self.ensure_columns()
         keep = self.cursor_id
-        self.clear()
-        self._cells.clear()
-        self._order.clear()
-        self._add_all(r for r in records if matches(r, self._words))
-        self.marked &= self._cells.keys()  # a row the filter hides loses its mark
-        self.sort_rows()
+        self.shown_rows.fill(records, self._words)
+        self.rows_changed()
+        self.scroll_to(0, 0, animate=False, immediate=True)
         self._restore_cursor(keep)
         self.show_position()
 
@@ -158,39 +146,24 @@ class ArticleTable(FixedLayoutDataTable):
         keep = self.cursor_id
         before = self.cursor_coordinate.row
         scrolled = self.scroll_y
-        gone = {i for i in removals if i in self._cells}
-        new: list[ArticleRecord] = []
-        added = False
+        shown = self.shown_ids()
+        rows = self.shown_rows
+        rows.forget_text(removals)
+        gone = {i for i in removals if i in rows.records}
+        added = moved = False
         for record in upserts:
             hudu_id = record.hudu_id
-            if not matches(record, self._words):
-                if hudu_id in self._cells:
+            if not rows.matches(record, self._words):
+                if hudu_id in rows.records:
                     gone.add(hudu_id)
                 continue
             gone.discard(hudu_id)
-            old = self._cells.get(hudu_id)
-            if old is None:
-                new.append(record)
-                added = True
-                continue
-            cells = self._shown_cells(record)
-            for spec, before_cell, cell in zip(self.specs, old, cells, strict=True):
-                if before_cell != cell and spec.key in self.shown_keys:
-                    self.update_cell(str(hudu_id), spec.key, cell)
-            self._cells[hudu_id] = cells
-            order = self._key(record, cells)
-            if order != self._order[hudu_id]:
-                self._order[hudu_id] = order
-                added = True
-        if gone:
-            self.remove_rows(gone)
-        self._add_all(new)
-        if added:
-            self.needs_sort = True
-        if self.needs_sort and self.display and self.is_on_screen:
-            self.sort_rows()
-        if keep is not None and (gone or added):
-            self.fit_virtual_size()
+            came, went = rows.upsert(record)
+            added, moved = added or came, moved or went
+        for hudu_id in gone:
+            rows.remove(hudu_id)
+        self.rows_changed(repaint=False)
+        if keep is not None and (gone or added or moved):
             target = self._returning(keep)
             if target == keep and before == 0 and scrolled == 0:
                 self._restore_cursor(None)
@@ -199,10 +172,20 @@ class ArticleTable(FixedLayoutDataTable):
                 shift = self.cursor_coordinate.row - before
                 if shift:
                     self.scroll_to(y=scrolled + shift, animate=False, immediate=True)
-            if keep not in self._cells:
+            if keep not in rows.records:
                 self._away = (keep, self.cursor_id)
-        if gone or new:
+        if gone or added:
             self.show_position()
+        now_shown = self.shown_ids()
+        changed = gone.union(r.hudu_id for r in upserts)
+        if now_shown != shown or not changed.isdisjoint(now_shown):
+            self.refresh()
+
+    def shown_ids(self) -> list[int]:
+        """The articles of the rows on screen."""
+        top = round(self.scroll_y)
+        bottom = min(top + self.scrollable_content_region.height, self.row_count)
+        return [self.shown_rows.id_at(row) for row in range(top, bottom)]
 
     def _returning(self, keep: int) -> int:
         """The article the cursor should be on: `keep`, or the one that left from under the
@@ -213,7 +196,7 @@ class ArticleTable(FixedLayoutDataTable):
         if stand_in != keep:
             self._away = None  # the user moved on
             return keep
-        if away in self._cells:
+        if away in self.shown_rows.records:
             self._away = None
             return away
         return keep
@@ -222,64 +205,28 @@ class ArticleTable(FixedLayoutDataTable):
         """Ages grow: paint the rows shown again (their `TimedCell`s make their text then)."""
         self.repaint_cells()
 
-    def sort_rows(self) -> None:
-        order = self._order
-        self.sort_by_row_key(lambda key: order[int(key.value or 0)], reverse=self.order.descending)
-        self.needs_sort = False
-
-    def sort_by(self, order: SortOrder, records: Iterable[ArticleRecord]) -> None:
-        """Sort by another column or direction; the cursor stays on its article. `records` are
-        the table's articles (their keys for the new order)."""
+    def sort_by(self, order: SortOrder) -> None:
+        """Sort by another column or direction; the cursor stays on its article."""
         keep = self.cursor_id
-        self.order = order
-        self._key = make = key_maker(order, self.status, self.specs)
-        cells, keys = self._cells, self._order
-        for record in records:
-            hudu_id = record.hudu_id
-            if hudu_id in cells:
-                keys[hudu_id] = make(record, cells[hudu_id])
+        self.shown_rows.sort(order)
         for spec in self.specs:
             if spec.key in self.shown_keys:
                 label = Text(order.label(spec), justify=spec.justify)
                 self.columns[ColumnKey(spec.key)].label = label
-        self.sort_rows()
+        self.rows_changed()
         if keep is not None:
             self.move_cursor(row=self.get_row_index(str(keep)), scroll=True)
 
     # ------------------------------------------------------------------ marks
     def toggle_mark(self, record: ArticleRecord) -> None:
-        if record.hudu_id in self._cells:
-            self.set_marks(self.marked ^ {record.hudu_id}, [record])
+        if record.hudu_id in self.shown_rows.records:
+            self.set_marks(self.marked ^ {record.hudu_id})
 
-    def set_marks(self, hudu_ids: set[int], records: Iterable[ArticleRecord]) -> None:
-        """Mark exactly `hudu_ids` (of the rows shown); `records` are the rows that change. Only
-        their title cells are made again, in one update of the table (10,000 rows at once)."""
-        self.marked = hudu_ids & self._cells.keys()
-        column = self.specs[self._title].key
-        titles: dict[str, Text] = {}
-        for record in records:
-            hudu_id = record.hudu_id
-            cells = self._cells.get(hudu_id)
-            if cells is not None:
-                title = self._title_cell(record)
-                self._cells[hudu_id] = (*cells[: self._title], title, *cells[self._title + 1 :])
-                titles[str(hudu_id)] = title
-        self.replace_cells(column, titles)
+    def set_marks(self, hudu_ids: set[int]) -> None:
+        """Mark exactly `hudu_ids` (of the rows shown)."""
+        self.shown_rows.set_marks(hudu_ids)
+        self.rows_changed()
         self.show_position()
-
-    def _title_cell(self, record: ArticleRecord) -> Text:
-        title = title_cell(self.status, record)
-        if record.hudu_id not in self.marked:
-            return title
-        marked = Text.assemble(("● ", "bold reverse"), title)
-        marked.no_wrap, marked.overflow = True, "ellipsis"
-        return marked
-
-    def _shown_cells(self, record: ArticleRecord) -> tuple[Cell, ...]:
-        cells = cells_for(self.status, record, self.now)
-        if record.hudu_id not in self.marked:
-            return cells
-        return (*cells[: self._title], self._title_cell(record), *cells[self._title + 1 :])
 
     # ------------------------------------------------------------------ position
     def show_position(self) -> None:
@@ -303,28 +250,6 @@ class ArticleTable(FixedLayoutDataTable):
         half = max(1, (self.scrollable_content_region.height - self.header_height) // 2)
         row = self.cursor_coordinate.row + step * half
         self.move_cursor(row=max(0, min(row, self.row_count - 1)))
-
-    def remove_rows(self, hudu_ids: Iterable[int]) -> None:
-        """Remove many rows with one re-index instead of one per row."""
-        present = [i for i in hudu_ids if i in self._cells]
-        for hudu_id in present:
-            del self._cells[hudu_id]
-            del self._order[hudu_id]
-            self.marked.discard(hudu_id)
-        self.remove_row_keys({RowKey(str(i)) for i in present})
-
-    def _add_all(self, records: Iterable[ArticleRecord]) -> None:
-        """Add rows at the bottom, with one cursor update for all (`add_rows_at_once`)."""
-        cells, order = self._cells, self._order
-
-        def rows() -> Iterator[tuple[str, tuple[Cell, ...]]]:
-            for record in records:
-                hudu_id = record.hudu_id
-                cells[hudu_id] = row = self._shown_cells(record)
-                order[hudu_id] = self._key(record, row)
-                yield str(hudu_id), self._visible(row)
-
-        self.add_rows_at_once(rows())
 
     def _restore_cursor(self, hudu_id: int | None, fallback: int = 0) -> None:
         """Keep the cursor on its article; at the very top it stays on the first row instead,

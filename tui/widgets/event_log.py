@@ -152,6 +152,10 @@ class EventLog(RichLog):
     def write_entry(self, level: str, message: str | Text, at: datetime | None = None) -> None:
         """One entry: time and level, then the message wrapped under itself. A string is shown
         inert here; a `Text` must be built from inert strings (`failure_message`)."""
+        self._add_entry(level, message, at)
+        self.show_position()
+
+    def _add_entry(self, level: str, message: str | Text, at: datetime | None = None) -> None:
         if isinstance(message, str):
             message = Text(shown(message, one_line=False))
         level = shown(level.upper())
@@ -169,38 +173,39 @@ class EventLog(RichLog):
             self._matching += 1
             if self._width or not self._sized:
                 self.write(line, expand=True)  # else it is written when the tab is shown again
-        self.show_position()
 
     def write_journal(self, journal: Iterable[Event], failures: dict[int, ArticleRecord]) -> None:
         """A tick's journal, in order; a failed article is written only if it is in
-        `failures` (failed anew), so a failed row that merely changes is not logged twice."""
+        `failures` (failed anew), so a failed row that merely changes is not logged twice.
+        The border's count is updated once for all."""
         for event in journal:
             if isinstance(event, EngineLogged):
-                self.write_entry(event.level, event.message, event.at)
+                self._add_entry(event.level, event.message, event.at)
             elif isinstance(event, ArticleChanged):
                 record = failures.pop(event.record.hudu_id, None)
                 if record is not None:
                     at = parse_time(record.last_attempt_at) or None
-                    self.write_entry("WARNING", failure_message(record), at)
+                    self._add_entry("WARNING", failure_message(record), at)
             elif isinstance(event, ActionTaken):
                 said = event.describe()
-                self.write_entry("INFO", said[:1].upper() + said[1:], event.at)
+                self._add_entry("INFO", said[:1].upper() + said[1:], event.at)
             elif isinstance(event, RateLimitWaited):
                 wait = f"{event.service}: {event.reason}, waiting {event.seconds:.0f}s"
-                self.write_entry("INFO", wait)
+                self._add_entry("INFO", wait)
             elif isinstance(event, PassStarted):
                 kind = "Full pass" if event.full else "Pass"
-                self.write_entry("INFO", f"{kind} started", event.started_at)
+                self._add_entry("INFO", f"{kind} started", event.started_at)
             elif isinstance(event, PassFinished):
                 level = "ERROR" if event.error else "WARNING" if event.failed else "INFO"
-                self.write_entry(level, pass_log_line(event), event.finished_at)
+                self._add_entry(level, pass_log_line(event), event.finished_at)
             elif isinstance(event, ServiceAttached):
-                self.write_entry(
+                self._add_entry(
                     "INFO",
                     f"Attached to the hhsync service (pid {event.pid}, version {event.version})"
                     f" on {event.socket}: the tables show its rows",
                 )
             elif isinstance(event, ServiceLost):
-                self.write_entry(
+                self._add_entry(
                     "WARNING", f"The service stopped answering ({event.reason}); reconnecting…"
                 )
+        self.show_position()

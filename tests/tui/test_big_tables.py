@@ -1,0 +1,114 @@
+"""A table of thousands of rows does work for the rows shown and the rows that changed only:
+cells are made when a row is painted, and a tick puts each changed row in its place instead of
+sorting the table (the work is counted; the timings at 50,000 rows are bench/bench_tui.py's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pytest
+
+from core.models import ArticleRecord, Status
+from tests.tui.fakes import FakeEngine, make_record
+from tests.tui.pilot import SIZE, app_for, count_cells_made, ids, press_one_by_one
+from tui import table_rows
+from tui.sorting import SortOrder, key_maker
+
+ROWS = 5_000
+SHOWN = SIZE[1]
+"""No more rows than the terminal has lines can be painted."""
+
+
+class CountedKey(tuple[object, ...]):
+    """A sort key that counts the comparisons made with it."""
+
+    compared = 0
+
+    def __lt__(self, other: tuple[object, ...]) -> bool:
+        CountedKey.compared += 1
+        return tuple(self) < tuple(other)
+
+
+def count_comparisons(monkeypatch: pytest.MonkeyPatch) -> None:
+    def counted_maker(order: SortOrder, status: Status, specs: Sequence[Any]) -> Any:
+        make = key_maker(order, status, specs)
+        return lambda record, cells: CountedKey(make(record, cells))
+
+    monkeypatch.setattr(table_rows, "key_maker", counted_maker)
+
+
+def many_records() -> list[ArticleRecord]:
+    return [make_record(i) for i in range(1, ROWS + 1)]
+
+
+async def test_the_first_paint_makes_cells_for_the_rows_shown_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = count_cells_made(monkeypatch)
+    app = app_for(FakeEngine(many_records()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        synced = app.dashboard.table(Status.SYNCED)
+        assert synced.row_count == ROWS
+        top = ids(synced)[:SHOWN]
+        assert made and set(made) <= set(top)
+        assert synced.get_cell(str(top[0]), "title").plain.endswith(f"#{top[0]}")
+
+
+async def test_a_tick_places_the_rows_that_changed_without_sorting_the_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    count_comparisons(monkeypatch)
+    made = count_cells_made(monkeypatch)
+    engine = FakeEngine(many_records())
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        synced = app.dashboard.table(Status.SYNCED)
+        select(synced, 2_500)
+        made.clear()
+        CountedKey.compared = 0
+        changed = range(1_000, 1_100)
+        for hudu_id in changed:  # renamed: each row moves elsewhere in the order
+            engine.change(hudu_id, title=f"Zz renamed {hudu_id}", scope="Central KB")
+        app.drain()
+        await pilot.pause()
+        assert CountedKey.compared < ROWS - 1  # sorting the table compares every row at least once
+        assert ids(synced) == in_table_order(app.model.by_status[Status.SYNCED].values())
+        assert synced.cursor_id == 2_500
+        shown = set(ids(synced)[synced.cursor_coordinate.row - SHOWN : synced.cursor_row + SHOWN])
+        assert set(made) <= shown  # the rows painted again, none of the others
+
+
+def in_table_order(records: Iterable[ArticleRecord]) -> list[int]:
+    """The ids in the first order of a table: scope, then title."""
+    ordered = sorted(records, key=lambda r: (r.scope.casefold(), r.title.casefold(), r.hudu_id))
+    return [r.hudu_id for r in ordered]
+
+
+def select(table: Any, hudu_id: int) -> None:
+    table.move_cursor(row=table.get_row_index(str(hudu_id)))
+
+
+async def test_filtering_makes_cells_for_the_rows_shown_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = count_cells_made(monkeypatch)
+    app = app_for(FakeEngine(many_records()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        synced = app.dashboard.table(Status.SYNCED)
+        made.clear()
+        await press_one_by_one(pilot, "slash", *"vpn", "enter")
+        await pilot.pause()
+        assert synced.filter_text == "vpn"
+        assert 0 < synced.row_count < ROWS
+        top = ids(synced)[:SHOWN]
+        assert made and set(made) <= set(top)
+        await press_one_by_one(pilot, "slash", "end", "backspace", "enter")  # widens: "vp"
+        await pilot.pause()
+        assert synced.filter_text == "vp"
+        assert ids(synced) == in_table_order(
+            r for r in app.model.by_status[Status.SYNCED].values() if "vp" in r.title.casefold()
+        )
