@@ -104,23 +104,37 @@ class TableRows:
     # ------------------------------------------------------------------ changes
     def matches(self, record: ArticleRecord, words: Sequence[str]) -> bool:
         """Every word of the filter is in the id, the title, the scope or the reason/error."""
-        if not words:
-            return True
+        text = self._haystack(record)
+        return all(word in text for word in words)
+
+    def _haystack(self, record: ArticleRecord) -> str:
         cached = self._haystacks.get(record.hudu_id)
         if cached is None or cached[0] is not record:
             cached = (record, haystack(record))
             self._haystacks[record.hudu_id] = cached
-        text = cached[1]
-        return all(word in text for word in words)
+        return cached[1]
 
-    def fill(self, records: Iterable[ArticleRecord], words: Sequence[str]) -> None:
+    def _matching(
+        self, records: Iterable[ArticleRecord], words: Sequence[str]
+    ) -> dict[int, ArticleRecord]:
+        text = self._haystack
+        if not words:  # the first fill: what the filter searches is made once, now
+            return {r.hudu_id: r for r in records if text(r)}
+        if len(words) == 1:
+            word = words[0]
+            return {r.hudu_id: r for r in records if word in text(r)}
+        return {r.hudu_id: r for r in records if all(w in text(r) for w in words)}
+
+    def fill(self, records: Iterable[ArticleRecord], words: Sequence[str]) -> set[int]:
         """Show the `records` that match `words`. The rows already shown keep their order, the
-        others are sorted among themselves and merged in (two sorted runs: one linear pass)."""
-        shown = {r.hudu_id: r for r in records if self.matches(r, words)}
-        old, keys = self.records, self._keys
-        for hudu_id in old.keys() - shown.keys():
-            self._forget(hudu_id)
+        others are sorted among themselves and merged in (two sorted runs: one linear pass).
+        Returns the rows that stay but show another record."""
+        shown = self._matching(records, words)
+        old = self.records
         kept = [i for i in self._ascending if i in shown]
+        self._keys = keys = {i: self._keys[i] for i in kept}
+        self._cells = {i: cells for i, cells in self._cells.items() if i in shown}
+        self.marked &= shown.keys()
         self.records = shown
         stale = [i for i in kept if shown[i] is not old[i]]
         for hudu_id in stale:
@@ -134,6 +148,7 @@ class TableRows:
         if stale or (added and len(kept) > len(added)):
             kept.sort(key=keys.__getitem__)
         self._ascending = kept
+        return set(stale)
 
     def upsert(self, record: ArticleRecord) -> tuple[bool, bool]:
         """Show `record` (it matches the filter): (added, moved to another row)."""

@@ -307,9 +307,11 @@ class DashboardScreen(Screen[None]):
                 self._apply_filter(table, text)
 
     def _apply_filter(self, table: ArticleTable, text: str) -> None:
+        keys_shown = (bool(table.filter_text), bool(table.row_count))
         with self.app.batch_update():
             table.set_filter(text, self.model.by_status[table.status].values())
             self.update_tab_labels()
             if table.status == Status.FAILED:
                 self.show_failure_note()
-        self.refresh_bindings()
+        if (bool(table.filter_text), bool(table.row_count)) != keys_shown:
+            self.refresh_bindings()  # the footer is made again: only when its keys change

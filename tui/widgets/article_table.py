@@ -126,8 +126,13 @@ class ArticleTable(VirtualDataTable):
 
     # ------------------------------------------------------------------ filling
     def set_filter(self, text: str, records: Iterable[ArticleRecord]) -> None:
+        """Show the `records` that match `text`. Text that only narrows the filter (each word
+        is within a word of the new text) searches only the rows shown."""
+        words = filter_words(text)
+        if self._words and all(any(old in new for new in words) for old in self._words):
+            records = list(self.shown_rows.records.values())
         self.filter_text = text
-        self._words = filter_words(text)
+        self._words = words
         self.rebuild(records)
 
     def rebuild(self, records: Iterable[ArticleRecord]) -> None:
@@ -135,11 +140,15 @@ class ArticleTable(VirtualDataTable):
         article if it is still shown. A row the filter hides loses its mark."""
         self.ensure_columns()
         keep = self.cursor_id
-        self.shown_rows.fill(records, self._words)
-        self.rows_changed()
+        shown = self.shown_ids()
+        changed = self.shown_rows.fill(records, self._words)
+        self.rows_changed(repaint=False)
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._restore_cursor(keep)
         self.show_position()
+        now_shown = self.shown_ids()
+        if now_shown != shown or not changed.isdisjoint(now_shown):
+            self.refresh()
 
     def apply(self, upserts: Iterable[ArticleRecord], removals: set[int]) -> None:
         """Patch the table with one tick's changes for this status."""
