@@ -170,6 +170,13 @@ def cells_for(status: Status, record: ArticleRecord, now: Now) -> tuple[Cell, ..
     return tuple(make(record, now) for _, make in TABLES[status])
 
 
+def cell_maker(status: Status, key: str) -> CellMaker:
+    """How the column `key` of the status's table makes its cell (the first column's if the
+    table has none of that key)."""
+    makers = TABLES[status]
+    return next((make for spec, make in makers if spec.key == key), makers[0][1])
+
+
 def title_cell(status: Status, record: ArticleRecord) -> Text:
     """The Title cell alone (what a mark changes)."""
     cell = next(make(record, datetime.now) for spec, make in TABLES[status] if spec.key == "title")

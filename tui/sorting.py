@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.models import ArticleRecord, Status
-from tui.columns import Cell, ColumnSpec
+from tui.columns import ColumnSpec, Now, cell_maker
 from tui.times import parse_time
 
 SortKey = tuple[object, ...]
@@ -54,35 +55,27 @@ def _when(status: Status) -> Callable[[ArticleRecord], str]:
     return lambda r: r.last_attempt_at or r.last_synced_at or r.hudu_updated_at
 
 
-BY_RECORD = frozenset({"id", "title", "scope", "halo", "when", "http", "tries"})
-"""Columns sorted by a field of the record; the others by the text their cell shows."""
+RowKeyMaker = Callable[[ArticleRecord], SortKey]
 
 
-def sorts_by_cells(order: SortOrder) -> bool:
-    return order.column not in BY_RECORD
-
-
-RowKeyMaker = Callable[[ArticleRecord, Sequence[Cell]], SortKey]
-
-
-def key_maker(order: SortOrder, status: Status, specs: Sequence[ColumnSpec]) -> RowKeyMaker:
-    """A row's key for `order`, from its record and its cells (columns with no better key sort
-    by what they show). The Hudu id breaks ties, so equal keys keep one order."""
+def key_maker(order: SortOrder, status: Status, now: Now = datetime.now) -> RowKeyMaker:
+    """A row's key for `order` (columns with no better key sort by the text of their cell,
+    made alone). The Hudu id breaks ties, so equal keys keep one order."""
     column = order.column
     if column == "id":
-        return lambda r, _: (r.hudu_id,)
+        return lambda r: (r.hudu_id,)
     if column == "title":
-        return lambda r, _: (r.title.casefold(), r.hudu_id)
+        return lambda r: (r.title.casefold(), r.hudu_id)
     if column == "scope":
-        return lambda r, _: (r.scope.casefold(), r.title.casefold(), r.hudu_id)
+        return lambda r: (r.scope.casefold(), r.title.casefold(), r.hudu_id)
     if column == "halo":
-        return lambda r, _: (r.halo_id is None, r.halo_id or 0, r.hudu_id)
+        return lambda r: (r.halo_id is None, r.halo_id or 0, r.hudu_id)
     if column == "when":
         when = _when(status)
-        return lambda r, _: (_moment(when(r)), r.hudu_id)
+        return lambda r: (_moment(when(r)), r.hudu_id)
     if column == "http":
-        return lambda r, _: (r.http_status or 0, r.hudu_id)
+        return lambda r: (r.http_status or 0, r.hudu_id)
     if column == "tries":
-        return lambda r, _: (r.attempts, r.hudu_id)
-    index = next((i for i, spec in enumerate(specs) if spec.key == column), 0)
-    return lambda r, cells: (cells[index].plain.casefold(), r.hudu_id)
+        return lambda r: (r.attempts, r.hudu_id)
+    cell = cell_maker(status, column)
+    return lambda r: (cell(r, now).plain.casefold(), r.hudu_id)

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from core.models import ArticleRecord, Status
 from tui.columns import Cell, ColumnSpec, cells_for, haystack, title_cell
-from tui.sorting import SortKey, SortOrder, key_maker, sorts_by_cells
+from tui.sorting import SortKey, SortOrder, key_maker
 
 CACHED_ROWS = 2_000
 """Rows whose cells are kept (the ones painted lately); past it the cache starts again."""
@@ -36,7 +36,7 @@ class TableRows:
         self.mask: tuple[bool, ...] = tuple(True for _ in specs)
         """Which columns are shown."""
         self.order = SortOrder()
-        self._key = key_maker(self.order, status, specs)
+        self._key = key_maker(self.order, status, now)
         self._keys: dict[int, SortKey] = {}
         self._ascending: list[int] = []
         """The ids in ascending key order (shown reversed when the order is descending)."""
@@ -97,9 +97,7 @@ class TableRows:
         return marked
 
     def _key_of(self, record: ArticleRecord) -> SortKey:
-        if sorts_by_cells(self.order):
-            return self._key(record, self.cells_of(record.hudu_id))
-        return self._key(record, ())
+        return self._key(record)
 
     # ------------------------------------------------------------------ changes
     def matches(self, record: ArticleRecord, words: Sequence[str]) -> bool:
@@ -179,7 +177,7 @@ class TableRows:
 
     def sort(self, order: SortOrder) -> None:
         self.order = order
-        self._key = key_maker(order, self.status, self.specs)
+        self._key = key_maker(order, self.status, self.now)
         records, keys = self.records, self._keys
         for hudu_id, record in records.items():
             keys[hudu_id] = self._key_of(record)

@@ -4,8 +4,6 @@ half pages, the Log tab's search and level, tab labels with their number keys.""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from textual.widgets import Label, Static
 
@@ -24,7 +22,6 @@ from tests.tui.pilot import (
     toasts,
 )
 from tui.bindings import palette_entries
-from tui.columns import cells_for, columns_for
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.copy import CopyScreen
 from tui.screens.help import HelpScreen
@@ -326,8 +323,7 @@ def test_times_sort_by_the_moment_not_by_how_they_are_written() -> None:
         4: "",
     }
     records = [make_record(i, last_synced_at=stamp) for i, stamp in stamps.items()]
-    key = key_maker(order, Status.SYNCED, columns_for(Status.SYNCED))
-    keyed = sorted(records, key=lambda r: key(r, cells_for(Status.SYNCED, r, datetime.now)))
+    keyed = sorted(records, key=key_maker(order, Status.SYNCED))
     assert [r.hudu_id for r in keyed] == [4, 2, 1, 3]
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from core.models import ArticleRecord, Status
 from tests.tui.fakes import FIXED, make_record
-from tui.columns import cells_for, columns_for, filter_words, haystack
+from tui.columns import columns_for, filter_words, haystack
 from tui.sorting import SortOrder, key_maker
 from tui.table_rows import TableRows
 
@@ -23,9 +23,9 @@ def now() -> datetime:
 def expected(rows: TableRows, records: dict[int, ArticleRecord], text: str) -> list[int]:
     """A full sort of the records the filter matches: what the rows must show."""
     words = filter_words(text)
-    make = key_maker(rows.order, Status.SYNCED, SPECS)
+    make = key_maker(rows.order, Status.SYNCED, now)
     shown = [r for r in records.values() if all(w in haystack(r) for w in words)]
-    shown.sort(key=lambda r: make(r, cells_for(Status.SYNCED, r, now)))
+    shown.sort(key=make)
     ids = [r.hudu_id for r in shown]
     return ids[::-1] if rows.order.descending else ids
 
