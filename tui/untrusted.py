@@ -34,13 +34,17 @@ def shown(text: str, *, one_line: bool = True) -> str:
     return text if text.isprintable() else displayable(text, one_line=one_line)
 
 
+RECORD_FIELDS = tuple(field.name for field in fields(ArticleRecord))
+"""Read once: `dataclasses.fields` per record was most of logging a tick of 500 failures."""
+
+
 def shown_record(record: ArticleRecord) -> ArticleRecord:
     """A copy of `record` whose every string is shown (the error and hint keep their lines):
     what a renderer of the whole row (detail, Fix panel, log entry) draws from."""
     changes: dict[str, Any] = {
-        field.name: shown(value, one_line=field.name not in MULTI_LINE_FIELDS)
-        for field in fields(record)
-        if isinstance(value := getattr(record, field.name), str)
+        name: shown(value, one_line=name not in MULTI_LINE_FIELDS)
+        for name in RECORD_FIELDS
+        if isinstance(value := getattr(record, name), str)
     }
     changes["attachments"] = [shown(name) for name in record.attachments]
     changes["skipped_files"] = [
