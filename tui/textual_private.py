@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, overload
+from typing import Any, Protocol, Self, overload
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -207,7 +207,8 @@ class _OrderedRows(Sequence[Row]):
 
 class VirtualDataTable(DataTable[RenderableType]):
     """A `DataTable` of one-line rows read from a `RowSource`, with fixed column widths (every
-    `add_column` needs `width=`). After the source changes, call `rows_changed`."""
+    `add_column` needs `width=`). After the source changes, call `rows_changed`; rows are never
+    added or removed through the table (`add_row`, `remove_row`)."""
 
     _source: RowSource = NoRows()
 
@@ -239,12 +240,21 @@ class VirtualDataTable(DataTable[RenderableType]):
         if repaint:
             self.refresh()
 
+    def clear(self, columns: bool = False) -> Self:
+        """Back to the top, and without columns if asked: the rows are the source's and stay."""
+        source = self._source
+        self.attach(NoRows())
+        super().clear(columns)
+        self.attach(source)
+        self.rows_changed()
+        return self
+
     def set_columns(self, columns: Sequence[tuple[Text, int, str]]) -> None:
         """Replace the columns with (label, width, key); the rows stay, the cursor goes to the
         top (as `clear(columns=True)` does)."""
         source = self._source
         self.attach(NoRows())
-        self.clear(columns=True)
+        super().clear(columns=True)
         for label, width, key in columns:
             self.add_column(label, width=width, key=key)
         self.attach(source)

@@ -127,6 +127,8 @@ async def test_a_virtual_table_shows_its_source_and_asks_only_for_the_rows_it_pa
         assert table.virtual_size.height == 501
         painted = [strip.text for strip in table.render_lines(table.size.region)]
         assert any("row 499" in line for line in painted)
+        table.clear()  # back to the top; the rows are the source's and stay
+        assert table.cursor_coordinate.row == 0 and table.row_count == 500
 
 
 def test_the_footer_still_builds_its_keys_as_footer_key_widgets_naming_their_action() -> None:
