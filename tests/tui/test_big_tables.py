@@ -112,3 +112,77 @@ async def test_filtering_makes_cells_for_the_rows_shown_only(
         assert ids(synced) == in_table_order(
             r for r in app.model.by_status[Status.SYNCED].values() if "vp" in r.title.casefold()
         )
+
+
+async def test_a_tick_that_changes_no_row_on_screen_paints_no_row() -> None:
+    engine = FakeEngine(many_records())
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        synced = app.dashboard.table(Status.SYNCED)
+        top = ids(synced)[:SHOWN]
+        painted: list[int] = []
+        render_line = synced.render_line
+
+        def counted(y: int) -> Any:
+            painted.append(y)
+            return render_line(y)
+
+        synced.render_line = counted  # type: ignore[method-assign]
+        below = ids(synced)[SHOWN * 2 :: 50][:40]
+        for hudu_id in below:
+            engine.change(hudu_id, last_synced_at="2026-07-01T08:00:00")
+        app.drain()
+        await pilot.pause()
+        assert ids(synced)[:SHOWN] == top
+        assert len(painted) <= 1  # the layout a tab's new count asks for may paint one line
+        painted.clear()
+        engine.change(top[3], last_synced_at="2026-07-01T08:00:00")  # on screen: painted
+        app.drain()
+        await pilot.pause()
+        assert 1 + 3 in painted  # below the header
+
+
+async def test_text_that_narrows_the_filter_searches_only_the_rows_shown() -> None:
+    app = app_for(FakeEngine(many_records()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        synced = app.dashboard.table(Status.SYNCED)
+        await press_one_by_one(pilot, "slash", *"vpn", "enter")
+        await pilot.pause()
+        shown = set(synced.shown_rows.records)
+        searched: list[int] = []
+        haystack = synced.shown_rows._haystack
+
+        def counted(record: ArticleRecord) -> str:
+            searched.append(record.hudu_id)
+            return haystack(record)
+
+        synced.shown_rows._haystack = counted  # type: ignore[method-assign]
+        await press_one_by_one(pilot, "slash", "end", *" setup", "enter")
+        await pilot.pause()
+        assert synced.filter_text == "vpn setup"
+        assert searched and set(searched) <= shown  # each key searched the rows "vpn" left
+        assert len(shown) < ROWS
+
+
+async def test_a_tick_of_failures_updates_the_logs_count_once() -> None:
+    engine = FakeEngine(many_records())
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        log = app.dashboard.event_log
+        counted: list[str] = []
+        show_position = log.show_position
+
+        def spy() -> None:
+            counted.append("position")
+            show_position()
+
+        log.show_position = spy  # type: ignore[method-assign]
+        for hudu_id in range(1, 51):
+            engine.change(hudu_id, status=Status.FAILED, error="Halo 500", http_status=500)
+        app.drain()
+        await pilot.pause()
+        assert counted == ["position"]
+        assert "50 entries" in str(log.border_subtitle)
