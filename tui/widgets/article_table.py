@@ -72,7 +72,7 @@ class ArticleTable(VirtualDataTable):
 
     def _lay_out(self, widths: list[int]) -> None:
         """Set the column widths (0: hidden). When the columns shown change, they are added
-        again and the rows refilled in their order, the cursor and scroll kept."""
+        again (the rows stay), the cursor and scroll kept."""
         shown = tuple(spec.key for spec, width in zip(self.specs, widths, strict=True) if width)
         if shown == self.shown_keys:
             for spec, width in zip(self.specs, widths, strict=True):
