@@ -124,6 +124,7 @@ class HhsyncApp(TableActions):
             if self.settings.freeze_gc:
                 gc.freeze()
                 gc.enable()
+                self.call_after_refresh(gc.freeze)  # and what the first paint made
         attached = self.state.service
         if attached is not None:
             event = ServiceAttached(attached.pid, attached.version, attached.socket)
