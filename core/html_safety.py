@@ -4,6 +4,8 @@ nesting budget `core.render` checks before handing a body to a parser.
 The sanitiser is nh3 (Ammonia, an html5ever parser): no script/style, no ``on*`` handlers, no
 ``javascript:`` (or any scheme but http, https, mailto, tel), ``data:`` only for small raster
 images in ``<img src>``, inline styles reduced to harmless layout and colour properties.
+Within `urls_rewritten`, each URL it keeps passes through the caller's rewrite during that
+same parse (`core.render` makes links absolute there, without parsing the body again).
 HTML parsers spend time proportional to the nesting depth for each tag, so `nesting_work`
 measures that (linearly) before any parser runs.
 """
@@ -12,6 +14,9 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import nh3
 
@@ -41,13 +46,41 @@ _STYLE_PROPERTIES = {
 }
 
 
+URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+_ABSOLUTE_HTTP = re.compile(r"https?://", re.I)
+
+UrlRewrite = Callable[[str, str, str], str]
+"""(tag, attribute, URL) -> the URL to keep instead."""
+_rewrite: ContextVar[UrlRewrite | None] = ContextVar("url_rewrite", default=None)
+
+
+@contextmanager
+def urls_rewritten(rewrite: UrlRewrite) -> Iterator[None]:
+    """While active, `CLEANER` hands each ``href``, ``src`` and ``cite`` it keeps to `rewrite`.
+
+    Ammonia checks a URL's scheme before this callback and not after, so a rewritten URL is
+    kept only when it is absolute http(s); any other change keeps the URL as Ammonia passed it.
+    """
+    token = _rewrite.set(rewrite)
+    try:
+        yield
+    finally:
+        _rewrite.reset(token)
+
+
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
-    """nh3 callback: ``data:`` URLs survive only as small raster images in ``<img src>``."""
-    if value[:5].lower() != "data:":
+    """nh3 callback: ``data:`` URLs survive only as small raster images in ``<img src>``;
+    kept URLs go through the active rewrite (`urls_rewritten`)."""
+    if value[:5].lower() == "data:":
+        if tag != "img" or attribute != "src" or len(value) > MAX_DATA_IMAGE_CHARS:
+            return None
+        if not _DATA_IMAGE.match(value):
+            return None
+    rewrite = _rewrite.get() if attribute in URL_ATTRIBUTES else None
+    if rewrite is None:
         return value
-    if tag == "img" and attribute == "src" and len(value) <= MAX_DATA_IMAGE_CHARS:
-        return value if _DATA_IMAGE.match(value) else None
-    return None
+    new = rewrite(tag, attribute, value)
+    return new if new == value or _ABSOLUTE_HTTP.match(new) else value
 
 
 def _cleaner() -> nh3.Cleaner:

@@ -86,8 +86,14 @@ def data_uri(data: bytes, media: str) -> str:
 
 
 def _attribute(value: str) -> str:
-    """An attribute value as lexbor serialises it (only `&`, `"` and no-break space escaped)."""
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("\u00a0", "&nbsp;")
+    """An attribute value as nh3 and lexbor serialise it (`&`, `"`, `<`, `>`, no-break space)."""
+    return (
+        value.replace("&", "&amp;")
+        .replace('"', "&quot;")
+        .replace("\u00a0", "&nbsp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
 
 
 def with_images(body: str, copies: Mapping[str, str], kept: Sequence[tuple[str, str]]) -> str:

@@ -5,9 +5,11 @@ The body is built in three steps:
 1. sanitise with nh3 (`core.html_safety`): no script/style, no ``on*`` handlers, no
    ``javascript:`` (or any scheme but http, https, mailto, tel), ``data:`` only for small raster
    images in ``<img src>``, inline styles reduced to harmless layout and colour properties;
-2. rewrite URLs on the sanitised tree with selectolax (lexbor): relative Hudu URLs become
-   absolute on the Hudu host, ``/kba/<slug>`` links go to the Halo copy when the engine knows
-   one, iframes from known video hosts become plain links and all other iframes go;
+2. rewrite URLs while sanitising (nh3's attribute callback, `urls_rewritten`): relative Hudu
+   URLs become absolute on the Hudu host, ``/kba/<slug>`` links go to the Halo copy when the
+   engine knows one. Only a body with an iframe or an image that lost its `src` is parsed again
+   (selectolax, lexbor): iframes from known video hosts become plain links, all other iframes
+   and those images go;
 3. wrap: a banner first (the article comes from Hudu, edit it there) and, for files that are
    not uploaded, an "Attachments" list linking to the Hudu-hosted copy with the reason.
 
@@ -38,7 +40,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from core.halo_facts import MAX_ATTACHMENT_BYTES
-from core.html_safety import CLEANER, MAX_NESTING_WORK, nesting_work, scrub
+from core.html_safety import CLEANER, MAX_NESTING_WORK, nesting_work, scrub, urls_rewritten
 from core.hudu_facts import instance_root
 from core.image_refs import copyable
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
@@ -342,9 +344,29 @@ def _body(content: str, article_url: str, rewriter: _UrlRewriter, images: list[s
             "<p><strong>This article is too large or too deeply nested to copy.</strong> "
             f'<a href="{href}">Read it in Hudu.</a></p>'
         )
-    cleaned = _CLEANER.clean(content)
+
+    sources: list[str] = []
+
+    def rewrite(tag: str, attribute: str, value: str) -> str:
+        new = rewriter(value)
+        if tag == "img" and attribute == "src":
+            sources.append(new)
+        return new
+
+    with urls_rewritten(rewrite):
+        cleaned = _CLEANER.clean(content)
     if not cleaned.strip():
         return ""
+    images.extend(sources)
+    if "<iframe" in cleaned or cleaned.count("<img") != len(sources):
+        return _without_frames(cleaned)
+    return cleaned
+
+
+def _without_frames(cleaned: str) -> str:
+    """The sanitised body with iframes from known video hosts as plain links, other iframes
+    gone, and images whose `src` the sanitiser dropped gone (a rare second parse: in the
+    sanitiser's output, every ``<img`` is a tag and each kept `src` was seen rewritten)."""
     tree = LexborHTMLParser(cleaned, is_fragment=True)
     for node in tree.css("iframe"):
         src = node.attrs.get("src") or ""
@@ -358,13 +380,6 @@ def _body(content: str, article_url: str, rewriter: _UrlRewriter, images: list[s
             node.decompose()
     for node in tree.css("img:not([src])"):
         node.decompose()
-    for attr in ("href", "src", "cite"):
-        for node in tree.css(f"[{attr}]"):
-            value = node.attrs.get(attr) or ""
-            new = rewriter(value)
-            if new != value:
-                node.attrs[attr] = new
-    images.extend(node.attrs.get("src") or "" for node in tree.css("img[src]"))
     return tree.html or ""
 
 

@@ -449,6 +449,19 @@ async def test_an_image_link_on_halo_is_made_absolute() -> None:
     assert replaced == f'<img src="{HALO_URL}/api/attachment/image?token=a&quot;b">'
 
 
+def test_an_image_whose_source_has_angle_brackets_is_pointed_at_its_copy() -> None:
+    content = '<p><img src="/public_photo/a<b>"></p>'
+    article = HuduArticle(1, "A", content, "s", "", None, None, False, False, False, "", None, None)
+    rendered = render_article(
+        article, hudu_base_url=HUDU_URL, faqlist_id=3, options=RenderOptions(images="copy")
+    )
+    body = rendered.payload["description_html"]
+    (src,) = rendered.images
+
+    replaced = with_images(body, {src: f"{HALO_URL}/image/1"}, ())
+    assert f'<img src="{HALO_URL}/image/1">' in replaced
+
+
 def test_link_mode_hashes_what_it_always_did() -> None:
     """Upgrading hhsync with the default setting re-sends nothing."""
     content = '<p><img src="/public_photo/abc"></p>'
