@@ -7,7 +7,6 @@ The Halo facts it relies on (URL shapes, scopes, rate limit, page size) are in
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +33,7 @@ from core.halo_facts import (
 from core.halo_hints import halo_hint
 from core.halo_json import (
     answer_mismatch,
+    encoded_item,
     faqlist_payload,
     parse_article_ref,
     parse_customer,
@@ -385,8 +385,7 @@ async def encoded_in_slices(items: Sequence[Any]) -> EncodedJson:
     parts: list[bytes] = []
     slice_end = time.perf_counter() + ENCODE_SLICE_SECONDS
     for item in items:
-        text = json.dumps(item, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        parts.append(text.encode("utf-8"))
+        parts.append(encoded_item(item).encode("utf-8"))
         if time.perf_counter() >= slice_end:
             await asyncio.sleep(0)
             slice_end = time.perf_counter() + ENCODE_SLICE_SECONDS

@@ -1,15 +1,47 @@
 """Halo's JSON and hhsync's values: FAQ lists and article refs read from answers, the FAQ-list
-payload, and the check that an answered article is the one that was sent.
+payload, the check that an answered article is the one that was sent, and articles encoded
+as httpx would with their bodies encoded once (`JsonFragment`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from core.models import MARKER_PREFIX, HaloArticleRef, HaloCustomer, HaloFaqList, NewFaqList
+
+compact_json = functools.partial(
+    json.dumps, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+)
+"""JSON as httpx encodes a request body (before UTF-8)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JsonFragment:
+    """A value encoded as JSON already: an article's body, encoded once (when it was hashed)
+    and sent as it is, however many fields hold it."""
+
+    text: str
+
+
+def encoded_item(item: Any) -> str:
+    """One item of a request body as `compact_json` encodes it, a top-level `JsonFragment`
+    value written as it is."""
+    if not isinstance(item, Mapping) or not any(
+        isinstance(value, JsonFragment) for value in item.values()
+    ):
+        return compact_json(item)
+    fields = (
+        f"{compact_json(key)}:"
+        f"{value.text if isinstance(value, JsonFragment) else compact_json(value)}"
+        for key, value in item.items()
+    )
+    return "{" + ",".join(fields) + "}"
 
 
 def faqlist_payload(new: NewFaqList) -> dict[str, Any]:

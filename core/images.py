@@ -127,7 +127,9 @@ class ImageCopier:
             if isinstance(payload.get(body_field), str):
                 payload[body_field] = with_images(payload[body_field], copies, kept)
         skipped = (*rendered.skipped_files, *unsent)
-        return dataclasses.replace(rendered, payload=payload, images=(), skipped_files=skipped)
+        return dataclasses.replace(
+            rendered, payload=payload, body_json="", images=(), skipped_files=skipped
+        )
 
     def say_what_was_done(self) -> None:
         """One log line for the writes just ended, when they copied or kept any image."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import html
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -40,11 +39,14 @@ from urllib.parse import unquote, urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from core.halo_facts import MAX_ATTACHMENT_BYTES
+from core.halo_json import JsonFragment, compact_json
 from core.html_safety import CLEANER, MAX_NESTING_WORK, nesting_work, scrub, urls_rewritten
 from core.hudu_facts import instance_root
 from core.image_refs import copyable
 from core.models import HuduArticle, HuduUpload, SkippedFile, marker_for
 from core.render_cache import LookedUp, RenderCache
+from core.render_hash import content_hash as content_hash  # the hash, where it always was
+from core.render_hash import hashed
 from core.spool import BodySpool, Spooled
 from core.text import without_controls
 
@@ -103,8 +105,11 @@ class RenderedArticle:
     """The payload's size as compact UTF-8 JSON (as sent), measured while hashing it."""
     body_fields: tuple[str, ...] = ()
     """The payload's fields that hold the body."""
+    body_json: str = ""
+    """The body as a JSON string, encoded once while hashing and sent as it is ("" when
+    spooled: the spool holds it)."""
     spooled_body: Spooled | None = None
-    """The body, when it waits in a spool (`spooled`) and the body fields are empty."""
+    """The body's JSON, when it waits in a spool (`spooled`) and the body fields are empty."""
     images: tuple[str, ...] = ()
     """Hudu images in the body that `core.images` copies into Halo before sending."""
 
@@ -112,26 +117,32 @@ class RenderedArticle:
         """The same, its body kept in `spool` until `article_payload` reads it back."""
         if self.spooled_body is not None or not self.body_fields:
             return self
-        body = str(self.payload[self.body_fields[0]])
+        text = self.body_json or compact_json(self.payload[self.body_fields[0]])
         payload = {**self.payload, **dict.fromkeys(self.body_fields, "")}
-        return dataclasses.replace(self, payload=payload, spooled_body=spool.put(body))
+        return dataclasses.replace(
+            self, payload=payload, body_json="", spooled_body=spool.put(text)
+        )
 
     def unspooled(self) -> RenderedArticle:
         """The same, its body back in the payload."""
         if self.spooled_body is None:
             return self
-        payload = {**self.payload, **dict.fromkeys(self.body_fields, self.spooled_body.text())}
-        return dataclasses.replace(self, payload=payload, spooled_body=None)
+        text = self.spooled_body.text()
+        payload = {**self.payload, **dict.fromkeys(self.body_fields, json.loads(text))}
+        return dataclasses.replace(self, payload=payload, body_json=text, spooled_body=None)
 
 
 def article_payload(
     rendered: RenderedArticle, *, halo_id: int | None, files: Sequence[tuple[str, bytes]] = ()
 ) -> dict[str, Any]:
     """The KBArticle object sent for one article: an update when it has a Halo id, with the
-    downloaded files (name, bytes) as base64 attachments."""
-    payload = {**rendered.unhashed, **rendered.payload}
-    if rendered.spooled_body is not None:
-        payload.update(dict.fromkeys(rendered.body_fields, rendered.spooled_body.text()))
+    downloaded files (name, bytes) as base64 attachments. The body is the JSON encoded when
+    it was hashed (`JsonFragment`)."""
+    payload: dict[str, Any] = {**rendered.unhashed, **rendered.payload}
+    spooled = rendered.spooled_body
+    body_json = spooled.text() if spooled is not None else rendered.body_json
+    if body_json and rendered.body_fields:
+        payload.update(dict.fromkeys(rendered.body_fields, JsonFragment(body_json)))
     if halo_id is not None:
         payload["id"] = halo_id
     if rendered.files_to_attach:
@@ -273,8 +284,12 @@ def render_article(
         payload["showforall"] = False
     elif article.company_id is not None:
         unhashed["kbentryclientaccess"] = []
-    digest, size = _hashed(
-        payload, attach, images=options.images if images and options.images != "link" else ""
+    body_json = compact_json(body)
+    digest, size = hashed(
+        payload,
+        attach,
+        images=options.images if images and options.images != "link" else "",
+        encoded=dict.fromkeys(options.body_fields, body_json),
     )
     return RenderedArticle(
         payload=payload,
@@ -284,32 +299,9 @@ def render_article(
         unhashed=unhashed,
         json_bytes=size,
         body_fields=tuple(options.body_fields),
+        body_json=body_json if options.body_fields else "",
         images=images if options.images != "link" else (),
     )
-
-
-def content_hash(payload: dict[str, Any], files: Sequence[HuduUpload], *, images: str = "") -> str:
-    """sha256 of the canonical JSON of the payload, the manifest of files to attach and, for
-    an article with images, where they are kept."""
-    return _hashed(payload, files, images=images)[0]
-
-
-def _hashed(
-    payload: dict[str, Any], files: Sequence[HuduUpload], *, images: str = ""
-) -> tuple[str, int]:
-    """The content hash, and the size of the canonical JSON it hashes (the payload's as
-    sent, give or take the files' short manifest)."""
-    manifest = [{"id": u.id, "name": u.name, "size": u.size} for u in files]
-    hashed: dict[str, Any] = {"payload": payload, "files": manifest}
-    if images:
-        hashed["images"] = images
-    canonical = json.dumps(
-        hashed,
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode("utf-8", "surrogatepass")
-    return hashlib.sha256(canonical).hexdigest(), len(canonical)
 
 
 # ---------------------------------------------------------------- pieces of the body

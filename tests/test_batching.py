@@ -15,6 +15,7 @@ from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.engine import Engine
+from core.halo_json import encoded_item
 from core.models import HuduArticle, Status
 from core.plan import MAX_BATCH_JSON_BYTES, Write
 from core.render import RenderedArticle, article_payload, render_article
@@ -50,7 +51,7 @@ def test_a_rendered_article_weighs_what_its_json_weighs_on_the_wire() -> None:
         None,
     )
     rendered = render_article(article, hudu_base_url="https://hudu.example", faqlist_id=3)
-    sent = json.dumps(article_payload(rendered, halo_id=None), ensure_ascii=False)
+    sent = encoded_item(article_payload(rendered, halo_id=None))
     weight = write_weight(Write(article, rendered, "create"))
 
     assert abs(weight - len(sent.encode())) <= 80  # the hash's manifest and sorting aside
