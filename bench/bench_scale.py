@@ -170,7 +170,11 @@ class Wire:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        delay = self.latency(scope, body)
+        token = self.meter.enter()  # the latency model reads the body: the emulator's time
+        try:
+            delay = self.latency(scope, body)
+        finally:
+            self.meter.leave(token)
         now = asyncio.get_running_loop().time()
         self.requests.append((scope["method"], scope["path"], delay, now))
         if self.max_body is not None and len(body) > self.max_body:

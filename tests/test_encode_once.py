@@ -3,6 +3,7 @@ CPU per article), and what is sent and hashed stays what it was."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 
@@ -99,3 +100,29 @@ def test_the_hash_of_the_body_encoded_once_is_the_canonical_one(
         separators=(",", ":"),
     )
     assert rendered.json_bytes == len(canonical.encode())
+
+
+async def test_a_files_base64_is_sent_without_going_through_the_json_encoder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = bytes(range(256)) * 40
+    files = [HuduUpload(3, "Plan „A“.pdf", "pdf", "application/pdf", len(data), "/f", "Article", 5)]
+    rendered = render_article(
+        article(), hudu_base_url="https://hudu.example", faqlist_id=2, files=files
+    )
+    scanned: list[str] = []
+    encode = json.encoder.encode_basestring
+
+    def watching(text: str) -> str:
+        scanned.append(text)
+        return str(encode(text))
+
+    monkeypatch.setattr(json.encoder, "encode_basestring", watching)
+    payload = article_payload(rendered, halo_id=None, files=[("Plan „A“.pdf", data)])
+    sent = await core.halo.encoded_in_slices([payload])
+
+    b64 = base64.b64encode(data).decode()
+    assert not [text for text in scanned if b64 in text]
+    attachment = {"filename": "Plan „A“.pdf", "data_base64": b64, "isimage": False}
+    plain = {**rendered.payload, "attachments": [attachment]}
+    assert bytes(sent) == httpx.Request("POST", "https://h", json=[plain]).read()
