@@ -157,7 +157,13 @@ def _required_fallback(hint: Any) -> Callable[[], Any]:
     return missing
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Most fields of a row: already JSON (an exact type: an enum of str is not plain)."""
+
+
 def _to_json(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, list | tuple):
