@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -42,9 +41,7 @@ def hashed(
     return hashlib.sha256(canonical).hexdigest(), len(canonical)
 
 
-_canonical = functools.partial(
-    json.dumps, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-)
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _manifest(files: Sequence[HuduUpload]) -> list[dict[str, Any]]:
