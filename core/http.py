@@ -273,7 +273,7 @@ class ApiSession:
             await self.limiter.acquire()
         content = None
         if isinstance(json_body, EncodedJson):
-            content, json_body = json_body, None  # bytes already: not copied again
+            content, json_body = bytes(json_body), None
             headers = {**(headers or {}), "Content-Type": "application/json"}
         try:
             request = self.http.build_request(
