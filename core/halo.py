@@ -392,4 +392,4 @@ async def encoded_in_slices(items: Sequence[Any]) -> EncodedJson:
             await asyncio.sleep(0)
             slice_end = time.perf_counter() + ENCODE_SLICE_SECONDS
     parts.append(b"]")
-    return EncodedJson(b"".join(parts))  # two copies of the megabytes here (four before)
+    return EncodedJson(b"".join(parts))

@@ -51,8 +51,15 @@ MAX_RETRY_AFTER = 900.0
 MAX_MESSAGE = 300
 
 
-class EncodedJson(bytes):
-    """A JSON body encoded already (a large one, a piece at a time: core.halo)."""
+@dataclass(frozen=True, slots=True)
+class EncodedJson:
+    """A JSON body encoded already (a large one, a piece at a time: core.halo). Not a bytes
+    subclass: the request and the transport share `data` rather than copy it."""
+
+    data: bytes
+
+    def __bytes__(self) -> bytes:
+        return self.data
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +280,7 @@ class ApiSession:
             await self.limiter.acquire()
         content = None
         if isinstance(json_body, EncodedJson):
-            content, json_body = bytes(json_body), None
+            content, json_body = json_body.data, None
             headers = {**(headers or {}), "Content-Type": "application/json"}
         try:
             request = self.http.build_request(
