@@ -49,7 +49,6 @@ class BatchSizer:
         self.worked = 0
         """The largest count Halo answered promptly and cleanly in this run."""
         self._slow_start = True
-        self._weights: dict[int, tuple[Write, int]] = {}
 
     def take(self, queue: deque[Write], share: int = 1) -> list[Write]:
         """The next batch from the front of `queue`: at most `size` writes and
@@ -64,7 +63,7 @@ class BatchSizer:
         total = 0
         while queue and len(batch) < count and len(passed) < LOOK_AHEAD:
             write = queue.popleft()
-            weight = self._weight(write)
+            weight = write_weight(write)
             if batch and total + weight > MAX_BATCH_JSON_BYTES:
                 passed.append(write)
                 continue
@@ -78,7 +77,7 @@ class BatchSizer:
         count works)."""
         if len(batch) >= self.size:
             return True
-        return sum(self._weight(w) for w in batch) * 4 >= MAX_BATCH_JSON_BYTES * 3
+        return sum(map(write_weight, batch)) * 4 >= MAX_BATCH_JSON_BYTES * 3
 
     def answered(self, batch: Sequence[Write], seconds: float) -> None:
         """Halo took the batch at its first attempt: grow from the batch's count if it was
@@ -102,9 +101,3 @@ class BatchSizer:
         """The count to keep for the next pass: the largest that worked, unless a smaller
         one is current because a larger one failed since."""
         return min(self.size, self.worked) if self.worked else None
-
-    def _weight(self, write: Write) -> int:
-        hit = self._weights.get(id(write))
-        if hit is None or hit[0] is not write:
-            hit = self._weights[id(write)] = (write, write_weight(write))
-        return hit[1]

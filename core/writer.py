@@ -97,13 +97,17 @@ class Writer:
     async def write(self, writes: list[Write], state: PassState) -> None:
         """Send every write, then re-send those whose links now have a Halo target. The
         results wait in the record book for the next store write; the last are written here
-        however the writes end, with the batch size that worked."""
+        however the writes end, with the batch size that worked.
+
+        The list is emptied: each write is let go once its batch is answered, so a pass of
+        50,000 articles does not hold what it sent until the end."""
         remembered = self.book.meta(META_KEY)
         self.sizer = BatchSizer(self.batch_size, remembered if type(remembered) is int else None)
+        linked = [w for w in writes if w.waiting_links]
         try:
             await self._send_all(writes, state)
             if not state.stopping():
-                await self._fill_in_links(writes, state)
+                await self._fill_in_links(linked, state)
         finally:
             worked = self.sizer.remembered()
             if worked is not None and worked != remembered:
@@ -113,8 +117,9 @@ class Writer:
 
     async def _send_all(self, writes: list[Write], state: PassState) -> None:
         """Send the writes in batches, a few in flight at once, each batch packed when a
-        slot frees up, with the count Halo's answers so far allow. Where no marker lookup
-        works (`one_create_per_request`), creates go one per request first."""
+        slot frees up, with the count Halo's answers so far allow (the list is emptied into
+        the queue). Where no marker lookup works (`one_create_per_request`), creates go one
+        per request first."""
         semaphore = asyncio.Semaphore(BATCH_CONCURRENCY)
         tally = state.tally
         queue = deque(writes)
@@ -122,6 +127,7 @@ class Writer:
         if self.one_create_per_request:
             singles = deque(w for w in writes if w.action == "create")
             queue = deque(w for w in writes if w.action != "create")
+        writes.clear()
 
         async def run(batch: list[Write]) -> None:
             try:
