@@ -25,7 +25,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,8 @@ CHUNK_ROWS = 2_000
 snapshot written by a background thread never holds the interpreter lock for long."""
 
 Tables = dict[str, dict[str, Any]]
-RowTexts = dict[str, tuple[Any, str]]
-"""doc id → (row object, its ``"id":{...}`` JSON), reused while the row is the same object."""
+RowForm = Callable[[Any], Any]
+"""A table's row as held in memory → its JSON object."""
 
 
 def unreadable_message(path: Path, what: str) -> str:
@@ -64,9 +64,8 @@ class AtomicJSONStorage:
     """The snapshot file: `read` it (a `StoreError` for a file that is not a JSON object; it
     never touches the file) or replace it atomically with `write`.
 
-    Rows of the tables named in `row_cache` are serialised once and their JSON reused while
-    the row is the same object, so callers replace rows of those tables, never mutate them.
-    `texts` may be shared with the store, which fills it as it journals rows.
+    Rows of the tables named in `row_forms` are held in another form (the store's compact
+    article rows) and written as the JSON object their form gives.
     """
 
     def __init__(
@@ -74,13 +73,13 @@ class AtomicJSONStorage:
         path: str | os.PathLike[str],
         *,
         read_only: bool = False,
-        row_cache: Iterable[str] = (),
+        row_forms: Mapping[str, RowForm] | None = None,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
         self.write_count = 0
         self.bytes_written = 0
-        self.texts: dict[str, RowTexts] = {name: {} for name in row_cache}
+        self.row_forms = dict(row_forms or {})
 
     @property
     def backup_path(self) -> Path:
@@ -144,23 +143,20 @@ class AtomicJSONStorage:
                 leftover.unlink()
 
     def _serialise(self, data: Tables) -> Iterator[str]:
-        """The text of ``json.dumps(data)`` (compact) in chunks, reusing cached row JSON."""
+        """The text of ``json.dumps(data)`` (compact) in chunks, rows of `row_forms` tables
+        as their JSON objects."""
         yield "{"
         for number, (name, table) in enumerate(data.items()):
             comma = "," if number else ""
-            texts = self.texts.get(name)
-            if texts is None or not isinstance(table, dict):
+            form = self.row_forms.get(name)
+            if form is None or not isinstance(table, dict):
                 yield f"{comma}{dumps(name)}:{dumps(table)}"
                 continue
             yield f"{comma}{dumps(name)}:{{"
             rows: list[str] = []
             first = True
             for doc_id, row in table.items():
-                hit = texts.get(doc_id)
-                if hit is None or hit[0] is not row:
-                    hit = (row, row_text(doc_id, row))
-                    texts.setdefault(doc_id, hit)
-                rows.append(hit[1])
+                rows.append(row_text(doc_id, form(row)))
                 if len(rows) >= CHUNK_ROWS:
                     yield ("" if first else ",") + ",".join(rows)
                     rows, first = [], False

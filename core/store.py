@@ -55,6 +55,7 @@ from core.tables import (
     merge_faqlists,
     replay,
     schema_of,
+    unknown_fields,
     validate,
     validate_layout,
 )
@@ -92,7 +93,7 @@ class MappingStore:
         self.path = Path(path).expanduser()
         self.compact_from_bytes = compact_from_bytes
         self.compact_in_background = compact_in_background
-        self._storage = AtomicJSONStorage(self.path, row_cache=(ARTICLES,))
+        self._storage = AtomicJSONStorage(self.path, row_forms={ARTICLES: _article_json})
         self._journal = Journal(self.path)
         self._tables: Tables | None = None
         self._owner: OwnerLock | None = None
@@ -104,6 +105,10 @@ class MappingStore:
         self._unsaved = False
         self._compactor: threading.Thread | None = None
         self.compaction_error: StoreError | None = None
+        self._extras: dict[str, dict[str, Any]] = {}
+        """Fields of article rows this version does not know (kept as a newer hhsync wrote)."""
+        self._loaded: dict[int, ArticleRecord] | None = None
+        """The rows decoded at load, handed to the first `records()` (no second decode)."""
 
     # ------------------------------------------------------------ life cycle
     @classmethod
@@ -200,13 +205,16 @@ class MappingStore:
     def records(self) -> dict[int, ArticleRecord]:
         """Every article row, keyed by Hudu id (fresh copies)."""
         with self._mutex:
+            loaded, self._loaded = self._loaded, None
+            if loaded is not None:
+                return loaded
             raw = self._raw(ARTICLES)
-            return {int(doc_id): ARTICLE_ROWS.decode(row) for doc_id, row in raw.items()}
+            return {int(doc_id): ARTICLE_ROWS.from_stored(row) for doc_id, row in raw.items()}
 
     def get(self, hudu_id: int) -> ArticleRecord | None:
         with self._mutex:
             row = self._raw(ARTICLES).get(str(hudu_id))
-            return None if row is None else ARTICLE_ROWS.decode(row)
+            return None if row is None else ARTICLE_ROWS.from_stored(row)
 
     def faqlists(self) -> dict[str, int]:
         """Halo FAQ list ids by third_party_id (``hudu:central``, ``hudu:company:<id>``)."""
@@ -262,22 +270,15 @@ class MappingStore:
             if not rows and not gone and not meta_values and not lists and run_row is None:
                 return
 
-            for key, row in rows.items():
-                existing = articles.get(key)
-                if existing is not None:
-                    extra = {k: v for k, v in existing.items() if k not in ARTICLE_ROWS.names}
-                    if extra:
-                        rows[key] = {**extra, **row}
-            texts = self._storage.texts[ARTICLES]
+            self._loaded = None
             line_rows: dict[str, str] = {}
             for key, row in rows.items():
-                text = row_text(key, row)
-                line_rows[key] = text
-                articles[key] = row
-                texts[key] = (row, text)
+                extra = self._extras.get(key)
+                line_rows[key] = row_text(key, {**extra, **row} if extra else row)
+                articles[key] = ARTICLE_ROWS.stored_json(row)
             for hudu_id in gone:
                 articles.pop(str(hudu_id), None)
-                texts.pop(str(hudu_id), None)
+                self._extras.pop(str(hudu_id), None)
             if meta_values:
                 self._merge_meta(meta_values)
             if lists:
@@ -349,6 +350,10 @@ class MappingStore:
         copying the tables is enough), its meta saying which journal lines it holds."""
         assert self._tables is not None
         tables = {name: dict(table) for name, table in self._tables.items()}
+        articles = tables.get(ARTICLES, {})
+        for key, extra in self._extras.items():
+            if key in articles:
+                articles[key] = {**extra, **ARTICLE_ROWS.json_of(articles[key])}
         meta = tables.setdefault(META, {})
         meta[META_DOC_ID] = {
             **meta.get(META_DOC_ID, {}),
@@ -418,7 +423,15 @@ class MappingStore:
                 raise _Gap
             replay(self.path, tables, entry)
             seq += 1
-        validate(self.path, tables)
+        records = validate(self.path, tables)
+        if ARTICLES in tables:
+            self._extras = {
+                key: extra
+                for key, row in tables[ARTICLES].items()
+                if (extra := unknown_fields(row))
+            }
+            tables[ARTICLES] = {key: ARTICLE_ROWS.stored(rec) for key, rec in records.items()}
+        self._loaded = {int(key): rec for key, rec in records.items()}
         self._tables, self._seq = tables, seq
         self._snapshot_bytes = self.path.stat().st_size if data is not None else 0
         if not self._read_only:
@@ -427,3 +440,8 @@ class MappingStore:
             # created until there is something to keep (`sync --dry-run` writes nothing).
             self._merge_meta({META_SCHEMA_KEY: SCHEMA_VERSION})
             self._fold_needed = snapshot_schema != SCHEMA_VERSION
+
+
+def _article_json(row: Any) -> Any:
+    """A stored article row's JSON object (a row with unknown fields is one already)."""
+    return row if isinstance(row, dict) else ARTICLE_ROWS.json_of(row)

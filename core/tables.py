@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StoreError
+from core.models import ArticleRecord
 from core.rowcodec import ARTICLE_ROWS, BadRow
 from core.storage import REBUILD_HINT, Tables, unreadable_message
 
@@ -113,12 +114,14 @@ def validate_layout(path: Path, data: Tables) -> None:
         )
 
 
-def validate(path: Path, data: Tables) -> None:
-    """Refuse (with a one-line `StoreError`) anything this version cannot load faithfully."""
+def validate(path: Path, data: Tables) -> dict[str, ArticleRecord]:
+    """Refuse (with a one-line `StoreError`) anything this version cannot load faithfully;
+    the article rows decoded (doc id → record: each row is decoded once at a load)."""
 
     def bad(what: str) -> StoreError:
         return StoreError(unreadable_message(path, what))
 
+    records: dict[str, ArticleRecord] = {}
     for doc_id, row in (data.get(ARTICLES) or {}).items():
         try:
             record = ARTICLE_ROWS.decode(row)
@@ -127,7 +130,16 @@ def validate(path: Path, data: Tables) -> None:
         if "hudu_id" in row and record.hudu_id != int(doc_id):
             raise bad(f"has article row {doc_id} with hudu_id {record.hudu_id}")
         if "hudu_id" not in row:
-            row["hudu_id"] = int(doc_id)
+            record.hudu_id = int(doc_id)
+        records[doc_id] = record
     for doc_id, row in (data.get(FAQLISTS) or {}).items():
         if not isinstance(row.get("third_party_id"), str) or type(row.get("halo_id")) is not int:
             raise bad(f"has a bad FAQ list row {doc_id}")
+    return records
+
+
+def unknown_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stored article row this version does not know (a newer hhsync's)."""
+    if row.keys() <= ARTICLE_ROWS.names:
+        return {}
+    return {k: v for k, v in row.items() if k not in ARTICLE_ROWS.names}

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import gc
+import sys
+import tracemalloc
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.engine import Engine
-from core.models import HaloArticleRef
+from core.models import ArticleRecord, HaloArticleRef, Status
 from core.plan import Write
+from core.rowcodec import ARTICLE_ROWS
+from core.store import MappingStore
 from tests.conftest import EngineFactory
 
 ARTICLES = 120
@@ -55,3 +60,38 @@ async def test_a_write_is_let_go_once_its_batch_is_answered(
     # Four batches in flight at most; the rest were sent and let go (all 120 were held).
     assert held[-1] <= 4 * BATCH
     assert len(halo.articles) == ARTICLES
+
+
+def test_the_store_holds_a_row_in_less_than_a_dict_of_it(tmp_path: Path) -> None:
+    """The mapping of 50,000 articles was held three times (the book's rows, the store's
+    dicts and their JSON): the store now keeps one tuple of values per row."""
+    rows = [synced_row(n) for n in range(1, 2_001)]
+    with MappingStore(tmp_path / "hhsync.json") as store:
+        store.commit_batch(rows[:1])
+        gc.collect()
+        tracemalloc.start()
+        try:
+            store.commit_batch(rows[1:])
+            held, _peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert store.get(2_000) == rows[-1]
+    per_row = held / (len(rows) - 1)
+    assert per_row < sys.getsizeof(ARTICLE_ROWS.encode(rows[0])) / 2
+    assert MappingStore.read_only(tmp_path / "hhsync.json").records()[7] == rows[6]
+
+
+def synced_row(n: int) -> ArticleRecord:
+    return ArticleRecord(
+        n,
+        f"Procedure {n}",
+        "Central KB",
+        None,
+        Status.SYNCED,
+        hudu_url=f"https://hudu.example.com/kba/{n:012x}",
+        slug=f"{n:012x}",
+        halo_id=n + 100,
+        content_hash=f"{n:064x}",
+        last_synced_at="2026-01-01T00:00:00+00:00",
+        halo_seen_hash=f"{n:032x}",
+    )

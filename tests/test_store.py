@@ -479,8 +479,8 @@ def test_the_mapping_holds_no_article_bodies(db_path: Path) -> None:
     assert not {"content", "body", "description", "description_html"} & row.keys()
 
 
-def test_cached_row_serialisation_matches_plain_json(tmp_path: Path) -> None:
-    storage = AtomicJSONStorage(tmp_path / "db.json", row_cache=("articles",))
+def test_rows_held_in_another_form_are_written_as_plain_json(tmp_path: Path) -> None:
+    storage = AtomicJSONStorage(tmp_path / "db.json", row_forms={"articles": dict})
     data: dict[str, dict[str, Any]] = {
         "articles": {str(i): {"hudu_id": i, "title": f"é {i}"} for i in range(1, 50)},
         "meta": {"1": {"schema_version": 1}},
