@@ -135,9 +135,8 @@ class Engine:
         flight are settled at the start of the next pass, so a dry run still writes nothing."""
         if self._opened:
             return
-        self.store.open()
+        await asyncio.to_thread(self.book.open)  # 50,000 rows take seconds: off the loop
         self._opened = True
-        self.book.load()
         self.faqlists.load(self.store.faqlists())
         self.paused = bool(self.store.meta("paused", False))
         self.customers.load()

@@ -74,7 +74,9 @@ class RecordBook:
         self.settled_meta: dict[str, Any] = {}
         """Meta values that hold once a pass completes (written by `finish_pass`)."""
 
-    def load(self) -> None:
+    def open(self) -> None:
+        """Take the store (its lock) and its rows; the engine runs this in a thread."""
+        self.store.open()
         self._rows = self.store.records()
         self._slugs = {r.slug: r.hudu_id for r in self._rows.values() if r.slug}
 
