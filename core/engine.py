@@ -322,9 +322,10 @@ class Engine:
         await self.customers.refresh(companies, full=full, persist=not dry_run)
         self.planner.say_unmatched(view.companies)
         await self.faqlists.ensure(self.planner.faqlists_wanted(view), dry_run=dry_run, verify=full)
-        return await self.drift.planned(
+        plan = await self.drift.planned(
             view, self.faqlists.ids, full=full, force=force, forced=forced or (), dry_run=dry_run
         )
+        return view.handed_over(plan)
 
     async def _write(
         self, plan: Plan, state: PassState, *, removals: bool = False

@@ -7,9 +7,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.models import HuduArticle, HuduCompany, HuduFolder, HuduUpload
 from core.spool import BodySpool, Spooled
+
+if TYPE_CHECKING:
+    from core.plan import Plan
 
 
 @dataclass(slots=True)
@@ -39,6 +43,12 @@ class HuduView:
         """The article with its body."""
         spooled = self.bodies.get(article.id)
         return article if spooled is None else dataclasses.replace(article, content=spooled.text())
+
+    def handed_over(self, plan: Plan) -> Plan:
+        """The plan made from this view, the articles read let go: its writes hold what they
+        need (the bodies stay in the spool until `close`)."""
+        self.articles, self.uploads, self.bodies = {}, {}, {}
+        return plan
 
     def close(self) -> None:
         if self.spool is not None:

@@ -15,7 +15,7 @@ import pytest
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.engine import Engine
-from core.models import ArticleRecord, HaloArticleRef, Status
+from core.models import ArticleRecord, HaloArticleRef, HuduArticle, Status
 from core.plan import Write
 from core.rowcodec import ARTICLE_ROWS
 from core.store import MappingStore
@@ -39,17 +39,17 @@ def numbered(hudu: HuduState, count: int) -> list[int]:
     ]
 
 
-async def test_a_write_is_let_go_once_its_batch_is_answered(
+async def test_a_write_and_its_article_are_let_go_once_its_batch_is_answered(
     make_engine: EngineFactory, hudu: HuduState, halo: HaloState
 ) -> None:
     numbered(hudu, ARTICLES)
     engine: Engine = make_engine(hhsync_batch_size=BATCH)
     await engine.open()
-    held: list[int] = []
+    held: list[tuple[int, int]] = []
     send = engine.halo.upsert_articles
 
     async def counted(payloads: Sequence[Mapping[str, Any]]) -> list[HaloArticleRef]:
-        held.append(live(Write))
+        held.append((live(Write), live(HuduArticle)))
         return await send(payloads)
 
     engine.halo.upsert_articles = counted  # type: ignore[method-assign]
@@ -60,8 +60,10 @@ async def test_a_write_is_let_go_once_its_batch_is_answered(
 
     assert summary.created == ARTICLES
     assert len(held) >= ARTICLES // BATCH
-    # Four batches in flight at most; the rest were sent and let go (all 120 were held).
-    assert held[-1] <= 4 * BATCH
+    # Four batches in flight at most; the rest were sent and let go (all 120 were held, and
+    # the articles read from Hudu besides).
+    assert held[-1][0] <= 4 * BATCH
+    assert held[-1][1] <= 4 * BATCH
     assert len(halo.articles) == ARTICLES
 
 
