@@ -413,12 +413,13 @@ async def run_mode(
         out["status_429"] = hudu_wire.statuses.get(429, 0) + halo_wire.statuses.get(429, 0)
     await engine.close()
     if unchanged_passes:  # a restart: the mapping file of N rows loaded (before any pass)
-        started = time.thread_time()
+        started, cpu = time.thread_time(), time.process_time()
         reopened = Engine(
             settings, store=MappingStore(settings.hhsync_db), hudu=hudu_client, halo=halo_client
         )
         await reopened.open()
-        out["open_seconds"] = time.thread_time() - started
+        out["open_seconds"] = time.thread_time() - started  # on the event loop
+        out["open_cpu_seconds"] = time.process_time() - cpu  # its worker thread too
         out["open_rows"] = len(reopened.records())
         await reopened.close()
     return out
@@ -553,7 +554,8 @@ def report(results: dict[str, dict[str, Any]]) -> list[tuple[str, float, float, 
     if "open_seconds" in adaptive:
         print(
             f"opening the mapping file of {adaptive['open_rows']:,} rows (a restart): "
-            f"{adaptive['open_seconds'] * 1e3:.0f} ms CPU, before the first pass"
+            f"{adaptive['open_seconds'] * 1e3:.0f} ms CPU on the event loop "
+            f"({adaptive.get('open_cpu_seconds', 0) * 1e3:.0f} ms in all), before the first pass"
         )
     inc_requests = inc["hudu_requests"] + inc["halo_requests"]
     print(f"incremental pass, nothing changed: {', '.join(inc['requests'])}")
