@@ -430,7 +430,12 @@ class MappingStore:
                 for key, row in tables[ARTICLES].items()
                 if (extra := unknown_fields(row))
             }
-            tables[ARTICLES] = {key: ARTICLE_ROWS.stored(rec) for key, rec in records.items()}
+            tables[ARTICLES] = {
+                key: ARTICLE_ROWS.stored_json(row)
+                if tuple(row) == ARTICLE_ROWS.ordered_names  # as this version writes it
+                else ARTICLE_ROWS.stored(records[key])
+                for key, row in tables[ARTICLES].items()
+            }
         self._loaded = {int(key): rec for key, rec in records.items()}
         self._tables, self._seq = tables, seq
         self._snapshot_bytes = self.path.stat().st_size if data is not None else 0
