@@ -51,11 +51,12 @@ from core.tables import (
     RUNS,
     SCHEMA_VERSION,
     append_run,
+    article_json,
     checked_json,
     merge_faqlists,
     replay,
     schema_of,
-    unknown_fields,
+    stored_articles,
     validate,
     validate_layout,
 )
@@ -93,7 +94,7 @@ class MappingStore:
         self.path = Path(path).expanduser()
         self.compact_from_bytes = compact_from_bytes
         self.compact_in_background = compact_in_background
-        self._storage = AtomicJSONStorage(self.path, row_forms={ARTICLES: _article_json})
+        self._storage = AtomicJSONStorage(self.path, row_forms={ARTICLES: article_json})
         self._journal = Journal(self.path)
         self._tables: Tables | None = None
         self._owner: OwnerLock | None = None
@@ -424,18 +425,7 @@ class MappingStore:
             replay(self.path, tables, entry)
             seq += 1
         records = validate(self.path, tables)
-        if ARTICLES in tables:
-            self._extras = {
-                key: extra
-                for key, row in tables[ARTICLES].items()
-                if (extra := unknown_fields(row))
-            }
-            tables[ARTICLES] = {
-                key: ARTICLE_ROWS.stored_json(row)
-                if tuple(row) == ARTICLE_ROWS.ordered_names  # as this version writes it
-                else ARTICLE_ROWS.stored(records[key])
-                for key, row in tables[ARTICLES].items()
-            }
+        self._extras = stored_articles(tables, records)
         self._loaded = {int(key): rec for key, rec in records.items()}
         self._tables, self._seq = tables, seq
         self._snapshot_bytes = self.path.stat().st_size if data is not None else 0
@@ -445,8 +435,3 @@ class MappingStore:
             # created until there is something to keep (`sync --dry-run` writes nothing).
             self._merge_meta({META_SCHEMA_KEY: SCHEMA_VERSION})
             self._fold_needed = snapshot_schema != SCHEMA_VERSION
-
-
-def _article_json(row: Any) -> Any:
-    """A stored article row's JSON object (a row with unknown fields is one already)."""
-    return row if isinstance(row, dict) else ARTICLE_ROWS.json_of(row)

@@ -138,8 +138,27 @@ def validate(path: Path, data: Tables) -> dict[str, ArticleRecord]:
     return records
 
 
-def unknown_fields(row: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a stored article row this version does not know (a newer hhsync's)."""
-    if row.keys() <= ARTICLE_ROWS.names:
+def stored_articles(data: Tables, records: Mapping[str, ArticleRecord]) -> dict[str, Any]:
+    """Turn the loaded articles table into the form the store holds (`RowCodec.stored`);
+    returns the fields this version does not know (a newer hhsync's) of rows that have some."""
+    table = data.get(ARTICLES)
+    if not table:
         return {}
-    return {k: v for k, v in row.items() if k not in ARTICLE_ROWS.names}
+    names = ARTICLE_ROWS.names
+    extras = {
+        key: {k: v for k, v in row.items() if k not in names}
+        for key, row in table.items()
+        if not row.keys() <= names
+    }
+    data[ARTICLES] = {
+        key: ARTICLE_ROWS.stored_json(row)
+        if tuple(row) == ARTICLE_ROWS.ordered_names  # as this version writes it
+        else ARTICLE_ROWS.stored(records[key])
+        for key, row in table.items()
+    }
+    return extras
+
+
+def article_json(row: Any) -> Any:
+    """A stored article row's JSON object (one with unknown fields is a dict already)."""
+    return row if isinstance(row, dict) else ARTICLE_ROWS.json_of(row)
