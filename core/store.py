@@ -53,6 +53,7 @@ from core.tables import (
     append_run,
     article_json,
     checked_json,
+    collector_paused,
     merge_faqlists,
     replay,
     schema_of,
@@ -406,6 +407,10 @@ class MappingStore:
             self._compactor = None
 
     def _load(self) -> None:
+        with collector_paused():
+            self._load_tables()
+
+    def _load_tables(self) -> None:
         data = self._storage.read()
         snapshot_schema = None if data is None else schema_of(data)
         tables: Tables = {} if data is None else data

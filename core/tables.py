@@ -3,8 +3,10 @@ loaded file passes before hhsync trusts it."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +159,20 @@ def stored_articles(data: Tables, records: Mapping[str, ArticleRecord]) -> dict[
         for key, row in table.items()
     }
     return extras
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a file is loaded: every object its rows make is kept
+    (nothing to find), and each collection would walk every object the process holds (half of
+    a load's CPU at 20,000 rows)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def article_json(row: Any) -> Any:

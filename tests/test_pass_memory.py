@@ -124,3 +124,26 @@ async def test_the_mapping_file_is_loaded_off_the_event_loop(
 
     assert loaded_in and threading.get_ident() not in loaded_in
     assert again.counts()["synced"] == len(again.records()) == 30
+
+
+def test_loading_the_mapping_file_runs_no_garbage_collection(tmp_path: Path) -> None:
+    """Each collection during a load walked every object the process held, for nothing: the
+    rows a load makes are all kept."""
+    path = tmp_path / "hhsync.json"
+    with MappingStore(path) as store:
+        store.commit_batch(synced_row(n) for n in range(1, 3_001))
+    collections: list[int] = []
+
+    def counted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(counted)
+    try:
+        loaded = MappingStore.read_only(path).records()
+    finally:
+        gc.callbacks.remove(counted)
+
+    assert len(loaded) == 3_000 and loaded[3_000] == synced_row(3_000)
+    assert len(collections) <= 1 and 2 not in collections  # one of the young, on resuming
+    assert gc.isenabled()
