@@ -102,6 +102,8 @@ def _exact(kind: type) -> Checker:
 
 
 _FALLBACKS: dict[Any, Any] = {str: "", int: 0, bool: False}
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+"""Types whose values are their JSON already (most of a row: encoded without a call)."""
 
 
 class RowCodec(Generic[T]):
@@ -138,7 +140,10 @@ class RowCodec(Generic[T]):
         return self.cls(**values)
 
     def encode(self, obj: T) -> dict[str, Any]:
-        return {f.name: _to_json(getattr(obj, f.name)) for f in self.fields}
+        return {
+            name: value if type(value := getattr(obj, name)) in _PLAIN else _to_json(value)
+            for name in self.ordered_names
+        }
 
     def stored(self, obj: T) -> StoredRow:
         """The row as the store holds it in memory: its JSON values in field order, lists as

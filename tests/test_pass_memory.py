@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from core import rowcodec
 from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.engine import Engine
-from core.models import ArticleRecord, HaloArticleRef, HuduArticle, Status
+from core.models import ArticleRecord, HaloArticleRef, HuduArticle, SkippedFile, Status
 from core.plan import Write
 from core.rowcodec import ARTICLE_ROWS
 from core.store import MappingStore
@@ -147,3 +148,30 @@ def test_loading_the_mapping_file_runs_no_garbage_collection(tmp_path: Path) -> 
     assert len(loaded) == 3_000 and loaded[3_000] == synced_row(3_000)
     assert len(collections) <= 1 and 2 not in collections  # one of the young, on resuming
     assert gc.isenabled()
+
+
+def test_a_row_is_encoded_without_a_call_per_plain_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each store write encodes its rows on the event loop (a batch's results: up to 1,000
+    rows): 36 µs a row went to a conversion call for each of its 30 fields."""
+    converted: list[object] = []
+    to_json = rowcodec._to_json
+
+    def counted(value: object) -> object:
+        converted.append(value)
+        return to_json(value)
+
+    monkeypatch.setattr(rowcodec, "_to_json", counted)
+    row = synced_row(7)
+    with_file = synced_row(8)
+    with_file.skipped_files = [SkippedFile(3, "big.pdf", 30_000_000, "over Halo's limit")]
+
+    encoded = ARTICLE_ROWS.encode(row)
+    calls = len(converted)
+
+    assert ARTICLE_ROWS.decode(encoded) == row
+    assert encoded["status"] == "synced"
+    assert calls <= 3  # the status and the two lists
+    assert ARTICLE_ROWS.encode(with_file)["skipped_files"] == [
+        {"upload_id": 3, "filename": "big.pdf", "size": 30_000_000, "reason": "over Halo's limit"}
+    ]
+    assert ARTICLE_ROWS.decode(ARTICLE_ROWS.encode(with_file)) == with_file
