@@ -116,6 +116,9 @@ class RowCodec(Generic[T]):
         self.names = frozenset(f.name for f in self.fields)
         self.ordered_names = tuple(f.name for f in self.fields)
         self.checks = {f.name: _checker(hints[f.name]) for f in self.fields}
+        self.plain = {f.name: _plain_types(hints[f.name]) for f in self.fields}
+        """The exact types a field's JSON value may have to be taken as it is, without its
+        check (most of a row: decoded without a call)."""
         self.defaults: dict[str, Callable[[], Any]] = {}
         for f in self.fields:
             if f.default is not dataclasses.MISSING:
@@ -129,10 +132,14 @@ class RowCodec(Generic[T]):
         if not isinstance(row, dict):
             raise BadRow(f"expected an object, got {type(row).__name__}")
         values: dict[str, Any] = {}
+        plain = self.plain
         for name, check in self.checks.items():
             if name in row:
+                if type(value := row[name]) in plain[name]:
+                    values[name] = value
+                    continue
                 try:
-                    values[name] = check(row[name])
+                    values[name] = check(value)
                 except BadRow as exc:
                     raise BadRow(f"field {name!r}: {exc}") from None
             else:
@@ -161,6 +168,18 @@ class RowCodec(Generic[T]):
     def json_of(self, row: StoredRow) -> dict[str, Any]:
         """The JSON object of a stored row (its lists as tuples: `json` writes them alike)."""
         return dict(zip(self.ordered_names, row, strict=True))
+
+
+def _plain_types(hint: Any) -> frozenset[type]:
+    """str, int and bool, and None where optional: the values `_checker` returns unchanged."""
+    args = (
+        typing.get_args(hint)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType)
+        else (hint,)
+    )
+    if all(a in (str, int, bool, type(None)) for a in args):
+        return frozenset(args)
+    return frozenset()
 
 
 def _constant(value: Any) -> Callable[[], Any]:

@@ -175,3 +175,25 @@ def test_a_row_is_encoded_without_a_call_per_plain_field(monkeypatch: pytest.Mon
         {"upload_id": 3, "filename": "big.pdf", "size": 30_000_000, "reason": "over Halo's limit"}
     ]
     assert ARTICLE_ROWS.decode(ARTICLE_ROWS.encode(with_file)) == with_file
+
+
+def test_a_row_is_decoded_without_a_check_call_per_plain_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every stored row is decoded (checked) once more before its write, and 50,000 at a load:
+    each plain field (str, int, bool, None) cost a check call."""
+    checked: list[str] = []
+    for name, check in ARTICLE_ROWS.checks.items():
+
+        def counted(value: Any, name: str = name, check: Any = check) -> Any:
+            checked.append(name)
+            return check(value)
+
+        monkeypatch.setitem(ARTICLE_ROWS.checks, name, counted)
+    row = ARTICLE_ROWS.encode(synced_row(7))
+
+    assert ARTICLE_ROWS.decode(row) == synced_row(7)
+    assert sorted(checked) == ["attachments", "skipped_files", "status"]
+    for field, wrong in (("title", 7), ("halo_id", "12"), ("unlinked", 1), ("attempts", True)):
+        with pytest.raises(rowcodec.BadRow, match=field):
+            ARTICLE_ROWS.decode({**row, field: wrong})
