@@ -102,8 +102,6 @@ def _exact(kind: type) -> Checker:
 
 
 _FALLBACKS: dict[Any, Any] = {str: "", int: 0, bool: False}
-_PLAIN = frozenset({str, int, bool, float, type(None)})
-"""Types whose values are their JSON already (most of a row: encoded without a call)."""
 
 
 class RowCodec(Generic[T]):
