@@ -63,6 +63,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import core.render
 from core import simtime
+from core.collector import collect_set_aside
 from core.config import Settings
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
@@ -393,6 +394,7 @@ async def run_mode(
     first = await measured("first", engine.sync_now)
     gc.callbacks.remove(pauses)
     first["gc_longest"], first["gc_full"] = pauses.longest, pauses.full
+    first["collect_between_passes"] = collect_set_aside()  # what the scheduler does next
     first["longest_stall"] = meter.longest
     first["stall_where"] = meter.where
     first["stalls"] = [(round(spent * 1e3, 1), where) for spent, where in meter.worst]
@@ -515,6 +517,11 @@ def report(results: dict[str, dict[str, Any]]) -> list[tuple[str, float, float, 
                 print(
                     f"  garbage collector: {first['gc_full']} full collections, the longest "
                     f"{first['gc_longest'] * 1e3:.0f} ms"
+                )
+            if "collect_between_passes" in first:
+                print(
+                    "  between passes, after a full pass: a full collection of "
+                    f"{first['collect_between_passes'] * 1e3:.0f} ms (core.collector)"
                 )
             for spent, where in first["stalls"]:
                 print(f"  stall of {spent} ms, then: {where}")

@@ -1,8 +1,7 @@
 """The sync engine: its life cycle, the scheduler, the user's commands and the order of a pass.
 
 One asyncio object, driven by the same commands from the dashboard, the CLI and the service,
-watched through `subscribe`. The work is done by the planner (what to do), the writer (sending
-it), the reconciler (what Halo may have applied) and the record book (rows, mapping file).
+watched through `subscribe`. The planner, writer, reconciler and record book do the work.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import httpx
 
 from core.adapt import adapt_to
 from core.bulk import mapped_ids, read_for_resync
+from core.collector import collect_set_aside
 from core.config import Settings
 from core.customers import CustomerDirectory
 from core.drift import DriftCheck
@@ -131,8 +131,7 @@ class Engine:
         return self.passes.read(limit)
 
     async def open(self) -> None:
-        """Take the store and load the mapping. Opening only reads: creates a crash left in
-        flight are settled at the start of the next pass, so a dry run still writes nothing."""
+        """Take the store and load the mapping; only reads (the next pass settles a crash)."""
         if self._opened:
             return
         await asyncio.to_thread(self.book.open)  # 50,000 rows take seconds: off the loop
@@ -175,11 +174,12 @@ class Engine:
                     self.announcer.say(logging.ERROR, f"{exc} — {exc.hint}")
                 except HhsyncError as exc:
                     self.announcer.say(logging.ERROR, f"pass failed: {exc}")
+            if self.last_pass is not None and self.last_pass.full:
+                collect_set_aside()  # between passes: core.collector
             if self._stopping:
                 break
-            self.next_pass_at = (
-                None if self.paused else self.clock() + timedelta(seconds=self.interval)
-            )
+            wait = timedelta(seconds=self.interval)
+            self.next_pass_at = None if self.paused else self.clock() + wait
             self.announcer.emit(SchedulerChanged(self.paused, self.next_pass_at))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from core.collector import set_aside
 from core.company_listing import CompanyListing
 from core.config import CustomerAccess, FolderLayout, Settings
 from core.customers import CustomerDirectory
@@ -78,11 +78,8 @@ class Planner:
         retry fetched by id; in a full pass, mapped articles missing from the listing are
         confirmed gone with a 404. An incremental pass that finds nothing new (only articles
         as they were synced, no row due for retry) reads no files and plans no article.
-
-        What the last pass planned is given back to the garbage collector here: planning
-        freezes what it made at each slice, so that a full collection does not walk 50,000
-        planned rows and writes while the loop waits (100 ms and more)."""
-        gc.unfreeze()
+        What it reads is set aside from the garbage collector a page at a time
+        (`core.collector`)."""
         now = self.clock()
         view = HuduView({}, {}, {}, spool_folder=self.settings.hhsync_db.parent)
         try:
@@ -309,7 +306,7 @@ class Planner:
         for article in sorted(view.articles.values(), key=lambda a: a.id):
             self._plan_article(plan, view, article, faqlist_ids, slugs, forced=article.id in forced)
             if time.perf_counter() >= slice_end:
-                gc.freeze()  # see `read_hudu`
+                set_aside()
                 await asyncio.sleep(0)
                 slice_end = time.perf_counter() + self.slice_seconds
         if not force:

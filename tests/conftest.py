@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -43,6 +44,15 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: at least four workers. Most tests wait on processes, sockets and terminals
     rather than compute, so two cores keep four workers busy (2 min 40 s against 3 min)."""
     return max(4, os.cpu_count() or 1)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_set_aside() -> Iterator[None]:
+    """Each test starts and ends with nothing frozen from the garbage collector's sight
+    (core.collector: passes set aside what they make until a full pass collects it)."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)
