@@ -317,6 +317,8 @@ async def run_mode(
     hudu.rate_limit, hudu.rate_window_seconds = HUDU_LIMIT, int(HUDU_WINDOW)
     halo.rate_limit, halo.rate_window_seconds = HALO_LIMIT, HALO_WINDOW
     files = seed(hudu, articles, companies)
+    gc.collect()
+    gc.freeze()  # the Hudu emulator's articles are not the engine's: kept out of its collections
     meter = simtime.StallMeter()
     hudu_wire = Wire(create_hudu_app(hudu), meter, hudu_latency)
     halo_wire = Wire(create_halo_app(halo), meter, halo_latency, MAX_BODY, halo)

@@ -2,10 +2,14 @@
 
 A full collection walks every container object the process tracks: at 50,000 articles that
 held the event loop the dashboard shares for hundreds of milliseconds, at moments the engine
-does not choose. During a pass, what exists after each step (a page of Hudu, a slice of
-planning, a Halo batch) is set aside (`gc.freeze`), so an automatic collection walks only
-what the last step made. What was set aside is collected once after each full pass, between
-passes (`collect_set_aside`), so that garbage forming cycles is not kept for ever.
+does not choose. Planning sets aside (`gc.freeze`) what it has made at each slice, so an
+automatic collection walks only what was made since; the young generations are collected
+first, so that little garbage is set aside with it. What was set aside is collected once after
+each full pass, between passes (`collect_set_aside`), so garbage forming cycles is not kept
+for ever.
+
+Only planning sets aside: it does no I/O. An HTTP response (httpx keeps it in a reference
+cycle with its stream) frozen while in use would keep its body, megabytes a batch, until then.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import time
 
 def set_aside() -> None:
     """Leave what exists now out of automatic collections (until `collect_set_aside`)."""
+    gc.collect(1)
     gc.freeze()
 
 

@@ -9,8 +9,6 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.collector import set_aside
-from core.hudu_facts import PAGE_SIZE
 from core.models import HuduArticle, HuduCompany, HuduFolder, HuduUpload
 from core.spool import BodySpool, Spooled
 
@@ -35,13 +33,10 @@ class HuduView:
     """The bodies of the listed articles (whose `content` is empty here), in `spool`."""
 
     def keep(self, article: HuduArticle) -> HuduArticle:
-        """The article with its body moved to the spool (made on first use); what a page of
-        them made is set aside from the garbage collector (`core.collector`)."""
+        """The article with its body moved to the spool (made on first use)."""
         if self.spool is None:
             self.spool = BodySpool(self.spool_folder)
         self.bodies[article.id] = self.spool.put(article.content)
-        if len(self.bodies) % PAGE_SIZE == 0:
-            set_aside()
         return dataclasses.replace(article, content="")
 
     def whole(self, article: HuduArticle) -> HuduArticle:

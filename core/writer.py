@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from core.batching import META_KEY, BatchSizer
-from core.collector import set_aside
 from core.config import Settings
 from core.errors import (
     ApiError,
@@ -162,13 +161,11 @@ class Writer:
             raise failures.exceptions[0] from None
 
     async def _send_sized(self, batch: list[Write], state: PassState) -> None:
-        """Send one batch and tell the sizer how Halo answered it; what the batch left is set
-        aside from the garbage collector (`core.collector`)."""
+        """Send one batch and tell the sizer how Halo answered it."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome = _Outcome()
         await self._send_batch(batch, state, outcome=outcome)
-        set_aside()
         if outcome.article_refused:
             return  # the article's fault, not the batch's size
         if outcome.server_error and not outcome.overloaded:
