@@ -9,7 +9,9 @@ Two things the dashboard needs that Textual offers no public way to do:
   offsets, its ordered rows, its row index): 50,000 articles cost seconds to add and a
   re-index per tick. Its `rows`, `_data` and `_row_locations` are replaced by views of the
   source, and the private hooks that walk every row (`_update_dimensions`, `_get_offsets`,
-  `_get_row_region`, `ordered_rows`) by ones that go straight to a position.
+  `_get_row_region`, `ordered_rows`) by ones that go straight to a position. Its
+  `_render_cell` paints a cell of one line of text itself (`tui.cell_line`), a fifth of the
+  stock cost, which a screen of rows repainted on each tick or keystroke adds up to.
 - `KeyFooter`: Textual's footer with the keys of some actions (help, quit) docked at its right
   end, so a narrow terminal cuts the others; it marks the footer's private `FooterKey` widgets.
 - `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
@@ -27,6 +29,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, Self, overload
 
 from rich.console import RenderableType
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -35,12 +39,16 @@ from textual.widgets import DataTable, Footer, RichLog
 from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import ColumnKey, Row, RowKey
 
+from tui.cell_line import cell_segments, one_line_text
+
 DATA_TABLE_ATTRIBUTES = (
     "rows",
     "_row_locations",
     "_data",
     "_update_count",
     "_column_locations",
+    "_cell_render_cache",
+    "_show_hover_cursor",
 )
 """Private (or internal) `DataTable` instance attributes `VirtualDataTable` replaces or bumps."""
 DATA_TABLE_HOOKS = (
@@ -50,6 +58,8 @@ DATA_TABLE_HOOKS = (
     "_get_row_region",
     "_highlight_cursor",
     "_clear_caches",
+    "_render_cell",
+    "_get_styles_to_render_cell",
 )
 """Private `DataTable` methods: the ones overridden, the one that calls `_update_dimensions`,
 and the ones `VirtualDataTable` calls."""
@@ -271,6 +281,59 @@ class VirtualDataTable(DataTable[RenderableType]):
         header_height = self.header_height if self.show_header else 0
         width = sum(column.get_render_width(self) for column in self.columns.values())
         self.virtual_size = Size(width, self.row_count + header_height)
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """Replaces the stock method for a body cell of one line of text (the same segments,
+        cached under the same key); a header or a cell of another kind goes the stock way."""
+        if row_index < max(self.fixed_rows, 0) or column_index < max(self.fixed_columns, 0):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or row_key.value is None or column_key is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cache = self._cell_render_cache
+        lines = cache.get(key)
+        if lines is not None:
+            return lines
+        text = one_line_text(self._source.cells(row_key.value)[column_index])
+        if text is None or width <= 2 * self.cell_padding:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        meta = Style.from_meta({"row": row_index, "column": column_index})
+        pre_style = base_style + meta + component_style
+        segments = cell_segments(
+            self.app.console, text, width, self.cell_padding, pre_style, post_style
+        )
+        cache[key] = lines = [segments]
+        return lines
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Replaces the stock method, which measures every cell of every new row."""
