@@ -35,6 +35,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.geometry import Region, Size
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, RichLog
 from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import ColumnKey, Row, RowKey
@@ -367,7 +368,10 @@ class VirtualDataTable(DataTable[RenderableType]):
 
 
 class KeyFooter(Footer):
-    """The footer, with the keys of `PINNED` kept together at the right end."""
+    """The footer, with the keys of `PINNED` kept together at the right end. It is made again
+    only when the keys it would show change: the stock footer makes its widgets again (~30 ms
+    of mounting and layout) each time the app refreshes its bindings (a cursor move, a
+    filter keystroke, a tick that moves the cursor's row)."""
 
     PINNED = ("help", "quit")
     DEFAULT_CSS = """
@@ -378,9 +382,28 @@ class KeyFooter(Footer):
     }
     """
 
+    _composed_keys: tuple[object, ...] | None = None
+
+    def _keys_shown(self) -> tuple[object, ...]:
+        return tuple(
+            (b.key, b.key_display, b.description, b.action, b.group, b.show, enabled, tooltip)
+            for _, b, enabled, tooltip in self.screen.active_bindings.values()
+        )
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        if (
+            self._composed_keys is not None
+            and screen is self.screen
+            and self._keys_shown() == self._composed_keys
+        ):
+            return
+        super().bindings_changed(screen)
+
     def compose(self) -> ComposeResult:
+        widgets = list(super().compose())
+        self._composed_keys = self._keys_shown() if widgets else None
         pinned: dict[str, FooterKey] = {}
-        for widget in super().compose():
+        for widget in widgets:
             if isinstance(widget, FooterKey) and widget.action in self.PINNED:
                 pinned[widget.action] = widget
             else:
