@@ -36,6 +36,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.geometry import Region, Size
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widgets import DataTable, Footer, RichLog
 from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import ColumnKey, Row, RowKey
@@ -282,6 +283,23 @@ class VirtualDataTable(DataTable[RenderableType]):
         header_height = self.header_height if self.show_header else 0
         width = sum(column.get_render_width(self) for column in self.columns.values())
         self.virtual_size = Size(width, self.row_count + header_height)
+
+    _style_in_paint: Style | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The stock method, with the table's style worked out once for the lines painted (the
+        stock table works it out from every ancestor's CSS again for each line)."""
+        self._style_in_paint = None
+        self._style_in_paint = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._style_in_paint = None
+
+    @property
+    def rich_style(self) -> Style:
+        style = self._style_in_paint
+        return style if style is not None else super().rich_style
 
     def _render_cell(
         self,

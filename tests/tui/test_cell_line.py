@@ -12,6 +12,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.renderables.styled import Styled
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 from core.models import Status
@@ -94,3 +95,27 @@ def _is_header(renderable: Styled, table: DataTable[Any]) -> bool:
     labels = {str(column.label) for column in table.columns.values()}
     inner = renderable.renderable
     return isinstance(inner, Padding) and str(inner.renderable) in labels
+
+
+async def test_a_paint_works_out_the_tables_style_once_not_per_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = app_for(FakeEngine([make_record(i, Status.SYNCED) for i in range(1, 60)]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.dashboard.table(Status.SYNCED)
+        worked_out: list[object] = []
+        stock = Widget.rich_style.fget
+        assert stock is not None
+
+        def counted(node: Widget) -> Style:
+            if node is table:
+                worked_out.append(node)
+            return stock(node)
+
+        monkeypatch.setattr(Widget, "rich_style", property(counted))
+        table.repaint_cells()
+        lines = table.render_lines(table.size.region)
+        assert len(lines) > 30
+        assert len(worked_out) == 1
+        assert table.rich_style == stock(table)  # outside a paint: worked out each time
