@@ -153,11 +153,12 @@ class TableRows:
     def _take(self, records: Iterable[ArticleRecord]) -> list[int]:
         """Make the full order hold exactly `records`; the ids whose record changed."""
         every, keys = self._every, self._keys
-        incoming = {r.hudu_id: r for r in records}
-        changed = [i for i, r in incoming.items() if every.get(i) is not r]
-        gone = [i for i in every if i not in incoming]
-        if not changed and not gone:
+        records = list(records)
+        changed = [r.hudu_id for r in records if every.get(r.hudu_id) is not r]
+        if not changed and len(records) == len(every):  # the ticks kept it: the usual case
             return changed
+        incoming = {r.hudu_id: r for r in records}
+        gone = [i for i in every if i not in incoming]
         if len(changed) + len(gone) > len(every) // 8:
             for record in incoming.values():
                 self._haystack(record)  # what the filter searches is made now, not at a key
