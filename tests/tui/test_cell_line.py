@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.style import Style
 from rich.text import Text
+from textual.dom import DOMNode
 from textual.renderables.styled import Styled
 from textual.strip import Strip
-from textual.dom import DOMNode
 from textual.widget import Widget
 from textual.widgets import DataTable
 
