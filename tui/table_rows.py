@@ -119,11 +119,17 @@ class TableRows:
     def _matching(
         self, records: Iterable[ArticleRecord], words: Sequence[str]
     ) -> dict[int, ArticleRecord]:
-        text = self._haystack
-        if len(words) == 1:
-            word = words[0]
-            return {r.hudu_id: r for r in records if word in text(r)}
-        return {r.hudu_id: r for r in records if all(w in text(r) for w in words)}
+        """The records that match (the haystack looked up inline: a call per record was half
+        of a first keystroke at 35,000 rows)."""
+        made, make = self._haystacks, self._haystack
+        shown: dict[int, ArticleRecord] = {}
+        word, *more = words
+        for record in records:
+            cached = made.get(record.hudu_id)
+            text = cached[1] if cached is not None and cached[0] is record else make(record)
+            if word in text and all(w in text for w in more):
+                shown[record.hudu_id] = record
+        return shown
 
     def fill(
         self, records: Iterable[ArticleRecord], words: Sequence[str], *, narrowing: bool = False

@@ -184,13 +184,14 @@ async def test_text_that_narrows_the_filter_searches_only_the_rows_shown() -> No
         await pilot.pause()
         shown = set(synced.shown_rows.records)
         searched: list[int] = []
-        haystack = synced.shown_rows._haystack
+        matching = synced.shown_rows._matching
 
-        def counted(record: ArticleRecord) -> str:
-            searched.append(record.hudu_id)
-            return haystack(record)
+        def counted(records: Iterable[ArticleRecord], words: Any) -> dict[int, ArticleRecord]:
+            records = list(records)
+            searched.extend(record.hudu_id for record in records)
+            return matching(records, words)
 
-        synced.shown_rows._haystack = counted  # type: ignore[method-assign]
+        synced.shown_rows._matching = counted  # type: ignore[method-assign]
         await press_one_by_one(pilot, "slash", "end", *" setup", "enter")
         await pilot.pause()
         assert synced.filter_text == "vpn setup"

@@ -133,7 +133,7 @@ async def test_the_theme_is_looked_up_once_and_again_when_it_changes() -> None:
             looked_up.append(name)
             return get_theme(name)
 
-        app.get_theme = counted  # type: ignore[method-assign]
+        app.get_theme = counted  # type: ignore[method-assign, assignment]
         app.dashboard.table(Status.SYNCED).repaint_cells()
         app.dashboard.refresh()
         await pilot.pause()
