@@ -14,6 +14,8 @@ Two things the dashboard needs that Textual offers no public way to do:
   stock cost, which a screen of rows repainted on each tick or keystroke adds up to.
 - `KeyFooter`: Textual's footer with the keys of some actions (help, quit) docked at its right
   end, so a narrow terminal cuts the others; it marks the footer's private `FooterKey` widgets.
+- `relabel`: a tab's label set without the layout pass `Tab.label` asks for, when it is as
+  wide as before (the count of a status tab changes on most ticks).
 - `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
   it keeps every write in an unbounded private deque; a dashboard left open for days would grow
   and then stall when the tab is opened.
@@ -28,16 +30,18 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, Self, overload
 
+from rich.cells import cell_len
 from rich.console import RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.screen import Screen
 from textual.strip import Strip
-from textual.widgets import DataTable, Footer, RichLog
+from textual.widgets import DataTable, Footer, RichLog, Static, Tab
 from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import ColumnKey, Row, RowKey
 
@@ -67,6 +71,8 @@ DATA_TABLE_HOOKS = (
 and the ones `VirtualDataTable` calls."""
 DATA_TABLE_PROPERTIES = ("ordered_rows", "_total_row_height")
 """`DataTable` properties `VirtualDataTable` overrides (they walk every row)."""
+TAB_ATTRIBUTES = ("_label",)
+"""Private `Tab` instance attributes `relabel` sets."""
 RICH_LOG_ATTRIBUTES = ("_deferred_renders",)
 """Private `RichLog` instance attributes `bound_unrendered_writes` replaces."""
 
@@ -287,8 +293,7 @@ class VirtualDataTable(DataTable[RenderableType]):
     _style_in_paint: Style | None = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """The stock method, with the table's style worked out once for the lines painted (the
-        stock table works it out from every ancestor's CSS again for each line)."""
+        """The stock method, the table's style worked out once, not again for each line."""
         self._style_in_paint = None
         self._style_in_paint = self.rich_style
         try:
@@ -386,10 +391,8 @@ class VirtualDataTable(DataTable[RenderableType]):
 
 
 class KeyFooter(Footer):
-    """The footer, with the keys of `PINNED` kept together at the right end. It is made again
-    only when the keys it would show change: the stock footer makes its widgets again (~30 ms
-    of mounting and layout) each time the app refreshes its bindings (a cursor move, a
-    filter keystroke, a tick that moves the cursor's row)."""
+    """The footer, with the keys of `PINNED` kept together at the right end, made again only
+    when its keys change (the stock one is, ~30 ms, each time the app refreshes its bindings)."""
 
     PINNED = ("help", "quit")
     DEFAULT_CSS = """
@@ -429,6 +432,16 @@ class KeyFooter(Footer):
         keys = [pinned[action] for action in self.PINNED if action in pinned]
         if keys:
             yield Horizontal(*keys, id="pinned-keys")
+
+
+def relabel(tab: Tab, label: str) -> None:
+    """Give `tab` a new label; one as wide as before is painted again without the layout pass of
+    the whole screen that `Tab.label` asks for (~10 ms a tick)."""
+    if tab.label.cell_length != cell_len(label):
+        tab.label = label
+        return
+    tab._label = Content.from_text(label)
+    Static.update(tab, tab._label, layout=False)
 
 
 def bound_unrendered_writes(log: RichLog, max_writes: int) -> None:

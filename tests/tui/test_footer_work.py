@@ -1,6 +1,7 @@
-"""The footer is made again only when the keys it shows change: moving the cursor, typing in
-the filter or a tick refreshes the app's bindings each time, and making the footer's widgets
-again each time cost ~30 ms of mounting and layout."""
+"""Work the screen around the tables does only when it shows something new: the footer is made
+again only when its keys change (moving the cursor, typing in the filter or a tick refresh the
+app's bindings each time, and remaking its widgets cost ~30 ms), and a tab whose label keeps its
+width is relabelled without a layout pass of the whole screen."""
 
 from __future__ import annotations
 
@@ -50,3 +51,31 @@ async def test_the_footer_is_made_again_only_when_its_keys_change() -> None:
 
 def _footer_keys(footer: KeyFooter) -> list[str]:
     return [key.key for key in footer.query(FooterKey)]
+
+
+async def test_a_count_as_wide_as_before_relabels_its_tab_without_a_layout_pass() -> None:
+    engine = FakeEngine([make_record(i, Status.SYNCED) for i in range(1, 40)])
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        tab = app.dashboard.tabbed.get_tab("synced")
+        layouts: list[bool] = []
+        refresh = tab.refresh
+
+        def counted(*regions: Any, layout: bool = False, **kwargs: Any) -> Any:
+            layouts.append(layout)
+            return refresh(*regions, layout=layout, **kwargs)
+
+        tab.refresh = counted  # type: ignore[method-assign]
+        engine.change(5, status=Status.FAILED)  # Synced 39 -> Synced 38
+        app.drain()
+        await pilot.pause()
+        assert tab.label_text.endswith("Synced 38")
+        assert layouts and not any(layouts)
+        assert "Synced 38" in str(tab.render())
+        for hudu_id in range(6, 36):  # Synced 38 -> Synced 8: narrower, laid out again
+            engine.change(hudu_id, status=Status.FAILED)
+        app.drain()
+        await pilot.pause()
+        assert tab.label_text.endswith("Synced 8")
+        assert any(layouts)
