@@ -77,7 +77,7 @@ async def measure() -> tuple[float, list[float], list[float]]:
 
 
 async def paint_then_tick(
-    app: HhsyncApp, pilot: Pilot[int], started: float
+    app: HhsyncApp, pilot: Pilot[int], started: float, rounds: int = ROUNDS
 ) -> tuple[float, list[float], list[float]]:
     """Seconds from `started` until every row is laid out; then, per tick of row changes, the
     CPU time to apply them and to apply and repaint them."""
@@ -88,7 +88,7 @@ async def paint_then_tick(
     first_paint = time.perf_counter() - started
     applies: list[float] = []
     ticks: list[float] = []
-    for round_no in range(ROUNDS):
+    for round_no in range(rounds):
         app.pending_events.extend(batch_of_events(app, round_no))
         begin = time.process_time()
         app.drain()
@@ -102,53 +102,73 @@ SCALE_ARTICLES = 50_000
 SCALE_FIRST_PAINT_BOUND = 3.0
 SCALE_TICK_BOUND = 0.100
 KEYSTROKE_BOUND = 0.100
+SCALE_ROUNDS = 9
+"""Ticks measured at 50,000 (the worst is the bound's, not the median)."""
 TYPED = "vpn setup"
 """Typed into the filter one key at a time (the first keys match the most rows)."""
 
 
-async def measure_at_scale() -> tuple[float, list[float], list[float]]:
+async def measure_at_scale() -> tuple[float, list[float], dict[str, list[float]]]:
     """At 50,000 articles: wall time to first paint; CPU time to apply and repaint a tick of
-    500 row changes; CPU time from each keystroke in the filter to the table repainted."""
+    500 row changes; CPU time from a keystroke in the filter to the table repainted, by kind:
+    the first key typed, narrowing (typing on), widening (backspace), clearing (backspace of
+    the last character, or esc)."""
     app = make_app(FakeEngine(mapped_articles(SCALE_ARTICLES)), clock=MockClock(), autostart=False)
     started = time.perf_counter()
+    keys: dict[str, list[float]] = {"first": [], "narrowing": [], "widening": [], "clearing": []}
     async with app.run_test(size=(120, 40)) as pilot:
-        first_paint, _, ticks = await paint_then_tick(app, pilot, started)
+        first_paint, _, ticks = await paint_then_tick(app, pilot, started, SCALE_ROUNDS)
         dashboard = app.dashboard
-        dashboard.open_filter()
-        await pilot.pause()
-        keystrokes: list[float] = []
-        for typed in range(1, len(TYPED) + 1):
+
+        async def typed(text: str, kind: str) -> None:
             begin = time.process_time()
-            dashboard.filter_input.value = TYPED[:typed]
+            dashboard.filter_input.value = text
             dashboard._filter_now()  # what the debounce timer runs once typing pauses
             await pilot.pause()
-            keystrokes.append(time.process_time() - begin)
-        assert 0 < app.dashboard.table(Status.SYNCED).row_count < app.model.count(Status.SYNCED)
-    return first_paint, ticks, keystrokes
+            keys[kind].append(time.process_time() - begin)
+
+        for _ in range(2):
+            dashboard.open_filter()
+            await pilot.pause()
+            for length in range(1, len(TYPED) + 1):
+                await typed(TYPED[:length], "narrowing" if length > 1 else "first")
+            assert 0 < dashboard.table(Status.SYNCED).row_count < app.model.count(Status.SYNCED)
+            for length in range(len(TYPED) - 1, 0, -1):
+                await typed(TYPED[:length], "widening")
+            await typed("", "clearing")
+            await typed(TYPED[0], "first")
+            begin = time.process_time()
+            await pilot.press("escape")  # clears the filter and closes its bar
+            keys["clearing"].append(time.process_time() - begin)
+            assert dashboard.table(Status.SYNCED).row_count == app.model.count(Status.SYNCED)
+    return first_paint, ticks, keys
 
 
 def scale_report() -> list[str]:
     """Print the 50,000-article figures; returns the bounds broken."""
-    first_paint, ticks, keystrokes = asyncio.run(measure_at_scale())
+    first_paint, ticks, keys = asyncio.run(measure_at_scale())
     print(f"\narticles mapped:               {SCALE_ARTICLES:,}")
     print(
         f"first paint:                   {first_paint:.2f} s   (bound {SCALE_FIRST_PAINT_BOUND} s)"
     )
     print(
         f"apply + repaint {BATCH} (CPU):   median {statistics.median(ticks) * 1000:.0f} ms,"
-        f" worst {max(ticks) * 1000:.0f} ms   (bound {SCALE_TICK_BOUND * 1000:.0f} ms)"
+        f" worst {max(ticks) * 1000:.0f} ms of {len(ticks)}"
+        f"   (bound {SCALE_TICK_BOUND * 1000:.0f} ms)"
     )
-    print(
-        f"filter, a keystroke (CPU):     median {statistics.median(keystrokes) * 1000:.0f} ms,"
-        f" worst {max(keystrokes) * 1000:.0f} ms   (bound {KEYSTROKE_BOUND * 1000:.0f} ms)"
-    )
+    for kind, times in keys.items():
+        print(
+            f"filter, {kind + ' key' if kind == 'first' else kind} (CPU):".ljust(31)
+            + f"median {statistics.median(times) * 1000:.0f} ms,"
+            f" worst {max(times) * 1000:.0f} ms of {len(times)}"
+            f"   (bound {KEYSTROKE_BOUND * 1000:.0f} ms)"
+        )
     broken = []
     if first_paint > SCALE_FIRST_PAINT_BOUND:
         broken.append("first paint at 50,000")
     if max(ticks) > SCALE_TICK_BOUND:
         broken.append("batch of events at 50,000")
-    if max(keystrokes) > KEYSTROKE_BOUND:
-        broken.append("filter keystroke at 50,000")
+    broken += [f"filter, {kind}, at 50,000" for kind, t in keys.items() if max(t) > KEYSTROKE_BOUND]
     return broken
 
 

@@ -53,11 +53,12 @@ from tui.screens.help import HelpScreen
 from tui.settings import TuiSettings
 from tui.state import DashboardState, HeaderState, PassCommand
 from tui.table_actions import DIALOGS, TableActions
+from tui.theme_once import ThemeOnce
 from tui.untrusted import shown
 from tui.widgets.article_table import ArticleTable
 
 
-class HhsyncApp(TableActions):
+class HhsyncApp(ThemeOnce, TableActions):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: a subclass elsewhere finds it
     TITLE = "hhsync"
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {HhsyncCommands}

@@ -30,16 +30,23 @@ class TableRows:
         self.status = status
         self.specs = specs
         self.now = now
-        self.records: dict[int, ArticleRecord] = {}
-        """The articles shown (the filter's matches), by Hudu id."""
+        self._every: dict[int, ArticleRecord] = {}
+        """Every article of the status, by Hudu id."""
+        self.records: dict[int, ArticleRecord] = self._every
+        """The articles shown (the filter's matches; `_every` itself when there is no filter)."""
         self.marked: set[int] = set()
         self.mask: tuple[bool, ...] = tuple(True for _ in specs)
         """Which columns are shown."""
         self.order = SortOrder()
         self._key = key_maker(self.order, status, now)
         self._keys: dict[int, SortKey] = {}
-        self._ascending: list[int] = []
-        """The ids in ascending key order (shown reversed when the order is descending)."""
+        """The sort key of every article."""
+        self._all: list[int] = []
+        """Every id in ascending key order."""
+        self._ascending: list[int] = self._all
+        """The ids shown in ascending key order (shown reversed when the order is descending);
+        `_all` itself when there is no filter."""
+        self._words: list[str] = []
         self._cells: dict[int, tuple[Cell, ...]] = {}
         self._haystacks: dict[int, tuple[ArticleRecord, str]] = {}
         """What the filter searches in, per article (any status the table was filtered on)."""
@@ -96,9 +103,6 @@ class TableRows:
         marked.no_wrap, marked.overflow = True, "ellipsis"
         return marked
 
-    def _key_of(self, record: ArticleRecord) -> SortKey:
-        return self._key(record)
-
     # ------------------------------------------------------------------ changes
     def matches(self, record: ArticleRecord, words: Sequence[str]) -> bool:
         """Every word of the filter is in the id, the title, the scope or the reason/error."""
@@ -115,73 +119,129 @@ class TableRows:
     def _matching(
         self, records: Iterable[ArticleRecord], words: Sequence[str]
     ) -> dict[int, ArticleRecord]:
-        text = self._haystack
-        if not words:  # the first fill: what the filter searches is made once, now
-            return {r.hudu_id: r for r in records if text(r)}
-        if len(words) == 1:
-            word = words[0]
-            return {r.hudu_id: r for r in records if word in text(r)}
-        return {r.hudu_id: r for r in records if all(w in text(r) for w in words)}
+        """The records that match (the haystack looked up inline: a call per record was half
+        of a first keystroke at 35,000 rows)."""
+        made, make = self._haystacks, self._haystack
+        shown: dict[int, ArticleRecord] = {}
+        word, *more = words
+        for record in records:
+            cached = made.get(record.hudu_id)
+            text = cached[1] if cached is not None and cached[0] is record else make(record)
+            if word in text and all(w in text for w in more):
+                shown[record.hudu_id] = record
+        return shown
 
-    def fill(self, records: Iterable[ArticleRecord], words: Sequence[str]) -> set[int]:
-        """Show the `records` that match `words`. The rows already shown keep their order, the
-        others are sorted among themselves and merged in (two sorted runs: one linear pass).
-        Returns the rows that stay but show another record."""
-        shown = self._matching(records, words)
+    def fill(
+        self, records: Iterable[ArticleRecord], words: Sequence[str], *, narrowing: bool = False
+    ) -> set[int]:
+        """Show those of `records` (every article of the status) that match `words`; when the
+        words only narrow the last ones (`narrowing`), only the rows shown are searched. The
+        order of every article is kept through ticks and filters, so the rows shown are picked
+        from it in one pass, never sorted. Returns the rows that stay but show another record."""
+        changed = self._take(records)
+        narrowing = narrowing and not changed  # the rows shown may be out of order then
         old = self.records
-        kept = [i for i in self._ascending if i in shown]
-        self._keys = keys = {i: self._keys[i] for i in kept}
-        self._cells = {i: cells for i, cells in self._cells.items() if i in shown}
-        self.marked &= shown.keys()
-        self.records = shown
-        stale = [i for i in kept if shown[i] is not old[i]]
-        for hudu_id in stale:
-            self._cells.pop(hudu_id, None)
-            keys[hudu_id] = self._key_of(shown[hudu_id])
-        added = [i for i in shown if i not in old]
-        for hudu_id in added:
-            keys[hudu_id] = self._key_of(shown[hudu_id])
-        added.sort(key=keys.__getitem__)
-        kept += added
-        if stale or (added and len(kept) > len(added)):
-            kept.sort(key=keys.__getitem__)
-        self._ascending = kept
-        return set(stale)
+        self._words = list(words)
+        if not words:
+            self.records, self._ascending = self._every, self._all
+        else:
+            every = self._every
+            pool = [every[i] for i in self._ascending] if narrowing else every.values()
+            shown = self._matching(pool, words)
+            base = self._ascending if narrowing else self._all
+            self.records = shown
+            self._ascending = [i for i in base if i in shown]
+        shown_now = self.records
+        self._cells = {i: cells for i, cells in self._cells.items() if i in shown_now}
+        self.marked &= shown_now.keys()
+        return {i for i in changed if i in old and i in shown_now}
 
-    def upsert(self, record: ArticleRecord) -> tuple[bool, bool]:
-        """Show `record` (it matches the filter): (added, moved to another row)."""
+    def _take(self, records: Iterable[ArticleRecord]) -> list[int]:
+        """Make the full order hold exactly `records`; the ids whose record changed."""
+        every, keys = self._every, self._keys
+        records = list(records)
+        changed = [r.hudu_id for r in records if every.get(r.hudu_id) is not r]
+        if not changed and len(records) == len(every):  # the ticks kept it: the usual case
+            return changed
+        incoming = {r.hudu_id: r for r in records}
+        gone = [i for i in every if i not in incoming]
+        if len(changed) + len(gone) > len(every) // 8:
+            for record in incoming.values():
+                self._haystack(record)  # what the filter searches is made now, not at a key
+            make = self._key
+            self._keys = keys = {i: make(record) for i, record in incoming.items()}
+            self._every = incoming
+            self._all = sorted(incoming, key=keys.__getitem__)
+        else:
+            for hudu_id in gone:
+                self._unplace(self._all, hudu_id)
+                del every[hudu_id], keys[hudu_id]
+            for hudu_id in changed:
+                if hudu_id in every:
+                    self._unplace(self._all, hudu_id)
+                every[hudu_id] = incoming[hudu_id]
+                keys[hudu_id] = self._key(incoming[hudu_id])
+                insort(self._all, hudu_id, key=keys.__getitem__)
+        for hudu_id in (*changed, *gone):
+            self._cells.pop(hudu_id, None)
+        return changed
+
+    @property
+    def _filtered(self) -> bool:
+        return self._ascending is not self._all
+
+    def put(self, record: ArticleRecord) -> tuple[bool, bool, bool]:
+        """`record` is in the table's status now: it takes its place in the full order and is
+        shown if it matches the filter. Returns (shown now and not before, moved to another
+        row, hidden now and shown before)."""
         hudu_id = record.hudu_id
-        known = hudu_id in self.records
-        self.records[hudu_id] = record
-        self._cells.pop(hudu_id, None)
-        key = self._key_of(record)
-        if known and key == self._keys[hudu_id]:
-            return False, False
-        if known:
-            self._unplace(hudu_id)
+        key = self._key(record)
+        known = hudu_id in self._every
+        reordered = not known or key != self._keys[hudu_id]
+        filtered = self._filtered
+        was_shown = hudu_id in self.records
+        show = not filtered or self.matches(record, self._words)
+        if known and reordered:
+            self._unplace(self._all, hudu_id)
+        if filtered and was_shown and (reordered or not show):
+            self._unplace(self._ascending, hudu_id)
+        self._every[hudu_id] = record
         self._keys[hudu_id] = key
-        insort(self._ascending, hudu_id, key=self._keys.__getitem__)
-        return not known, known
+        self._cells.pop(hudu_id, None)
+        by_key = self._keys.__getitem__
+        if reordered:
+            insort(self._all, hudu_id, key=by_key)
+        if filtered and show:
+            self.records[hudu_id] = record
+            if reordered or not was_shown:
+                insort(self._ascending, hudu_id, key=by_key)
+        elif filtered and was_shown:
+            del self.records[hudu_id]
+            self.marked.discard(hudu_id)
+        return show and not was_shown, show and was_shown and reordered, was_shown and not show
 
     def remove(self, hudu_id: int) -> None:
-        """Take a row out (it left the table, or the filter hides it now)."""
-        if hudu_id in self.records:
-            self._unplace(hudu_id)
+        """The article left the table's status."""
+        self._haystacks.pop(hudu_id, None)
+        if hudu_id not in self._every:
+            return
+        if self._filtered and hudu_id in self.records:
+            self._unplace(self._ascending, hudu_id)
             del self.records[hudu_id]
-            self._forget(hudu_id)
-
-    def forget_text(self, hudu_ids: Iterable[int]) -> None:
-        """The articles left the status: what the filter searched in for them goes."""
-        for hudu_id in hudu_ids:
-            self._haystacks.pop(hudu_id, None)
+        self._unplace(self._all, hudu_id)
+        del self._every[hudu_id], self._keys[hudu_id]
+        self._cells.pop(hudu_id, None)
+        self.marked.discard(hudu_id)
 
     def sort(self, order: SortOrder) -> None:
         self.order = order
         self._key = key_maker(order, self.status, self.now)
-        records, keys = self.records, self._keys
-        for hudu_id, record in records.items():
-            keys[hudu_id] = self._key_of(record)
-        self._ascending.sort(key=keys.__getitem__)
+        make = self._key
+        self._keys = keys = {i: make(record) for i, record in self._every.items()}
+        self._all.sort(key=keys.__getitem__)
+        if self._filtered:
+            shown = self.records
+            self._ascending = [i for i in self._all if i in shown]
 
     def set_marks(self, hudu_ids: set[int]) -> None:
         """Mark exactly `hudu_ids` (of the rows shown); the rows that change make their cells
@@ -191,12 +251,6 @@ class TableRows:
             self._cells.pop(hudu_id, None)
         self.marked = marked
 
-    def _unplace(self, hudu_id: int) -> None:
+    def _unplace(self, ids: list[int], hudu_id: int) -> None:
         keys = self._keys
-        index = bisect_left(self._ascending, keys[hudu_id], key=keys.__getitem__)
-        del self._ascending[index]
-
-    def _forget(self, hudu_id: int) -> None:
-        self._keys.pop(hudu_id, None)
-        self._cells.pop(hudu_id, None)
-        self.marked.discard(hudu_id)
+        del ids[bisect_left(ids, keys[hudu_id], key=keys.__getitem__)]

@@ -9,9 +9,13 @@ Two things the dashboard needs that Textual offers no public way to do:
   offsets, its ordered rows, its row index): 50,000 articles cost seconds to add and a
   re-index per tick. Its `rows`, `_data` and `_row_locations` are replaced by views of the
   source, and the private hooks that walk every row (`_update_dimensions`, `_get_offsets`,
-  `_get_row_region`, `ordered_rows`) by ones that go straight to a position.
+  `_get_row_region`, `ordered_rows`) by ones that go straight to a position. Its
+  `_render_cell` paints a cell of one line of text itself (`tui.cell_line`), a fifth of the
+  stock cost, which a screen of rows repainted on each tick or keystroke adds up to.
 - `KeyFooter`: Textual's footer with the keys of some actions (help, quit) docked at its right
   end, so a narrow terminal cuts the others; it marks the footer's private `FooterKey` widgets.
+- `relabel`: a tab's label set without the layout pass `Tab.label` asks for, when it is as
+  wide as before (the count of a status tab changes on most ticks).
 - `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
   it keeps every write in an unbounded private deque; a dashboard left open for days would grow
   and then stall when the tab is opened.
@@ -26,14 +30,22 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, Self, overload
 
+from rich.cells import cell_len
 from rich.console import RenderableType
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.geometry import Region, Size
-from textual.widgets import DataTable, Footer, RichLog
+from textual.screen import Screen
+from textual.strip import Strip
+from textual.widgets import DataTable, Footer, RichLog, Static, Tab
 from textual.widgets._footer import FooterKey
 from textual.widgets.data_table import ColumnKey, Row, RowKey
+
+from tui.cell_line import cell_segments, one_line_text
 
 DATA_TABLE_ATTRIBUTES = (
     "rows",
@@ -41,6 +53,8 @@ DATA_TABLE_ATTRIBUTES = (
     "_data",
     "_update_count",
     "_column_locations",
+    "_cell_render_cache",
+    "_show_hover_cursor",
 )
 """Private (or internal) `DataTable` instance attributes `VirtualDataTable` replaces or bumps."""
 DATA_TABLE_HOOKS = (
@@ -50,11 +64,15 @@ DATA_TABLE_HOOKS = (
     "_get_row_region",
     "_highlight_cursor",
     "_clear_caches",
+    "_render_cell",
+    "_get_styles_to_render_cell",
 )
 """Private `DataTable` methods: the ones overridden, the one that calls `_update_dimensions`,
 and the ones `VirtualDataTable` calls."""
 DATA_TABLE_PROPERTIES = ("ordered_rows", "_total_row_height")
 """`DataTable` properties `VirtualDataTable` overrides (they walk every row)."""
+TAB_ATTRIBUTES = ("_label",)
+"""Private `Tab` instance attributes `relabel` sets."""
 RICH_LOG_ATTRIBUTES = ("_deferred_renders",)
 """Private `RichLog` instance attributes `bound_unrendered_writes` replaces."""
 
@@ -272,6 +290,75 @@ class VirtualDataTable(DataTable[RenderableType]):
         width = sum(column.get_render_width(self) for column in self.columns.values())
         self.virtual_size = Size(width, self.row_count + header_height)
 
+    _style_in_paint: Style | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The stock method, the table's style worked out once, not again for each line."""
+        self._style_in_paint = None
+        self._style_in_paint = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._style_in_paint = None
+
+    @property
+    def rich_style(self) -> Style:
+        style = self._style_in_paint
+        return style if style is not None else super().rich_style
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """Replaces the stock method for a body cell of one line of text (the same segments,
+        cached under the same key); a header or a cell of another kind goes the stock way."""
+        if row_index < max(self.fixed_rows, 0) or column_index < max(self.fixed_columns, 0):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or row_key.value is None or column_key is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cache = self._cell_render_cache
+        lines = cache.get(key)
+        if lines is not None:
+            return lines
+        text = one_line_text(self._source.cells(row_key.value)[column_index])
+        if text is None or width <= 2 * self.cell_padding:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        meta = Style.from_meta({"row": row_index, "column": column_index})
+        pre_style = base_style + meta + component_style
+        segments = cell_segments(
+            self.app.console, text, width, self.cell_padding, pre_style, post_style
+        )
+        cache[key] = lines = [segments]
+        return lines
+
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Replaces the stock method, which measures every cell of every new row."""
         self.fit_virtual_size()
@@ -304,7 +391,8 @@ class VirtualDataTable(DataTable[RenderableType]):
 
 
 class KeyFooter(Footer):
-    """The footer, with the keys of `PINNED` kept together at the right end."""
+    """The footer, with the keys of `PINNED` kept together at the right end, made again only
+    when its keys change (the stock one is, ~30 ms, each time the app refreshes its bindings)."""
 
     PINNED = ("help", "quit")
     DEFAULT_CSS = """
@@ -315,9 +403,28 @@ class KeyFooter(Footer):
     }
     """
 
+    _composed_keys: tuple[object, ...] | None = None
+
+    def _keys_shown(self) -> tuple[object, ...]:
+        return tuple(
+            (b.key, b.key_display, b.description, b.action, b.group, b.show, enabled, tooltip)
+            for _, b, enabled, tooltip in self.screen.active_bindings.values()
+        )
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        if (
+            self._composed_keys is not None
+            and screen is self.screen
+            and self._keys_shown() == self._composed_keys
+        ):
+            return
+        super().bindings_changed(screen)
+
     def compose(self) -> ComposeResult:
+        widgets = list(super().compose())
+        self._composed_keys = self._keys_shown() if widgets else None
         pinned: dict[str, FooterKey] = {}
-        for widget in super().compose():
+        for widget in widgets:
             if isinstance(widget, FooterKey) and widget.action in self.PINNED:
                 pinned[widget.action] = widget
             else:
@@ -325,6 +432,16 @@ class KeyFooter(Footer):
         keys = [pinned[action] for action in self.PINNED if action in pinned]
         if keys:
             yield Horizontal(*keys, id="pinned-keys")
+
+
+def relabel(tab: Tab, label: str) -> None:
+    """Give `tab` a new label; one as wide as before is painted again without the layout pass of
+    the whole screen that `Tab.label` asks for (~10 ms a tick)."""
+    if tab.label.cell_length != cell_len(label):
+        tab.label = label
+        return
+    tab._label = Content.from_text(label)
+    Static.update(tab, tab._label, layout=False)
 
 
 def bound_unrendered_writes(log: RichLog, max_writes: int) -> None:

@@ -115,6 +115,37 @@ async def test_filtering_makes_cells_for_the_rows_shown_only(
         )
 
 
+async def test_clearing_a_filter_puts_the_hidden_rows_back_without_sorting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The order of every row is kept while a filter hides most of them, through ticks that
+    move hidden rows too: widening or clearing picks the rows shown from it in one pass."""
+    count_comparisons(monkeypatch)
+    engine = FakeEngine(many_records())
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        synced = app.dashboard.table(Status.SYNCED)
+        await press_one_by_one(pilot, "slash", *"vpn", "enter")
+        await pilot.pause()
+        hidden = ROWS - synced.row_count
+        assert hidden > ROWS // 2
+        for hudu_id in range(1_000, 1_100):  # hidden or shown, each moves in the order
+            engine.change(hudu_id, title=f"Zz renamed {hudu_id}", scope="Central KB")
+        app.drain()
+        await pilot.pause()
+        CountedKey.compared = 0
+        await press_one_by_one(pilot, "slash", "end", "backspace", "enter")  # widens: "vp"
+        await pilot.pause()
+        await press_one_by_one(pilot, "slash", "escape")  # clears
+        await pilot.pause()
+        assert synced.filter_text == ""
+        # Sorting the rows put back would compare each of them; finding the rows painted (a
+        # bisect each) compares a few hundred times.
+        assert CountedKey.compared < hidden // 2
+        assert ids(synced) == in_table_order(app.model.by_status[Status.SYNCED].values())
+
+
 async def test_a_tick_that_changes_no_row_on_screen_paints_no_row() -> None:
     engine = FakeEngine(many_records())
     app = app_for(engine)
@@ -153,13 +184,14 @@ async def test_text_that_narrows_the_filter_searches_only_the_rows_shown() -> No
         await pilot.pause()
         shown = set(synced.shown_rows.records)
         searched: list[int] = []
-        haystack = synced.shown_rows._haystack
+        matching = synced.shown_rows._matching
 
-        def counted(record: ArticleRecord) -> str:
-            searched.append(record.hudu_id)
-            return haystack(record)
+        def counted(records: Iterable[ArticleRecord], words: Any) -> dict[int, ArticleRecord]:
+            records = list(records)
+            searched.extend(record.hudu_id for record in records)
+            return matching(records, words)
 
-        synced.shown_rows._haystack = counted  # type: ignore[method-assign]
+        synced.shown_rows._matching = counted  # type: ignore[method-assign]
         await press_one_by_one(pilot, "slash", "end", *" setup", "enter")
         await pilot.pause()
         assert synced.filter_text == "vpn setup"

@@ -22,6 +22,7 @@ from tui.textual_private import (
     DATA_TABLE_HOOKS,
     DATA_TABLE_PROPERTIES,
     RICH_LOG_ATTRIBUTES,
+    TAB_ATTRIBUTES,
     VirtualDataTable,
     bound_unrendered_writes,
 )
@@ -47,6 +48,15 @@ def test_data_table_still_has_the_hook_it_overrides() -> None:
     assert "_update_dimensions" in inspect.getsource(DataTable._on_idle), (
         f"{CHANGED}: DataTable._on_idle no longer calls _update_dimensions"
     )
+
+
+def test_a_tab_still_keeps_its_label_in_a_private_attribute() -> None:
+    from textual.widgets import Tab
+
+    tab = Tab("Synced 10")
+    missing = [name for name in TAB_ATTRIBUTES if not hasattr(tab, name)]
+    assert not missing, f"{CHANGED}: Tab instances have no {', '.join(missing)}"
+    assert tab.label is tab._label, f"{CHANGED}: Tab.label no longer reads Tab._label"
 
 
 def test_rich_log_still_holds_back_writes_in_a_deque() -> None:

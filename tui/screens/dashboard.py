@@ -24,7 +24,7 @@ from tui.model import STATUSES, ArticleModel, ModelDiff
 from tui.pass_text import pass_summary
 from tui.settings import TuiSettings
 from tui.state import HeaderState
-from tui.textual_private import KeyFooter
+from tui.textual_private import KeyFooter, relabel
 from tui.untrusted import shown
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.event_log import EventLog
@@ -189,7 +189,7 @@ class DashboardScreen(Screen[None]):
                 label = f"{title} {total:,}"
             tab = tabs.get_tab(str(table.status))
             if tab.label_text != label:
-                tab.label = label
+                relabel(tab, label)
             note = self.empty_notes[table.status]
             note.display = table.row_count == 0
             if note.display:

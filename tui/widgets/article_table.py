@@ -128,20 +128,19 @@ class ArticleTable(VirtualDataTable):
     def set_filter(self, text: str, records: Iterable[ArticleRecord]) -> None:
         """Show the `records` that match `text`. Text that only narrows the filter (each word
         is within a word of the new text) searches only the rows shown."""
-        words = filter_words(text)
-        if self._words and all(any(old in new for new in words) for old in self._words):
-            records = list(self.shown_rows.records.values())
+        words, old = filter_words(text), self._words
+        narrowing = bool(old) and all(any(word in new for new in words) for word in old)
         self.filter_text = text
         self._words = words
-        self.rebuild(records)
+        self.rebuild(records, narrowing=narrowing)
 
-    def rebuild(self, records: Iterable[ArticleRecord]) -> None:
+    def rebuild(self, records: Iterable[ArticleRecord], *, narrowing: bool = False) -> None:
         """Refill from the model (start-up, filter changes), back at the top, the cursor on its
         article if it is still shown. A row the filter hides loses its mark."""
         self.ensure_columns()
         keep = self.cursor_id
         shown = self.shown_ids()
-        changed = self.shown_rows.fill(records, self._words)
+        changed = self.shown_rows.fill(records, self._words, narrowing=narrowing)
         self.rows_changed(repaint=False)
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._restore_cursor(keep)
@@ -157,20 +156,14 @@ class ArticleTable(VirtualDataTable):
         scrolled = self.scroll_y
         shown = self.shown_ids()
         rows = self.shown_rows
-        rows.forget_text(removals)
-        gone = {i for i in removals if i in rows.records}
+        gone = False
+        for hudu_id in removals:
+            gone = gone or hudu_id in rows.records
+            rows.remove(hudu_id)
         added = moved = False
         for record in upserts:
-            hudu_id = record.hudu_id
-            if not rows.matches(record, self._words):
-                if hudu_id in rows.records:
-                    gone.add(hudu_id)
-                continue
-            gone.discard(hudu_id)
-            came, went = rows.upsert(record)
-            added, moved = added or came, moved or went
-        for hudu_id in gone:
-            rows.remove(hudu_id)
+            came, reordered, hidden = rows.put(record)
+            added, moved, gone = added or came, moved or reordered, gone or hidden
         self.rows_changed(repaint=False)
         if keep is not None and (gone or added or moved):
             target = self._returning(keep)
@@ -186,7 +179,7 @@ class ArticleTable(VirtualDataTable):
         if gone or added:
             self.show_position()
         now_shown = self.shown_ids()
-        changed = gone.union(r.hudu_id for r in upserts)
+        changed = removals.union(r.hudu_id for r in upserts)
         if now_shown != shown or not changed.isdisjoint(now_shown):
             self.refresh()
 

@@ -1,0 +1,81 @@
+"""Work the screen around the tables does only when it shows something new: the footer is made
+again only when its keys change (moving the cursor, typing in the filter or a tick refresh the
+app's bindings each time, and remaking its widgets cost ~30 ms), and a tab whose label keeps its
+width is relabelled without a layout pass of the whole screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets._footer import FooterKey
+
+from core.models import Status
+from tests.tui.fakes import FakeEngine, make_record
+from tests.tui.pilot import SIZE, app_for
+from tui.textual_private import KeyFooter
+
+
+async def test_the_footer_is_made_again_only_when_its_keys_change() -> None:
+    records = [make_record(i, Status.SYNCED) for i in range(1, 40)]
+    records += [make_record(i, Status.FAILED) for i in range(40, 45)]
+    app = app_for(FakeEngine(records))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = app.query_one(KeyFooter)
+        made: list[int] = []
+        compose = footer.compose
+
+        def counted() -> Any:
+            made.append(1)
+            return compose()
+
+        footer.compose = counted  # type: ignore[method-assign]
+        table = app.dashboard.table(Status.SYNCED)
+        for _ in range(5):
+            await pilot.press("j")
+        await pilot.pause()
+        assert table.cursor_coordinate.row == 5
+        assert made == []  # the cursor moved, the keys stayed
+        await pilot.press("4")  # another tab, the same keys
+        await pilot.pause()
+        assert made == []
+        await pilot.press("slash")  # the filter's keys: esc clears it
+        await pilot.pause()
+        assert made == [1]
+        assert _footer_keys(footer) == ["escape", "f1"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert made == [1, 1]
+        assert "slash" in _footer_keys(footer)
+
+
+def _footer_keys(footer: KeyFooter) -> list[str]:
+    return [key.key for key in footer.query(FooterKey)]
+
+
+async def test_a_count_as_wide_as_before_relabels_its_tab_without_a_layout_pass() -> None:
+    engine = FakeEngine([make_record(i, Status.SYNCED) for i in range(1, 40)])
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        tab = app.dashboard.tabbed.get_tab("synced")
+        layouts: list[bool] = []
+        refresh = tab.refresh
+
+        def counted(*regions: Any, layout: bool = False, **kwargs: Any) -> Any:
+            layouts.append(layout)
+            return refresh(*regions, layout=layout, **kwargs)
+
+        tab.refresh = counted  # type: ignore[method-assign]
+        engine.change(5, status=Status.FAILED)  # Synced 39 -> Synced 38
+        app.drain()
+        await pilot.pause()
+        assert tab.label_text.endswith("Synced 38")
+        assert layouts and not any(layouts)
+        assert "Synced 38" in str(tab.render())
+        for hudu_id in range(6, 36):  # Synced 38 -> Synced 8: narrower, laid out again
+            engine.change(hudu_id, status=Status.FAILED)
+        app.drain()
+        await pilot.pause()
+        assert tab.label_text.endswith("Synced 8")
+        assert any(layouts)
