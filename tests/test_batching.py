@@ -16,12 +16,13 @@ from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.engine import Engine
 from core.halo_json import encoded_item
-from core.models import HuduArticle, Status
+from core.models import Status
 from core.plan import MAX_BATCH_JSON_BYTES, Write
 from core.render import RenderedArticle, article_payload, render_article
 from core.store import MappingStore
 from tests.conftest import make_settings, no_wait
 from tests.test_engine_failures import active_copies
+from tests.test_render import article as hudu_article
 
 KB_PATH = "/api/KBArticle"
 
@@ -35,21 +36,8 @@ def fake_write(n: int, body_bytes: int = 100) -> Write:
 
 
 def test_a_rendered_article_weighs_what_its_json_weighs_on_the_wire() -> None:
-    article = HuduArticle(
-        7,
-        "Zürich office — Wi-Fi",
-        "<p>Schlüssel: „grün“ " + "x" * 5_000 + "</p>",
-        "zurich",
-        "",
-        None,
-        None,
-        False,
-        False,
-        False,
-        "",
-        None,
-        None,
-    )
+    content = "<p>Schlüssel: „grün“ " + "x" * 5_000 + "</p>"
+    article = hudu_article(content, id=7, name="Zürich office — Wi-Fi", slug="zurich", url="")
     rendered = render_article(article, hudu_base_url="https://hudu.example", faqlist_id=3)
     sent = encoded_item(article_payload(rendered, halo_id=None))
     weight = write_weight(Write(article, rendered, "create"))

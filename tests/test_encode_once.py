@@ -14,25 +14,14 @@ import core.halo
 from core.models import HuduArticle, HuduUpload
 from core.render import RenderOptions, article_payload, content_hash, render_article
 from core.spool import BodySpool
+from tests.test_render import article as hudu_article
 
 BODY = '<p>Schlüssel „grün“ \\ "quoted" \t tab</p>' + "<p>words</p>" * 200
 
 
 def article(company_id: int | None = None, content: str = BODY) -> HuduArticle:
-    return HuduArticle(
-        5,
-        "Wi-Fi „Büro“",
-        content,
-        "wifi",
-        "",
-        company_id,
-        None,
-        False,
-        False,
-        False,
-        "",
-        None,
-        None,
+    return hudu_article(
+        content, id=5, name="Wi-Fi „Büro“", slug="wifi", url="", company_id=company_id
     )
 
 

@@ -22,11 +22,12 @@ from core.emulators.halo import HaloState
 from core.emulators.hudu import HuduState
 from core.emulators.seed import SeedSummary
 from core.engine import Engine
-from core.models import ArticleRecord, HuduArticle, Status
+from core.models import ArticleRecord, Status
 from core.plan import Write
 from core.render import article_payload, render_article
 from core.spool import BodySpool
 from tests.conftest import halo_copies
+from tests.test_render import article as hudu_article
 
 
 class CountingCleaner:
@@ -232,21 +233,7 @@ async def test_planned_writes_keep_their_bodies_in_the_spool_not_in_memory(
 
 
 def test_a_spooled_article_is_sent_as_it_was_rendered() -> None:
-    article = HuduArticle(
-        5,
-        "Wi-Fi",
-        "<p>SSID „Büro“</p>",
-        "wifi",
-        "",
-        None,
-        None,
-        False,
-        False,
-        False,
-        "",
-        None,
-        None,
-    )
+    article = hudu_article("<p>SSID „Büro“</p>", id=5, name="Wi-Fi", slug="wifi", url="")
     rendered = render_article(article, hudu_base_url="https://hudu.example", faqlist_id=2)
     spool = BodySpool()
     try:

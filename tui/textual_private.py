@@ -118,17 +118,10 @@ def _value(key: object) -> str | None:
     return key.value if isinstance(key, RowKey) else key if isinstance(key, str) else None
 
 
-class _Rows(Mapping[RowKey, Row]):
-    """Stands for `DataTable.rows` (row key → `Row`): every row is one line."""
+class _SourceKeys:
+    """The row keys of a source, as the stand-ins below all answer for them."""
 
-    def __init__(self, source: RowSource) -> None:
-        self.source = source
-
-    def __getitem__(self, key: RowKey | str) -> Row:
-        value = _value(key)
-        if value is None or value not in self.source:
-            raise KeyError(key)
-        return Row(RowKey(value), 1)
+    source: RowSource
 
     def __contains__(self, key: object) -> bool:
         value = _value(key)
@@ -141,11 +134,27 @@ class _Rows(Mapping[RowKey, Row]):
         source = self.source
         return (RowKey(source.key_at(index)) for index in range(len(source)))
 
+    def _known(self, key: RowKey | str) -> str:
+        value = _value(key)
+        if value is None or value not in self.source:
+            raise KeyError(key)
+        return value
+
+
+class _Rows(_SourceKeys, Mapping[RowKey, Row]):
+    """Stands for `DataTable.rows` (row key → `Row`): every row is one line."""
+
+    def __init__(self, source: RowSource) -> None:
+        self.source = source
+
+    def __getitem__(self, key: RowKey | str) -> Row:
+        return Row(RowKey(self._known(key)), 1)
+
     def clear(self) -> None:
         """Nothing to drop: the rows are the source's."""
 
 
-class _Cells(Mapping[RowKey, dict[ColumnKey, RenderableType]]):
+class _Cells(_SourceKeys, Mapping[RowKey, dict[ColumnKey, RenderableType]]):
     """Stands for `DataTable._data` (row key → column key → cell), made from the source when
     asked for: only the rows painted have their cells made."""
 
@@ -154,27 +163,15 @@ class _Cells(Mapping[RowKey, dict[ColumnKey, RenderableType]]):
         self.table = table
 
     def __getitem__(self, key: RowKey | str) -> dict[ColumnKey, RenderableType]:
-        value = _value(key)
-        if value is None or value not in self.source:
-            raise KeyError(key)
+        value = self._known(key)
         columns = [column.key for column in self.table.ordered_columns]
         return dict(zip(columns, self.source.cells(value), strict=True))
-
-    def __contains__(self, key: object) -> bool:
-        value = _value(key)
-        return value is not None and value in self.source
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def __iter__(self) -> Iterator[RowKey]:
-        return iter(_Rows(self.source))
 
     def clear(self) -> None:
         """Nothing to drop: the cells are the source's."""
 
 
-class _Positions:
+class _Positions(_SourceKeys):
     """Stands for `DataTable._row_locations` (a two-way row key ↔ position dict)."""
 
     def __init__(self, source: RowSource) -> None:
@@ -189,16 +186,6 @@ class _Positions:
 
     def contains_value(self, index: int) -> bool:
         return 0 <= index < len(self.source)
-
-    def __contains__(self, key: object) -> bool:
-        value = _value(key)
-        return value is not None and value in self.source
-
-    def __len__(self) -> int:
-        return len(self.source)
-
-    def __iter__(self) -> Iterator[RowKey]:
-        return iter(_Rows(self.source))
 
 
 class _OrderedRows(Sequence[Row]):

@@ -15,6 +15,7 @@ from tests.tui.fakes import FakeEngine, make_record
 from tests.tui.pilot import SIZE, app_for, count_cells_made, ids, press_one_by_one
 from tui import table_rows
 from tui.sorting import SortOrder, key_maker
+from tui.widgets.article_table import ArticleTable
 
 ROWS = 5_000
 SHOWN = SIZE[1]
@@ -235,16 +236,15 @@ async def test_what_the_first_paint_made_leaves_the_collectors_sight_too(
         freeze()
 
     monkeypatch.setattr(gc, "freeze", counted)
+    render_line = ArticleTable.render_line
+
+    def spy(table: ArticleTable, y: int) -> Any:
+        painted.append(True)
+        return render_line(table, y)
+
+    monkeypatch.setattr(ArticleTable, "render_line", spy)  # from before the first paint
     app = app_for(FakeEngine(many_records()))
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.dashboard.table(Status.SYNCED)
-        render_line = synced.render_line
-
-        def spy(y: int) -> Any:
-            painted.append(True)
-            return render_line(y)
-
-        synced.render_line = spy  # type: ignore[method-assign]
         await pilot.pause()
         await pilot.pause()
     assert freezes == [False, True]
