@@ -426,6 +426,7 @@ async def run_mode(
         out["open_cpu_seconds"] = time.process_time() - cpu  # its worker thread too
         out["open_rows"] = len(reopened.records())
         await reopened.close()
+        del reopened  # one engine's rows in what the collection below walks, not two
     # What a full collection costs over what the engine holds (its rows and render cache), as
     # in a service, where the emulators' articles and request logs are not in the process.
     for state in (hudu.articles, hudu.uploads, halo.articles, hudu.log.entries, halo.log.entries):

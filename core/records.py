@@ -171,13 +171,13 @@ class RecordBook:
         """`apply_plan`, `PLAN_SLICE` rows at a time, giving the event loop back in between
         (a first sync plans a row per article, and each changed row is told to listeners)."""
         ids = list(planned)
+        touched_ids = set(touched)
         for start in range(0, max(len(ids), 1), PLAN_SLICE):
             chunk = ids[start : start + PLAN_SLICE]
-            part = set(chunk)
             last = start + PLAN_SLICE >= len(ids)
             self.apply_plan(
                 {i: planned[i] for i in chunk},
-                [i for i in touched if i in part],
+                [i for i in chunk if i in touched_ids],
                 forgotten if last else (),
                 slugs if start == 0 else {},
             )
