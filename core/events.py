@@ -167,6 +167,21 @@ class ActionTaken(Event):
     scope: str = ""
     count: int | None = None
 
+    @classmethod
+    def of(
+        cls,
+        action: UserAction,
+        origin: Origin,
+        at: datetime,
+        record: ArticleRecord | None = None,
+        *,
+        count: int | None = None,
+    ) -> ActionTaken:
+        """The command as done on `record`, or on `count` articles, or on none."""
+        if record is None:
+            return cls(action, origin, at, count=count)
+        return cls(action, origin, at, record.hudu_id, record.title, record.scope)
+
     def describe(self) -> str:
         """`unlink of “VPN setup” #12 (Acme) from the dashboard` (untrusted title: the log's
         filter and the dashboard make it displayable)."""
@@ -219,11 +234,7 @@ class Announcer:
         count: int | None = None,
     ) -> None:
         """Record a user's command in the log file and tell every listener (the Log tab)."""
-        at = self._clock()
-        if record is None:
-            event = ActionTaken(action, origin, at, count=count)
-        else:
-            event = ActionTaken(action, origin, at, record.hudu_id, record.title, record.scope)
+        event = ActionTaken.of(action, origin, self._clock(), record, count=count)
         actions_log.info(event.describe())
         self.emit(event)
 

@@ -253,12 +253,7 @@ class FakeEngine:
         count: int | None = None,
     ) -> None:
         """As `core.events.Announcer.acted`, at the fixed time."""
-        if record is None:
-            self.emit(ActionTaken(action, origin, FIXED, count=count))
-        else:
-            self.emit(
-                ActionTaken(action, origin, FIXED, record.hudu_id, record.title, record.scope)
-            )
+        self.emit(ActionTaken.of(action, origin, FIXED, record, count=count))
 
     def emit(self, event: Event) -> None:
         for listener in list(self.listeners):
