@@ -30,6 +30,28 @@ from tests.conftest import halo_copies
 from tests.test_render import article as hudu_article
 
 
+class LoopTurns:
+    """Counts the turns another task gets on the event loop while the block runs."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> LoopTurns:
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _tick(self) -> None:
+        while True:
+            self.count += 1
+            await asyncio.sleep(0)
+
+
 class CountingCleaner:
     """Stands in for the sanitiser, counting the bodies it is given."""
 
@@ -253,21 +275,12 @@ async def test_a_plan_is_taken_a_slice_at_a_time(
         for n in range(1000, 1010)
     ]
     planned = {r.hudu_id: r for r in rows}
-    ticks = 0
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
+    async with LoopTurns() as turns:
+        before = turns.count
+        await engine.book.take_plan(planned, list(planned), [], {"a-1000": 1000})
 
-    other = asyncio.create_task(ticker())
-    await asyncio.sleep(0)
-    before = ticks
-    await engine.book.take_plan(planned, list(planned), [], {"a-1000": 1000})
-    other.cancel()
-
-    assert ticks - before >= 2  # 10 rows in slices of 4: the loop ran between them
+    assert turns.count - before >= 2  # 10 rows in slices of 4: the loop ran between them
     assert all(engine.book.get(n) is planned[n] for n in planned)
     assert engine.book.slugs["a-1000"] == 1000
 
@@ -277,21 +290,12 @@ async def test_a_batch_is_encoded_as_httpx_would_and_gives_the_loop_back(
 ) -> None:
     monkeypatch.setattr(core.halo, "ENCODE_SLICE_SECONDS", 0.0)
     items = [{"name": f"Über {n}", "description": "x" * 1000, "id": n} for n in range(5)]
-    ticks = 0
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    other = asyncio.create_task(ticker())
-    await asyncio.sleep(0)
-    encoded = await core.halo.encoded_in_slices(items)
-    other.cancel()
+    async with LoopTurns() as turns:
+        encoded = await core.halo.encoded_in_slices(items)
 
     assert bytes(encoded) == httpx.Request("POST", "https://h", json=items).read()
-    assert ticks >= 4
+    assert turns.count >= 4
 
 
 async def test_what_planning_made_is_set_aside_from_full_collections(
