@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from core.plan import MAX_BATCH_JSON_BYTES, Write
 
@@ -25,6 +25,8 @@ PROMPT_SECONDS = 15.0
 ATTACHMENT_OVERHEAD = 256
 LOOK_AHEAD = 64
 """Writes that do not fit a batch's remaining bytes that it may pass over to fill them."""
+WAITING_AHEAD = 1024
+"""Writes whose files are still downloading (core.prefetch) that a batch may pass over."""
 META_KEY = "batch_size"
 
 
@@ -50,22 +52,35 @@ class BatchSizer:
         """The largest count Halo answered promptly and cleanly in this run."""
         self._slow_start = True
 
-    def take(self, queue: deque[Write], share: int = 1) -> list[Write]:
+    def take(
+        self,
+        queue: deque[Write],
+        share: int = 1,
+        ready: Callable[[Write], bool] = lambda write: True,
+    ) -> list[Write]:
         """The next batch from the front of `queue`: at most `size` writes and
         `MAX_BATCH_JSON_BYTES` (a single larger write goes alone). A write that does not fit
         stays at the front for the next batch while up to `LOOK_AHEAD` later ones may fill the
-        room (first fit: a 2 MB file no longer closes a batch at half its bytes). Near the
-        end, the rest is shared among `share` batches in flight rather than left to one slow
-        batch, down to `INITIAL_BATCH` (smaller batches would only spend requests)."""
+        room (first fit: a 2 MB file no longer closes a batch at half its bytes), and so does
+        one not `ready` (its files still downloading), up to `WAITING_AHEAD` of them: the
+        batch may be empty when all are. Near the end, the rest is shared among `share`
+        batches in flight rather than left to one slow batch, down to `INITIAL_BATCH`
+        (smaller batches would only spend requests)."""
         count = min(self.size, max(INITIAL_BATCH, -(-len(queue) // share)))
         batch: list[Write] = []
         passed: list[Write] = []
+        too_big = waiting = 0
         total = 0
-        while queue and len(batch) < count and len(passed) < LOOK_AHEAD:
+        while queue and len(batch) < count and too_big < LOOK_AHEAD and waiting < WAITING_AHEAD:
             write = queue.popleft()
+            if not ready(write):
+                passed.append(write)
+                waiting += 1
+                continue
             weight = write_weight(write)
             if batch and total + weight > MAX_BATCH_JSON_BYTES:
                 passed.append(write)
+                too_big += 1
                 continue
             batch.append(write)
             total += weight

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -205,24 +204,3 @@ class PassState:
             dry_run,
             restored=tally.restored,
         )
-
-
-def batches(writes: list[Write], size_limit: int) -> list[list[Write]]:
-    """Group writes by count and by JSON size, attachments (base64) included."""
-    grouped: list[list[Write]] = []
-    current: list[Write] = []
-    current_bytes = 0
-    for write in writes:
-        weight = len(json.dumps(write.rendered.payload)) + sum(
-            upload.size * 4 // 3 + 256 for upload in write.rendered.files_to_attach
-        )
-        if current and (
-            len(current) >= size_limit or current_bytes + weight > MAX_BATCH_JSON_BYTES
-        ):
-            grouped.append(current)
-            current, current_bytes = [], 0
-        current.append(write)
-        current_bytes += weight
-    if current:
-        grouped.append(current)
-    return grouped

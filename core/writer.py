@@ -33,6 +33,7 @@ from core.hudu import HuduClient
 from core.images import ImageCopier
 from core.models import HaloArticleRef, SkippedFile, Status
 from core.plan import PassState, Removal, Write
+from core.prefetch import FilePrefetch
 from core.reconciler import Reconciler
 from core.records import RecordBook, Synced
 from core.render import LinkedRenderer, article_payload
@@ -92,6 +93,8 @@ class Writer:
         )
         self.one_create_per_request = False
         """Set where no marker lookup works (core.adapt): a lost answer risks one article."""
+        self.spool_folder = settings.hhsync_db.parent
+        self._files = FilePrefetch(hudu, (), max_bytes=MAX_ATTACHMENT_BYTES)
 
     # ------------------------------------------------------------ writes
     async def write(self, writes: list[Write], state: PassState) -> None:
@@ -128,6 +131,12 @@ class Writer:
             singles = deque(w for w in writes if w.action == "create")
             queue = deque(w for w in writes if w.action != "create")
         writes.clear()
+        files = FilePrefetch(
+            self.hudu,
+            (u for w in (*singles, *queue) for u in w.rendered.files_to_attach),
+            max_bytes=MAX_ATTACHMENT_BYTES,
+            folder=self.spool_folder,
+        )
 
         async def run(batch: list[Write]) -> None:
             try:
@@ -144,6 +153,8 @@ class Writer:
             finally:
                 semaphore.release()
 
+        self._files = files
+        files.start()
         try:
             async with asyncio.TaskGroup() as group:
                 while singles or queue:
@@ -151,14 +162,28 @@ class Writer:
                     if state.stopping():
                         semaphore.release()
                         break
-                    batch = (
-                        [singles.popleft()]
-                        if singles
-                        else self.sizer.take(queue, BATCH_CONCURRENCY)
-                    )
+                    batch = [singles.popleft()] if singles else await self._ready_batch(queue)
                     group.create_task(run(batch))
         except BaseExceptionGroup as failures:
             raise failures.exceptions[0] from None
+        finally:
+            await files.close()
+
+    async def _ready_batch(self, queue: deque[Write]) -> list[Write]:
+        """The next batch of writes whose files are here: a full one, waiting for files to
+        arrive if need be, or what is ready once no download is under way."""
+        files = self._files
+        while True:
+            batch = self.sizer.take(
+                queue, BATCH_CONCURRENCY, lambda w: files.ready(w.rendered.files_to_attach)
+            )
+            coming = files.coming()
+            if batch and (self.sizer.full(batch) or not coming):
+                return batch
+            queue.extendleft(reversed(batch))
+            if not coming:  # nothing here yet and no download under way: the writer fetches
+                return self.sizer.take(queue, BATCH_CONCURRENCY)
+            await files.arrival()
 
     async def _send_sized(self, batch: list[Write], state: PassState) -> None:
         """Send one batch and tell the sizer how Halo answered it."""
@@ -237,12 +262,12 @@ class Writer:
         self._synced(list(zip(batch, refs, strict=True)), state)
 
     async def _payload(self, write: Write, state: PassState) -> dict[str, object]:
-        """The article's KBArticle object, with its files downloaded from Hudu just now."""
+        """The article's KBArticle object, with its files from Hudu (`core.prefetch`)."""
         files: list[tuple[str, bytes]] = []
         state.late_skips.pop(write.article.id, None)
         for upload in write.rendered.files_to_attach:
             try:  # Hudu listed a smaller size than it serves: stop reading at Halo's limit
-                data = await self.hudu.download_upload(upload.id, max_bytes=MAX_ATTACHMENT_BYTES)
+                data = await self._files.data(upload)
             except TooLargeError as exc:
                 limit = f"Halo's {MAX_ATTACHMENT_MB} MB attachment limit"
                 reason = f"larger than {limit} (more than {exc.limit:,} bytes)"

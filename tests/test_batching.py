@@ -10,7 +10,14 @@ from typing import Any
 
 import httpx
 
-from core.batching import INITIAL_BATCH, META_KEY, PROMPT_SECONDS, BatchSizer, write_weight
+from core.batching import (
+    INITIAL_BATCH,
+    META_KEY,
+    PROMPT_SECONDS,
+    WAITING_AHEAD,
+    BatchSizer,
+    write_weight,
+)
 from core.build import build_engine
 from core.emulators.halo import HaloState, create_halo_app
 from core.emulators.hudu import HuduState, create_hudu_app
@@ -97,6 +104,30 @@ def test_a_write_too_big_for_the_room_left_waits_while_smaller_ones_fill_it() ->
     assert [w.rendered.payload["name"] for w in batch] == [f"A{n}" for n in range(1, 40)]
     assert list(queue) == [big, queue[1]] and queue[1].rendered.payload["name"] == "A99"
     assert sum(len(json.dumps(w.rendered.payload)) for w in batch) <= MAX_BATCH_JSON_BYTES
+
+
+def test_writes_whose_files_are_not_here_stay_at_the_front_while_ready_ones_go() -> None:
+    sizer = BatchSizer(1_000, remembered=10)
+    queue = deque(fake_write(n) for n in range(30))
+    waiting = {0, 1, 5}
+
+    batch = sizer.take(queue, ready=lambda w: int(w.rendered.payload["name"][1:]) not in waiting)
+
+    assert [w.rendered.payload["name"] for w in batch] == [
+        f"A{n}" for n in (2, 3, 4, *range(6, 13))
+    ]
+    assert [w.rendered.payload["name"] for w in queue][:4] == ["A0", "A1", "A5", "A13"]
+    assert sizer.take(deque([fake_write(1)]), ready=lambda w: False) == []
+
+
+def test_a_batch_passes_over_at_most_so_many_writes_waiting_for_files() -> None:
+    sizer = BatchSizer(1_000, remembered=10)
+    queue = deque(fake_write(n) for n in range(WAITING_AHEAD + 20))
+
+    batch = sizer.take(queue, ready=lambda w: int(w.rendered.payload["name"][1:]) >= WAITING_AHEAD)
+
+    assert batch == [] and len(queue) == WAITING_AHEAD + 20
+    assert queue[0].rendered.payload["name"] == "A0"
 
 
 def test_the_remembered_size_is_the_start_within_the_ceiling() -> None:
