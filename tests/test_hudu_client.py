@@ -11,8 +11,10 @@ import pytest
 
 from core.emulators.hudu import HuduState, create_hudu_app
 from core.errors import HuduAuthError, HuduError, HuduUnreachableError, MalformedResponseError
-from core.hudu import HuduClient, parse_company
+from core.hudu import KEEP_SLICE, HuduClient, parse_company
 from core.hudu_facts import api_root
+from core.models import HuduArticle
+from tests.test_pass_cost import LoopTurns
 from tests.test_ratelimit import FakeTime, LowJitter
 
 KEY = "hudu-secret-key-0123456789"
@@ -75,6 +77,22 @@ async def test_pages_until_a_short_page_with_key_and_page_size() -> None:
     ]
     assert all(r.url.params["page_size"] == "100" for r in seen)
     assert all(r.headers["x-api-key"] == KEY for r in seen)
+
+
+async def test_a_page_gives_the_loop_back_while_its_bodies_are_kept() -> None:
+    turns_seen: list[int] = []
+
+    def keep(kept: HuduArticle) -> HuduArticle:
+        turns_seen.append(turns.count)
+        return kept
+
+    async with mock_client(pages_of(list(range(1, 101)), [])) as hudu, LoopTurns() as turns:
+        await hudu.list_articles(keep=keep)
+
+    assert len(turns_seen) == 100
+    slices = [turns_seen[n : n + KEEP_SLICE] for n in range(0, 100, KEEP_SLICE)]
+    assert all(len(set(part)) == 1 for part in slices)  # one slice, one turn of the loop
+    assert len({part[0] for part in slices}) == 100 // KEEP_SLICE
 
 
 async def test_a_full_last_page_asks_once_more() -> None:
