@@ -32,7 +32,8 @@ PREFETCH_BYTES = 128 * 1024 * 1024
 PREFETCH_FILES = 256
 """The most files waiting at once (each an open temporary file once past `IN_MEMORY_BYTES`)."""
 PREFETCH_CONCURRENCY = 4
-IN_MEMORY_BYTES = 256 * 1024
+IN_MEMORY_BYTES = 64 * 1024
+"""A file smaller waits in memory (at most `PREFETCH_FILES` of them: 16 MB), a larger on disk."""
 
 
 @dataclass(slots=True)
