@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import operator
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,8 +29,10 @@ from core.store import MappingStore
 RETRY_BACKOFF_MAX = timedelta(hours=1)
 DEFER_LIMIT = 1_000
 """Deferred rows written at the latest once this many wait (a pass of updates only)."""
-PLAN_SLICE = 500
-"""Rows of a plan taken between two turns of the event loop (~30 ms at 50,000 articles)."""
+PLAN_SLICE_SECONDS = 0.01
+"""How long taking a plan holds the event loop before giving it back (`take_plan`): each slice
+takes as many rows as the last one took in that time, and its rows in one store write."""
+FIRST_PLAN_SLICE = 100
 
 Emit = Callable[[Event], None]
 
@@ -46,6 +50,15 @@ class Synced:
     halo_seen_hash: str = ""
     """What Halo answered of the copy (its `date_edited`, `HaloArticleRef.seen_hash`): the
     baseline drift repair compares with ("" when the answer did not say)."""
+
+
+_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(ArticleRecord)))
+
+
+def copied(rec: ArticleRecord) -> ArticleRecord:
+    """`dataclasses.replace(rec)`, a tenth of its time: each changed row is copied into its
+    `ArticleChanged` (50,000 rows when a first sync's plan is taken)."""
+    return ArticleRecord(*_FIELDS(rec))
 
 
 def now_utc() -> datetime:
@@ -97,10 +110,10 @@ class RecordBook:
 
     def snapshot(self, hudu_id: int) -> ArticleRecord | None:
         found = self._rows.get(hudu_id)
-        return dataclasses.replace(found) if found else None
+        return copied(found) if found else None
 
     def snapshots(self) -> list[ArticleRecord]:
-        return [dataclasses.replace(r) for r in self._rows.values()]
+        return [copied(r) for r in self._rows.values()]
 
     def counts(self) -> dict[str, int]:
         tally = dict.fromkeys((s.value for s in Status), 0)
@@ -169,21 +182,27 @@ class RecordBook:
         forgotten: Sequence[int],
         slugs: Mapping[str, int],
     ) -> None:
-        """`apply_plan`, `PLAN_SLICE` rows at a time, giving the event loop back in between
-        (a first sync plans a row per article, and each changed row is told to listeners)."""
+        """`apply_plan` a slice at a time, giving the event loop back in between (a first sync
+        plans a row per article, and each changed row is told to listeners)."""
         ids = list(planned)
         touched_ids = set(touched)
-        for start in range(0, max(len(ids), 1), PLAN_SLICE):
-            chunk = ids[start : start + PLAN_SLICE]
-            last = start + PLAN_SLICE >= len(ids)
+        start, size = 0, FIRST_PLAN_SLICE
+        while True:
+            began = time.perf_counter()
+            chunk = ids[start : start + size]
+            last = start + size >= len(ids)
             self.apply_plan(
                 {i: planned[i] for i in chunk},
                 [i for i in chunk if i in touched_ids],
                 forgotten if last else (),
                 slugs if start == 0 else {},
             )
-            if not last:
-                await asyncio.sleep(0)
+            if last:
+                return
+            start += size
+            spent = max(time.perf_counter() - began, 1e-6)
+            size = max(1, min(2 * size, int(size * PLAN_SLICE_SECONDS / spent)))
+            await asyncio.sleep(0)
 
     def forget(self, hudu_ids: Sequence[int]) -> None:
         if not hudu_ids:
@@ -226,8 +245,8 @@ class RecordBook:
             rec.http_status = None
             rec.first_synced_at = rec.first_synced_at or now
             rec.last_synced_at = rec.last_attempt_at = now
-            rec.skipped_files = list(result.skipped_files)
-            rec.attachments = list(result.attachments)
+            rec.skipped_files = result.skipped_files
+            rec.attachments = result.attachments
             rec.halo_edited_at, rec.halo_seen_hash = result.halo_edited_at, result.halo_seen_hash
             if rec.unlinked:
                 pass
@@ -399,7 +418,7 @@ class RecordBook:
         elif persist:
             self._write(batch)
         for rec in batch:
-            self._emit(ArticleChanged(dataclasses.replace(rec)))
+            self._emit(ArticleChanged(copied(rec)))
 
     def _write(
         self,
