@@ -33,8 +33,9 @@ from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduFolder, Sta
 from core.plan import Action, Plan, Removal, Write
 from core.planned_values import Audience, Scope, edited_at
 from core.planned_values import HuduView as HuduView  # where the engine finds it
-from core.records import RecordBook, copied, set_skipped
+from core.records import RecordBook, set_skipped
 from core.render import LinkedRenderer
+from core.untracked import copied
 
 CURSOR_OVERLAP = timedelta(minutes=5)
 REMOVAL_SHARE = 0.2

@@ -1,11 +1,13 @@
 """What the garbage collector walks for each article the engine keeps (issue 10: a full
-collection walks every tracked object, 0.4–0.6 s at 50,000 articles): the record book's row,
-and nothing else for an article without skipped files."""
+collection walks every tracked object, 0.4–0.6 s at 50,000 articles): nothing for an article
+without files (its row is untracked, its lists are tuples, its store row and render-cache entry
+tuples of atoms)."""
 
 from __future__ import annotations
 
 import dataclasses
 import gc
+import sys
 
 import pytest
 
@@ -13,12 +15,13 @@ from core.collector import collect_set_aside
 from core.emulators.seed import SeedSummary
 from core.engine import Engine
 from core.models import ArticleRecord, SkippedFile, Status
-from core.records import copied
 from core.rowcodec import ARTICLE_ROWS, BadRow
 from core.tables import ARTICLES
+from core.untracked import copied
+from tests.conftest import EngineFactory
 
 
-async def test_after_a_full_pass_an_article_leaves_one_object_the_collector_walks(
+async def test_after_a_full_pass_an_article_leaves_nothing_the_collector_walks(
     engine: Engine, seeded: SeedSummary
 ) -> None:
     await engine.sync_now(full=True)
@@ -28,6 +31,7 @@ async def test_after_a_full_pass_an_article_leaves_one_object_the_collector_walk
     plain = [r for r in rows if not (r.skipped_files or r.attachments)]
     entries = engine.renderer.cache._entries
     kept = [
+        *rows,
         *(field for r in plain for field in (r.skipped_files, r.attachments)),
         *(engine.store._raw(ARTICLES)[str(r.hudu_id)] for r in plain),
         *(entries[r.hudu_id] for r in plain if r.hudu_id in entries),
@@ -36,6 +40,37 @@ async def test_after_a_full_pass_an_article_leaves_one_object_the_collector_walk
     assert len(plain) > 10 and len(plain) < len(rows)  # some rows have files
     assert sum(r.hudu_id in entries for r in plain) >= len(plain) - 5  # drafts are not rendered
     assert [value for value in kept if gc.is_tracked(value)] == []
+
+
+async def test_rows_loaded_and_rows_told_to_listeners_are_untracked(
+    make_engine: EngineFactory, seeded: SeedSummary
+) -> None:
+    first = make_engine()
+    await first.open()
+    told: list[ArticleRecord] = []
+    first.subscribe(lambda event: told.append(event.record) if hasattr(event, "record") else None)
+    await first.sync_now(full=True)
+    await first.close()
+
+    reopened = make_engine()
+    await reopened.open()
+
+    assert told and not any(gc.is_tracked(r) for r in told)
+    assert len(reopened.book.rows()) == len(first.book.rows())
+    assert not any(gc.is_tracked(r) for r in reopened.book.rows())
+    assert not any(gc.is_tracked(r) for r in reopened.book.snapshots())
+    await reopened.close()
+
+
+def test_an_untracked_row_is_freed_with_its_last_reference() -> None:
+    title = "Wi-Fi " * 100
+    row = copied(ArticleRecord(1, title, "Central KB", None, Status.PENDING))
+    held = sys.getrefcount(title)
+
+    del row
+
+    assert not gc.is_tracked(copied(ArticleRecord(2, "T", "C", None, Status.PENDING)))
+    assert sys.getrefcount(title) == held - 1
 
 
 def test_a_copy_of_a_row_has_every_field_of_it() -> None:
