@@ -1,11 +1,13 @@
-"""Article rows left out of the garbage collector's walks (`untracked`), and copies of rows.
+"""Values kept per article left out of the garbage collector's walks (`untracked`), and
+copies of rows.
 
 A full collection walks every object the collector tracks: at 50,000 articles each row the
-engine keeps (and each copy the dashboard keeps) is one more. A row holds only strings,
-numbers and tuples of them, so it can never be part of a reference cycle, and the collector
-has nothing to find in it: untracked, it is still freed when its last reference goes. CPython
-offers no Python call for this (it untracks tuples and dicts of atoms itself, never a class's
-instances), so its C function is called; elsewhere rows stay tracked.
+engine keeps (and each copy the dashboard keeps), each article read from Hudu and each body
+spooled is one more. These hold only strings, numbers, dates, tuples of them and the spool,
+never anything that leads back to them, so they are never part of a reference cycle and the
+collector has nothing to find in them: untracked, each is still freed when its last reference
+goes. CPython offers no Python call for this (it untracks tuples and dicts of atoms itself,
+never a class's instances), so its C function is called; elsewhere they stay tracked.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TypeVar
 
 from core.models import ArticleRecord
 
-T = TypeVar("T", bound=ArticleRecord)
+T = TypeVar("T")
 
 
 def _untrack_function() -> Callable[[object], None] | None:
@@ -33,11 +35,12 @@ def _untrack_function() -> Callable[[object], None] | None:
 _UNTRACK = _untrack_function()
 
 
-def untracked(row: T) -> T:
-    """The row, left out of the collector's walks (it references no container of its own)."""
+def untracked(value: T) -> T:
+    """The value, left out of the collector's walks: only for a value nothing it references
+    can lead back to (else a cycle through it would never be freed)."""
     if _UNTRACK is not None:
-        _UNTRACK(row)
-    return row
+        _UNTRACK(value)
+    return value
 
 
 _FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(ArticleRecord)))

@@ -133,3 +133,16 @@ def test_a_list_field_with_a_wrong_item_is_refused(field: str, value: object) ->
 
     with pytest.raises(BadRow):
         ARTICLE_ROWS.decode({**row, field: value})
+
+
+async def test_articles_read_from_hudu_and_their_spooled_bodies_are_untracked(
+    engine: Engine, seeded: SeedSummary
+) -> None:
+    view = await engine.planner.read_hudu(full=True, cursor=None)
+    try:
+        assert len(view.articles) >= len(seeded.published_ids) and view.bodies
+        assert not any(gc.is_tracked(article) for article in view.articles.values())
+        assert not any(gc.is_tracked(body) for body in view.bodies.values())
+        assert view.whole(view.articles[seeded.published_ids[0]]).content  # still readable
+    finally:
+        view.close()
