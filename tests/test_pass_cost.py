@@ -306,6 +306,32 @@ async def test_a_plan_taken_in_time_to_spare_reaches_the_store_in_few_writes(
     }
 
 
+async def test_the_end_of_planning_and_taking_the_plan_are_apart_on_the_loop(
+    engine: Engine, seeded: SeedSummary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 50,000 articles the last slice of planning, dropping what was read and the first
+    slice of taking the plan ran as one 47 ms callback."""
+    engine.planner.slice_seconds = 60.0
+    monkeypatch.setattr(core.records, "PLAN_SLICE_SECONDS", 60.0)
+    marks: list[int] = []
+    plan_article, apply_plan = engine.planner._plan_article, engine.book.apply_plan
+
+    def last_planned(*args: Any, **kwargs: Any) -> None:
+        marks[:] = [turns.count]
+        plan_article(*args, **kwargs)
+
+    def taken(*args: Any, **kwargs: Any) -> None:
+        marks.append(turns.count)
+        apply_plan(*args, **kwargs)
+
+    monkeypatch.setattr(engine.planner, "_plan_article", last_planned)
+    monkeypatch.setattr(engine.book, "apply_plan", taken)
+    async with LoopTurns() as turns:
+        await engine.sync_now(full=True)
+
+    assert marks[1] - marks[0] >= 2  # planning's end, then taking the plan's start
+
+
 async def test_a_batch_is_encoded_as_httpx_would_and_gives_the_loop_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
