@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import sys
+import weakref
 
 import pytest
 
@@ -146,3 +147,20 @@ async def test_articles_read_from_hudu_and_their_spooled_bodies_are_untracked(
         assert view.whole(view.articles[seeded.published_ids[0]]).content  # still readable
     finally:
         view.close()
+
+
+async def test_an_answer_is_freed_when_dropped_without_a_collection(
+    engine: Engine, seeded: SeedSummary
+) -> None:
+    """httpx binds a response and its stream in a cycle: each batch's answer and request (a
+    batch is megabytes) waited for a full collection, which freed them all at once."""
+    gc.disable()
+    try:
+        response = await engine.hudu._get(f"articles/{seeded.published_ids[0]}")
+        assert response.json()["article"]["id"] == seeded.published_ids[0]
+        gone = weakref.ref(response)
+        del response
+
+        assert gone() is None
+    finally:
+        gc.enable()
