@@ -2,15 +2,14 @@
 
 A full collection walks every container object the process tracks: at 50,000 articles that
 held the event loop the dashboard shares for hundreds of milliseconds, at moments the engine
-does not choose. Planning sets aside (`gc.freeze`) what it has made at each slice, and the
-writes as each batch begins (`RecordBook.mark_intents`), so an automatic collection walks only
-what was made since; the young generations are collected first, so that little garbage is set
-aside with it. What was set aside is collected once after each full pass, between passes
-(`collect_set_aside`), so garbage forming cycles is not kept for ever.
+does not choose. Planning sets aside (`gc.freeze`) what it has made at each slice, so an
+automatic collection walks only what was made since; the young generations are collected
+first, so that little garbage is set aside with it. What was set aside is collected once after
+each full pass, between passes (`collect_set_aside`), so garbage forming cycles is not kept
+for ever.
 
-Setting aside an HTTP answer in use is safe because answers are unbound from their stream once
-read (`core.http.unbound`): httpx keeps the two in a reference cycle, and an answer frozen in
-that cycle kept its batch's megabytes until the pass ended (7.4 GB at 50,000 articles).
+Only planning sets aside: it does no I/O. An HTTP response (httpx keeps it in a reference
+cycle with its stream) frozen while in use would keep its body, megabytes a batch, until then.
 """
 
 from __future__ import annotations

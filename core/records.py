@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.collector import set_aside
 from core.errors import ApiError
 from core.events import ArticleChanged, ArticleRemoved, Event
 from core.models import ArticleRecord, SkippedFile, Status
@@ -209,10 +208,7 @@ class RecordBook:
     # ------------------------------------------------------------ writes to Halo
     def mark_intents(self, hudu_ids: Iterable[int]) -> None:
         """Before a create is sent, its row says so on disk, so that after a crash the next
-        pass looks the article up by its marker instead of creating it again. The writer
-        calls it as each batch begins: what the pass made so far is set aside then
-        (`core.collector`), so a full collection during the writes walks one batch's objects."""
-        set_aside()
+        pass looks the article up by its marker instead of creating it again."""
         fresh = [
             rec
             for rec in (self._rows[i] for i in hudu_ids)

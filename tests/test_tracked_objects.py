@@ -10,12 +10,9 @@ import gc
 import sys
 import weakref
 
-import httpx
 import pytest
 
-import core.records
-from core.collector import collect_set_aside, set_aside
-from core.emulators.halo import HaloState
+from core.collector import collect_set_aside
 from core.emulators.seed import SeedSummary
 from core.engine import Engine
 from core.models import ArticleRecord, SkippedFile, Status
@@ -167,25 +164,3 @@ async def test_an_answer_is_freed_when_dropped_without_a_collection(
         assert gone() is None
     finally:
         gc.enable()
-
-
-async def test_each_batch_sets_aside_what_came_before_it_and_keeps_no_answer(
-    engine: Engine, seeded: SeedSummary, halo: HaloState, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each full collection during the writes walks one batch's objects; setting aside keeps
-    no answer (nor the request it holds) past its use, since answers are unbound."""
-    calls: list[int] = []
-
-    def counted() -> None:
-        calls.append(1)
-        set_aside()
-
-    monkeypatch.setattr(core.records, "set_aside", counted)
-    engine.writer.batch_size = 5
-
-    await engine.sync_now(full=True)
-
-    posts = [r for r in halo.log.entries if r.method == "POST" and r.path.endswith("KBArticle")]
-    assert len(posts) >= 5 and len(calls) >= len(posts)
-    gc.unfreeze()  # what was set aside, before any collection frees it
-    assert [o for o in gc.get_objects() if isinstance(o, httpx.Response | httpx.Request)] == []
