@@ -116,9 +116,9 @@ def _counted_retry(failures: Counter[bool], state: RetryCallState) -> bool:
 
 def unbound(response: httpx.Response) -> httpx.Response:
     """The answer, read and closed, without the stream httpx bound to it: the two form a
-    reference cycle, so each answer and the request it holds (a batch is megabytes) would
-    wait for a full garbage collection to be freed, and that collection would free them all
-    at once (30-40 ms at 50,000 articles)."""
+    reference cycle, so each answer and the request it holds (a batch is megabytes) waited
+    for a full garbage collection to be freed (the engine's peak memory at 50,000 articles:
+    292 MB bound, 212 MB unbound)."""
     response.stream = httpx.ByteStream(b"")
     return response
 
