@@ -8,8 +8,11 @@ first, so that little garbage is set aside with it. What was set aside is collec
 each full pass, between passes (`collect_set_aside`), so garbage forming cycles is not kept
 for ever.
 
-Only planning sets aside: it does no I/O. An HTTP response (httpx keeps it in a reference
-cycle with its stream) frozen while in use would keep its body, megabytes a batch, until then.
+Only planning sets aside. Setting aside as each batch of writes began was measured at 50,000
+articles: no full collection came during the writes, but the stalls stayed (the writes' own
+work), and what it kept until the pass ended (garbage cycles of the retry machinery) made the
+between-pass collection 0.42 s and the peak memory 50 MB higher. HTTP answers are unbound
+from their stream once read (`core.http.unbound`), so none is kept by being set aside.
 """
 
 from __future__ import annotations

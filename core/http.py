@@ -114,6 +114,15 @@ def _counted_retry(failures: Counter[bool], state: RetryCallState) -> bool:
     return True
 
 
+def unbound(response: httpx.Response) -> httpx.Response:
+    """The answer, read and closed, without the stream httpx bound to it: the two form a
+    reference cycle, so each answer and the request it holds (a batch is megabytes) waited
+    for a full garbage collection to be freed (the engine's peak memory at 50,000 articles:
+    292 MB bound, 212 MB unbound)."""
+    response.stream = httpx.ByteStream(b"")
+    return response
+
+
 async def _read_at_most(
     http: httpx.AsyncClient, request: httpx.Request, max_bytes: int
 ) -> httpx.Response:
@@ -131,6 +140,7 @@ async def _read_at_most(
                 raise TooLargeError(len(body), max_bytes)
     finally:
         await response.aclose()
+        unbound(response)
     headers = [(k, v) for k, v in response.headers.multi_items() if k not in _BODY_HEADERS]
     return httpx.Response(
         response.status_code, headers=headers, content=bytes(body), request=request
@@ -294,7 +304,7 @@ class ApiSession:
                 headers=headers,
             )
             if max_bytes is None:
-                response = await self.http.send(request)
+                response = unbound(await self.http.send(request))
             else:
                 response = await _read_at_most(self.http, request, max_bytes)
         except NOT_SENT_ERRORS as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -182,8 +182,10 @@ class ArticleRecord:
     last_synced_at: str = ""
     last_attempt_at: str = ""
     next_retry_at: str = ""
-    skipped_files: list[SkippedFile] = field(default_factory=list)
-    attachments: list[str] = field(default_factory=list)
+    skipped_files: tuple[SkippedFile, ...] = ()
+    attachments: tuple[str, ...] = ()
+    """Tuples, not lists: the garbage collector stops tracking a tuple of strings (or an empty
+    one), so a full collection walks one object per row, not three."""
     halo_client_id: int | None = None
     """The Halo customer a company article is restricted to (`kbentryclientaccess`)."""
     halo_customer: str = ""

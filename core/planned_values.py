@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from core.models import HuduArticle, HuduCompany, HuduFolder, HuduUpload
 from core.spool import BodySpool, Spooled
+from core.untracked import untracked
 
 if TYPE_CHECKING:
     from core.plan import Plan
@@ -33,11 +34,12 @@ class HuduView:
     """The bodies of the listed articles (whose `content` is empty here), in `spool`."""
 
     def keep(self, article: HuduArticle) -> HuduArticle:
-        """The article with its body moved to the spool (made on first use)."""
+        """The article with its body moved to the spool (made on first use); both kept out of
+        the garbage collector's walks (50,000 articles read: 35 ms a full collection)."""
         if self.spool is None:
             self.spool = BodySpool(self.spool_folder)
-        self.bodies[article.id] = self.spool.put(article.content)
-        return dataclasses.replace(article, content="")
+        self.bodies[article.id] = untracked(self.spool.put(article.content))
+        return untracked(dataclasses.replace(article, content=""))
 
     def whole(self, article: HuduArticle) -> HuduArticle:
         """The article with its body."""

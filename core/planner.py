@@ -35,6 +35,7 @@ from core.planned_values import Audience, Scope, edited_at
 from core.planned_values import HuduView as HuduView  # where the engine finds it
 from core.records import RecordBook, set_skipped
 from core.render import LinkedRenderer
+from core.untracked import copied
 
 CURSOR_OVERLAP = timedelta(minutes=5)
 REMOVAL_SHARE = 0.2
@@ -309,6 +310,7 @@ class Planner:
                 set_aside()
                 await asyncio.sleep(0)
                 slice_end = time.perf_counter() + self.slice_seconds
+        await asyncio.sleep(0)  # the last slice ends here, not with what the engine does next
         if not force:
             self._cap_removals(plan)
         return plan
@@ -330,7 +332,7 @@ class Planner:
                 article.id, article.name, scope.name, article.company_id, Status.PENDING
             )
         else:
-            rec = dataclasses.replace(live)
+            rec = copied(live)
         rec.title, rec.scope, rec.company_id = article.name, scope.name, article.company_id
         rec.hudu_url, rec.slug = article.url, article.slug
         rec.hudu_updated_at = edited_at(article)

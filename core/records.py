@@ -13,7 +13,7 @@ intent on disk and is adopted by marker, an update is sent again.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,12 +23,15 @@ from core.errors import ApiError
 from core.events import ArticleChanged, ArticleRemoved, Event
 from core.models import ArticleRecord, SkippedFile, Status
 from core.store import MappingStore
+from core.untracked import copied, untracked
 
 RETRY_BACKOFF_MAX = timedelta(hours=1)
 DEFER_LIMIT = 1_000
 """Deferred rows written at the latest once this many wait (a pass of updates only)."""
-PLAN_SLICE = 500
-"""Rows of a plan taken between two turns of the event loop (~30 ms at 50,000 articles)."""
+PLAN_SLICE_SECONDS = 0.01
+"""How long taking a plan holds the event loop before giving it back (`take_plan`): each slice
+takes as many rows as the last one took in that time, and its rows in one store write."""
+FIRST_PLAN_SLICE = 100
 
 Emit = Callable[[Event], None]
 
@@ -78,7 +81,7 @@ class RecordBook:
     def open(self) -> None:
         """Take the store (its lock) and its rows; the engine runs this in a thread."""
         self.store.open()
-        self._rows = self.store.records()
+        self._rows = {i: untracked(row) for i, row in self.store.records().items()}
         self._slugs = {r.slug: r.hudu_id for r in self._rows.values() if r.slug}
 
     # ------------------------------------------------------------ reading
@@ -97,10 +100,10 @@ class RecordBook:
 
     def snapshot(self, hudu_id: int) -> ArticleRecord | None:
         found = self._rows.get(hudu_id)
-        return dataclasses.replace(found) if found else None
+        return copied(found) if found else None
 
     def snapshots(self) -> list[ArticleRecord]:
-        return [dataclasses.replace(r) for r in self._rows.values()]
+        return [copied(r) for r in self._rows.values()]
 
     def counts(self) -> dict[str, int]:
         tally = dict.fromkeys((s.value for s in Status), 0)
@@ -152,7 +155,7 @@ class RecordBook:
             and live.unlinked
             and not (i in planned and planned[i].unlinked)
         }
-        self._rows.update((i, rec) for i, rec in planned.items() if i not in unlinked)
+        self._rows.update((i, untracked(rec)) for i, rec in planned.items() if i not in unlinked)
         self._slugs.update(slugs)
         changed = [self._rows[i] for i in touched if i not in unlinked]
         if store_pending:
@@ -169,21 +172,28 @@ class RecordBook:
         forgotten: Sequence[int],
         slugs: Mapping[str, int],
     ) -> None:
-        """`apply_plan`, `PLAN_SLICE` rows at a time, giving the event loop back in between
-        (a first sync plans a row per article, and each changed row is told to listeners)."""
+        """`apply_plan` a slice at a time, giving the event loop back in between (a first sync
+        plans a row per article, and each changed row is told to listeners)."""
+        await asyncio.sleep(0)  # a slice to itself, not with the end of planning before it
         ids = list(planned)
         touched_ids = set(touched)
-        for start in range(0, max(len(ids), 1), PLAN_SLICE):
-            chunk = ids[start : start + PLAN_SLICE]
-            last = start + PLAN_SLICE >= len(ids)
+        start, size = 0, FIRST_PLAN_SLICE
+        while True:
+            began = time.perf_counter()
+            chunk = ids[start : start + size]
+            last = start + size >= len(ids)
             self.apply_plan(
                 {i: planned[i] for i in chunk},
                 [i for i in chunk if i in touched_ids],
                 forgotten if last else (),
                 slugs if start == 0 else {},
             )
-            if not last:
-                await asyncio.sleep(0)
+            if last:
+                return
+            start += size
+            spent = max(time.perf_counter() - began, 1e-6)
+            size = max(1, min(2 * size, int(size * PLAN_SLICE_SECONDS / spent)))
+            await asyncio.sleep(0)
 
     def forget(self, hudu_ids: Sequence[int]) -> None:
         if not hudu_ids:
@@ -226,8 +236,8 @@ class RecordBook:
             rec.http_status = None
             rec.first_synced_at = rec.first_synced_at or now
             rec.last_synced_at = rec.last_attempt_at = now
-            rec.skipped_files = list(result.skipped_files)
-            rec.attachments = list(result.attachments)
+            rec.skipped_files = result.skipped_files
+            rec.attachments = result.attachments
             rec.halo_edited_at, rec.halo_seen_hash = result.halo_edited_at, result.halo_seen_hash
             if rec.unlinked:
                 pass
@@ -399,7 +409,7 @@ class RecordBook:
         elif persist:
             self._write(batch)
         for rec in batch:
-            self._emit(ArticleChanged(dataclasses.replace(rec)))
+            self._emit(ArticleChanged(copied(rec)))
 
     def _write(
         self,

@@ -53,14 +53,15 @@ def _checker(hint: Any) -> Checker:
             raise BadRow(f"expected {hint}, got {type(value).__name__}")
 
         return check_union
-    if origin is list:
-        (item_hint,) = typing.get_args(hint) or (Any,)
+    if origin is list or (origin is tuple and typing.get_args(hint)[1:] == (...,)):
+        (item_hint, *_) = typing.get_args(hint) or (Any,)
         item = _checker(item_hint)
+        kind = list if origin is list else tuple
 
-        def check_list(value: Any) -> list[Any]:
+        def check_list(value: Any) -> Any:
             if not isinstance(value, list | tuple):  # a tuple: a stored row (`stored`)
                 raise BadRow(f"expected a list, got {type(value).__name__}")
-            return [item(v) for v in value]
+            return kind(item(v) for v in value)
 
         return check_list
     if isinstance(hint, type) and issubclass(hint, enum.Enum):

@@ -269,7 +269,8 @@ def test_a_spooled_article_is_sent_as_it_was_rendered() -> None:
 async def test_a_plan_is_taken_a_slice_at_a_time(
     engine: Engine, seeded: SeedSummary, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core.records, "PLAN_SLICE", 4)
+    monkeypatch.setattr(core.records, "PLAN_SLICE_SECONDS", 0.0)
+    monkeypatch.setattr(core.records, "FIRST_PLAN_SLICE", 1)
     rows = [
         ArticleRecord(n, f"Article {n}", "Central KB", None, Status.PENDING, slug=f"a-{n}")
         for n in range(1000, 1010)
@@ -280,9 +281,55 @@ async def test_a_plan_is_taken_a_slice_at_a_time(
         before = turns.count
         await engine.book.take_plan(planned, list(planned), [], {"a-1000": 1000})
 
-    assert turns.count - before >= 2  # 10 rows in slices of 4: the loop ran between them
+    assert turns.count - before >= 9  # no time to spare: a row a slice
     assert all(engine.book.get(n) is planned[n] for n in planned)
     assert engine.book.slugs["a-1000"] == 1000
+
+
+async def test_a_plan_taken_in_time_to_spare_reaches_the_store_in_few_writes(
+    engine: Engine, seeded: SeedSummary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each slice takes twice the rows of the last one at most, each slice one store write."""
+    monkeypatch.setattr(core.records, "PLAN_SLICE_SECONDS", 60.0)
+    rows = [
+        ArticleRecord(n, f"Article {n}", "Central KB", None, Status.SKIPPED, reason="draft")
+        for n in range(1000, 2000)
+    ]
+    planned = {r.hudu_id: r for r in rows}
+    writes = engine.store.write_count
+
+    await engine.book.take_plan(planned, list(planned), [], {})
+
+    assert engine.store.write_count - writes == 4  # 100, 200, 400, then the last 300
+    assert {n: r.reason for n, r in engine.store.records().items() if n >= 1000} == {
+        n: "draft" for n in planned
+    }
+
+
+async def test_the_end_of_planning_and_taking_the_plan_are_apart_on_the_loop(
+    engine: Engine, seeded: SeedSummary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 50,000 articles the last slice of planning, dropping what was read and the first
+    slice of taking the plan ran as one 47 ms callback."""
+    engine.planner.slice_seconds = 60.0
+    monkeypatch.setattr(core.records, "PLAN_SLICE_SECONDS", 60.0)
+    marks: list[int] = []
+    plan_article, apply_plan = engine.planner._plan_article, engine.book.apply_plan
+
+    def last_planned(*args: Any, **kwargs: Any) -> None:
+        marks[:] = [turns.count]
+        plan_article(*args, **kwargs)
+
+    def taken(*args: Any, **kwargs: Any) -> None:
+        marks.append(turns.count)
+        apply_plan(*args, **kwargs)
+
+    monkeypatch.setattr(engine.planner, "_plan_article", last_planned)
+    monkeypatch.setattr(engine.book, "apply_plan", taken)
+    async with LoopTurns() as turns:
+        await engine.sync_now(full=True)
+
+    assert marks[1] - marks[0] >= 2  # planning's end, then taking the plan's start
 
 
 async def test_a_batch_is_encoded_as_httpx_would_and_gives_the_loop_back(

@@ -163,7 +163,7 @@ def test_a_row_is_encoded_without_a_call_per_plain_field(monkeypatch: pytest.Mon
     monkeypatch.setattr(rowcodec, "_to_json", counted)
     row = synced_row(7)
     with_file = synced_row(8)
-    with_file.skipped_files = [SkippedFile(3, "big.pdf", 30_000_000, "over Halo's limit")]
+    with_file.skipped_files = (SkippedFile(3, "big.pdf", 30_000_000, "over Halo's limit"),)
 
     encoded = ARTICLE_ROWS.encode(row)
     calls = len(converted)

@@ -36,8 +36,8 @@ def record(hudu_id: int, **changes: object) -> ArticleRecord:
         "faqlist_id": 5,
         "content_hash": f"{hudu_id:064x}",
         "hudu_updated_at": "2024-05-01T10:00:00Z",
-        "skipped_files": [SkippedFile(upload_id=hudu_id, filename="big.iso", size=1, reason="r")],
-        "attachments": ["a.pdf"],
+        "skipped_files": (SkippedFile(upload_id=hudu_id, filename="big.iso", size=1, reason="r"),),
+        "attachments": ("a.pdf",),
     }
     values.update(changes)
     return ArticleRecord(**values)  # type: ignore[arg-type]
@@ -96,7 +96,7 @@ def test_updates_replace_rows_and_queries_return_copies(db_path: Path) -> None:
         copy = store.get(1)
         assert copy is not None
         copy.title = "changed locally"
-        copy.skipped_files.clear()
+        copy.skipped_files = ()
         assert store.get(1) == record(1)
 
         store.commit_batch([record(1, status=Status.FAILED, error="boom", http_status=500)])
@@ -147,7 +147,7 @@ def test_unknown_keys_are_tolerated_and_missing_keys_take_defaults(db_path: Path
         one, two = store.get(1), store.get(2)
         assert one is not None and one.title == "T" and one.status is Status.PENDING
         assert two is not None and two.hudu_id == 2 and two.halo_id is None
-        assert two.skipped_files == [SkippedFile(upload_id=3, filename="", size=0, reason="")]
+        assert two.skipped_files == (SkippedFile(upload_id=3, filename="", size=0, reason=""),)
         store.commit_batch([record(1)])
     saved = json.loads(db_path.read_text())
     assert saved["articles"]["1"]["future"] == [1]

@@ -46,9 +46,9 @@ def shown_record(record: ArticleRecord) -> ArticleRecord:
         for name in RECORD_FIELDS
         if isinstance(value := getattr(record, name), str)
     }
-    changes["attachments"] = [shown(name) for name in record.attachments]
-    changes["skipped_files"] = [
+    changes["attachments"] = tuple(shown(name) for name in record.attachments)
+    changes["skipped_files"] = tuple(
         replace(file, filename=shown(file.filename), reason=shown(file.reason))
         for file in record.skipped_files
-    ]
+    )
     return replace(record, **changes)

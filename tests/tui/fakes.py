@@ -95,7 +95,7 @@ def sample_records() -> list[ArticleRecord]:
         make_record(
             9,
             Status.SYNCED,
-            skipped_files=[SkippedFile(77, "network-diagram.vsdx", 31_457_280, "over 25 MB")],
+            skipped_files=(SkippedFile(77, "network-diagram.vsdx", 31_457_280, "over 25 MB"),),
         )
     )
     return records
