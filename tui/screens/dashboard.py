@@ -309,7 +309,7 @@ class DashboardScreen(Screen[None]):
     def _apply_filter(self, table: ArticleTable, text: str) -> None:
         keys_shown = (bool(table.filter_text), bool(table.row_count))
         with self.app.batch_update():
-            table.set_filter(text, self.model.by_status[table.status].values())
+            table.set_filter(text)
             self.update_tab_labels()
             if table.status == Status.FAILED:
                 self.show_failure_note()
