@@ -114,12 +114,22 @@ class TableRows:
     def search(self, ids: list[int], words: Sequence[str]) -> list[int]:
         """The articles of `ids` that match `words`, in the same order. The loops run in C
         (`map`, `compress`): a Python loop per row was most of a first keystroke at 35,000
-        rows (~25 ms, now ~5)."""
-        texts = list(map(self._texts.__getitem__, ids))
+        rows. Many rows are searched in the order their texts were made, which is their order
+        in memory (in the table's order each text is a cache miss: 3 times slower), then
+        picked in the table's order."""
+        texts = self._texts
+        if len(ids) * 4 < len(texts):
+            found = list(map(texts.__getitem__, ids))
+            for word in words:
+                hits = list(map(contains, found, repeat(word)))
+                ids, found = list(compress(ids, hits)), list(compress(found, hits))
+            return ids
+        every, found = list(texts), list(texts.values())
         for word in words:
-            hits = list(map(contains, texts, repeat(word)))
-            ids, texts = list(compress(ids, hits)), list(compress(texts, hits))
-        return ids
+            hits = list(map(contains, found, repeat(word)))
+            every, found = list(compress(every, hits)), list(compress(found, hits))
+        matched = set(every)
+        return list(compress(ids, map(matched.__contains__, ids)))
 
     def fill(
         self,
