@@ -10,7 +10,9 @@ from textual.app import ComposeResult
 from textual.compose import compose
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.geometry import Size
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, RichLog, Static, Tab
 from textual.widgets._footer import FooterKey
 
@@ -98,9 +100,15 @@ class KeyFooter(Footer):
 
 def relabel(tab: Tab, label: str) -> None:
     """Give `tab` a new label; one as wide as before is painted again without the layout pass of
-    the whole screen that `Tab.label` asks for (~10 ms a tick)."""
-    if tab.label.cell_length != cell_len(label):
+    the whole screen that `Tab.label` asks for (~10 ms a tick). One of another width is laid
+    out once: the tab's new virtual size is set beforehand, or the layout pass that sizes the
+    tab finds it changed and asks for another."""
+    width = tab.label.cell_length
+    if width != cell_len(label):
         tab.label = label
+        size = tab.virtual_size
+        if size.width:  # what the layout pass will give it, or it asks for a second pass
+            tab.set_reactive(Widget.virtual_size, Size(size.width + cell_len(label) - width, 1))
         return
     tab._label = Content.from_text(label)
     Static.update(tab, tab._label, layout=False)
