@@ -171,8 +171,7 @@ def scale_report() -> list[str]:
     )
     for kind, times in keys.items():
         print(
-            f"filter, {kind} (CPU):".ljust(37)
-            + f"median {statistics.median(times) * 1000:.0f} ms,"
+            f"filter, {kind} (CPU):".ljust(37) + f"median {statistics.median(times) * 1000:.0f} ms,"
             f" worst {max(times) * 1000:.0f} ms of {len(times)}"
             f"   (bound {KEYSTROKE_BOUND * 1000:.0f} ms)"
         )
