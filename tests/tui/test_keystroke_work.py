@@ -13,7 +13,7 @@ from textual.widget import Widget
 
 from core.models import Status
 from tests.tui.fakes import FakeEngine, make_record
-from tests.tui.pilot import SIZE, app_for, press_one_by_one
+from tests.tui.pilot import SIZE, app_for, focused, press_one_by_one
 from tui.cell_line import cell_segments
 from tui.textual_private import table as private_table
 
@@ -132,8 +132,8 @@ async def test_opening_and_closing_the_filter_does_not_paint_the_whole_screen() 
         dashboard.refresh = counted  # type: ignore[method-assign]
         await press_one_by_one(pilot, "slash")
         await pilot.pause()
-        assert app.focused is dashboard.filter_input
+        assert focused(app) is dashboard.filter_input
         await press_one_by_one(pilot, "escape")
         await pilot.pause()
-        assert app.focused is dashboard.table(Status.SYNCED)
+        assert focused(app) is dashboard.table(Status.SYNCED)
         assert not any(whole)
