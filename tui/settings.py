@@ -9,7 +9,9 @@ from dataclasses import dataclass
 class TuiSettings:
     tick_seconds: float = 0.25
     """How often buffered engine events are applied to the tables (one batch per tick)."""
-    filter_debounce_seconds: float = 0.15
+    filter_debounce_seconds: float = 1 / 60
+    """How long the filter waits after a key before it searches: one frame, so the key's echo
+    paints at once and a burst of keys (a paste, a fast typist) searches once."""
     log_max_lines: int = 5000
     animations: bool = False
     freeze_gc: bool = True

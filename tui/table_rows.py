@@ -10,6 +10,8 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import compress, repeat
+from operator import contains
 
 from rich.text import Text
 
@@ -48,8 +50,8 @@ class TableRows:
         `_all` itself when there is no filter."""
         self._words: list[str] = []
         self._cells: dict[int, tuple[Cell, ...]] = {}
-        self._haystacks: dict[int, tuple[ArticleRecord, str]] = {}
-        """What the filter searches in, per article (any status the table was filtered on)."""
+        self._texts: dict[int, str] = {}
+        """What the filter searches in, for every article of the status (made as rows come)."""
         self._title = next(i for i, spec in enumerate(specs) if spec.key == "title")
 
     # ------------------------------------------------------------------ RowSource
@@ -104,41 +106,44 @@ class TableRows:
         return marked
 
     # ------------------------------------------------------------------ changes
-    def matches(self, record: ArticleRecord, words: Sequence[str]) -> bool:
+    def matches(self, hudu_id: int, words: Sequence[str]) -> bool:
         """Every word of the filter is in the id, the title, the scope or the reason/error."""
-        text = self._haystack(record)
+        text = self._texts[hudu_id]
         return all(word in text for word in words)
 
-    def _haystack(self, record: ArticleRecord) -> str:
-        cached = self._haystacks.get(record.hudu_id)
-        if cached is None or cached[0] is not record:
-            cached = (record, haystack(record))
-            self._haystacks[record.hudu_id] = cached
-        return cached[1]
-
-    def _matching(
-        self, records: Iterable[ArticleRecord], words: Sequence[str]
-    ) -> dict[int, ArticleRecord]:
-        """The records that match (the haystack looked up inline: a call per record was half
-        of a first keystroke at 35,000 rows)."""
-        made, make = self._haystacks, self._haystack
-        shown: dict[int, ArticleRecord] = {}
-        word, *more = words
-        for record in records:
-            cached = made.get(record.hudu_id)
-            text = cached[1] if cached is not None and cached[0] is record else make(record)
-            if word in text and all(w in text for w in more):
-                shown[record.hudu_id] = record
-        return shown
+    def search(self, ids: list[int], words: Sequence[str]) -> list[int]:
+        """The articles of `ids` that match `words`, in the same order. The loops run in C
+        (`map`, `compress`): a Python loop per row was most of a first keystroke at 35,000
+        rows. Many rows are searched in the order their texts were made, which is their order
+        in memory (in the table's order each text is a cache miss: 3 times slower), then
+        picked in the table's order."""
+        texts = self._texts
+        if len(ids) * 4 < len(texts):
+            found = list(map(texts.__getitem__, ids))
+            for word in words:
+                hits = list(map(contains, found, repeat(word)))
+                ids, found = list(compress(ids, hits)), list(compress(found, hits))
+            return ids
+        every, found = list(texts), list(texts.values())
+        for word in words:
+            hits = list(map(contains, found, repeat(word)))
+            every, found = list(compress(every, hits)), list(compress(found, hits))
+        matched = set(every)
+        return list(compress(ids, map(matched.__contains__, ids)))
 
     def fill(
-        self, records: Iterable[ArticleRecord], words: Sequence[str], *, narrowing: bool = False
+        self,
+        records: Iterable[ArticleRecord] | None,
+        words: Sequence[str],
+        *,
+        narrowing: bool = False,
     ) -> set[int]:
-        """Show those of `records` (every article of the status) that match `words`; when the
-        words only narrow the last ones (`narrowing`), only the rows shown are searched. The
-        order of every article is kept through ticks and filters, so the rows shown are picked
-        from it in one pass, never sorted. Returns the rows that stay but show another record."""
-        changed = self._take(records)
+        """Show those of `records` (every article of the status; None: the rows the table
+        holds, kept by `put` and `remove`) that match `words`; when the words only narrow the
+        last ones (`narrowing`), only the rows shown are searched. The order of every article
+        is kept through ticks and filters, so the rows shown are picked from it in one pass,
+        never sorted. Returns the rows that stay but show another record."""
+        changed = self._take(records) if records is not None else []
         narrowing = narrowing and not changed  # the rows shown may be out of order then
         old = self.records
         self._words = list(words)
@@ -146,11 +151,9 @@ class TableRows:
             self.records, self._ascending = self._every, self._all
         else:
             every = self._every
-            pool = [every[i] for i in self._ascending] if narrowing else every.values()
-            shown = self._matching(pool, words)
-            base = self._ascending if narrowing else self._all
-            self.records = shown
-            self._ascending = [i for i in base if i in shown]
+            ids = self.search(self._ascending if narrowing else self._all, words)
+            self.records = {i: every[i] for i in ids}
+            self._ascending = ids
         shown_now = self.records
         self._cells = {i: cells for i, cells in self._cells.items() if i in shown_now}
         self.marked &= shown_now.keys()
@@ -166,8 +169,10 @@ class TableRows:
         incoming = {r.hudu_id: r for r in records}
         gone = [i for i in every if i not in incoming]
         if len(changed) + len(gone) > len(every) // 8:
-            for record in incoming.values():
-                self._haystack(record)  # what the filter searches is made now, not at a key
+            texts = self._texts
+            self._texts = {  # what the filter searches is made now, not at a key
+                i: texts[i] if every.get(i) is r else haystack(r) for i, r in incoming.items()
+            }
             make = self._key
             self._keys = keys = {i: make(record) for i, record in incoming.items()}
             self._every = incoming
@@ -175,11 +180,12 @@ class TableRows:
         else:
             for hudu_id in gone:
                 self._unplace(self._all, hudu_id)
-                del every[hudu_id], keys[hudu_id]
+                del every[hudu_id], keys[hudu_id], self._texts[hudu_id]
             for hudu_id in changed:
                 if hudu_id in every:
                     self._unplace(self._all, hudu_id)
                 every[hudu_id] = incoming[hudu_id]
+                self._texts[hudu_id] = haystack(incoming[hudu_id])
                 keys[hudu_id] = self._key(incoming[hudu_id])
                 insort(self._all, hudu_id, key=keys.__getitem__)
         for hudu_id in (*changed, *gone):
@@ -200,7 +206,9 @@ class TableRows:
         reordered = not known or key != self._keys[hudu_id]
         filtered = self._filtered
         was_shown = hudu_id in self.records
-        show = not filtered or self.matches(record, self._words)
+        if not known or self._every[hudu_id] is not record:
+            self._texts[hudu_id] = haystack(record)
+        show = not filtered or self.matches(hudu_id, self._words)
         if known and reordered:
             self._unplace(self._all, hudu_id)
         if filtered and was_shown and (reordered or not show):
@@ -222,14 +230,13 @@ class TableRows:
 
     def remove(self, hudu_id: int) -> None:
         """The article left the table's status."""
-        self._haystacks.pop(hudu_id, None)
         if hudu_id not in self._every:
             return
         if self._filtered and hudu_id in self.records:
             self._unplace(self._ascending, hudu_id)
             del self.records[hudu_id]
         self._unplace(self._all, hudu_id)
-        del self._every[hudu_id], self._keys[hudu_id]
+        del self._every[hudu_id], self._keys[hudu_id], self._texts[hudu_id]
         self._cells.pop(hudu_id, None)
         self.marked.discard(hudu_id)
 

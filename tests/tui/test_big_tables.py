@@ -185,14 +185,13 @@ async def test_text_that_narrows_the_filter_searches_only_the_rows_shown() -> No
         await pilot.pause()
         shown = set(synced.shown_rows.records)
         searched: list[int] = []
-        matching = synced.shown_rows._matching
+        search = synced.shown_rows.search
 
-        def counted(records: Iterable[ArticleRecord], words: Any) -> dict[int, ArticleRecord]:
-            records = list(records)
-            searched.extend(record.hudu_id for record in records)
-            return matching(records, words)
+        def counted(ids: list[int], words: Any) -> list[int]:
+            searched.extend(ids)
+            return search(ids, words)
 
-        synced.shown_rows._matching = counted  # type: ignore[method-assign]
+        synced.shown_rows.search = counted  # type: ignore[method-assign]
         await press_one_by_one(pilot, "slash", "end", *" setup", "enter")
         await pilot.pause()
         assert synced.filter_text == "vpn setup"

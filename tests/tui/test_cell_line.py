@@ -87,6 +87,7 @@ async def test_the_dashboard_paints_its_rows_as_the_stock_table_would_without_ri
         body = [r for r in laid_out if isinstance(r, Styled) and not _is_header(r, table)]
         assert body == []  # no body cell went through Rich's line layout
         monkeypatch.setattr(type(table), "_render_cell", DataTable._render_cell)
+        monkeypatch.setattr(type(table), "_render_line_in_row", DataTable._render_line_in_row)
         table.repaint_cells()
         stock = [strip.simplify() for strip in table.render_lines(region)]
         assert len(laid_out) > 30  # the stock way lays out every cell

@@ -42,7 +42,9 @@ async def test_at_60_by_15_help_quit_the_state_and_every_failed_row_show() -> No
     async with app.run_test(size=(60, 15)) as pilot:
         await press_one_by_one(pilot, "4")
         await pilot.pause()
-        pinned = app.dashboard.query_one(KeyFooter).query_one("#pinned-keys")
+        shown = app.dashboard.query_one(KeyFooter).shown_set
+        assert shown is not None
+        pinned = shown.query_one(".pinned-keys")
         keys = " ".join(" ".join(rendered_lines(key)).strip() for key in pinned.children)
         assert keys == "? Help q Quit", keys
         assert pinned.region.right == 60 and pinned.region.y == 14 and pinned.region.width > 10

@@ -125,18 +125,20 @@ class ArticleTable(VirtualDataTable):
         return int(row_key.value) if row_key.value is not None else None
 
     # ------------------------------------------------------------------ filling
-    def set_filter(self, text: str, records: Iterable[ArticleRecord]) -> None:
-        """Show the `records` that match `text`. Text that only narrows the filter (each word
-        is within a word of the new text) searches only the rows shown."""
+    def set_filter(self, text: str) -> None:
+        """Show the rows that match `text` (of those the ticks keep: `apply`). Text that only
+        narrows the filter (each word is within a word of the new text) searches only the rows
+        shown."""
         words, old = filter_words(text), self._words
         narrowing = bool(old) and all(any(word in new for new in words) for word in old)
         self.filter_text = text
         self._words = words
-        self.rebuild(records, narrowing=narrowing)
+        self.rebuild(None, narrowing=narrowing)
 
-    def rebuild(self, records: Iterable[ArticleRecord], *, narrowing: bool = False) -> None:
-        """Refill from the model (start-up, filter changes), back at the top, the cursor on its
-        article if it is still shown. A row the filter hides loses its mark."""
+    def rebuild(self, records: Iterable[ArticleRecord] | None, *, narrowing: bool = False) -> None:
+        """Refill from the model (start-up; None: from the rows held, on a filter change),
+        back at the top, the cursor on its article if it is still shown. A row the filter
+        hides loses its mark."""
         self.ensure_columns()
         keep = self.cursor_id
         shown = self.shown_ids()
