@@ -203,17 +203,7 @@ class VirtualDataTable(DataTable[RenderableType]):
         if painted is not None:
             return painted
         row_style = self._get_row_style(row_index, base_style)
-        component_style, post_style = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            show_cursor,
-            show_hover,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
+        component_style, post_style = self._body_cell_styles(hover, cursor)
         cells = self._source.cells(value)
         console, padding = self.app.console, self.cell_padding
         row: list[list[Segment]] = []
@@ -239,6 +229,20 @@ class VirtualDataTable(DataTable[RenderableType]):
         row.append([Segment(" " * max(0, self.size.width - table_width), extend_style)])
         cache[key] = painted = ([], row)
         return painted
+
+    def _body_cell_styles(self, hover: bool, cursor: bool) -> tuple[Style, Style]:
+        """A body cell's component and post styles, by Textual's own rule."""
+        return self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
 
     def _render_cell(
         self,
@@ -274,17 +278,7 @@ class VirtualDataTable(DataTable[RenderableType]):
         text = one_line_text(self._source.cells(row_key.value)[column_index])
         if text is None or width <= 2 * self.cell_padding:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        component_style, post_style = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
+        component_style, post_style = self._body_cell_styles(hover, cursor)
         meta = Style.from_meta({"row": row_index, "column": column_index})
         pre_style = base_style + meta + component_style
         segments = cell_segments(
