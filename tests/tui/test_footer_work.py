@@ -13,6 +13,7 @@ from textual.widgets._footer import FooterKey
 from core.models import Status
 from tests.tui.fakes import FakeEngine, make_record
 from tests.tui.pilot import SIZE, app_for
+from tests.tui.test_keystroke_work import layouts_asked
 from tui.textual_private import KeyFooter
 
 
@@ -74,14 +75,7 @@ async def test_a_count_as_wide_as_before_relabels_its_tab_without_a_layout_pass(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         tab = app.dashboard.tabbed.get_tab("synced")
-        layouts: list[bool] = []
-        refresh = tab.refresh
-
-        def counted(*regions: Any, layout: bool = False, **kwargs: Any) -> Any:
-            layouts.append(layout)
-            return refresh(*regions, layout=layout, **kwargs)
-
-        tab.refresh = counted  # type: ignore[method-assign]
+        layouts = layouts_asked(tab)
         engine.change(5, status=Status.FAILED)  # Synced 39 -> Synced 38
         app.drain()
         await pilot.pause()
