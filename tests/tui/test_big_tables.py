@@ -247,3 +247,23 @@ async def test_what_the_first_paint_made_leaves_the_collectors_sight_too(
         await pilot.pause()
         await pilot.pause()
     assert freezes == [False, True]
+
+
+async def test_clearing_a_filter_keeps_the_cursors_article_on_screen() -> None:
+    """The keys act on the cursor's row: after esc it is one the user sees, not one scrolled
+    off the screen."""
+    app = app_for(FakeEngine(many_records()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        synced = app.dashboard.table(Status.SYNCED)
+        await press_one_by_one(pilot, "slash", *"vpn", "enter")
+        await pilot.pause()
+        await press_one_by_one(pilot, "end")
+        await pilot.pause()
+        chosen = synced.cursor_id
+        assert chosen is not None and synced.cursor_coordinate.row > SHOWN
+        await press_one_by_one(pilot, "slash", "escape")
+        await pilot.pause()
+
+        assert synced.filter_text == "" and synced.cursor_id == chosen
+        assert chosen in synced.shown_ids()
