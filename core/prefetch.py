@@ -83,13 +83,6 @@ class FilePrefetch:
         self._room = asyncio.Condition()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.downloads = 0
-        """Files this prefetcher downloaded (the writer's own re-downloads not counted)."""
-
-    @property
-    def held(self) -> int:
-        """Bytes downloaded (or on their way) and not yet asked for."""
-        return self._held
 
     # ------------------------------------------------------------ the writer's side
     def start(self) -> None:
@@ -141,7 +134,6 @@ class FilePrefetch:
                 started.result().discard()
         self._started.clear()
         self._order.clear()
-        self._held = 0
 
     # ------------------------------------------------------------ downloading
     async def _run(self) -> None:
@@ -162,20 +154,18 @@ class FilePrefetch:
             self._started[upload.id] = started
             download = _Download(size)
             try:
-                data = await self.hudu.download_upload(upload.id, max_bytes=self.max_bytes)
+                download.kept = self._keep(
+                    await self.hudu.download_upload(upload.id, max_bytes=self.max_bytes)
+                )
+            except asyncio.CancelledError:
+                started.cancel()  # stopped mid-download (the writes ended)
+                raise
             except AuthError as exc:  # every other download would be refused as well
                 download.error = exc
                 self._order.clear()
             except Exception as exc:  # raised again to the writer (`data`)
                 download.error = exc
-            else:
-                download.kept = self._keep(data)
-                self.downloads += 1
-            finally:
-                if download.kept is None and download.error is None:
-                    started.cancel()  # stopped mid-download (the writes ended)
-            if not started.done():
-                started.set_result(download)
+            started.set_result(download)
             self._arrived.set()
 
     def _fits(self, size: int) -> bool:

@@ -127,7 +127,8 @@ async def test_closing_stops_the_downloads_and_lets_go_of_what_waits() -> None:
     await files.close()
 
     assert files.ready([upload(2)])  # no longer coming: the writer would fetch it
-    assert files.held == 0
+    assert await files.data(upload(1)) == bytes([1]) * 100
+    assert hudu.asked[1] == 2  # what was fetched ahead was let go: fetched again
 
 
 # ---------------------------------------------------------------- in the engine
