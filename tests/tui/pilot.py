@@ -134,6 +134,12 @@ async def press_one_by_one(pilot: Pilot[Any], *keys: str) -> None:
         await pilot.press(key)
 
 
+async def filter_rows(pilot: Pilot[Any], text: str) -> None:
+    """Type `text` into the filter bar (opened with /, closed with enter) and let it apply."""
+    await press_one_by_one(pilot, "slash", *text, "enter")
+    await pilot.pause()
+
+
 async def run_command(app: HhsyncApp, pilot: Pilot[Any], *keys: str) -> None:
     """Press the keys, wait for the engine commands they started, apply their events."""
     await press_one_by_one(pilot, *keys)

@@ -12,7 +12,14 @@ import pytest
 
 from core.models import ArticleRecord, Status
 from tests.tui.fakes import FakeEngine, make_record
-from tests.tui.pilot import SIZE, app_for, count_cells_made, ids, press_one_by_one
+from tests.tui.pilot import (
+    SIZE,
+    app_for,
+    count_cells_made,
+    filter_rows,
+    ids,
+    press_one_by_one,
+)
 from tui import table_rows
 from tui.sorting import SortOrder, key_maker
 from tui.widgets.article_table import ArticleTable
@@ -102,8 +109,7 @@ async def test_filtering_makes_cells_for_the_rows_shown_only(
         await pilot.pause()
         synced = app.dashboard.table(Status.SYNCED)
         made.clear()
-        await press_one_by_one(pilot, "slash", *"vpn", "enter")
-        await pilot.pause()
+        await filter_rows(pilot, "vpn")
         assert synced.filter_text == "vpn"
         assert 0 < synced.row_count < ROWS
         top = ids(synced)[:SHOWN]
@@ -127,8 +133,7 @@ async def test_clearing_a_filter_puts_the_hidden_rows_back_without_sorting(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         synced = app.dashboard.table(Status.SYNCED)
-        await press_one_by_one(pilot, "slash", *"vpn", "enter")
-        await pilot.pause()
+        await filter_rows(pilot, "vpn")
         hidden = ROWS - synced.row_count
         assert hidden > ROWS // 2
         for hudu_id in range(1_000, 1_100):  # hidden or shown, each moves in the order
@@ -181,8 +186,7 @@ async def test_text_that_narrows_the_filter_searches_only_the_rows_shown() -> No
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         synced = app.dashboard.table(Status.SYNCED)
-        await press_one_by_one(pilot, "slash", *"vpn", "enter")
-        await pilot.pause()
+        await filter_rows(pilot, "vpn")
         shown = set(synced.shown_rows.records)
         searched: list[int] = []
         search = synced.shown_rows.search
@@ -256,8 +260,7 @@ async def test_clearing_a_filter_keeps_the_cursors_article_on_screen() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         synced = app.dashboard.table(Status.SYNCED)
-        await press_one_by_one(pilot, "slash", *"vpn", "enter")
-        await pilot.pause()
+        await filter_rows(pilot, "vpn")
         await press_one_by_one(pilot, "end")
         await pilot.pause()
         chosen = synced.cursor_id
