@@ -14,7 +14,6 @@ repaints a second instead of one per event.
 
 from __future__ import annotations
 
-import gc
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -32,6 +31,7 @@ from core.events import Event, PassProgressed, PassStarted, ServiceAttached, Ser
 from core.models import Status
 from tui import notices
 from tui.bindings import APP_BINDINGS, TABLE_ACTIONS, help_sections
+from tui.collector import QuietCollector
 from tui.commands import HhsyncCommands
 from tui.guards import needs_the_engine
 from tui.messages import (
@@ -96,6 +96,7 @@ class HhsyncApp(ThemeOnce, TableActions):
         self._queued_sync: Worker[None] | None = None
         if not self.settings.animations:
             self.animation_level = "none"
+        self.collector = QuietCollector()
         self.dashboard = DashboardScreen(
             self.model,
             self._header_state(percent=None),
@@ -109,7 +110,7 @@ class HhsyncApp(ThemeOnce, TableActions):
     def on_load(self) -> None:
         """Before the dashboard is built: the articles, and the engine's events from now on."""
         if self.settings.freeze_gc:
-            gc.disable()  # until the tables are filled: see `TuiSettings.freeze_gc`
+            self.collector.hold()  # until the tables are filled: see `TuiSettings.freeze_gc`
         self.model.load(self.engine.records())
         self._unsubscribe = self.engine.subscribe(self._enqueue)
 
@@ -123,9 +124,9 @@ class HhsyncApp(ThemeOnce, TableActions):
             await self.dashboard.filled.wait()
         finally:
             if self.settings.freeze_gc:
-                gc.freeze()
-                gc.enable()
-                self.call_after_refresh(gc.freeze)  # and what the first paint made
+                self.collector.start()
+                self.call_after_refresh(self.collector.freeze)  # what the first paint made
+                self.set_interval(self.settings.collect_seconds, self.collector.collect_when_due)
         attached = self.state.service
         if attached is not None:
             event = ServiceAttached(attached.pid, attached.version, attached.socket)
@@ -135,6 +136,7 @@ class HhsyncApp(ThemeOnce, TableActions):
             self.call_after_refresh(self.start_scheduler)
 
     def on_unmount(self) -> None:
+        self.collector.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

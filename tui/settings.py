@@ -18,4 +18,6 @@ class TuiSettings:
     """No collection while the tables are first filled (~100,000 long-lived objects at once,
     which each collection would walk again: a quarter of the first paint), then move them out of
     the collector's sight (`gc.freeze`): full collections over 10,000 records otherwise stall a
-    tick by ~100 ms."""
+    tick by ~100 ms. From then on full collections run on a timer (`tui.collector`)."""
+    collect_seconds: float = 1.0
+    """How often the timer checks whether a full collection is due."""

@@ -46,6 +46,11 @@ def rendered_lines(widget: Widget) -> list[str]:
     return ["".join(s.text for s in line) for line in rendered_segments(widget)]
 
 
+def position_shown(app: HhsyncApp) -> str:
+    """The cursor's position as painted on the line under the tables."""
+    return rendered_lines(app.dashboard.table_status.position)[0].strip()
+
+
 def labels(app: HhsyncApp) -> dict[str, str]:
     tabs = app.query_one(TabbedContent)
     return {

@@ -485,7 +485,7 @@ async def test_escape_closes_an_empty_filter_bar(engine: FakeEngine) -> None:
         await pilot.press("slash")
         assert app.focused is app.dashboard.filter_input
         await pilot.press("escape")
-        assert not app.dashboard.filter_bar.display
+        assert not app.dashboard.filter_open
         assert focused(app) is synced
         await run_command(app, pilot, "p")
         assert engine.paused
@@ -498,7 +498,7 @@ async def test_slash_is_text_inside_the_filter_and_the_palette(engine: FakeEngin
         assert app.dashboard.filter_input.value == "a/b"
         await press_one_by_one(pilot, "escape", "ctrl+p", "slash")
         await pilot.pause()
-        assert not app.dashboard.filter_bar.display
+        assert not app.dashboard.filter_open
         await screen_workers_done(app, pilot)  # the palette's search, which raises if cut off
         await pilot.press("escape")
 

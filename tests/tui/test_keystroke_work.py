@@ -137,3 +137,31 @@ async def test_opening_and_closing_the_filter_does_not_paint_the_whole_screen() 
         await pilot.pause()
         assert focused(app) is dashboard.table(Status.SYNCED)
         assert not any(whole)
+
+
+async def test_opening_and_closing_the_filter_keeps_the_table_in_place_and_paints_no_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The filter opens on the line under the table, and the table looks the same whether it
+    or the filter has the focus: its rows are neither moved nor painted again."""
+    painted: list[str] = []
+
+    def counted(console: Any, text: Any, *args: Any) -> Any:
+        painted.append(text.plain)
+        return cell_segments(console, text, *args)
+
+    app = app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        dashboard = app.dashboard
+        synced = dashboard.table(Status.SYNCED)
+        region, shown = synced.region, synced.size.height
+        monkeypatch.setattr(private_table, "cell_segments", counted)
+        await press_one_by_one(pilot, "slash")
+        await pilot.pause()
+        assert focused(app) is dashboard.filter_input and dashboard.filter_open
+        assert synced.region == region and not painted
+        await press_one_by_one(pilot, "escape")
+        await pilot.pause()
+        assert focused(app) is synced and not dashboard.filter_open
+        assert synced.region == region and synced.size.height == shown and not painted

@@ -16,6 +16,7 @@ from tests.tui.pilot import (
     labels,
     log_text,
     plain,
+    position_shown,
     press_one_by_one,
     run_command,
     select,
@@ -77,15 +78,20 @@ async def test_each_tab_keeps_its_own_order(engine: FakeEngine) -> None:
         assert "Title ▼" in header(app)
 
 
-async def test_the_border_says_where_the_cursor_is_and_how_many_are_marked() -> None:
+async def test_the_line_under_the_table_says_where_the_cursor_is_and_how_many_are_marked() -> None:
     app = app_for(many_synced(1915))
     async with app.run_test(size=SIZE) as pilot:
-        synced = app.dashboard.table(Status.SYNCED)
-        assert synced.border_subtitle == " 1 of 1,915 "
+        await pilot.pause()
+        assert position_shown(app) == "1 of 1,915"
         await press_one_by_one(pilot, "j", "j", "space")
-        assert synced.border_subtitle == " 4 of 1,915 · 1 marked "
+        await pilot.pause()
+        assert position_shown(app) == "4 of 1,915 · 1 marked"
         await pilot.press("G")
-        assert synced.border_subtitle == " 1,915 of 1,915 · 1 marked "
+        await pilot.pause()
+        assert position_shown(app) == "1,915 of 1,915 · 1 marked"
+        await pilot.press("2")  # another table: its own position
+        await pilot.pause()
+        assert position_shown(app) == "0 of 0"
 
 
 async def test_ctrl_d_and_ctrl_u_move_half_a_screen() -> None:
@@ -347,4 +353,5 @@ async def test_a_row_the_filter_hides_loses_its_mark(engine: FakeEngine) -> None
         await press_one_by_one(pilot, "M", "slash", *"vpn", "enter")
         shown = set(ids(synced))
         assert synced.marked == shown and len(shown) < 12
-        assert str(synced.border_subtitle).endswith(f"· {len(shown)} marked ")
+        await pilot.pause()
+        assert position_shown(app).endswith(f"· {len(shown)} marked")

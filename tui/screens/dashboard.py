@@ -1,6 +1,7 @@
-"""The main screen: the header, one tab per status plus the Log, the filter bar, the pass line
-and the footer. It lays them out, switches tabs, filters the tables and patches them from the
-model; the app decides when (the tick) and with what (the engine's events)."""
+"""The main screen: the header, one tab per status plus the Log and History, the line under the
+tables (the filter and the cursor's position), the pass line and the footer. It lays them out,
+switches tabs, filters the tables and patches them from the model; the app decides when (the
+tick) and with what (the engine's events)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ from datetime import datetime
 from textual import on
 from textual.app import ComposeResult
 from textual.clock import Clock
-from textual.containers import Horizontal
 from textual.events import Resize
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from core.events import PassFinished
 from core.models import ArticleRecord, Status
@@ -36,6 +36,7 @@ from tui.widgets.header import SyncHeader
 from tui.widgets.history_view import HistoryView
 from tui.widgets.log_search import LogSearch
 from tui.widgets.pass_status import PassStatus
+from tui.widgets.table_status import TableStatus
 
 LOG_TAB = "log"
 HISTORY_TAB = "history"
@@ -89,7 +90,7 @@ class DashboardScreen(Screen[None]):
             id="filter",
             compact=True,
         )
-        self.filter_bar = Horizontal(id="filter-bar")
+        self.table_status = TableStatus(self.filter_input, id="table-status")
         self.tabbed = TabbedContent(id="tabs", initial="synced")
         self.status_tables = {s: ArticleTable(s, now=now, id=f"table-{s}") for s in STATUSES}
         self.empty_notes = {
@@ -105,9 +106,6 @@ class DashboardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield self.header_bar
-        with self.filter_bar:
-            yield Label("Filter", id="filter-label")
-            yield self.filter_input
         with self.tabbed:
             for status, table in self.status_tables.items():
                 with TabPane(TAB_TITLES[status], id=str(status)):
@@ -120,6 +118,7 @@ class DashboardScreen(Screen[None]):
                 yield self.event_log
             with TabPane(TAB_TITLES[HISTORY_TAB], id=HISTORY_TAB):
                 yield self.history_view
+        yield self.table_status
         yield self.pass_status
         yield KeyFooter(compact=True, show_command_palette=False)
 
@@ -129,6 +128,7 @@ class DashboardScreen(Screen[None]):
             for table in self.tables():
                 table.ensure_columns()
                 table.rebuild(self.model.by_status[table.status].values())
+                self.watch(table, "position", self._position_moved)
             self.update_tab_labels()
             self.show_failure_note()
             self.focus_table()
@@ -158,7 +158,7 @@ class DashboardScreen(Screen[None]):
 
     @property
     def filter_open(self) -> bool:
-        return bool(self.filter_bar.display)
+        return self.table_status.filter_open
 
     @property
     def filtering(self) -> bool:
@@ -231,6 +231,11 @@ class DashboardScreen(Screen[None]):
         self.show_tab(str(record.status))
         return True
 
+    def _position_moved(self) -> None:
+        table = self.current_table()
+        if table is not None:
+            self.table_status.show_position(table.position)
+
     # ------------------------------------------------------------------ tabs
     def show_tab(self, tab: str) -> None:
         self.tabbed.active = tab
@@ -243,16 +248,16 @@ class DashboardScreen(Screen[None]):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         table = self.current_table()
         filter_input = self.filter_input
-        if table is None:
-            self.filter_bar.display = False
-        else:
+        self.table_status.display = table is not None
+        if table is not None:
             if table.status == Status.FAILED:
                 # The rows may have moved under the cursor while the tab was hidden: Textual
                 # posts no highlight for that, so the note would name the article that was there.
                 self.show_failure_note()
             with filter_input.prevent(Input.Changed):
                 filter_input.value = table.filter_text
-            self.filter_bar.display = bool(table.filter_text)
+            self.table_status.filter_open = bool(table.filter_text)
+            self.table_status.show_position(table.position)
         self.focus_table()
         self.refresh_bindings()
 
@@ -273,7 +278,7 @@ class DashboardScreen(Screen[None]):
     def open_filter(self) -> None:
         if self.current_table() is None:
             return
-        self.filter_bar.display = True
+        self.table_status.filter_open = True
         # Focus now, not on the next message: keys typed right after `/` (a paste, or a burst
         # over a slow SSH link) are already queued and must land in the filter, not run as keys.
         self.set_focus(self.filter_input)
@@ -284,7 +289,7 @@ class DashboardScreen(Screen[None]):
         table = self.current_table()
         with filter_input.prevent(Input.Changed):
             filter_input.value = ""
-        self.filter_bar.display = False
+        self.table_status.filter_open = False
         if table is not None and table.filter_text:
             self._apply_filter(table, "")
         self.focus_table()
@@ -300,7 +305,7 @@ class DashboardScreen(Screen[None]):
         self._filter_now()
         table = self.current_table()
         if table is not None and not table.filter_text:
-            self.filter_bar.display = False
+            self.table_status.filter_open = False
         self.focus_table()
 
     def _filter_now(self) -> None:

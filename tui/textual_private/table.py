@@ -32,6 +32,7 @@ DATA_TABLE_ATTRIBUTES = (
     "_row_locations",
     "_data",
     "_update_count",
+    "_line_cache",
     "_column_locations",
     "_cell_render_cache",
     "_show_hover_cursor",
@@ -87,6 +88,10 @@ class VirtualDataTable(DataTable[RenderableType]):
         again unless `repaint` is False (the caller knows none of them changed)."""
         was_empty, self._rows_known = not self._rows_known, len(self._source)
         self._update_count += 1
+        # What was painted is kept by the update count: none of it can be asked for again.
+        # Dropped now, not as newer rows push it out, it is no work for the garbage collector.
+        self._rows_painted.clear()
+        self._line_cache.clear()
         self.fit_virtual_size()
         self.cursor_coordinate = self.cursor_coordinate  # clamped to the rows there are
         self.hover_coordinate = self.hover_coordinate
@@ -171,7 +176,9 @@ class VirtualDataTable(DataTable[RenderableType]):
     ) -> _PaintedRow:
         """Replaces the stock method for a body row under a row cursor: the styles the stock one
         works out for each cell are worked out once a row, and the row is kept by whether the
-        cursor or the mouse is on it, not by where they are (a cursor move paints two rows)."""
+        cursor or the mouse is on it, not by where they are (a cursor move paints two rows),
+        and by the styles it is painted with, not by the focus (a table that looks the same
+        with or without it is not painted again when the focus comes or goes)."""
         value = row_key.value
         if (
             value is None
@@ -187,23 +194,24 @@ class VirtualDataTable(DataTable[RenderableType]):
         cursor = row_index == cursor_location.row
         hover = row_index == hover_location.row
         show_cursor, show_hover = self.show_cursor, self._show_hover_cursor
+        row_style = self._get_row_style(row_index, base_style)
+        component_style, post_style = self._body_cell_styles(hover, cursor)
         key = (
             row_key,
             line_no,
-            base_style,
+            row_style,
+            component_style,
+            post_style,
             cursor,
             hover,
             show_cursor,
             show_hover,
             self._update_count,
-            self._pseudo_class_state,
         )
         cache = self._rows_painted
         painted = cache.get(key)
         if painted is not None:
             return painted
-        row_style = self._get_row_style(row_index, base_style)
-        component_style, post_style = self._body_cell_styles(hover, cursor)
         cells = self._source.cells(value)
         console, padding = self.app.console, self.cell_padding
         row: list[list[Segment]] = []

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.binding import BindingType
 from textual.coordinate import Coordinate
 from textual.events import Resize
+from textual.reactive import Reactive
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from core.models import ArticleRecord, Status
@@ -31,6 +32,9 @@ class ArticleTable(VirtualDataTable):
     showing."""
 
     BINDINGS: ClassVar[list[BindingType]] = [*TABLE_BINDINGS]
+
+    position: Reactive[str] = Reactive("", layout=False, repaint=False)
+    """Where the cursor is: `123 of 1,915 · 3 marked`."""
 
     def __init__(
         self,
@@ -234,13 +238,11 @@ class ArticleTable(VirtualDataTable):
 
     # ------------------------------------------------------------------ position
     def show_position(self) -> None:
-        """`123 of 1,915 · 3 marked` in the bottom border: where the cursor is."""
+        """`123 of 1,915 · 3 marked`: where the cursor is (the screen shows it under the table)."""
         count = self.row_count
         where = f"{self.cursor_coordinate.row + 1:,} of {count:,}" if count else "0 of 0"
         marked = f" · {len(self.marked):,} marked" if self.marked else ""
-        text = f" {where}{marked} "
-        if self.border_subtitle != text:
-            self.border_subtitle = text
+        self.position = f"{where}{marked}"
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         super().watch_cursor_coordinate(old, new)
