@@ -44,14 +44,21 @@ PLAINS = ["", "a", "  spaced  ", "How to set up the VPN", "日本語のテキス
 def test_a_cell_paints_as_rich_paints_it(
     justify: Any, overflow: Any, width: int, plain: str
 ) -> None:
-    for style in ("", "bold"):
+    for style, spans in (("", False), ("bold", False), ("", True), ("bold", True)):
         text = Text(plain, style=style, justify=justify, overflow=overflow, no_wrap=True)
-        if len(plain) > 2:
+        if spans and len(plain) > 2:
             text.stylize("red", 0, 2)
         line = one_line_text(text)
         assert line is not None
         fast = Strip(cell_segments(CONSOLE, line, width, 1, UNDER, OVER)).simplify()
-        assert fast == stock_line(text or Text(), width), (justify, overflow, width, plain, style)
+        assert fast == stock_line(text or Text(), width), (
+            justify,
+            overflow,
+            width,
+            plain,
+            style,
+            spans,
+        )
 
 
 def test_text_on_more_than_one_line_is_painted_the_stock_way() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from core.models import Status
 from tests.tui.fakes import FakeEngine, make_record, sample_records
 from tests.tui.pilot import app_for, press_one_by_one, rendered_lines
-from tui.textual_private import KeyFooter
 from tui.widgets.header import SyncHeader
+from tui.widgets.key_footer import KeyFooter
 
 
 async def test_columns_give_way_by_priority_and_come_back() -> None:
@@ -42,12 +42,11 @@ async def test_at_60_by_15_help_quit_the_state_and_every_failed_row_show() -> No
     async with app.run_test(size=(60, 15)) as pilot:
         await press_one_by_one(pilot, "4")
         await pilot.pause()
-        shown = app.dashboard.query_one(KeyFooter).shown_set
-        assert shown is not None
-        pinned = shown.query_one(".pinned-keys")
-        keys = " ".join(" ".join(rendered_lines(key)).strip() for key in pinned.children)
-        assert keys == "? Help q Quit", keys
-        assert pinned.region.right == 60 and pinned.region.y == 14 and pinned.region.width > 10
+        footer = app.dashboard.query_one(KeyFooter)
+        [line] = rendered_lines(footer)
+        assert line.rstrip().endswith("? Help q Quit"), line
+        assert footer.region.right == 60 and footer.region.y == 14
+        assert line.startswith("⏎ Detail s Sync")  # the keys that fit whole, then the pinned
         header = " ".join(rendered_lines(app.dashboard.query_one(SyncHeader)))
         assert "○ last 14:02 · next 14:07" in header, header
         failed = app.dashboard.table(Status.FAILED)

@@ -14,7 +14,7 @@ import textual
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer, RichLog
+from textual.widgets import DataTable, RichLog
 from textual.widgets.data_table import RowKey
 
 from tui.textual_private import (
@@ -139,12 +139,3 @@ async def test_a_virtual_table_shows_its_source_and_asks_only_for_the_rows_it_pa
         assert any("row 499" in line for line in painted)
         table.clear()  # back to the top; the rows are the source's and stay
         assert table.cursor_coordinate.row == 0 and table.row_count == 500
-
-
-def test_the_footer_still_builds_its_keys_as_footer_key_widgets_naming_their_action() -> None:
-    from textual.widgets._footer import FooterKey
-
-    key = FooterKey("q", "q", "Quit", "quit")
-    assert key.action == "quit", f"{CHANGED}: FooterKey no longer keeps its action"
-    source = inspect.getsource(Footer.compose)
-    assert "FooterKey(" in source, f"{CHANGED}: Footer.compose no longer yields FooterKey widgets"

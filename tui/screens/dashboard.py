@@ -26,7 +26,7 @@ from tui.model import STATUSES, ArticleModel, ModelDiff
 from tui.pass_text import pass_summary
 from tui.settings import TuiSettings
 from tui.state import HeaderState
-from tui.textual_private import KeyFooter, relabel
+from tui.textual_private import relabel
 from tui.untrusted import shown
 from tui.widgets.article_table import ArticleTable
 from tui.widgets.event_log import EventLog
@@ -34,6 +34,7 @@ from tui.widgets.failure_note import FailureNote
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.header import SyncHeader
 from tui.widgets.history_view import HistoryView
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.log_search import LogSearch
 from tui.widgets.pass_status import PassStatus
 from tui.widgets.table_status import TableStatus
@@ -85,11 +86,7 @@ class DashboardScreen(Screen[None]):
         """Set once the tables hold the model as it was when the screen was mounted."""
         self._filter_timer: Timer | None = None
         self.header_bar = SyncHeader(header, id="header")
-        self.filter_input = FilterInput(
-            placeholder="words in title, scope, id or reason · enter keeps · esc clears",
-            id="filter",
-            compact=True,
-        )
+        self.filter_input = FilterInput(id="filter", compact=True)
         self.table_status = TableStatus(self.filter_input, id="table-status")
         self.tabbed = TabbedContent(id="tabs", initial="synced")
         self.status_tables = {s: ArticleTable(s, now=now, id=f"table-{s}") for s in STATUSES}
@@ -120,7 +117,7 @@ class DashboardScreen(Screen[None]):
                 yield self.history_view
         yield self.table_status
         yield self.pass_status
-        yield KeyFooter(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         try:

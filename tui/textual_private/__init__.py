@@ -15,8 +15,6 @@ Two things the dashboard needs that Textual offers no public way to do:
   `_render_line_in_row` works out a row's styles once, not per cell, and keeps a painted row
   while the cursor moves elsewhere. A new row count does not lay the screen out again unless a
   scrollbar comes or goes (`fit_virtual_size`).
-- `KeyFooter`: Textual's footer with the keys of some actions (help, quit) docked at its right
-  end, so a narrow terminal cuts the others; it marks the footer's private `FooterKey` widgets.
 - `relabel`: a tab's label set without the layout pass `Tab.label` asks for, when it is as
   wide as before (the count of a status tab changes on most ticks).
 - `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
@@ -37,7 +35,6 @@ from tui.textual_private.table import (
 from tui.textual_private.widgets import (
     RICH_LOG_ATTRIBUTES,
     TAB_ATTRIBUTES,
-    KeyFooter,
     bound_unrendered_writes,
     relabel,
 )
@@ -48,7 +45,6 @@ __all__ = [
     "DATA_TABLE_PROPERTIES",
     "RICH_LOG_ATTRIBUTES",
     "TAB_ATTRIBUTES",
-    "KeyFooter",
     "NoRows",
     "RowSource",
     "VirtualDataTable",

@@ -214,6 +214,7 @@ class VirtualDataTable(DataTable[RenderableType]):
             return painted
         cells = self._source.cells(value)
         console, padding = self.app.console, self.cell_padding
+        under = row_style + component_style  # + a cell's meta: as the stock order, having none
         row: list[list[Segment]] = []
         table_width = self._row_label_column_width
         for column_index, column in enumerate(self.ordered_columns):
@@ -226,8 +227,7 @@ class VirtualDataTable(DataTable[RenderableType]):
                 )
                 row.append(lines[line_no])
                 continue
-            meta = Style.from_meta({"row": row_index, "column": column_index})
-            pre_style = row_style + meta + component_style
+            pre_style = under + Style.from_meta({"row": row_index, "column": column_index})
             row.append(cell_segments(console, text, width, padding, pre_style, post_style))
         extend_style, _ = self._get_styles_to_render_cell(
             False, False, False, hover, cursor, show_cursor, show_hover, False, False
