@@ -59,6 +59,16 @@ def labels(app: HhsyncApp) -> dict[str, str]:
     }
 
 
+def filtered_tabs(app: HhsyncApp) -> set[str]:
+    """The status tabs whose count is underlined: their table is filtered."""
+    tabs = app.query_one(TabbedContent)
+    return {
+        tab_id
+        for tab_id in ("synced", "pending", "skipped", "failed")
+        if any("underline" in str(span.style) for span in tabs.get_tab(tab_id).label.spans)
+    }
+
+
 async def commands_done(app: HhsyncApp) -> None:
     """Wait for the engine commands (not the scheduler, which runs until quit)."""
     commands = [w for w in app.workers if w.group == "commands"]

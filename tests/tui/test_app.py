@@ -16,12 +16,14 @@ from tests.tui.pilot import (
     burst,
     commands_done,
     count_cells_made,
+    filtered_tabs,
     focused,
     header_state,
     ids,
     labels,
     log_text,
     plain,
+    position_shown,
     press_one_by_one,
     run_command,
     screen_workers_done,
@@ -230,13 +232,16 @@ async def test_slash_filters_as_you_type_and_escape_clears(engine: FakeEngine) -
         assert ids(synced) and all(
             "VPN" in synced.get_cell(str(i), "title").plain for i in ids(synced)
         )
-        assert labels(app)["synced"] == f"1 Synced {synced.row_count}/12"
+        assert labels(app)["synced"] == "1 Synced 12"  # as wide as before: no layout pass
+        assert filtered_tabs(app) == {"synced"}  # its count underlined
+        assert position_shown(app) == f"1 of {synced.row_count} matching"
         await pilot.press("enter")
         assert app.focused is synced
         await pilot.press("escape")
         await pilot.pause()
         assert synced.row_count == 12
-        assert labels(app)["synced"] == "1 Synced 12"
+        assert labels(app)["synced"] == "1 Synced 12" and not filtered_tabs(app)
+        assert position_shown(app) == "1 of 12"
 
 
 async def test_filter_applies_to_rows_that_arrive_later(engine: FakeEngine) -> None:

@@ -42,6 +42,7 @@ async def test_typing_in_the_filter_asks_for_no_layout_pass() -> None:
         await press_one_by_one(pilot, "slash")
         await pilot.pause()
         by_input, by_table = layouts_asked(dashboard.filter_input), layouts_asked(synced)
+        by_tab = layouts_asked(dashboard.tabbed.get_tab("synced"))
         counts = []
         for key in ("v", "p", "n", "backspace", "backspace", "backspace"):
             await pilot.press(key)
@@ -51,6 +52,7 @@ async def test_typing_in_the_filter_asks_for_no_layout_pass() -> None:
         assert counts[0] < ROWS and counts[2] < counts[0] and counts[-1] == ROWS
         assert not any(by_input)  # the input's text grew: it scrolls without a layout
         assert not any(by_table)  # the row count changed: only its scrollbar is sized again
+        assert by_tab and not any(by_tab)  # its label is restyled, as wide as before
         assert synced.virtual_size.height == ROWS + 1
 
 

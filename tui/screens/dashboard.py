@@ -12,6 +12,7 @@ from datetime import datetime
 from textual import on
 from textual.app import ComposeResult
 from textual.clock import Clock
+from textual.content import Content
 from textual.events import Resize
 from textual.reactive import Reactive
 from textual.screen import Screen
@@ -85,6 +86,8 @@ class DashboardScreen(Screen[None]):
         self.filled = asyncio.Event()
         """Set once the tables hold the model as it was when the screen was mounted."""
         self._filter_timer: Timer | None = None
+        self._labels: dict[Status, tuple[str, str, bool]] = {}
+        """Each status tab's label as last set: title, count, filtered."""
         self.header_bar = SyncHeader(header, id="header")
         self.filter_input = FilterInput(id="filter", compact=True)
         self.table_status = TableStatus(self.filter_input, id="table-status")
@@ -181,18 +184,20 @@ class DashboardScreen(Screen[None]):
         self.failure_note.refresh_age()
 
     def update_tab_labels(self) -> None:
-        """`Synced 1,204` (or `Synced 12/1,204` when filtered), and the note of an empty table."""
+        """`1 Synced 1,204`, the count underlined while the table is filtered (the line under
+        it says how many match), and the note of an empty table. A filter keystroke leaves the
+        label as wide as it was, so it is painted again without a layout pass."""
         tabs = self.tabbed
         for table in self.tables():
-            total = self.model.count(table.status)
-            title = TAB_TITLES[table.status]
-            if table.filter_text:
-                label = f"{title} {table.row_count:,}/{total:,}"
-            else:
-                label = f"{title} {total:,}"
-            tab = tabs.get_tab(str(table.status))
-            if tab.label_text != label:
-                relabel(tab, label)
+            count = f"{self.model.count(table.status):,}"
+            label = (TAB_TITLES[table.status], count, bool(table.filter_text))
+            if self._labels.get(table.status) != label:
+                self._labels[table.status] = label
+                style = "underline" if table.filter_text else ""
+                relabel(
+                    tabs.get_tab(str(table.status)),
+                    Content.assemble(f"{label[0]} ", (count, style)),
+                )
             note = self.empty_notes[table.status]
             note.display = table.row_count == 0
             if note.display:

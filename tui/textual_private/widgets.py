@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 
-from rich.cells import cell_len
 from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
@@ -16,20 +15,20 @@ RICH_LOG_ATTRIBUTES = ("_deferred_renders",)
 """Private `RichLog` instance attributes `bound_unrendered_writes` replaces."""
 
 
-def relabel(tab: Tab, label: str) -> None:
+def relabel(tab: Tab, label: Content) -> None:
     """Give `tab` a new label; one as wide as before is painted again without the layout pass of
     the whole screen that `Tab.label` asks for (~10 ms a tick). One of another width is laid
     out once: the tab's new virtual size is set beforehand, or the layout pass that sizes the
     tab finds it changed and asks for another."""
     width = tab.label.cell_length
-    if width != cell_len(label):
+    if width != label.cell_length:
         tab.label = label
         size = tab.virtual_size
         if size.width:  # what the layout pass will give it, or it asks for a second pass
-            tab.set_reactive(Widget.virtual_size, Size(size.width + cell_len(label) - width, 1))
+            tab.set_reactive(Widget.virtual_size, Size(size.width + label.cell_length - width, 1))
         return
-    tab._label = Content.from_text(label)
-    Static.update(tab, tab._label, layout=False)
+    tab._label = label
+    Static.update(tab, label, layout=False)
 
 
 def bound_unrendered_writes(log: RichLog, max_writes: int) -> None:

@@ -238,9 +238,12 @@ class ArticleTable(VirtualDataTable):
 
     # ------------------------------------------------------------------ position
     def show_position(self) -> None:
-        """`123 of 1,915 · 3 marked`: where the cursor is (the screen shows it under the table)."""
+        """`123 of 1,915 · 3 marked` (`3 of 12 matching` when filtered): where the cursor is
+        (the screen shows it under the table)."""
         count = self.row_count
         where = f"{self.cursor_coordinate.row + 1:,} of {count:,}" if count else "0 of 0"
+        if self.filter_text:
+            where += " matching"
         marked = f" · {len(self.marked):,} marked" if self.marked else ""
         self.position = f"{where}{marked}"
 
