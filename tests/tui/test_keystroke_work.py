@@ -33,6 +33,18 @@ def layouts_asked(widget: Widget) -> list[bool]:
     return asked
 
 
+def cells_painted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of each cell the tables paint from here on."""
+    painted: list[str] = []
+
+    def counted(console: Any, text: Any, *args: Any) -> Any:
+        painted.append(text.plain)
+        return cell_segments(console, text, *args)
+
+    monkeypatch.setattr(private_table, "cell_segments", counted)
+    return painted
+
+
 async def test_typing_in_the_filter_asks_for_no_layout_pass() -> None:
     app = app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
     async with app.run_test(size=SIZE) as pilot:
@@ -77,17 +89,11 @@ async def test_a_tick_that_fills_hidden_tables_asks_for_no_layout_pass() -> None
 async def test_moving_the_cursor_paints_the_two_rows_it_leaves_and_reaches(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    painted: list[str] = []
-
-    def counted(console: Any, text: Any, *args: Any) -> Any:
-        painted.append(text.plain)
-        return cell_segments(console, text, *args)
-
     app = app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         synced = app.dashboard.table(Status.SYNCED)
-        monkeypatch.setattr(private_table, "cell_segments", counted)
+        painted = cells_painted(monkeypatch)
         await pilot.press("j")
         await pilot.pause()
         assert synced.cursor_coordinate.row == 1
@@ -146,19 +152,13 @@ async def test_opening_and_closing_the_filter_keeps_the_table_in_place_and_paint
 ) -> None:
     """The filter opens on the line under the table, and the table looks the same whether it
     or the filter has the focus: its rows are neither moved nor painted again."""
-    painted: list[str] = []
-
-    def counted(console: Any, text: Any, *args: Any) -> Any:
-        painted.append(text.plain)
-        return cell_segments(console, text, *args)
-
     app = app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         dashboard = app.dashboard
         synced = dashboard.table(Status.SYNCED)
         region, shown = synced.region, synced.size.height
-        monkeypatch.setattr(private_table, "cell_segments", counted)
+        painted = cells_painted(monkeypatch)
         await press_one_by_one(pilot, "slash")
         await pilot.pause()
         assert focused(app) is dashboard.filter_input and dashboard.filter_open
@@ -167,3 +167,19 @@ async def test_opening_and_closing_the_filter_keeps_the_table_in_place_and_paint
         await pilot.pause()
         assert focused(app) is synced and not dashboard.filter_open
         assert synced.region == region and synced.size.height == shown and not painted
+
+
+async def test_a_click_on_the_filter_line_opens_the_filter_and_leaving_it_empty_closes_it() -> None:
+    app = app_for(FakeEngine([make_record(i) for i in range(1, 40)]))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        dashboard = app.dashboard
+        assert not dashboard.filter_open
+        assert dashboard.filter_input.placeholder.startswith("none · press /")
+        await pilot.click("#filter")
+        await pilot.pause()
+        assert focused(app) is dashboard.filter_input and dashboard.filter_open
+        assert dashboard.filter_input.placeholder.startswith("title, scope")
+        await pilot.press("down")  # back to the table with nothing typed
+        await pilot.pause()
+        assert focused(app) is dashboard.table(Status.SYNCED) and not dashboard.filter_open
