@@ -5,10 +5,12 @@ sorting the table (the work is counted; the timings at 50,000 rows are bench/ben
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from textual.clock import MockClock
 
 from core.models import ArticleRecord, Status
 from tests.tui.fakes import FakeEngine, make_record
@@ -18,9 +20,12 @@ from tests.tui.pilot import (
     count_cells_made,
     filter_rows,
     ids,
+    log_text,
     press_one_by_one,
 )
 from tui import table_rows
+from tui.app import make_app
+from tui.settings import TuiSettings
 from tui.sorting import SortOrder, key_maker
 from tui.widgets.article_table import ArticleTable
 
@@ -223,6 +228,28 @@ async def test_a_tick_of_failures_updates_the_logs_count_once() -> None:
         await pilot.pause()
         assert counted == ["position"]
         assert "50 entries" in str(log.border_subtitle)
+
+
+async def test_a_log_never_shown_makes_no_lines_and_shows_each_kept_entry_once() -> None:
+    """Entries that come while the Log tab has never been shown are kept as text only (the
+    last `log_max_lines`); showing the tab writes each of those once."""
+    engine = FakeEngine(many_records())
+    app = make_app(
+        engine, clock=MockClock(), autostart=False, settings=TuiSettings(log_max_lines=30)
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        log = app.dashboard.event_log
+        for hudu_id in range(1, 81):
+            engine.change(hudu_id, status=Status.FAILED, error="Halo 500", http_status=500)
+            app.drain()
+        await pilot.pause()
+        assert not log.lines and "30 entries" in str(log.border_subtitle)
+        await pilot.press("5")
+        await pilot.pause()
+        shown = re.findall(r"” #(\d+) \(", log_text(app))
+        assert shown and len(shown) == len(set(shown))  # each once (the log keeps 30 lines)
+        assert shown[-1] == "80" and int(shown[0]) > 50  # the last ones
 
 
 async def test_what_the_first_paint_made_leaves_the_collectors_sight_too(

@@ -7,24 +7,21 @@ When one of these fails after a Textual upgrade, its message names what changed:
 from __future__ import annotations
 
 import inspect
-from collections import deque
 from typing import Any
 
 import textual
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, RichLog
+from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from tui.textual_private import (
     DATA_TABLE_ATTRIBUTES,
     DATA_TABLE_HOOKS,
     DATA_TABLE_PROPERTIES,
-    RICH_LOG_ATTRIBUTES,
     TAB_ATTRIBUTES,
     VirtualDataTable,
-    bound_unrendered_writes,
 )
 
 CHANGED = f"Textual {textual.__version__} changed what tui/textual_private.py relies on"
@@ -57,19 +54,6 @@ def test_a_tab_still_keeps_its_label_in_a_private_attribute() -> None:
     missing = [name for name in TAB_ATTRIBUTES if not hasattr(tab, name)]
     assert not missing, f"{CHANGED}: Tab instances have no {', '.join(missing)}"
     assert tab.label is tab._label, f"{CHANGED}: Tab.label no longer reads Tab._label"
-
-
-def test_rich_log_still_holds_back_writes_in_a_deque() -> None:
-    log = RichLog()
-    for name in RICH_LOG_ATTRIBUTES:
-        assert isinstance(getattr(log, name, None), deque), (
-            f"{CHANGED}: RichLog.{name} is no longer a deque"
-        )
-    bound_unrendered_writes(log, 5)
-    for n in range(20):
-        log.write(f"line {n}")  # no size yet: held back
-    held = log._deferred_renders
-    assert len(held) == 5, f"{CHANGED}: RichLog no longer holds writes back in _deferred_renders"
 
 
 class ListRows:

@@ -17,9 +17,6 @@ Two things the dashboard needs that Textual offers no public way to do:
   scrollbar comes or goes (`fit_virtual_size`).
 - `relabel`: a tab's label set without the layout pass `Tab.label` asks for, when it is as
   wide as before (the count of a status tab changes on most ticks).
-- `bound_unrendered_writes`: until a `RichLog` has a size (the Log tab before it is first shown)
-  it keeps every write in an unbounded private deque; a dashboard left open for days would grow
-  and then stall when the tab is opened.
 
 `tests/tui/test_textual_private.py` checks every name listed below against the installed
 Textual and says which one changed. After a Textual upgrade, only this package needs adapting.
@@ -33,9 +30,7 @@ from tui.textual_private.table import (
     VirtualDataTable,
 )
 from tui.textual_private.widgets import (
-    RICH_LOG_ATTRIBUTES,
     TAB_ATTRIBUTES,
-    bound_unrendered_writes,
     relabel,
 )
 
@@ -43,11 +38,9 @@ __all__ = [
     "DATA_TABLE_ATTRIBUTES",
     "DATA_TABLE_HOOKS",
     "DATA_TABLE_PROPERTIES",
-    "RICH_LOG_ATTRIBUTES",
     "TAB_ATTRIBUTES",
     "NoRows",
     "RowSource",
     "VirtualDataTable",
-    "bound_unrendered_writes",
     "relabel",
 ]

@@ -1,18 +1,14 @@
-"""Tab labels and the log, where the dashboard needs what Textual keeps private."""
+"""Tab labels, where the dashboard needs what Textual keeps private."""
 
 from __future__ import annotations
-
-from collections import deque
 
 from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
-from textual.widgets import RichLog, Static, Tab
+from textual.widgets import Static, Tab
 
 TAB_ATTRIBUTES = ("_label",)
 """Private `Tab` instance attributes `relabel` sets."""
-RICH_LOG_ATTRIBUTES = ("_deferred_renders",)
-"""Private `RichLog` instance attributes `bound_unrendered_writes` replaces."""
 
 
 def relabel(tab: Tab, label: Content) -> None:
@@ -29,8 +25,3 @@ def relabel(tab: Tab, label: Content) -> None:
         return
     tab._label = label
     Static.update(tab, label, layout=False)
-
-
-def bound_unrendered_writes(log: RichLog, max_writes: int) -> None:
-    """Keep at most the last `max_writes` writes a `RichLog` holds back until it has a size."""
-    log._deferred_renders = deque(log._deferred_renders, maxlen=max_writes)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from rich.table import Table
@@ -28,9 +27,8 @@ from core.events import (
 )
 from core.models import ArticleRecord
 from tui.pass_text import pass_log_line
-from tui.textual_private import bound_unrendered_writes
 from tui.times import clock_time, parse_time
-from tui.untrusted import NO_KNOWN_FIX, shown, shown_record
+from tui.untrusted import NO_KNOWN_FIX, shown
 
 LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold red"}
 LEVELS_SHOWN = {"": "every level", "WARNING": "warnings and errors", "ERROR": "errors only"}
@@ -38,29 +36,46 @@ LEVELS_SHOWN = {"": "every level", "WARNING": "warnings and errors", "ERROR": "e
 RANK = {"DEBUG": 0, "INFO": 1, "WARNING": 2, "ERROR": 3, "CRITICAL": 4}
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
-    level: str
-    words: str
-    """The entry's text, casefolded, for the search."""
-    line: Table
+    """One entry; its line (a grid of time, level and message) is made when it is first
+    written, so entries that come while the tab is hidden cost only their text."""
+
+    __slots__ = ("_line", "at", "level", "message", "words")
+
+    def __init__(self, at: str, level: str, message: Text) -> None:
+        self.at = at
+        self.level = level
+        self.message = message
+        self.words = f"{level} {message.plain}".casefold()
+        """The entry's text, casefolded, for the search."""
+        self._line: Table | None = None
+
+    @property
+    def line(self) -> Table:
+        if self._line is None:
+            line = Table.grid(padding=(0, 1), expand=True)
+            line.add_column(no_wrap=True, style="dim")
+            line.add_column(no_wrap=True, width=7, style=LEVEL_STYLES.get(self.level, ""))
+            line.add_column(ratio=1, overflow="fold")
+            line.add_row(self.at, self.level, self.message)
+            self._line = line
+        return self._line
 
 
 def failure_message(record: ArticleRecord) -> Text:
     """`“Title” #12 (Acme) failed: HTTP 400: …` and, on its own line, the fix (or that hhsync
     knows none)."""
-    record = shown_record(record)
     message = Text.assemble(
         ("“", ""),
-        (record.title, "bold"),
-        (f"” #{record.hudu_id} ({record.scope}) failed", ""),
+        (shown(record.title), "bold"),
+        (f"” #{record.hudu_id} ({shown(record.scope)}) failed", ""),
     )
-    error = record.error or record.reason or "no error recorded"
+    error = shown(record.error or record.reason or "no error recorded", one_line=False)
     status = f"HTTP {record.http_status}: " if record.http_status else ""
     message.append(f": {status}{error}")
     if record.hint:
         message.append("\nFix: ", "bold yellow")
-        message.append(record.hint, "yellow")
+        message.append(shown(record.hint, one_line=False), "yellow")
     else:
         message.append(f"\n{NO_KNOWN_FIX}", "dim")
     return message
@@ -81,13 +96,12 @@ class EventLog(RichLog):
         self._width = 0
         """The width the lines shown were wrapped at; 0 while the tab is hidden."""
         self._sized = False
-        """The log has had a size: until then RichLog itself holds writes back."""
+        """The log has had a size (a first show before it has none to wrap at)."""
         self.search_words: list[str] = []
         self._matching = 0
         """Entries kept that the search and level show."""
         self.lowest = ""
         """The lowest level shown (a key of `LEVELS_SHOWN`)."""
-        bound_unrendered_writes(self, max_lines)
 
     def on_resize(self, event: Resize) -> None:
         self._sized = True
@@ -112,7 +126,8 @@ class EventLog(RichLog):
         for entry in self._entries:
             if self._wanted(entry):
                 self._matching += 1
-                self.write(entry.line, expand=True)
+                if self._width:
+                    self.write(entry.line, expand=True)
         self.show_position()
 
     def _wanted(self, entry: Entry) -> bool:
@@ -158,21 +173,15 @@ class EventLog(RichLog):
     def _add_entry(self, level: str, message: str | Text, at: datetime | None = None) -> None:
         if isinstance(message, str):
             message = Text(shown(message, one_line=False))
-        level = shown(level.upper())
-        line = Table.grid(padding=(0, 1), expand=True)
-        line.add_column(no_wrap=True, style="dim")
-        line.add_column(no_wrap=True, width=7, style=LEVEL_STYLES.get(level, ""))
-        line.add_column(ratio=1, overflow="fold")
-        line.add_row(clock_time(at or self._now()), level, message)
-        entry = Entry(level, f"{level} {message.plain}".casefold(), line)
+        entry = Entry(clock_time(at or self._now()), shown(level.upper()), message)
         entries = self._entries
         if len(entries) == entries.maxlen and self._wanted(entries[0]):
             self._matching -= 1
         entries.append(entry)
         if self._wanted(entry):
             self._matching += 1
-            if self._width or not self._sized:
-                self.write(line, expand=True)  # else it is written when the tab is shown again
+            if self._width:
+                self.write(entry.line, expand=True)  # else when the tab is shown (`rewrap`)
 
     def write_journal(self, journal: Iterable[Event], failures: dict[int, ArticleRecord]) -> None:
         """A tick's journal, in order; a failed article is written only if it is in
