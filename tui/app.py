@@ -414,7 +414,7 @@ class HhsyncApp(ThemeOnce, TableActions):
         self.dashboard.clear_filter()
 
     def action_close_filter(self) -> None:
-        """`esc` in the filter bar: clear it and go back to the table, even when empty."""
+        """`esc` in the filter: clear it and go back to the table, even when empty."""
         self.dashboard.clear_filter()
 
     def action_help(self) -> None:

@@ -153,7 +153,7 @@ NOT_IN_PALETTE = ("force_quit", "clear_filter")
 
 
 def help_sections() -> list[tuple[str, list[Binding]]]:
-    """Every key, grouped: the app's, the table's, the filter bar's and the dialogs'."""
+    """Every key, grouped: the app's, the table's, the filter's and the dialogs'."""
 
     def actions(*prefixes: str) -> list[Binding]:
         return [b for b in APP_BINDINGS if b.action.startswith(prefixes)]

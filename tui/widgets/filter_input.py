@@ -1,4 +1,5 @@
-"""The filter bar's input: `esc` clears and closes it, `down` goes back to the table."""
+"""The filter's input (on the line under the table): `esc` clears and closes the filter, `down` goes
+back to the table."""
 
 from __future__ import annotations
 
