@@ -121,14 +121,28 @@ APP_BINDINGS: list[Binding] = [
     ),
     Binding("p", "pause", "Pause", id="pause", tooltip="Pause automatic passes"),
     Binding("p", "resume", "Resume", id="resume", tooltip="Resume automatic passes"),
-    Binding("1", "show_tab('synced')", "Synced tab", show=False, id="tab-synced"),
-    Binding("2", "show_tab('pending')", "Pending tab", show=False, id="tab-pending"),
-    Binding("3", "show_tab('skipped')", "Skipped tab", show=False, id="tab-skipped"),
-    Binding("4", "show_tab('failed')", "Failed tab", show=False, id="tab-failed"),
-    Binding("5,l", "show_tab('log')", "Log tab", show=False, id="tab-log"),
-    Binding("6,h", "show_tab('history')", "History tab", show=False, id="tab-history"),
-    Binding("left_square_bracket", "cycle_tab(-1)", "Previous tab", show=False),
-    Binding("right_square_bracket", "cycle_tab(1)", "Next tab", show=False),
+    # The tab keys act as they arrive (`priority`), as `/` does, so `2/` in one burst filters
+    # the Pending tab; typed into an input they are text (`check_action`).
+    *(
+        Binding(
+            key,
+            f"show_tab('{tab}')",
+            f"{tab.capitalize()} tab",
+            show=False,
+            id=f"tab-{tab}",
+            priority=True,
+        )
+        for key, tab in (
+            ("1", "synced"),
+            ("2", "pending"),
+            ("3", "skipped"),
+            ("4", "failed"),
+            ("5,l", "log"),
+            ("6,h", "history"),
+        )
+    ),
+    Binding("left_square_bracket", "cycle_tab(-1)", "Previous tab", show=False, priority=True),
+    Binding("right_square_bracket", "cycle_tab(1)", "Next tab", show=False, priority=True),
     Binding("escape", "clear_filter", "Clear filter", show=False),
     Binding("question_mark,f1", "help", "Help", id="help", tooltip="Show every key"),
     Binding("q", "quit", "Quit", id="quit", tooltip="Asks first if a pass is running"),

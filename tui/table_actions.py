@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual import on
+from textual.widgets import Input
 
 from core.models import ArticleRecord
 from tui import bulk_text
@@ -52,6 +53,8 @@ class TableActions(EngineWorkers):
             return len(self.screen_stack) == 1 and self.dashboard.current_table() is not None
         if action == "copy":
             return None if self.selected_id() is None else True
+        if action in ("show_tab", "cycle_tab"):
+            return not isinstance(self.focused, Input)  # a tab's key typed in a text field
         if action in ("log_search", "log_level"):
             dashboard = self.dashboard
             return (

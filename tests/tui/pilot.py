@@ -150,7 +150,7 @@ async def press_one_by_one(pilot: Pilot[Any], *keys: str) -> None:
 
 
 async def filter_rows(pilot: Pilot[Any], text: str) -> None:
-    """Type `text` into the filter bar (opened with /, closed with enter) and let it apply."""
+    """Type `text` into the filter (opened with /, closed with enter) and let it apply."""
     await press_one_by_one(pilot, "slash", *text, "enter")
     await pilot.pause()
 

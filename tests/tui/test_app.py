@@ -9,7 +9,7 @@ from textual.widgets import Static, TabbedContent
 from core.errors import HaloError, HhsyncError
 from core.events import ArticleRemoved, EngineLogged, PassCause, RateLimitWaited, WritesFailed
 from core.models import Status
-from tests.tui.fakes import FakeEngine, make_record
+from tests.tui.fakes import FakeEngine, make_record, sample_records
 from tests.tui.pilot import (
     SIZE,
     app_for,
@@ -481,6 +481,27 @@ async def test_keys_typed_right_after_slash_go_into_the_filter(engine: FakeEngin
         assert app.dashboard.filter_input.value == "vpn"
         assert not engine.paused
         assert ("pause",) not in engine.calls
+
+
+async def test_a_tab_key_and_slash_in_one_burst_filter_the_new_tab() -> None:
+    """`2/vpn` arriving at once (a fast typist over SSH): the Pending tab shows, filtered by
+    "vpn"; no key is lost or run as a command (`p` would pause)."""
+    engine = FakeEngine(sample_records())
+    app = app_for(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        burst(app, ("2", "2"), ("slash", "/"), ("v", "v"), ("p", "p"), ("n", "n"))
+        await pilot.pause(0.3)
+        dashboard = app.dashboard
+        assert dashboard.active_tab == "pending"
+        assert focused(app) is dashboard.filter_input and dashboard.filter_input.value == "vpn"
+        await pilot.press("enter")  # the search now, not on the debounce timer
+        assert dashboard.table(Status.PENDING).filter_text == "vpn"
+        assert not engine.paused
+        await pilot.press("slash")
+        burst(app, ("2", "2"), ("right_square_bracket", "]"))  # typed into the filter: text
+        await pilot.pause(0.3)
+        assert dashboard.filter_input.value.endswith("2]") and dashboard.active_tab == "pending"
 
 
 async def test_escape_closes_an_empty_filter_bar(engine: FakeEngine) -> None:

@@ -86,6 +86,8 @@ class DashboardScreen(Screen[None]):
         self.filled = asyncio.Event()
         """Set once the tables hold the model as it was when the screen was mounted."""
         self._filter_timer: Timer | None = None
+        self._tab_taken = "synced"
+        """The tab whose filter and focus were last set up (`_took_tab`)."""
         self._labels: dict[Status, tuple[str, str, bool]] = {}
         """Each status tab's label as last set: title, count, filtered."""
         self.header_bar = SyncHeader(header, id="header")
@@ -240,7 +242,10 @@ class DashboardScreen(Screen[None]):
 
     # ------------------------------------------------------------------ tabs
     def show_tab(self, tab: str) -> None:
+        """Show `tab` with its filter, its table focused, at once: keys that come with the tab's
+        in one burst (`2/vpn` over a slow link) act on it, not on the tab they were typed on."""
         self.tabbed.active = tab
+        self._took_tab()
 
     def cycle_tab(self, step: int) -> None:
         index = TAB_IDS.index(self.active_tab)
@@ -248,6 +253,11 @@ class DashboardScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if self.active_tab != self._tab_taken:  # a click on the tab, not `show_tab`
+            self._took_tab()
+
+    def _took_tab(self) -> None:
+        self._tab_taken = self.active_tab
         table = self.current_table()
         filter_input = self.filter_input
         self.table_status.display = table is not None
@@ -264,11 +274,12 @@ class DashboardScreen(Screen[None]):
         self.refresh_bindings()
 
     def focus_table(self) -> None:
+        """Now, not on a later message (`Widget.focus`): a key already queued goes to it."""
         table = self.current_table()
         if table is not None:
-            table.focus()
+            self.set_focus(table)
         else:
-            (self.history_view if self.active_tab == HISTORY_TAB else self.event_log).focus()
+            self.set_focus(self.history_view if self.active_tab == HISTORY_TAB else self.event_log)
 
     @on(ArticleTable.RowHighlighted)
     def _row_highlighted(self, event: ArticleTable.RowHighlighted) -> None:
