@@ -4,19 +4,22 @@ An incremental pass must notice a company renamed or archived (its FAQ list foll
 listing 200 companies every few minutes costs pages of requests for nothing. Hudu filters
 companies by `updated_at` as it does articles (docs/hudu-and-halo.md), so after one whole
 listing a pass asks only for the companies changed since its cursor. A company deleted in
-Hudu is seen by the next full pass, as a deleted article is.
+Hudu is seen by the next full pass, as a deleted article is. An incremental pass lists only
+the articles edited since its cursor, so the articles of a company whose rows show another name
+or side of the scope than the company has now are listed again (`shown_otherwise`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from core.config import CompanyFilter
 from core.events import Announcer
 from core.hudu import HuduClient
-from core.models import HuduCompany
+from core.models import ArticleRecord, HuduCompany
+from core.planned_values import Scope
 
 
 class CompanyListing:
@@ -48,3 +51,29 @@ class CompanyListing:
             )
         self._unknown_names = unknown
         return dict(self._known)
+
+
+def shown_otherwise(
+    rows: Iterable[ArticleRecord],
+    companies: Mapping[int, HuduCompany],
+    scope_for: Callable[[int, Mapping[int, HuduCompany]], Scope],
+    out_of_scope: str,
+) -> set[int]:
+    """The companies whose articles' rows show another name than the company has now, or the
+    other side of the scope (renamed in Hudu, when HHSYNC_COMPANIES names it, or archived):
+    their articles are planned again. A row whose reason starts with `out_of_scope` is out
+    (`…; deleted from Halo` once its copy is removed)."""
+    scopes: dict[int, Scope] = {}
+    stale: set[int] = set()
+    for rec in rows:
+        company_id = rec.company_id
+        if company_id is None or company_id not in companies or company_id in stale:
+            continue
+        if rec.unlinked:
+            continue
+        scope = scopes.get(company_id) or scopes.setdefault(
+            company_id, scope_for(company_id, companies)
+        )
+        if rec.scope != scope.name or rec.reason.startswith(out_of_scope) == scope.included:
+            stale.add(company_id)
+    return stale

@@ -9,7 +9,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.models import HuduArticle, HuduCompany, HuduFolder, HuduUpload
+from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduFolder, HuduUpload
 from core.spool import BodySpool, Spooled
 from core.untracked import untracked
 
@@ -83,3 +83,8 @@ class Audience:
 def edited_at(article: HuduArticle) -> str:
     """Hudu's `updated_at` to the microsecond it gives (two edits a second apart differ)."""
     return article.updated_at.astimezone(UTC).isoformat() if article.updated_at else ""
+
+
+def shown_of(rec: ArticleRecord) -> tuple[object, ...]:
+    """What a row shows of its Hudu article (the mapping file and the screen follow it)."""
+    return rec.title, rec.scope, rec.company_id, rec.hudu_url, rec.slug, rec.hudu_updated_at

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from core.collector import set_aside
-from core.company_listing import CompanyListing
+from core.company_listing import CompanyListing, shown_otherwise
 from core.config import CustomerAccess, FolderLayout, Settings
 from core.customers import CustomerDirectory
 from core.events import Announcer
@@ -31,7 +31,7 @@ from core.hudu_facts import PAGE_SIZE
 from core.images import mode_switched
 from core.models import ArticleRecord, HuduArticle, HuduCompany, HuduFolder, Status
 from core.plan import Action, Plan, Removal, Write
-from core.planned_values import Audience, Scope, edited_at
+from core.planned_values import Audience, Scope, edited_at, shown_of
 from core.planned_values import HuduView as HuduView  # where the engine finds it
 from core.records import RecordBook, set_skipped
 from core.render import LinkedRenderer
@@ -41,6 +41,7 @@ CURSOR_OVERLAP = timedelta(minutes=5)
 REMOVAL_SHARE = 0.2
 REMOVAL_FLOOR = 50
 OUT_OF_SCOPE = "out of scope (see HHSYNC_SYNC_CENTRAL / HHSYNC_COMPANIES)"
+COPY_LEFT = "; the Halo copy is left as it is"
 SLICE_SECONDS = 0.02
 """Planning gives the event loop back this often (the dashboard shares it)."""
 
@@ -99,17 +100,18 @@ class Planner:
             since = datetime.fromisoformat(cursor) - CURSOR_OVERLAP
             listed = await self.hudu.list_articles(updated_since=since, keep=view.keep)
             listed = [a for a in listed if self._news(a)]
-            if not listed and not any(
-                _due_for_retry(r, now) and not r.unlinked for r in self.book.rows()
-            ):  # companies and folders still, to follow a rename (core.folders)
-                view.close()
-                view = HuduView({}, await self.company_listing.read(since=since), {})
-                view.folders = await self._folders()
+        needed = (a.company_id for a in listed)
+        view.companies = await self.company_listing.read(since=since, needed=needed)
+        if since is not None:
+            rows = self.book.rows()
+            for company_id in shown_otherwise(rows, view.companies, self.scope_for, OUT_OF_SCOPE):
+                listed += await self.hudu.list_articles(company_id=company_id, keep=view.keep)
+            if not listed and not any(_due_for_retry(r, now) and not r.unlinked for r in rows):
+                view.close()  # the bodies of articles listed as they were planned
+                view = HuduView({}, view.companies, {})
+                view.folders = await self._folders()  # companies and folders, to follow a rename
                 return view
         view.articles = {a.id: a for a in listed}
-        view.companies = await self.company_listing.read(
-            since=since, needed=(a.company_id for a in listed)
-        )
         view.uploads = await self.hudu.uploads_by_article()
         view.folders = await self._folders()
         for rec in self.book.rows():
@@ -338,9 +340,9 @@ class Planner:
         rec.hudu_updated_at = edited_at(article)
         plan.rows[article.id] = rec
         self._planned.add(article.id)
+        if live is not None and shown_of(rec) != shown_of(live):  # a company renamed: the
+            plan.touched.append(rec.hudu_id)  # mapping file and the screen follow Hudu
         if rec.unlinked:
-            if rec != live:  # renamed or moved in Hudu: the mapping file follows what is shown
-                plan.touched.append(rec.hudu_id)
             return
         live_copy = rec.halo_id is not None and not rec.removed
         reason = ""
@@ -362,7 +364,7 @@ class Planner:
                 plan.removals.append(Removal(rec.hudu_id, rec.title, rec.scope, reason))
                 return
             if live_copy:
-                reason = f"{reason}; the Halo copy is left as it is"
+                reason = f"{reason}{COPY_LEFT}"
             if rec.status is not Status.SKIPPED or rec.reason != reason:
                 set_skipped(rec, reason)
                 plan.touched.append(rec.hudu_id)
@@ -386,15 +388,13 @@ class Planner:
             halo_id_of,
             body_digest=spooled.digest if spooled else None,
         ):
-            plan.unchanged += 1
-            return
+            return self._unchanged(plan, rec)
         whole = view.whole(article)
         rendered, waiting = self.renderer.render(
             whole, faqlist_id, files, slugs=slugs, halo_id_of=halo_id_of, client_id=client_id
         )
         if up_to_date and rec.content_hash == rendered.content_hash:
-            plan.unchanged += 1
-            return
+            return self._unchanged(plan, rec)
         action: Action = "update" if rec.halo_id is not None else "create"
         if view.spool is not None:  # until its batch goes, the body waits in the spool
             rendered = rendered.spooled(view.spool)
@@ -407,6 +407,13 @@ class Planner:
             plan.touched.append(rec.hudu_id)
         elif not rec.reason:
             rec.reason = "new"
+            plan.touched.append(rec.hudu_id)
+
+    def _unchanged(self, plan: Plan, rec: ArticleRecord) -> None:
+        """The Halo copy is up to date; one left while the article was skipped is its own again."""
+        plan.unchanged += 1
+        if rec.status is Status.SKIPPED and rec.reason.endswith(COPY_LEFT):
+            rec.status, rec.reason = Status.SYNCED, ""
             plan.touched.append(rec.hudu_id)
 
     def _cap_removals(self, plan: Plan) -> None:

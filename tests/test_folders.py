@@ -18,7 +18,7 @@ from core.engine import Engine
 from core.errors import ApiError
 from core.faqlists import FAQLIST_REQUESTS_PER_PASS
 from core.folders import place
-from core.models import HuduFolder, NewFaqList
+from core.models import HuduFolder, NewFaqList, Status
 from tests.cli_helpers import invoke_hhsync
 from tests.conftest import EngineFactory, Loopback, halo_copies, hhsync_env
 from tests.test_halo_client import emulator as halo_emulator
@@ -467,6 +467,58 @@ async def test_a_company_renamed_in_hudu_renames_its_lists(
     assert (summary.full, summary.updated, len(halo.faqlists)) == (False, 0, made)
     assert lists <= tree(halo)
     assert not {path for path in tree(halo) if "Acme/" in path or path.endswith("Acme")}
+
+
+async def test_a_company_renamed_in_hudu_renames_its_rows_in_an_incremental_pass(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState, kb: dict[str, int]
+) -> None:
+    """Its articles were not edited, so Hudu lists none of them as changed: the company's
+    articles are listed again (one page), their rows show the new name, in the mapping file
+    too, and no Halo article is written."""
+    engine = await engine_with(make_engine)
+    await engine.sync_now()
+    hudu.update_company(kb["acme"], name="Acme Ltd")
+    hudu.log.entries.clear()
+    halo_writes = len(halo.log.writes("/api/KBArticle"))
+
+    summary = await engine.sync_now()
+
+    assert not summary.full
+    acme_rows = [r for r in engine.records() if r.company_id == kb["acme"]]
+    assert {r.scope for r in acme_rows} == {"Acme Ltd"} and len(acme_rows) == 2
+    assert len(halo.log.writes("/api/KBArticle")) == halo_writes
+    by_company = [e for e in hudu.log.entries if "company_id" in e.query]
+    assert len(by_company) == 1
+    await engine.close()
+    reopened = await engine_with(make_engine)
+    assert {r.scope for r in reopened.records() if r.company_id == kb["acme"]} == {"Acme Ltd"}
+    hudu.log.entries.clear()
+    await reopened.sync_now()  # nothing shown otherwise now: no listing by company
+    assert not [e for e in hudu.log.entries if "company_id" in e.query]
+    await reopened.close()
+
+
+async def test_a_company_renamed_out_of_hhsync_companies_leaves_scope_in_an_incremental_pass(
+    make_engine: EngineFactory, hudu: HuduState, halo: HaloState, kb: dict[str, int]
+) -> None:
+    """HHSYNC_COMPANIES names it no more: its articles are out of scope at once, not at the
+    next full pass (their Halo copies left as they are, as for any article leaving scope)."""
+    engine = await engine_with(make_engine, hhsync_companies="Acme")
+    await engine.sync_now()
+    acme = {kb["contacts"], kb["backups"]}
+    assert all(r.status is Status.SYNCED for r in engine.records() if r.hudu_id in acme)
+
+    hudu.update_company(kb["acme"], name="Acme Ltd")
+    summary = await engine.sync_now()
+
+    assert not summary.full
+    rows = [r for r in engine.records() if r.hudu_id in acme]
+    assert all(r.status is Status.SKIPPED for r in rows)
+    assert all(r.reason.startswith("out of scope") for r in rows)
+    hudu.update_company(kb["acme"], name="Acme")  # back in
+    await engine.sync_now()
+    assert all(r.status is Status.SYNCED for r in engine.records() if r.hudu_id in acme)
+    await engine.close()
 
 
 @pytest.mark.slow
