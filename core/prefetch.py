@@ -83,6 +83,7 @@ class FilePrefetch:
         self._room = asyncio.Condition()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._releases: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ the writer's side
     def start(self) -> None:
@@ -123,6 +124,25 @@ class FilePrefetch:
         download = await asyncio.shield(started)
         await self._release(download.size)
         return download.read()
+
+    def let_go(self, uploads: Iterable[HuduUpload]) -> None:
+        """The files of writes that will not be sent (unlinked while they waited, an image that
+        could not be copied): not downloaded now, and what was (or is on its way) is let go at
+        once, not held against the budget until the pass ends."""
+        for upload in uploads:
+            self._asked.add(upload.id)
+            started = self._started.pop(upload.id, None)
+            if started is not None:
+                started.add_done_callback(self._discard)
+
+    def _discard(self, started: asyncio.Future[_Download]) -> None:
+        if started.cancelled():
+            return
+        download = started.result()
+        download.discard()
+        release = asyncio.get_running_loop().create_task(self._release(download.size))
+        self._releases.add(release)
+        release.add_done_callback(self._releases.discard)
 
     async def close(self) -> None:
         """Stop downloading and let go of what was not asked for."""

@@ -36,6 +36,7 @@ from core.plan import PassState, Removal, Write
 from core.prefetch import FilePrefetch
 from core.reconciler import Reconciler
 from core.records import RecordBook, Synced
+from core.removals import retire_copies
 from core.render import LinkedRenderer, article_payload
 
 log = logging.getLogger("hhsync.engine")
@@ -333,6 +334,7 @@ class Writer:
                 raise
             except ApiError as exc:
                 self._fail([write], exc, state)
+                self._files.let_go(write.files)
                 continue
             if rendered is not write.rendered:
                 write = dataclasses.replace(write, rendered=rendered)
@@ -341,7 +343,12 @@ class Writer:
 
     def _without_unlinked(self, batch: list[Write], state: PassState) -> list[Write]:
         """An article unlinked while its batch waited is not sent."""
-        kept = [w for w in batch if not self.book[w.article.id].unlinked]
+        kept = []
+        for write in batch:
+            if self.book[write.article.id].unlinked:
+                self._files.let_go(write.files)
+            else:
+                kept.append(write)
         state.tally.done += len(batch) - len(kept)
         return kept
 
@@ -422,28 +429,4 @@ class Writer:
     # ------------------------------------------------------------ removals
     async def remove(self, removals: list[Removal], state: PassState) -> None:
         """Delete the Halo copies of articles that left Hudu or scope (archive on 403)."""
-        for removal in removals:
-            rec = self.book[removal.hudu_id]
-            if rec.halo_id is None or rec.unlinked or state.stopping():
-                continue
-            try:
-                refused = await self.halo.retire_article(rec.halo_id)
-            except AuthError:
-                raise
-            except ApiError as exc:
-                self.book.mark_failed(
-                    [rec.hudu_id], exc, f"could not remove from Halo ({removal.why})"
-                )
-                state.tally.failed += 1
-                state.tally.done += 1
-                self.announcer.say(
-                    logging.WARNING, f"could not remove article {rec.hudu_id}: {exc}"
-                )
-                continue
-            if refused is None:
-                reason = f"{removal.why}; deleted from Halo"
-            else:
-                reason = f"{removal.why}; archived in Halo (Halo refused the delete: {refused})"
-            self.book.mark_removed(rec.hudu_id, reason, deleted=refused is None)
-            state.tally.removed += 1
-            state.tally.done += 1
+        await retire_copies(self.halo, self.book, self.announcer, removals, state)

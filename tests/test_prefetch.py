@@ -77,6 +77,29 @@ async def test_files_are_fetched_in_send_order_as_far_ahead_as_the_budget_allows
     await files.close()
 
 
+async def test_the_files_of_a_write_not_sent_give_their_room_back_at_once() -> None:
+    """A write dropped before its batch (unlinked while it waited, an image that could not be
+    copied): its files, downloaded or on their way, let the next ones in line come."""
+    hudu = GatedHudu()
+    files = prefetch(hudu, [upload(n) for n in range(1, 6)], budget=250)
+    files.start()
+    await settle()
+    assert set(hudu.asked) == {1, 2}
+    hudu.open(1)
+    await settle()
+    files.let_go([upload(1), upload(2)])  # one downloaded, one on its way
+    await settle()
+    assert set(hudu.asked) == {1, 2, 3}  # the downloaded one's room, at once
+    hudu.open(2)
+    await settle()
+    assert set(hudu.asked) == {1, 2, 3, 4}  # and the other's once it came
+    files.let_go([upload(5)])  # not started yet: never downloaded
+    hudu.open(3, 4)
+    await settle()
+    assert set(hudu.asked) == {1, 2, 3, 4} and hudu.asked[1] == 1
+    await files.close()
+
+
 async def test_each_file_is_downloaded_once_even_when_asked_for_before_its_turn() -> None:
     hudu = GatedHudu()
     hudu.open(*range(1, 6))
