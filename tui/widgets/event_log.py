@@ -34,6 +34,9 @@ LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARNING": "yellow", "ERROR": "bold 
 LEVELS_SHOWN = {"": "every level", "WARNING": "warnings and errors", "ERROR": "errors only"}
 """`e` steps through these: the lowest level shown, and how the border says it."""
 RANK = {"DEBUG": 0, "INFO": 1, "WARNING": 2, "ERROR": 3, "CRITICAL": 4}
+WRITTEN_AT_ONCE = 400
+"""At most this many entries are written when the tab is first shown, at a new width, or for a
+new search or level (~2 ms an entry: 4,000 held the dashboard 7 s); the search finds the rest."""
 
 
 class Entry:
@@ -94,7 +97,13 @@ class EventLog(RichLog):
         self._entries: deque[Entry] = deque(maxlen=max_lines)
         """Every entry kept, to wrap them again at a new width (RichLog keeps only lines)."""
         self._width = 0
-        """The width the lines shown were wrapped at; 0 while the tab is hidden."""
+        """The width entries are written at now; 0 while the tab is hidden."""
+        self._wrapped_at = 0
+        """The width the log's lines were wrapped at (0: none were, or they no longer hold)."""
+        self._held: list[Entry] = []
+        """Entries shown by the search and level that came while the tab was hidden."""
+        self._left_out = 0
+        """Entries the search and level show that were not written (`WRITTEN_AT_ONCE`)."""
         self._sized = False
         """The log has had a size (a first show before it has none to wrap at)."""
         self.search_words: list[str] = []
@@ -112,22 +121,30 @@ class EventLog(RichLog):
             self.call_after_refresh(self.rewrap)
 
     def rewrap(self) -> None:
-        """Shown again or resized: wrap every entry at the width there is now."""
-        width = self.scrollable_content_region.width
-        if width == self._width or not self._entries:
-            self._width = width
+        """Shown again or resized: the entries that came while the tab was hidden are written,
+        or, at a new width, every entry is wrapped again (~2 ms an entry: writing them all
+        each time the tab was shown held a dashboard with 4,000 entries 7 s)."""
+        width = self._width = self.scrollable_content_region.width
+        if not width:
             return
-        self._width = width
-        self._write_all()
+        if width != self._wrapped_at:
+            self._write_all()
+            return
+        for entry in self._held:
+            self.write(entry.line, expand=True)
+        self._held.clear()
 
     def _write_all(self) -> None:
+        """Write the entries the search and level show, the last `WRITTEN_AT_ONCE` of them."""
         self.clear()
-        self._matching = 0
-        for entry in self._entries:
-            if self._wanted(entry):
-                self._matching += 1
-                if self._width:
-                    self.write(entry.line, expand=True)
+        self._held.clear()
+        self._wrapped_at = self._width
+        wanted = [entry for entry in self._entries if self._wanted(entry)]
+        self._matching = len(wanted)
+        self._left_out = max(0, len(wanted) - WRITTEN_AT_ONCE) if self._width else 0
+        if self._width:
+            for entry in wanted[self._left_out :]:
+                self.write(entry.line, expand=True)
         self.show_position()
 
     def _wanted(self, entry: Entry) -> bool:
@@ -159,6 +176,8 @@ class EventLog(RichLog):
             text = f" {self._matching:,} of {total:,} entries · {' · '.join(filters)} "
         else:
             text = f" {total:,} entries "
+        if self._left_out:
+            text = f" the last {self._matching - self._left_out:,} shown (/ finds older) ·{text}"
         self.border_subtitle = shown(text)
 
     def on_hide(self) -> None:
@@ -181,7 +200,12 @@ class EventLog(RichLog):
         if self._wanted(entry):
             self._matching += 1
             if self._width:
-                self.write(entry.line, expand=True)  # else when the tab is shown (`rewrap`)
+                self.write(entry.line, expand=True)
+            elif self._wrapped_at and len(self._held) < (entries.maxlen or 0):
+                self._held.append(entry)  # written when the tab is shown (`rewrap`)
+            else:  # none written yet, or more came than it keeps: all are written then
+                self._wrapped_at = 0
+                self._held.clear()
 
     def write_journal(self, journal: Iterable[Event], failures: dict[int, ArticleRecord]) -> None:
         """A tick's journal, in order; a failed article is written only if it is in
