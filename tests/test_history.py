@@ -80,17 +80,18 @@ async def test_history_reads_the_mapping_file_while_another_process_holds_it(
 def test_hhsync_history_after_a_full_pass_that_restored_a_copy(
     loopback: Loopback, tmp_path: Path
 ) -> None:
-    """The real `hhsync`: a full pass says "restored 1", and `history` keeps it."""
+    """`hhsync` (in this process: the output a user gets; the real process reads history in
+    the test above): a full pass says "restored 1", and `history` keeps it."""
     server, hudu, halo = loopback
     seed = seed_small(hudu)
     env = hhsync_env(server, tmp_path)
-    assert run_hhsync(["sync"], env, tmp_path).returncode == 0
+    assert invoke_hhsync(["sync"], env, tmp_path).returncode == 0
     (copy,) = halo_copies(halo, seed.published_ids[0])
     halo.archive_in_halo(copy["id"])
 
-    synced = run_hhsync(["sync", "--full"], env, tmp_path)
-    text = run_hhsync(["history"], env, tmp_path)
-    as_json = run_hhsync(["history", "--json", "--limit", "1"], env, tmp_path)
+    synced = invoke_hhsync(["sync", "--full"], env, tmp_path)
+    text = invoke_hhsync(["history"], env, tmp_path)
+    as_json = invoke_hhsync(["history", "--json", "--limit", "1"], env, tmp_path)
 
     assert synced.returncode == 0, synced.stderr
     assert "restored 1" in synced.stdout
