@@ -25,6 +25,7 @@ from tests.tui.pilot import (
 )
 from tui import table_rows
 from tui.app import make_app
+from tui.collector import FULL_COLLECTIONS_HELD_BACK
 from tui.settings import TuiSettings
 from tui.sorting import SortOrder, key_maker
 from tui.widgets import event_log
@@ -290,7 +291,8 @@ async def test_what_the_first_paint_made_leaves_the_collectors_sight_too(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Full collections walk every object not frozen: the caches of the first paint made one
-    stall a tick by ~60 ms at 50,000 rows."""
+    stall a tick by ~60 ms at 50,000 rows. While the app runs, Python's own full collections
+    are held back (`tui.collector` makes them on a quiet timer)."""
     freezes: list[bool] = []
     painted: list[bool] = []
     freeze = gc.freeze
@@ -307,11 +309,14 @@ async def test_what_the_first_paint_made_leaves_the_collectors_sight_too(
         return render_line(table, y)
 
     monkeypatch.setattr(ArticleTable, "render_line", spy)  # from before the first paint
+    thresholds = gc.get_threshold()
     app = app_for(FakeEngine(many_records()))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.pause()
+        assert gc.isenabled() and gc.get_threshold()[2] == FULL_COLLECTIONS_HELD_BACK
     assert freezes == [False, True]
+    assert gc.get_threshold() == thresholds  # the process's, given back
 
 
 async def test_clearing_a_filter_keeps_the_cursors_article_on_screen() -> None:

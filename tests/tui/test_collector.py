@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests.tui.fakes import FakeEngine, make_record
-from tests.tui.pilot import SIZE, app_for
 from tui.collector import FULL_COLLECTIONS_HELD_BACK, QuietCollector
 
 
@@ -55,14 +53,4 @@ def test_a_due_collection_waits_for_a_quiet_interval(full_collections: list[int]
         assert len(full_collections) == 1
     finally:
         collector.stop()
-    assert gc.get_threshold() == thresholds
-
-
-async def test_the_app_holds_back_full_collections_while_it_runs() -> None:
-    thresholds = gc.get_threshold()
-    app = app_for(FakeEngine([make_record(i) for i in range(1, 20)]))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert gc.isenabled()
-        assert gc.get_threshold()[2] == FULL_COLLECTIONS_HELD_BACK
     assert gc.get_threshold() == thresholds
