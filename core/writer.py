@@ -105,6 +105,7 @@ class Writer:
 
         The list is emptied: each write is let go once its batch is answered, so a pass of
         50,000 articles does not hold what it sent until the end."""
+        await asyncio.sleep(0)  # apart on the loop from the end of taking the plan
         remembered = self.book.meta(META_KEY)
         self.sizer = BatchSizer(self.batch_size, remembered if type(remembered) is int else None)
         linked = [w for w in writes if w.waiting_links]
@@ -156,6 +157,7 @@ class Writer:
 
         self._files = files
         files.start()
+        await asyncio.sleep(0)  # the queue made (50,000 writes at a first sync), then batches
         try:
             async with asyncio.TaskGroup() as group:
                 while singles or queue:
