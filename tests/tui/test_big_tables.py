@@ -224,8 +224,7 @@ async def test_a_tick_of_failures_updates_the_logs_count_once() -> None:
             show_position()
 
         log.show_position = spy  # type: ignore[method-assign]
-        for hudu_id in range(1, 51):
-            engine.change(hudu_id, status=Status.FAILED, error="Halo 500", http_status=500)
+        fail(engine, range(1, 51))
         app.drain()
         await pilot.pause()
         assert counted == ["position"]
@@ -242,9 +241,8 @@ async def test_a_log_never_shown_makes_no_lines_and_shows_each_kept_entry_once()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         log = app.dashboard.event_log
-        for hudu_id in range(1, 81):
-            engine.change(hudu_id, status=Status.FAILED, error="Halo 500", http_status=500)
-            app.drain()
+        fail(engine, range(1, 81))
+        app.drain()
         await pilot.pause()
         assert not log.lines and "30 entries" in str(log.border_subtitle)
         await pilot.press("5")
@@ -265,21 +263,25 @@ async def test_the_log_writes_its_last_entries_once_and_then_only_what_came_whil
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         log = app.dashboard.event_log
-        for hudu_id in range(1, 31):
-            engine.change(hudu_id, status=Status.FAILED, error="Halo 500", http_status=500)
+        fail(engine, range(1, 31))
         app.drain()
         await pilot.press("5")
         await pilot.pause()
         assert failures_shown(app) == [str(n) for n in range(21, 31)]
         assert "the last 10 shown" in str(log.border_subtitle)
         await press_one_by_one(pilot, "1")
-        for hudu_id in range(31, 34):
-            engine.change(hudu_id, status=Status.FAILED, error="Halo 500", http_status=500)
+        fail(engine, range(31, 34))
         app.drain()
         await press_one_by_one(pilot, "5")
         await pilot.pause()
         # the 10 written before, then the 3 that came while hidden (not the last 10 of 33)
         assert failures_shown(app) == [str(n) for n in range(21, 34)]
+
+
+def fail(engine: FakeEngine, hudu_ids: Iterable[int]) -> None:
+    """Halo refuses each of these articles (a 500)."""
+    for hudu_id in hudu_ids:
+        engine.change(hudu_id, status=Status.FAILED, error="Halo 500", http_status=500)
 
 
 def failures_shown(app: Any) -> list[str]:
