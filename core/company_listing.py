@@ -71,9 +71,9 @@ def shown_otherwise(
             continue
         if rec.unlinked:
             continue
-        scope = scopes.get(company_id) or scopes.setdefault(
-            company_id, scope_for(company_id, companies)
-        )
+        if company_id not in scopes:
+            scopes[company_id] = scope_for(company_id, companies)
+        scope = scopes[company_id]
         if rec.scope != scope.name or rec.reason.startswith(out_of_scope) == scope.included:
             stale.add(company_id)
     return stale

@@ -14,6 +14,7 @@ from textual.widget import Widget
 from core.models import Status
 from tests.tui.fakes import FakeEngine, make_record
 from tests.tui.pilot import SIZE, app_for, focused, press_one_by_one
+from tui.app import HhsyncApp
 from tui.cell_line import cell_segments
 from tui.textual_private import table as private_table
 
@@ -33,6 +34,11 @@ def layouts_asked(widget: Widget) -> list[bool]:
     return asked
 
 
+def big_app() -> HhsyncApp:
+    """The dashboard on `ROWS` synced articles."""
+    return app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
+
+
 def cells_painted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The text of each cell the tables paint from here on."""
     painted: list[str] = []
@@ -46,7 +52,7 @@ def cells_painted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 async def test_typing_in_the_filter_asks_for_no_layout_pass() -> None:
-    app = app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
+    app = big_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         dashboard = app.dashboard
@@ -89,7 +95,7 @@ async def test_a_tick_that_fills_hidden_tables_asks_for_no_layout_pass() -> None
 async def test_moving_the_cursor_paints_the_two_rows_it_leaves_and_reaches(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    app = app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
+    app = big_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         synced = app.dashboard.table(Status.SYNCED)
@@ -103,7 +109,7 @@ async def test_moving_the_cursor_paints_the_two_rows_it_leaves_and_reaches(
 async def test_a_rows_styles_are_worked_out_once_not_per_cell(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    app = app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
+    app = big_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         synced = app.dashboard.table(Status.SYNCED)
@@ -126,7 +132,7 @@ async def test_a_rows_styles_are_worked_out_once_not_per_cell(
 
 
 async def test_opening_and_closing_the_filter_does_not_paint_the_whole_screen() -> None:
-    app = app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
+    app = big_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         dashboard = app.dashboard
@@ -152,7 +158,7 @@ async def test_opening_and_closing_the_filter_keeps_the_table_in_place_and_paint
 ) -> None:
     """The filter opens on the line under the table, and the table looks the same whether it
     or the filter has the focus: its rows are neither moved nor painted again."""
-    app = app_for(FakeEngine([make_record(i) for i in range(1, ROWS + 1)]))
+    app = big_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         dashboard = app.dashboard

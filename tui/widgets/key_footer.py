@@ -25,6 +25,7 @@ class FooterEntry:
     """One key as the footer shows it."""
 
     key: str
+    action: str
     shown_as: str
     description: str
     enabled: bool
@@ -76,43 +77,38 @@ class KeyFooter(Widget, can_focus=False):
             if binding.show and binding.action not in entries:  # one key an action
                 shown_as = self.app.get_key_display(binding)
                 entries[binding.action] = FooterEntry(
-                    binding.key, shown_as, binding.description, enabled, tooltip
+                    binding.key, binding.action, shown_as, binding.description, enabled, tooltip
                 )
         pinned = [entries.pop(action) for action in self.PINNED if action in entries]
-        self._pinned = len(pinned)
         self.entries = (*entries.values(), *pinned)
-
-    _pinned = 0
-    """How many of the entries are pinned (the last ones)."""
 
     def render(self) -> Text:
         """The keys that fit whole, then the pinned ones at the right end."""
-        split = len(self.entries) - self._pinned
-        right = self._keys(self.entries[split:])
+        styles = tuple(
+            self.get_component_rich_style(f"key-footer--{part}", partial=True)
+            for part in ("key", "description", "hover")
+        )
+        keys = [(entry, self._key(entry, *styles)) for entry in self.entries]
+        right = Text(no_wrap=True, end="").join(k for e, k in keys if e.action in self.PINNED)
         room = max(0, self.size.width - right.cell_len)
         left = Text(no_wrap=True, end="")
-        for entry in self.entries[:split]:
-            key = self._keys((entry,))
-            if left.cell_len + key.cell_len > room:
+        for entry, key in keys:
+            if entry.action in self.PINNED or left.cell_len + key.cell_len > room:
                 break
             left.append_text(key)
         left.pad_right(room - left.cell_len)
         return Text.assemble(left, right, no_wrap=True, end="")
 
-    def _keys(self, entries: tuple[FooterEntry, ...]) -> Text:
-        """`key description ` for each entry; a disabled one dim, the one under the pointer lit."""
-        key_style = self.get_component_rich_style("key-footer--key", partial=True)
-        description_style = self.get_component_rich_style("key-footer--description", partial=True)
-        hover_style = self.get_component_rich_style("key-footer--hover", partial=True)
+    def _key(self, entry: FooterEntry, key: Style, description: Style, hover: Style) -> Text:
+        """`key description `; a disabled one dim, the one under the pointer lit."""
+        over = Style(meta={"footer_key": entry.key}) + (
+            hover if entry.key == self.hovered else Style(dim=not entry.enabled)
+        )
         text = Text(no_wrap=True, end="")
-        for entry in entries:
-            over = Style(meta={"footer_key": entry.key}) + (
-                hover_style if entry.key == self.hovered else Style(dim=not entry.enabled)
-            )
-            text.append(entry.shown_as, key_style + over)
-            if entry.description:
-                text.append(f" {entry.description}", description_style + over)
-            text.append(" ")
+        text.append(entry.shown_as, key + over)
+        if entry.description:
+            text.append(f" {entry.description}", description + over)
+        text.append(" ")
         return text
 
     def key_at(self, style: Style) -> FooterEntry | None:
@@ -140,8 +136,3 @@ class KeyFooter(Widget, can_focus=False):
     @property
     def keys_shown(self) -> list[str]:
         return [entry.key for entry in self.entries]
-
-    @property
-    def pinned_text(self) -> str:
-        """What the right end shows (`? Help q Quit`)."""
-        return self._keys(self.entries[len(self.entries) - self._pinned :]).plain.strip()
