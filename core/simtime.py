@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import math
 import selectors
 import time
@@ -106,6 +107,9 @@ class StallMeter:
         """The five longest callbacks: (seconds, where)."""
         self.callbacks = 0
         self.emulator_seconds = 0.0
+        self.collector_seconds = 0.0
+        """Time the cyclic garbage collector ran while entered (emulators' callbacks too)."""
+        self._collecting = 0.0
         self._span: float | None = None
         self._original: Callable[[asyncio.Handle], None] | None = None
 
@@ -124,6 +128,12 @@ class StallMeter:
     def reset(self) -> None:
         self.longest, self.where, self.worst = 0.0, "", []
 
+    def _collector(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collecting = self.clock()
+        else:
+            self.collector_seconds += self.clock() - self._collecting
+
     def __enter__(self) -> StallMeter:
         original = asyncio.Handle._run
         self._original = original
@@ -131,7 +141,7 @@ class StallMeter:
 
         def timed(handle: asyncio.Handle) -> None:
             started = meter.clock()
-            emulator = meter.emulator_seconds
+            emulator, collector = meter.emulator_seconds, meter.collector_seconds
             context: contextvars.Context | None = getattr(handle, "_context", None)
             if context is not None and context.get(_INSIDE):
                 meter._span = started  # an emulator's own task or continuation
@@ -145,10 +155,14 @@ class StallMeter:
                 spent = ended - started - (meter.emulator_seconds - emulator)
                 meter.callbacks += 1
                 if len(meter.worst) < 5 or spent > meter.worst[-1][0]:
-                    meter.worst = sorted([*meter.worst, (spent, _describe(handle))])[::-1][:5]
+                    where = _describe(handle)
+                    if collected := meter.collector_seconds - collector:
+                        where += f" (the garbage collector: {collected * 1e3:.1f} ms)"
+                    meter.worst = sorted([*meter.worst, (spent, where)])[::-1][:5]
                     meter.longest, meter.where = meter.worst[0]
 
         asyncio.Handle._run = timed  # type: ignore[assignment,method-assign]
+        gc.callbacks.append(self._collector)
         return self
 
     def __exit__(
@@ -157,6 +171,8 @@ class StallMeter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._collector in gc.callbacks:
+            gc.callbacks.remove(self._collector)
         if self._original is not None:
             asyncio.Handle._run = self._original  # type: ignore[assignment,method-assign]
             self._original = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 from core import simtime
@@ -30,3 +31,28 @@ def test_a_wait_shorter_than_the_clock_can_show_still_moves_it() -> None:
         return loop.time() > before
 
     assert simtime.run(main)
+
+
+def test_the_stall_meter_names_the_longest_callback_and_the_collector_inside_it() -> None:
+    async def busy(seconds: float) -> None:
+        await asyncio.sleep(0)
+        ended = time.thread_time() + seconds
+        while time.thread_time() < ended:
+            pass
+
+    async def collecting() -> None:
+        await asyncio.sleep(0)
+        gc.collect(0)
+
+    async def main(loop: simtime.VirtualTimeLoop) -> simtime.StallMeter:
+        with simtime.StallMeter() as meter:
+            await asyncio.gather(busy(0.002), asyncio.create_task(busy(0.03), name="slow"))
+            await collecting()
+        return meter
+
+    meter = simtime.run(main)
+    assert 0.03 <= meter.longest < 0.2
+    assert meter.where.startswith("slow")
+    assert any("the garbage collector" in where for _spent, where in meter.worst)
+    assert meter.collector_seconds > 0
+    assert gc.callbacks.count(meter._collector) == 0

@@ -198,7 +198,7 @@ async def test_text_that_narrows_the_filter_searches_only_the_rows_shown() -> No
         searched: list[int] = []
         search = synced.shown_rows.search
 
-        def counted(ids: list[int], words: Any) -> list[int]:
+        def counted(ids: list[int], words: Any) -> tuple[list[int], set[int]]:
             searched.extend(ids)
             return search(ids, words)
 

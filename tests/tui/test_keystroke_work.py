@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from textual.widget import Widget
 
-from core.models import Status
+from core.models import ArticleRecord, Status
 from tests.tui.fakes import FakeEngine, make_record
 from tests.tui.pilot import SIZE, app_for, focused, press_one_by_one
+from tui import table_rows
 from tui.app import HhsyncApp
 from tui.cell_line import cell_segments
 from tui.textual_private import table as private_table
@@ -189,3 +190,31 @@ async def test_a_click_on_the_filter_line_opens_the_filter_and_leaving_it_empty_
         await pilot.press("down")  # back to the table with nothing typed
         await pilot.pause()
         assert focused(app) is dashboard.table(Status.SYNCED) and not dashboard.filter_open
+
+
+async def test_esc_shows_the_rows_the_filter_hid_without_making_their_cells_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = big_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        dashboard = app.dashboard
+        synced = dashboard.table(Status.SYNCED)
+        made: list[int] = []
+        cells_for = table_rows.cells_for
+
+        def counted(status: Status, record: ArticleRecord, now: Any) -> Any:
+            made.append(record.hudu_id)
+            return cells_for(status, record, now)
+
+        monkeypatch.setattr(table_rows, "cells_for", counted)
+        top = synced.shown_rows.id_at(0)  # the cursor's article when filtered: it stays on top
+        await press_one_by_one(pilot, "slash", *f"#{top}")
+        dashboard._filter_now()
+        await pilot.pause()
+        assert 0 < synced.row_count < ROWS and made
+        made.clear()
+        await press_one_by_one(pilot, "escape")
+        await pilot.pause()
+        assert synced.row_count == ROWS and synced.scroll_offset.y == 0
+        assert made == []
