@@ -14,7 +14,7 @@ from textual.widget import Widget
 from core.models import ArticleRecord, Status
 from tests.tui.fakes import FakeEngine, make_record
 from tests.tui.pilot import SIZE, app_for, focused, press_one_by_one
-from tui import table_rows
+from tui import columns, table_rows
 from tui.app import HhsyncApp
 from tui.cell_line import cell_segments
 from tui.textual_private import table as private_table
@@ -201,7 +201,7 @@ async def test_esc_shows_the_rows_the_filter_hid_without_making_their_cells_agai
         dashboard = app.dashboard
         synced = dashboard.table(Status.SYNCED)
         made: list[int] = []
-        cells_for = table_rows.cells_for
+        cells_for = columns.cells_for
 
         def counted(status: Status, record: ArticleRecord, now: Any) -> Any:
             made.append(record.hudu_id)
