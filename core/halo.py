@@ -42,6 +42,7 @@ from core.halo_json import (
 from core.http import EncodedJson, ServiceSpec
 from core.models import HaloArticleRef, HaloCustomer, HaloFaqList, NewFaqList
 from core.ratelimit import Clock, Sleep, SlidingWindowLimiter, WaitHook
+from core.slices import sliced
 
 
 class _HasId(Protocol):
@@ -202,7 +203,7 @@ class HaloClient(HaloAuthorized):
             raise self.session.malformed(
                 response, f"sent {len(payloads)} articles, Halo answered {len(records)}"
             )
-        refs = [self._parse(response, parse_article_ref, r) for r in records]
+        refs = [self._parse(response, parse_article_ref, r) async for r in sliced(records)]
         for index, (sent, ref) in enumerate(zip(payloads, refs, strict=True)):
             problem = answer_mismatch(sent, ref)
             if problem:
@@ -376,20 +377,13 @@ class HaloClient(HaloAuthorized):
         return None
 
 
-ENCODE_SLICE_SECONDS = 0.01
-
-
 async def encoded_in_slices(items: Sequence[Any]) -> EncodedJson:
     """A JSON array as httpx would encode it, an item at a time, giving the event loop back
-    every `ENCODE_SLICE_SECONDS` (a batch of articles is megabytes of JSON)."""
+    every few milliseconds (a batch of articles is megabytes of JSON)."""
     parts: list[bytes] = [b"["]
-    slice_end = time.perf_counter() + ENCODE_SLICE_SECONDS
-    for item in items:
+    async for item in sliced(items):
         if len(parts) > 1:
             parts.append(b",")
         parts.append(encoded_item(item).encode("utf-8"))
-        if time.perf_counter() >= slice_end:
-            await asyncio.sleep(0)
-            slice_end = time.perf_counter() + ENCODE_SLICE_SECONDS
     parts.append(b"]")
     return EncodedJson(b"".join(parts))

@@ -10,7 +10,6 @@ import asyncio
 import dataclasses
 import logging
 import math
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -35,6 +34,7 @@ from core.planned_values import Audience, Scope, edited_at, shown_of
 from core.planned_values import HuduView as HuduView  # where the engine finds it
 from core.records import RecordBook, set_skipped
 from core.render import LinkedRenderer
+from core.slices import Slicer
 from core.untracked import copied
 
 CURSOR_OVERLAP = timedelta(minutes=5)
@@ -305,13 +305,10 @@ class Planner:
         forced = set(forced)
         slugs = {**self.book.slugs, **plan.slugs}
         await asyncio.sleep(0)
-        slice_end = time.perf_counter() + self.slice_seconds
+        slicer = Slicer(self.slice_seconds, before_pause=set_aside)
         for article in sorted(view.articles.values(), key=lambda a: a.id):
             self._plan_article(plan, view, article, faqlist_ids, slugs, forced=article.id in forced)
-            if time.perf_counter() >= slice_end:
-                set_aside()
-                await asyncio.sleep(0)
-                slice_end = time.perf_counter() + self.slice_seconds
+            await slicer.pause_if_due()
         await asyncio.sleep(0)  # the last slice ends here, not with what the engine does next
         if not force:
             self._cap_removals(plan)

@@ -16,6 +16,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from core.batching import META_KEY, BatchSizer
 from core.config import Settings
@@ -38,6 +39,7 @@ from core.reconciler import Reconciler
 from core.records import RecordBook, Synced
 from core.removals import retire_copies
 from core.render import LinkedRenderer, article_payload
+from core.slices import sliced
 
 log = logging.getLogger("hhsync.engine")
 
@@ -108,7 +110,7 @@ class Writer:
         await asyncio.sleep(0)  # apart on the loop from the end of taking the plan
         remembered = self.book.meta(META_KEY)
         self.sizer = BatchSizer(self.batch_size, remembered if type(remembered) is int else None)
-        linked = [w for w in writes if w.waiting_links]
+        linked = [w async for w in sliced(writes) if w.waiting_links]
         try:
             await self._send_all(writes, state)
             if not state.stopping():
@@ -133,9 +135,12 @@ class Writer:
             singles = deque(w for w in writes if w.action == "create")
             queue = deque(w for w in writes if w.action != "create")
         writes.clear()
+        uploads = [
+            u async for w in sliced(chain(singles, queue)) for u in w.rendered.files_to_attach
+        ]
         files = FilePrefetch(
             self.hudu,
-            (u for w in (*singles, *queue) for u in w.rendered.files_to_attach),
+            uploads,
             max_bytes=MAX_ATTACHMENT_BYTES,
             folder=self.spool_folder,
         )
@@ -234,8 +239,9 @@ class Writer:
         if not batch:
             return
         self.book.mark_intents(w.article.id for w in batch)  # on disk before the POST
+        await asyncio.sleep(0)
         try:
-            payloads = [await self._payload(w, state) for w in batch]
+            payloads = [await self._payload(w, state) async for w in sliced(batch)]
             refs = await self.halo.upsert_articles(payloads)
         except (WriteUncertainError, MalformedResponseError) as exc:
             outcome.clean = False
