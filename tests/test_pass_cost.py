@@ -18,6 +18,7 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 import core.halo
+import core.halo_json
 import core.records
 import core.render
 import core.slices
@@ -356,7 +357,7 @@ async def test_a_batch_gives_the_loop_back_between_its_articles(
     monkeypatch.setattr(core.slices, "SLICE_SECONDS", 0.0)
     payloads: dict[object, list[int]] = {}
     answers: dict[object, list[int]] = {}
-    payload, parse = engine.writer._payload, core.halo.parse_article_ref
+    payload, parse = engine.writer._payload, core.halo_json.parse_article_ref
 
     async def counted_payload(*args: Any) -> Any:
         payloads.setdefault(asyncio.current_task(), []).append(turns.count)
