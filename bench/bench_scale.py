@@ -403,6 +403,7 @@ async def run_mode(
     store = MappingStore(settings.hhsync_db)
     engine = Engine(settings, store=store, hudu=hudu_client, halo=halo_client, clock=loop.now)
     engine.writer.batch_size = ceiling  # may be past the setting's range (1-500)
+    engine.book.fsync.offload = simtime.inline
     own_work = CpuMeter()  # the "render + hash + store"
     own_work.wrap(engine.renderer, "render")
     own_work.wrap(store, "commit_batch")

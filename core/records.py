@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.durability import DeferredFsync
 from core.errors import ApiError
 from core.events import ArticleChanged, ArticleRemoved, Event
 from core.models import ArticleRecord, SkippedFile, Status
@@ -77,6 +78,7 @@ class RecordBook:
         self._deferred_meta: dict[str, Any] = {}
         self.settled_meta: dict[str, Any] = {}
         """Meta values that hold once a pass completes (written by `finish_pass`)."""
+        self.fsync = DeferredFsync(store)
 
     def open(self) -> None:
         """Take the store (its lock) and its rows; the engine runs this in a thread."""
@@ -178,22 +180,23 @@ class RecordBook:
         ids = list(planned)
         touched_ids = set(touched)
         start, size = 0, FIRST_PLAN_SLICE
-        while True:
-            began = time.perf_counter()
-            chunk = ids[start : start + size]
-            last = start + size >= len(ids)
-            self.apply_plan(
-                {i: planned[i] for i in chunk},
-                [i for i in chunk if i in touched_ids],
-                forgotten if last else (),
-                slugs if start == 0 else {},
-            )
-            if last:
-                return
-            start += size
-            spent = max(time.perf_counter() - began, 1e-6)
-            size = max(1, min(2 * size, int(size * PLAN_SLICE_SECONDS / spent)))
-            await asyncio.sleep(0)
+        async with self.fsync.writes():
+            while True:
+                began = time.perf_counter()
+                chunk = ids[start : start + size]
+                last = start + size >= len(ids)
+                self.apply_plan(
+                    {i: planned[i] for i in chunk},
+                    [i for i in chunk if i in touched_ids],
+                    forgotten if last else (),
+                    slugs if start == 0 else {},
+                )
+                if last:
+                    break
+                start += size
+                spent = max(time.perf_counter() - began, 1e-6)
+                size = max(1, min(2 * size, int(size * PLAN_SLICE_SECONDS / spent)))
+                await asyncio.sleep(0)
 
     def forget(self, hudu_ids: Sequence[int]) -> None:
         if not hudu_ids:

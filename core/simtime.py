@@ -94,6 +94,14 @@ def run(main: Callable[[VirtualTimeLoop], Coroutine[Any, Any, T]]) -> T:
 _INSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("inside_emulator", default=False)
 
 
+async def inline(work: Callable[[], object]) -> None:
+    """Runs `work` on the loop's thread after giving the loop a turn, where a worker thread
+    would have run it (`core.durability.Offload`): a thread's real time would let the
+    virtual clock jump past it."""
+    await asyncio.sleep(0)
+    work()
+
+
 class StallMeter:
     """While entered, the longest time one loop callback ran (`longest`, in seconds of `clock`) and
     what it was (`where`), not counting the time spent inside emulators (`emulator_seconds`):

@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -206,14 +207,22 @@ class JournalRead:
 
 
 class Journal:
-    """The append-only file of store writes (`path`, and `old_path` while being compacted)."""
+    """The append-only file of store writes (`path`, and `old_path` while being compacted).
+
+    An append is fsynced at once, or (`sync=False`) by the next `sync`, which may run in
+    another thread: a slow disk's fsync (seconds, seen here) then holds that thread, not the
+    caller's event loop. A file is never let go with lines not yet fsynced."""
 
     def __init__(self, db_path: Path) -> None:
         self.path = db_path.with_name(db_path.name + ".journal")
         self.old_path = db_path.with_name(db_path.name + ".journal.old")
         self._fd: int | None = None
+        self._unsynced = False
+        self._sync_lock = threading.Lock()
+        """Held while the file is fsynced or let go, so that neither meets a closed file."""
         self.write_count = 0
         self.bytes_written = 0
+        self.sync_count = 0
 
     def exists(self) -> bool:
         return self.path.exists() or self.old_path.exists()
@@ -232,8 +241,9 @@ class Journal:
             entries += read_journal(path, db_path).entries
         return entries
 
-    def append(self, line: str) -> int:
-        """Append one line (ending in a newline) and fsync it; the bytes written."""
+    def append(self, line: str, *, sync: bool = True) -> int:
+        """Append one line (ending in a newline) and fsync it (or leave that to `sync`); the
+        bytes written."""
         data = line.encode("utf-8")
         try:
             if self._fd is None:
@@ -246,13 +256,31 @@ class Journal:
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
-            os.fsync(self._fd)
+            self._unsynced = True
+            if sync:
+                self.sync()
         except OSError as exc:
             self.close()
             raise StoreError(f"could not write {self.path}: {exc.strerror or exc}") from None
         self.write_count += 1
         self.bytes_written += len(data)
         return len(data)
+
+    def sync(self) -> None:
+        """fsync what was appended since the last time (any thread)."""
+        with self._sync_lock:
+            self._sync_held()
+
+    def _sync_held(self) -> None:
+        if self._fd is None or not self._unsynced:
+            return
+        self._unsynced = False  # an append from now on is fsynced by this or the next time
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            self._unsynced = True
+            raise StoreError(f"could not write {self.path}: {exc.strerror or exc}") from None
+        self.sync_count += 1
 
     def cut_torn_tail(self, db_path: Path) -> None:
         """Drop an unacknowledged last line, so that what is appended next starts a line."""
@@ -282,10 +310,15 @@ class Journal:
         fsync_dir(self.path.parent)
 
     def close(self) -> None:
-        if self._fd is not None:
+        with self._sync_lock:
+            if self._fd is None:
+                return
+            with contextlib.suppress(StoreError):
+                self._sync_held()
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
+            self._unsynced = False
 
 
 def read_journal(path: Path, db_path: Path) -> JournalRead:

@@ -9,14 +9,14 @@ Layout (TinyDB JSON, one snapshot file, `core.storage`):
 - ``meta``: a single document (``doc_id`` 1) with ``schema_version``, ``journal_seq`` (the last
   journal line the snapshot holds) and the engine's values (the sync cursor, the pass count ...).
 
-Each public write method is one durable write of what it changed: a line appended to the
-journal beside the snapshot (``<db>.journal``), fsynced before the method returns. The journal
-is folded into a new snapshot by a background thread once it outgrows the snapshot (and at
-least `COMPACT_FROM_BYTES`), and on close; so a write costs O(rows changed), and the event
-loop never waits for the whole file to be serialised. Version 2 of the schema (this layout)
-is refused by older hhsync, which would not read the journal. Only the process that holds the
-lock (`core.ownerlock`) writes. The store never holds article bodies or secrets: only ids,
-titles, hashes, statuses and timestamps.
+Each public write method is one write of what it changed: a line appended to the journal beside the
+snapshot (``<db>.journal``), fsynced before the method returns unless `defer_fsync` leaves that to
+`sync` (`core.durability`). The journal is folded into a new snapshot by a background thread once
+it outgrows the snapshot (and at least `COMPACT_FROM_BYTES`), and on close; so a write costs O(rows
+changed), and the event loop never waits for the whole file to be serialised. Version 2 of the
+schema (this layout) is refused by older hhsync, which would not read the journal. Only the process
+that holds the lock (`core.ownerlock`) writes. The store never holds article bodies or secrets:
+only ids, titles, hashes, statuses and timestamps.
 """
 
 from __future__ import annotations
@@ -107,6 +107,8 @@ class MappingStore:
         self._unsaved = False
         self._compactor: threading.Thread | None = None
         self.compaction_error: StoreError | None = None
+        self.defer_fsync = False
+        """Commits write their line and leave its fsync to `sync` (core.durability)."""
         self._extras: dict[str, dict[str, Any]] = {}
         """Fields of article rows this version does not know (kept as a newer hhsync wrote)."""
         self._loaded: dict[int, ArticleRecord] | None = None
@@ -115,11 +117,8 @@ class MappingStore:
     # ------------------------------------------------------------ life cycle
     @classmethod
     def read_only(cls, path: str | os.PathLike[str]) -> MappingStore:
-        """A snapshot of the file, loaded without taking the lock (for `hhsync status`).
-
-        It may be a moment behind a running sync; every write method raises `StoreError`.
-        A missing file gives an empty snapshot.
-        """
+        """A snapshot of the file loaded without the lock (`hhsync status`), maybe a moment
+        behind a running sync; every write method raises `StoreError`; no file: empty."""
         store = cls(path)
         store._read_only = True
         store._storage.read_only = True
@@ -299,6 +298,14 @@ class MappingStore:
                 )
             )
 
+    def sync(self) -> None:
+        """Make every commit so far durable (`defer_fsync`); any thread, commits going on."""
+        try:
+            self._journal.sync()
+        except StoreError:
+            self._fold_needed = self._unsaved = True
+            raise
+
     def remove_records(self, hudu_ids: Iterable[int]) -> None:
         """Forget these articles (one write; ids not in the store are ignored)."""
         self.commit_batch((), removed=hudu_ids)
@@ -338,7 +345,7 @@ class MappingStore:
             self._fold()
             return
         try:
-            self._journal.append(line)
+            self._journal.append(line, sync=not self.defer_fsync)
         except StoreError:
             self._fold_needed = self._unsaved = True
             raise

@@ -111,16 +111,17 @@ class Writer:
         remembered = self.book.meta(META_KEY)
         self.sizer = BatchSizer(self.batch_size, remembered if type(remembered) is int else None)
         linked = [w async for w in sliced(writes) if w.waiting_links]
-        try:
-            await self._send_all(writes, state)
-            if not state.stopping():
-                await self._fill_in_links(linked, state)
-        finally:
-            worked = self.sizer.remembered()
-            if worked is not None and worked != remembered:
-                self.book.remember(**{META_KEY: worked})
-            self.book.flush()
-            self.images.say_what_was_done()
+        async with self.book.fsync.writes():
+            try:
+                await self._send_all(writes, state)
+                if not state.stopping():
+                    await self._fill_in_links(linked, state)
+            finally:
+                worked = self.sizer.remembered()
+                if worked is not None and worked != remembered:
+                    self.book.remember(**{META_KEY: worked})
+                self.book.flush()
+                self.images.say_what_was_done()
 
     async def _send_all(self, writes: list[Write], state: PassState) -> None:
         """Send the writes in batches, a few in flight at once, each batch packed when a
@@ -238,8 +239,8 @@ class Writer:
         batch = await self._with_images(self._without_unlinked(batch, state), state)
         if not batch:
             return
-        self.book.mark_intents(w.article.id for w in batch)  # on disk before the POST
-        await asyncio.sleep(0)
+        self.book.mark_intents(w.article.id for w in batch)
+        await self.book.fsync.made_durable()  # on disk before the POST
         try:
             payloads = [await self._payload(w, state) async for w in sliced(batch)]
             refs = await self.halo.upsert_articles(payloads)

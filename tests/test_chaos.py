@@ -126,6 +126,7 @@ class EngineChaos(RuleBasedStateMachine):
         engine = Engine(
             settings, store=MappingStore(self.db), hudu=hudu, halo=halo, clock=self.loop.now
         )
+        engine.book.fsync.offload = simtime.inline
         self.run(engine.open())
         self.events = {r.hudu_id: r.status for r in engine.records()}
         engine.subscribe(self._seen)
