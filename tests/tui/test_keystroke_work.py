@@ -52,6 +52,18 @@ def cells_painted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return painted
 
 
+def cells_made(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The Hudu ids of the rows whose cells the tables make from here on."""
+    made: list[int] = []
+
+    def counted(status: Status, record: ArticleRecord, now: Any) -> Any:
+        made.append(record.hudu_id)
+        return columns.cells_for(status, record, now)
+
+    monkeypatch.setattr(table_rows, "cells_for", counted)
+    return made
+
+
 async def test_typing_in_the_filter_asks_for_no_layout_pass() -> None:
     app = big_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -200,14 +212,7 @@ async def test_esc_shows_the_rows_the_filter_hid_without_making_their_cells_agai
         await pilot.pause()
         dashboard = app.dashboard
         synced = dashboard.table(Status.SYNCED)
-        made: list[int] = []
-        cells_for = columns.cells_for
-
-        def counted(status: Status, record: ArticleRecord, now: Any) -> Any:
-            made.append(record.hudu_id)
-            return cells_for(status, record, now)
-
-        monkeypatch.setattr(table_rows, "cells_for", counted)
+        made = cells_made(monkeypatch)
         top = synced.shown_rows.id_at(0)  # the cursor's article when filtered: it stays on top
         await press_one_by_one(pilot, "slash", *f"#{top}")
         dashboard._filter_now()
