@@ -222,7 +222,6 @@ class Journal:
         """Held while the file is fsynced or let go, so that neither meets a closed file."""
         self.write_count = 0
         self.bytes_written = 0
-        self.sync_count = 0
 
     def exists(self) -> bool:
         return self.path.exists() or self.old_path.exists()
@@ -258,7 +257,8 @@ class Journal:
                 view = view[written:]
             self._unsynced = True
             if sync:
-                self.sync()
+                with self._sync_lock:
+                    self._sync_held()
         except OSError as exc:
             self.close()
             raise StoreError(f"could not write {self.path}: {exc.strerror or exc}") from None
@@ -268,8 +268,11 @@ class Journal:
 
     def sync(self) -> None:
         """fsync what was appended since the last time (any thread)."""
-        with self._sync_lock:
-            self._sync_held()
+        try:
+            with self._sync_lock:
+                self._sync_held()
+        except OSError as exc:
+            raise StoreError(f"could not write {self.path}: {exc.strerror or exc}") from None
 
     def _sync_held(self) -> None:
         if self._fd is None or not self._unsynced:
@@ -277,10 +280,9 @@ class Journal:
         self._unsynced = False  # an append from now on is fsynced by this or the next time
         try:
             os.fsync(self._fd)
-        except OSError as exc:
+        except OSError:
             self._unsynced = True
-            raise StoreError(f"could not write {self.path}: {exc.strerror or exc}") from None
-        self.sync_count += 1
+            raise
 
     def cut_torn_tail(self, db_path: Path) -> None:
         """Drop an unacknowledged last line, so that what is appended next starts a line."""
@@ -313,7 +315,7 @@ class Journal:
         with self._sync_lock:
             if self._fd is None:
                 return
-            with contextlib.suppress(StoreError):
+            with contextlib.suppress(OSError):
                 self._sync_held()
             with contextlib.suppress(OSError):
                 os.close(self._fd)
